@@ -1,0 +1,70 @@
+# Two commands matter: `make run` (the back office on the embedded SQLite default) and
+# `make test` (the whole suite against real PostgreSQL, Redis and TimescaleDB).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test serve demo migrate secrets lint format check-compose system-deps tsdb-deps clean help
+
+help:
+	@echo "make run     - the back office on SQLite with demo data at http://$(HOST):$(PORT)/admin/"
+	@echo "make test    - the test suite on real PostgreSQL, Redis and TimescaleDB"
+	@echo "make serve   - gunicorn against the configured services (DATABASE_URL, REDIS_URL, ...)"
+	@echo "make secrets - generate ./secrets/* for docker-compose (never overwrites)"
+	@echo "make lint    - ruff"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@mkdir -p var
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput -v 0
+	DJANGO_DEBUG=1 $(PY) manage.py demo --url http://$(HOST):$(PORT)/admin/
+	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+demo: $(STAMP)
+	DJANGO_DEBUG=1 $(PY) manage.py demo
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+
+serve: $(STAMP)
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(VENV)/bin/gunicorn -c backoffice/gunicorn.conf.py backoffice.wsgi:application
+
+system-deps:
+	@bash scripts/ensure_system_deps.sh
+
+tests/tsdb/node_modules/.package-lock.json: tests/tsdb/package-lock.json
+	npm ci --prefix tests/tsdb --no-audit --no-fund --loglevel=error
+	@touch $@
+
+tsdb-deps: tests/tsdb/node_modules/.package-lock.json
+
+# ARGS are passed to pytest, e.g. make test ARGS="-k spool -x"; TIERS=postgres,sqlite
+test: $(STAMP) system-deps tsdb-deps
+	$(PY) -m tests.harness.run $(if $(TIERS),--tiers $(TIERS)) $(ARGS)
+
+secrets:
+	@bash scripts/gen_secrets.sh
+
+check-compose:
+	docker-compose -f docker-compose.yml config -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf var/test-results var/static

@@ -1,0 +1,19 @@
+import logging
+
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class BackofficeConfig(AppConfig):
+    """The project package as an app: its commands (demo) and templates."""
+
+    name = "backoffice"
+    verbose_name = "Back office"
+
+    def ready(self):
+        # Python warnings go through logging, so that they too are JSON lines.
+        logging.captureWarnings(True)
+
+
+class BackofficeAdminConfig(AdminConfig):
+    default_site = "backoffice.admin.BackofficeAdminSite"

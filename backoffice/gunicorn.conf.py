@@ -1,0 +1,53 @@
+"""gunicorn configuration: workers, threads and timeouts from the environment, JSON logs.
+
+Run with `gunicorn -c backoffice/gunicorn.conf.py backoffice.wsgi:application`
+(`make serve`). The README's configuration table lists the GUNICORN_* variables.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+
+from backoffice import env, logconf
+
+bind = env.text("GUNICORN_BIND", "0.0.0.0:8000")
+# gunicorn's docs start from 2 x cores + 1; sync workers suit CPU-bound prediction.
+workers = env.integer("GUNICORN_WORKERS", 2 * (os.cpu_count() or 1) + 1, minimum=1)
+threads = env.integer("GUNICORN_THREADS", 1, minimum=1)
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = env.integer("GUNICORN_TIMEOUT", 30, minimum=1)
+graceful_timeout = env.integer("GUNICORN_GRACEFUL_TIMEOUT", 30, minimum=1)
+keepalive = env.integer("GUNICORN_KEEPALIVE", 2, minimum=0)
+# Recycle workers now and then so that slow leaks cannot grow without bound.
+max_requests = env.integer("GUNICORN_MAX_REQUESTS", 0, minimum=0)
+max_requests_jitter = env.integer("GUNICORN_MAX_REQUESTS_JITTER", 0, minimum=0)
+# Trust X-Forwarded-* only from the proxy in front.
+forwarded_allow_ips = env.text("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+proc_name = "backoffice"
+# No control socket: nothing here uses it, and it would write under $HOME.
+control_socket_disable = True
+
+# Logging: the project's JSON configuration for gunicorn.error and gunicorn.access.
+loglevel = env.text("LOG_LEVEL", "INFO").lower()
+accesslog = None  # no plain-text handler; gunicorn.access goes through logconfig_dict
+errorlog = "-"
+logconfig_dict = logconf.dict_config(loglevel.upper())
+
+
+def on_starting(server):
+    """Refuse to start on a bad configuration, with one line naming the cause."""
+    from backoffice.startup import check_configuration
+
+    problem = check_configuration()
+    if problem:
+        server.log.error("configuration error: %s", problem)
+        sys.exit(2)
+
+
+def post_fork(server, worker):
+    """Each worker checks its database once, so an outage shows in the log at start."""
+    from backoffice.startup import warn_if_database_unreachable
+
+    warn_if_database_unreachable(server.log)

@@ -1,0 +1,159 @@
+"""JSON logging: one object a line on stdout, for Django, the apps and gunicorn.
+
+No Django import here: settings.py and gunicorn.conf.py both build their logging
+configuration from ``dict_config``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
+
+from backoffice import env
+
+# Set by RequestContextMiddleware for the duration of one request.
+request_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "request_context", default=None
+)
+
+REDACTED = "[REDACTED]"
+_AUTH_HEADER = re.compile(r"(?i)(\"?(?:http_)?authorization\"?\s*[:=]\s*['\"]?)[^'\",}\n]+")
+_AUTH_SCHEME = re.compile(r"(?i)\b(Api-Key|Bearer|Token|Basic)\s+[A-Za-z0-9._~+/=:-]{6,}")
+_URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^:/\s@'\"]*:)[^@\s/'\"]+@", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Remove registered secret values, credentials in URLs and Authorization values."""
+    if not text:
+        return text
+    for value in env.registered_secrets():
+        if value in text:
+            text = text.replace(value, REDACTED)
+    text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
+    text = _AUTH_HEADER.sub(rf"\1{REDACTED}", text)
+    return _AUTH_SCHEME.sub(rf"\1 {REDACTED}", text)
+
+
+class RequestContextFilter(logging.Filter):
+    """Copies the current request's id, user, method and path onto every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = request_context.get()
+        if context:
+            for key, value in context.items():
+                if not hasattr(record, key):
+                    setattr(record, key, value)
+        return True
+
+
+class RedactFilter(logging.Filter):
+    """Keeps secret values and Authorization headers out of every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict):  # gunicorn's access atoms
+            record.args = {key: self._scrub_atom(key, value) for key, value in record.args.items()}
+        else:
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string: keep the raw parts, redacted
+                message = f"{record.msg} {record.args}"
+            record.msg, record.args = redact(message), None
+        for key, value in list(record.__dict__.items()):
+            if isinstance(value, str) and key not in {"msg", "levelname", "name"}:
+                record.__dict__[key] = redact(value)
+        return True
+
+    @staticmethod
+    def _scrub_atom(key: str, value: Any) -> Any:
+        if key.lower() in {"{authorization}i", "{http_authorization}e", "{cookie}i"}:
+            return REDACTED
+        return redact(value) if isinstance(value, str) else value
+
+
+class JsonFormatter(_BaseJsonFormatter):
+    """The project's log line: timestamp, level, logger, message, then context fields."""
+
+    # Fields of gunicorn's access atoms worth keeping, under readable names.
+    ACCESS_FIELDS = {
+        "h": "remote_addr",
+        "m": "method",
+        "U": "path",
+        "q": "query",
+        "s": "status",
+        "B": "response_bytes",
+        "a": "user_agent",
+        "{x-request-id}o": "request_id",
+    }
+    DROPPED = {"request", "server_time", "color_message"}
+    LEADING = ("timestamp", "level", "logger", "message")
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        for key in self.DROPPED:
+            log_data.pop(key, None)
+        log_data["timestamp"] = datetime.fromtimestamp(record.created, UTC).isoformat(
+            timespec="milliseconds"
+        )
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        if record.name == "gunicorn.access" and isinstance(record.args, dict):
+            for atom, field in self.ACCESS_FIELDS.items():
+                value = record.args.get(atom)
+                if value not in (None, "-", ""):
+                    log_data[field] = value
+            if "D" in record.args:
+                log_data["duration_ms"] = round(record.args["D"] / 1000, 3)
+            log_data["message"] = "request served"
+        # A person reads timestamp, level, logger and message first.
+        rest = {k: v for k, v in log_data.items() if k not in self.LEADING}
+        leading = {k: log_data[k] for k in self.LEADING if k in log_data}
+        log_data.clear()
+        log_data.update(leading)
+        log_data.update(rest)
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return redact(super().formatException(ei))
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        # Last line of defence: a secret that reached a field by another way.
+        return redact(super().jsonify_log_record(log_data))
+
+
+def dict_config(level: str = "INFO") -> dict[str, Any]:
+    """The logging configuration for settings.LOGGING and gunicorn's logconfig_dict."""
+    quiet = {"handlers": [], "propagate": True}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "context": {"()": "backoffice.logconf.RequestContextFilter"},
+            "redact": {"()": "backoffice.logconf.RedactFilter"},
+        },
+        "formatters": {"json": {"()": "backoffice.logconf.JsonFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+                "filters": ["context", "redact"],
+            }
+        },
+        # gunicorn requires "root" when handlers are overridden (FACTS.md).
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            "django": {**quiet, "level": level},
+            "django.server": {**quiet, "level": level},
+            # Every SQL statement at DEBUG would drown the log and may carry values.
+            "django.db.backends": {**quiet, "level": "INFO"},
+            "gunicorn.error": {**quiet, "level": level},
+            "gunicorn.access": {**quiet, "level": "INFO"},
+            "py.warnings": {**quiet, "level": "WARNING"},
+        },
+    }

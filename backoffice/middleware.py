@@ -1,0 +1,64 @@
+"""Request context: a request id on every response and every log line of a request."""
+
+import logging
+import re
+import time
+import uuid
+
+from backoffice.logconf import request_context
+
+logger = logging.getLogger("backoffice.request")
+
+# An incoming id is echoed only if it is short and plain, so that a client cannot
+# inject text into the logs through it.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+# Probes hit these every few seconds; their lines would drown the log at INFO.
+_QUIET_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def request_id_from(header: str | None) -> str:
+    """The client's X-Request-ID when it is well-formed, else a new one."""
+    if header and _VALID_REQUEST_ID.match(header):
+        return header
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Takes or makes X-Request-ID, returns it, and logs the request's outcome."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        request_id = request_id_from(request.headers.get("X-Request-ID"))
+        request.request_id = request_id
+        context = {"request_id": request_id, "method": request.method, "path": request.path}
+        token = request_context.set(context)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            context["user"] = _user_label(request)
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
+            if response.status_code >= 500:
+                level = logging.ERROR
+            logger.log(
+                level,
+                "request finished",
+                extra={"status": response.status_code, "duration_ms": duration_ms},
+            )
+            return response
+        finally:
+            request_context.reset(token)
+
+
+def _user_label(request) -> str:
+    """A name for the log: the username, the API key's name, or anonymous."""
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return f"api-key:{api_key.name}"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user.get_username()
+    return "anonymous"

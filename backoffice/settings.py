@@ -1,0 +1,250 @@
+"""Settings for the trading back office: one module, every value from the environment.
+
+The README's configuration table lists every variable. Secrets can be given as NAME or
+as a file named by NAME_FILE (Docker secrets); with DJANGO_DEBUG off none of them has a
+default and start-up stops with a message naming both variables.
+"""
+
+import os
+from pathlib import Path
+
+from backoffice import env, logconf
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = env.path("BACKOFFICE_VAR_DIR", BASE_DIR / "var")
+
+# ---------------------------------------------------------------------------
+# Mode
+# ---------------------------------------------------------------------------
+DEBUG = env.flag("DJANGO_DEBUG", default=False)
+
+# A bare `pytest` (no `make test`, no environment) runs with the developer defaults of
+# DEBUG: pytest sets PYTEST_VERSION before settings load. `make test` passes real values.
+_UNDER_BARE_PYTEST = "PYTEST_VERSION" in os.environ and not os.environ.get("BACKOFFICE_TEST_TIER")
+DEV_DEFAULTS = DEBUG or _UNDER_BARE_PYTEST
+
+# ---------------------------------------------------------------------------
+# Secrets
+# ---------------------------------------------------------------------------
+SECRET_KEY = env.secret("DJANGO_SECRET_KEY", required=not DEV_DEFAULTS) or (
+    "django-insecure-development-only-key-never-used-with-debug-off"
+)
+
+# ---------------------------------------------------------------------------
+# HTTP
+# ---------------------------------------------------------------------------
+ALLOWED_HOSTS = env.string_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.string_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "backoffice.apps.BackofficeAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "backoffice.apps.BackofficeConfig",
+    "journal",
+    "models_registry",
+    "serving",
+]
+
+MIDDLEWARE = [
+    # First, so that the request id and timing cover everything below it.
+    "backoffice.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backoffice.urls"
+WSGI_APPLICATION = "backoffice.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------------------
+# Security (production safe by default; a TLS proxy in front may take some over)
+# ---------------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.flag("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Health probes come from inside the container network over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.integer("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = not DEBUG
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_SSL_REDIRECT and not DEBUG:
+    # DJANGO_SECURE_SSL_REDIRECT=0 says that a TLS-terminating proxy in front does
+    # the redirect to HTTPS (docker-compose.yml); the check would warn about it.
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
+
+# ---------------------------------------------------------------------------
+# Database: PostgreSQL (TimescaleDB where installed) from DATABASE_URL, else SQLite
+# ---------------------------------------------------------------------------
+DB_CONNECT_TIMEOUT = env.integer("DB_CONNECT_TIMEOUT", 3, minimum=1, maximum=60)
+DB_POOL_MAX_SIZE = env.integer("DB_POOL_MAX_SIZE", 0, maximum=100)
+_database_url = env.secret("DATABASE_URL", required=False)
+if _database_url:
+    _db = env.database_config(
+        _database_url,
+        password=env.secret("POSTGRES_PASSWORD", required=False),
+        engine="backoffice.db.backends.postgresql",
+    )
+    _db["OPTIONS"] = {
+        "connect_timeout": DB_CONNECT_TIMEOUT,
+        "application_name": env.text("DB_APPLICATION_NAME", "backoffice"),
+    }
+    if DB_POOL_MAX_SIZE:
+        # psycopg_pool per process: workers x max_size must fit max_connections.
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env.integer("DB_POOL_MIN_SIZE", 1),
+            "max_size": DB_POOL_MAX_SIZE,
+            # How long a request waits for a free connection before failing.
+            "timeout": env.number("DB_POOL_TIMEOUT", 5.0, minimum=0.1),
+        }
+        _db["CONN_MAX_AGE"] = 0
+    else:
+        # Persistent connections, checked before reuse: see the README's
+        # "Database connections" for the measurement behind the choice.
+        _db["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60)
+        _db["CONN_HEALTH_CHECKS"] = True
+    DATABASES = {"default": _db}
+elif DEV_DEFAULTS:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "backoffice.sqlite3",
+            "OPTIONS": {"timeout": 20},
+        }
+    }
+else:
+    raise env.ConfigError(
+        "DATABASE_URL is not set: production needs PostgreSQL "
+        "(give DATABASE_URL or DATABASE_URL_FILE; the SQLite default is for "
+        "`make run`, with DJANGO_DEBUG=1)"
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ---------------------------------------------------------------------------
+# Cache: Redis from REDIS_URL, else local memory
+# ---------------------------------------------------------------------------
+_redis_url = env.text("REDIS_URL")
+if _redis_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.redis_url(
+                _redis_url, password=env.secret("REDIS_PASSWORD", required=False)
+            ),
+            "KEY_PREFIX": env.text("CACHE_KEY_PREFIX", "bo"),
+            "TIMEOUT": 300,
+            "OPTIONS": {
+                # A Redis outage must cost milliseconds, not hang a request.
+                "socket_connect_timeout": env.number("REDIS_CONNECT_TIMEOUT", 0.5),
+                "socket_timeout": env.number("REDIS_SOCKET_TIMEOUT", 0.5),
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# ---------------------------------------------------------------------------
+# Auth
+# ---------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# ---------------------------------------------------------------------------
+# Internationalisation
+# ---------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# ---------------------------------------------------------------------------
+# Static files (served by WhiteNoise; no CDN anywhere)
+# ---------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEV_DEFAULTS
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# ---------------------------------------------------------------------------
+# Back-office paths
+# ---------------------------------------------------------------------------
+MODEL_STORAGE_DIR = env.path("MODEL_STORAGE_DIR", VAR_DIR / "models")
+SPOOL_DIR = env.path("SPOOL_DIR", VAR_DIR / "spool")
+
+# ---------------------------------------------------------------------------
+# REST API
+# ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Trading back office API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# ---------------------------------------------------------------------------
+# Logging: one JSON object a line on stdout
+# ---------------------------------------------------------------------------
+LOG_LEVEL = env.text("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise env.ConfigError(
+        f"LOG_LEVEL={LOG_LEVEL!r} is not a level: use DEBUG, INFO, WARNING or ERROR"
+    )
+LOGGING = logconf.dict_config(LOG_LEVEL)

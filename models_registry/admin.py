@@ -1,0 +1,1 @@
+"""Admin classes of this app arrive with its models."""

@@ -1,0 +1,69 @@
+"""Shared fixtures and the tier rules of the suite.
+
+`make test` runs three tiers (tests/harness/run.py) and says which through
+BACKOFFICE_TEST_TIER. A bare `pytest` has no tier: it runs on whatever DATABASE_URL
+names (SQLite by default) and skips, with a visible reason, what needs more.
+"""
+
+import os
+
+import pytest
+
+TIER = os.environ.get("BACKOFFICE_TEST_TIER")  # postgres | timescale | sqlite | None
+
+
+def pytest_collection_modifyitems(config, items):
+    if TIER is not None:
+        return  # the harness selects with -m; nothing may be skipped silently
+    has_postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres", "timescale"))
+    for item in items:
+        if "timescale" in item.keywords:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs the TimescaleDB tier: run `make test` "
+                    "(or TEST_TIMESCALE_URL=... make test for a native server)"
+                )
+            )
+        elif "smoke" not in item.keywords and not has_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL and Redis: run `make test`"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Tests create many users; the production hasher's cost buys nothing here."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _timescale_tier_guard(request, django_db_blocker):
+    """In the TimescaleDB tier, the extension must be there: fail, never skip."""
+    if TIER != "timescale":
+        return
+    from django.db import connection
+
+    request.getfixturevalue("django_db_setup")
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
+            row = cursor.fetchone()
+    if row is None:
+        settings_dict = connection.settings_dict
+        pytest.exit(
+            "timescale tier: the timescaledb extension is not installed on "
+            f"{settings_dict['HOST']}:{settings_dict['PORT']}",
+            returncode=3,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _timescale_server_alive(request):
+    """The npm TimescaleDB server exits when it crashes: say so instead of hanging."""
+    pid = os.environ.get("TSDB_SERVER_PID")
+    if pid:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            pytest.exit(f"the TimescaleDB test server (pid {pid}) has died", returncode=3)
+    yield

@@ -1,0 +1,146 @@
+"""The project under gunicorn, on a PostgreSQL cluster of its own that the test stops.
+
+Every log line is JSON, the request id comes back in the response and in the log,
+and /readyz turns 503 when PostgreSQL stops and 200 when it returns, without a restart.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.harness.services import PostgresCluster, ServiceError, free_port, port_open
+from tests.support import REPO, clean_environment, manage
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    try:
+        cluster = PostgresCluster(name="gunicorn_drill").up()
+    except ServiceError as exc:
+        pytest.fail(f"cannot start a PostgreSQL cluster for the drill: {exc}")
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture(scope="module")
+def server(cluster, tmp_path_factory):
+    logs = tmp_path_factory.mktemp("gunicorn") / "stdout.log"
+    port = free_port()
+    env = clean_environment(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "x" * 60),
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=cluster.url(with_password=False),
+        POSTGRES_PASSWORD=cluster.password,
+        REDIS_URL=os.environ["REDIS_URL"],
+        REDIS_PASSWORD=os.environ.get("REDIS_PASSWORD", ""),
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="2",
+        DB_CONNECT_TIMEOUT="2",
+    )
+    migrated = manage("migrate", "--noinput", env=env, timeout=300)
+    assert migrated.returncode == 0, migrated.stderr
+    with logs.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "backoffice/gunicorn.conf.py",
+                "backoffice.wsgi:application",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert wait_for(lambda: port_open(port), 30), logs.read_text()
+        yield {"url": f"http://127.0.0.1:{port}", "process": process, "logs": logs, "env": env}
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def get(server, path, **headers):
+    # Connection: close on every request (FACTS.md: keep-alive stalls here).
+    return requests.get(
+        server["url"] + path, headers={"Connection": "close", **headers}, timeout=15
+    )
+
+
+def log_lines(server) -> list[dict]:
+    text = server["logs"].read_text()
+    parsed = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            pytest.fail(f"log line {number} is not JSON: {line!r}")
+    return parsed
+
+
+def test_the_request_id_comes_back_in_the_response_and_the_log(server):
+    response = get(server, "/readyz", **{"X-Request-ID": "drill-7f3a"})
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Request-ID"] == "drill-7f3a"
+    time.sleep(0.3)
+    access = [line for line in log_lines(server) if line.get("request_id") == "drill-7f3a"]
+    assert access, "the request id is in no log line"
+    assert access[0]["logger"] == "gunicorn.access"
+    assert access[0]["path"] == "/readyz"
+    assert access[0]["status"] == "200"
+
+
+def test_every_log_line_is_json_and_carries_no_secret(server, cluster):
+    get(server, "/healthz", Authorization="Api-Key leaked-key-material-123")
+    get(server, "/admin/login/")
+    time.sleep(0.3)
+    lines = log_lines(server)
+    assert any(line["logger"] == "gunicorn.error" for line in lines)
+    assert all({"timestamp", "level", "logger", "message"} <= set(line) for line in lines)
+    text = server["logs"].read_text()
+    for secret in (
+        cluster.password,
+        server["env"]["DJANGO_SECRET_KEY"],
+        server["env"]["REDIS_PASSWORD"] or "no-redis-password",
+        "leaked-key-material-123",
+    ):
+        assert secret not in text
+
+
+def test_readyz_follows_postgres_down_and_back_without_a_restart(server, cluster):
+    master_pid = server["process"].pid
+    assert get(server, "/readyz").status_code == 200
+    cluster.stop("fast")
+    try:
+        started = time.monotonic()
+        down = get(server, "/readyz")
+        elapsed = time.monotonic() - started
+        assert down.status_code == 503
+        assert down.json()["failed"] == ["database"]
+        assert elapsed < 6, f"readyz took {elapsed:.1f} s with the database down"
+        assert get(server, "/healthz").status_code == 200
+    finally:
+        cluster.start()
+    assert wait_for(lambda: get(server, "/readyz").status_code == 200, 20)
+    assert server["process"].pid == master_pid and server["process"].poll() is None
+    messages = [line["message"] for line in log_lines(server)]
+    assert "readiness check failed" in messages
+    assert "readiness check recovered" in messages

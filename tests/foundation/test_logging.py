@@ -1,0 +1,107 @@
+"""JSON log lines, request ids, and secrets kept out of the log."""
+
+import io
+import json
+import logging
+import logging.config
+
+import pytest
+
+from backoffice import env, logconf
+
+pytestmark = pytest.mark.smoke
+
+
+@pytest.fixture
+def log_stream():
+    """A logger wired exactly as settings.LOGGING wires the root handler."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logconf.JsonFormatter())
+    handler.addFilter(logconf.RequestContextFilter())
+    handler.addFilter(logconf.RedactFilter())
+    logger = logging.getLogger("tests.logging")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield logger, stream
+    logger.removeHandler(handler)
+
+
+def lines(stream) -> list[dict]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_a_record_is_one_json_object_with_the_standard_fields(log_stream):
+    logger, stream = log_stream
+    logger.info("trade %s stored", "T-1", extra={"symbol": "EURUSD"})
+    (line,) = lines(stream)
+    assert list(line)[:4] == ["timestamp", "level", "logger", "message"]
+    assert line["message"] == "trade T-1 stored"
+    assert line["level"] == "INFO"
+    assert line["symbol"] == "EURUSD"
+    assert line["timestamp"].endswith("+00:00")
+
+
+def test_the_request_context_reaches_every_record(log_stream):
+    logger, stream = log_stream
+    token = logconf.request_context.set({"request_id": "rid-1", "path": "/x", "method": "GET"})
+    try:
+        logger.warning("inside")
+    finally:
+        logconf.request_context.reset(token)
+    logger.warning("outside")
+    inside, outside = lines(stream)
+    assert (inside["request_id"], inside["path"], inside["method"]) == ("rid-1", "/x", "GET")
+    assert "request_id" not in outside
+
+
+def test_registered_secrets_and_credentials_never_reach_the_line(log_stream):
+    logger, stream = log_stream
+    env.remember_secret("hunter2-very-secret")
+    logger.error(
+        "connect failed for %s with %s",
+        "postgres://bo:pa55word@db:5432/bo",
+        {"Authorization": "Api-Key abcdef123456", "key": "hunter2-very-secret"},
+    )
+    logger.info("header", extra={"auth": "Bearer tok-123456789"})
+    try:
+        raise ValueError("hunter2-very-secret in a traceback")
+    except ValueError:
+        logger.exception("boom")
+    text = stream.getvalue()
+    for leaked in ("hunter2-very-secret", "pa55word", "abcdef123456", "tok-123456789"):
+        assert leaked not in text
+    assert text.count(logconf.REDACTED) >= 5
+
+
+def test_the_middleware_echoes_a_request_id_and_logs_it(client, caplog):
+    with caplog.at_level(logging.DEBUG, logger="backoffice.request"):
+        response = client.get("/healthz", HTTP_X_REQUEST_ID="trace-42")
+    assert response["X-Request-ID"] == "trace-42"
+    (record,) = [r for r in caplog.records if r.name == "backoffice.request"]
+    assert record.request_id == "trace-42"
+    assert (record.method, record.path, record.status) == ("GET", "/healthz", 200)
+    assert record.user == "anonymous"
+    assert record.duration_ms >= 0
+
+
+def test_a_malformed_request_id_is_replaced(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nforged log line")
+    assert response["X-Request-ID"] != "bad id\nforged log line"
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_a_request_without_an_id_gets_a_fresh_one(client):
+    first = client.get("/healthz")["X-Request-ID"]
+    second = client.get("/healthz")["X-Request-ID"]
+    assert first != second
+
+
+def test_the_logging_config_is_accepted_by_dictconfig():
+    # The same dict feeds settings.LOGGING and gunicorn's logconfig_dict.
+    config = logconf.dict_config("WARNING")
+    logging.config.dictConfig(config)
+    assert logging.getLogger().level == logging.WARNING
+    assert logging.getLogger("gunicorn.access").level == logging.INFO
+    logging.config.dictConfig(logconf.dict_config("INFO"))
