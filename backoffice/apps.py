@@ -1,7 +1,6 @@
 import logging
 
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
 
 
 class BackofficeConfig(AppConfig):
@@ -13,7 +12,3 @@ class BackofficeConfig(AppConfig):
     def ready(self):
         # Python warnings go through logging, so that they too are JSON lines.
         logging.captureWarnings(True)
-
-
-class BackofficeAdminConfig(AdminConfig):
-    default_site = "backoffice.admin.BackofficeAdminSite"

@@ -29,11 +29,19 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _fast_password_hashing():
-    """Tests create many users; the production hasher's cost buys nothing here."""
+def _test_settings():
+    """Tests create many users; the production hasher's cost buys nothing here.
+
+    In-process tests render pages without a collectstatic run, so they resolve static
+    files unhashed; the gunicorn tests collect and serve the production way.
+    """
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(autouse=True, scope="session")
