@@ -1,5 +1,6 @@
 """The admin site: the staff's workplace."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 
@@ -9,6 +10,11 @@ class BackofficeAdminSite(admin.AdminSite):
     site_title = "Trading back office"
     index_title = "Desk"
     # Only active staff reach the admin (AdminSite.has_permission); nothing else does.
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        context["debug_badge"] = settings.DEBUG
+        return context
 
 
 class BackofficeAdminConfig(AdminConfig):

@@ -97,9 +97,21 @@ def child(requests: int, threads: int) -> dict:
 
 def run_mode(env: dict, requests: int, threads: int) -> dict:
     result = subprocess.run(
-        [sys.executable, "-m", "bench.db_connections", "--child",
-         "--requests", str(requests), "--threads", str(threads)],
-        env=env, cwd=REPO, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench.db_connections",
+            "--child",
+            "--requests",
+            str(requests),
+            "--threads",
+            str(threads),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"bench child failed:\n{result.stderr[-2000:]}")
@@ -136,7 +148,9 @@ def main() -> None:
         for command in (["migrate", "--noinput"],):
             subprocess.run(
                 [sys.executable, "manage.py", *command, "-v", "0"],
-                env=base, cwd=REPO, check=True,
+                env=base,
+                cwd=REPO,
+                check=True,
             )
         rows = []
         for threads in (1, 4):
@@ -145,8 +159,10 @@ def main() -> None:
                 rows.append((mode, threads, figures))
         baseline = {t: f["requests_per_s"] for m, t, f in rows if m == "new"}
         print(f"\nrequest cycle with 3 queries, {args.requests} requests per run, in-process")
-        print(f"{'mode':<11} {'threads':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'setups':>6} {'vs new':>7}")
+        print(
+            f"{'mode':<11} {'threads':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'setups':>6} {'vs new':>7}"
+        )
         for mode, threads, f in rows:
             print(
                 f"{mode:<11} {threads:>7} {f['requests_per_s']:>8.0f} {f['p50_ms']:>8.2f} "

@@ -81,3 +81,12 @@ def test_the_api_schema_and_docs_are_served_without_a_cdn(admin_client):
     html = docs.content.decode()
     assert "swagger-ui" in html
     assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
+
+
+def test_a_development_copy_is_marked_in_the_admin(client, settings, django_user_model):
+    staff = django_user_model.objects.create_user("dev", password="pw-dev-1", is_staff=True)
+    client.force_login(staff)
+    settings.DEBUG = True
+    assert b"DEVELOPMENT" in client.get("/admin/").content
+    settings.DEBUG = False
+    assert b"DEVELOPMENT" not in client.get("/admin/").content

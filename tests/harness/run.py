@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -74,6 +75,24 @@ def read_junit(path: Path) -> tuple[int, int, int, list[str]]:
                 name = f"{case.get('classname')}::{case.get('name')}"
                 skipped_tests.append(f"{name}: {skip.get('message', '')}")
     return tests, failed, skipped, skipped_tests
+
+
+def evaluate(tier: str, exit_code: int, junit: Path) -> TierResult:
+    """A tier's result from pytest's exit code and JUnit report, with what is wrong."""
+    result = TierResult(tier=tier, exit_code=exit_code)
+    if junit.exists():
+        result.tests, result.failed, result.skipped, result.skipped_tests = read_junit(junit)
+    else:
+        result.problems.append("pytest wrote no results")
+    if result.tests == 0:
+        result.problems.append("ran no test")
+    if tier == "timescale" and result.skipped:
+        result.problems.append(
+            f"{result.skipped} timescale test(s) skipped; in make test none may be"
+        )
+    if exit_code not in (0, 5) and not result.failed:
+        result.problems.append(f"pytest exited with code {exit_code}")
+    return result
 
 
 def base_environment(scratch: Path) -> dict[str, str]:
@@ -180,20 +199,7 @@ class Harness:
         ]
         print(f"\nharness: === tier {tier}: pytest -m '{MARKERS[tier]}' ===", flush=True)
         exit_code = subprocess.call(command, env=env, cwd=REPO)
-        result = TierResult(tier=tier, exit_code=exit_code)
-        if junit.exists():
-            result.tests, result.failed, result.skipped, result.skipped_tests = read_junit(junit)
-        else:
-            result.problems.append("pytest wrote no results")
-        if result.tests == 0:
-            result.problems.append("ran no test")
-        if tier == "timescale" and result.skipped:
-            result.problems.append(
-                f"{result.skipped} timescale test(s) skipped; in make test none may be"
-            )
-        if exit_code not in (0, 5) and not result.failed:
-            result.problems.append(f"pytest exited with code {exit_code}")
-        return result
+        return evaluate(tier, exit_code, junit)
 
     def run(self) -> int:
         try:
@@ -217,6 +223,7 @@ class Harness:
                 self.stop_all()
         finally:
             self.stop_all()
+            shutil.rmtree(self.scratch, ignore_errors=True)
         return self.report()
 
     def check_timescale_server(self, result: TierResult) -> None:
