@@ -69,9 +69,16 @@ def _timescale_tier_guard(request, django_db_blocker):
 def _timescale_server_alive(request):
     """The npm TimescaleDB server exits when it crashes: say so instead of hanging."""
     pid = os.environ.get("TSDB_SERVER_PID")
-    if pid:
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            pytest.exit(f"the TimescaleDB test server (pid {pid}) has died", returncode=3)
+    if pid and not _process_alive(int(pid)):
+        pytest.exit(f"the TimescaleDB test server (pid {pid}) has died", returncode=3)
     yield
+
+
+def _process_alive(pid: int) -> bool:
+    """True unless the process is gone or a zombie (the harness reaps it only later)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in {"Z", "X"}
