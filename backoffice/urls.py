@@ -4,8 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice import health
 
+# Each app lists its endpoints in its own urls.py.
 api_v1 = [
-    # The apps add their endpoints here as they grow (journal, serving).
+    path("", include("journal.urls")),
+    path("", include("models_registry.urls")),
+    path("", include("serving.urls")),
 ]
 
 urlpatterns = [

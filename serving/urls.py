@@ -1,0 +1,3 @@
+"""This app's endpoints under /api/v1/ (included by backoffice/urls.py)."""
+
+urlpatterns: list = []
