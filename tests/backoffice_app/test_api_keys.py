@@ -51,7 +51,7 @@ def test_the_command_prints_the_key_as_its_last_line_and_stores_only_its_hash():
 
 
 def test_unknown_scopes_are_refused_by_name():
-    with pytest.raises(CommandError, match="unknown scope.*trades:delete"):
+    with pytest.raises(CommandError, match=r"unknown scope.*trades:delete"):
         call_command("create_api_key", "x", "--scopes", "trades:delete", stdout=io.StringIO())
     assert not ApiKey.objects.exists()
 

@@ -63,7 +63,7 @@ def test_a_taken_port_stops_the_timescale_server_with_its_name(monkeypatch):
             server = services.TimescaleServer()
         except services.ServiceError as exc:  # npm packages absent: also a named failure
             pytest.fail(f"the npm packages should be installed by make test: {exc}")
-        with pytest.raises(services.ServiceError, match=f"TimescaleDB test server.*{port}"):
+        with pytest.raises(services.ServiceError, match=rf"TimescaleDB test server.*{port}"):
             server.start()
 
 
