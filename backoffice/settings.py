@@ -220,6 +220,15 @@ MODEL_STORAGE_DIR = env.path("MODEL_STORAGE_DIR", VAR_DIR / "models")
 SPOOL_DIR = env.path("SPOOL_DIR", VAR_DIR / "spool")
 
 # ---------------------------------------------------------------------------
+# Trade journal
+# ---------------------------------------------------------------------------
+# Trade chunks older than this are compressed (TimescaleDB); trades are never deleted.
+JOURNAL_COMPRESS_AFTER_DAYS = env.integer("JOURNAL_COMPRESS_AFTER_DAYS", 30, minimum=1)
+# How far back the hourly refresh of the daily P&L aggregate reaches.
+JOURNAL_DAILY_PNL_REFRESH_DAYS = env.integer("JOURNAL_DAILY_PNL_REFRESH_DAYS", 90, minimum=1)
+JOURNAL_MAX_BATCH = 1000
+
+# ---------------------------------------------------------------------------
 # REST API
 # ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

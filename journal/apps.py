@@ -1,3 +1,5 @@
+import os
+
 from django.apps import AppConfig
 
 
@@ -6,3 +8,30 @@ class JournalConfig(AppConfig):
 
     name = "journal"
     verbose_name = "Trade journal"
+
+    def ready(self):
+        from backoffice import health
+
+        health.register_check("spool", check_spool)
+
+
+def check_spool() -> dict:
+    """The spool's backlog (trades waiting for replay_spool); fails if it is not writable.
+
+    A backlog is not a failure: the web tier is ready, and the trades are safe on disk;
+    operators see the figure here and in the admin.
+    """
+    from journal.services import get_spool
+
+    spool = get_spool()
+    directory = spool.directory if spool.directory.exists() else spool.directory.parent
+    if not os.access(directory, os.W_OK):
+        from backoffice.health import CheckFailed
+
+        raise CheckFailed(f"the spool directory {spool.directory} is not writable")
+    backlog = spool.backlog()
+    return {
+        "backlog": backlog["trades"],
+        "files": backlog["files"],
+        "rejected": spool.rejected_count(),
+    }

@@ -1,1 +1,160 @@
-"""Models of this app arrive with its issue; the app is installed from the start."""
+"""The trade journal: executed trades (a hypertable) and their reviews (a plain table).
+
+Execution data and review data live apart. Trades are records: what the broker did is
+written once (a trade recorded while open may be completed once with its closing
+fields) and never edited; reviews change all day and every change is kept.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from timescale.db.models.fields import TimescaleDateTimeField
+
+DECIMAL = {"max_digits": 20, "decimal_places": 8}
+
+
+class Side(models.TextChoices):
+    LONG = "long", "Long"
+    SHORT = "short", "Short"
+
+
+class TradeStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class ReviewStatus(models.TextChoices):
+    UNREVIEWED = "unreviewed", "Unreviewed"
+    REVIEWED = "reviewed", "Reviewed"
+    FLAGGED = "flagged", "Flagged"
+
+
+class Trade(models.Model):
+    """One executed trade.
+
+    A hypertable on ``executed_at`` with one-day chunks: at a million trades a day a
+    chunk holds about 0.5 GB of rows and indexes, inside the quarter of memory that
+    TimescaleDB advises for the chunks being written; at a few thousand a day the
+    chunks are small but chunk exclusion still keeps "today" and "this week" queries
+    on a handful of them. The primary key that django-timescaledb drops is replaced by
+    a plain index on ``id`` (backoffice.db.backends.postgresql).
+    """
+
+    trade_id = models.CharField(max_length=64)
+    executed_at = TimescaleDateTimeField(interval="1 day")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    symbol = models.CharField(max_length=32)
+    side = models.CharField(max_length=5, choices=Side.choices)
+    quantity = models.DecimalField(**DECIMAL)
+    entry_price = models.DecimalField(**DECIMAL)
+    exit_price = models.DecimalField(**DECIMAL, null=True, blank=True)
+    fees = models.DecimalField(**DECIMAL, default=0)
+    pnl = models.DecimalField(**DECIMAL, null=True, blank=True)
+    status = models.CharField(max_length=6, choices=TradeStatus.choices)
+    strategy = models.CharField(max_length=64, blank=True, default="")
+    account = models.CharField(max_length=64, blank=True, default="")
+    broker_order_id = models.CharField(max_length=64, blank=True, default="")
+    agent_votes = models.JSONField(default=dict, blank=True)
+    signals = models.JSONField(default=dict, blank=True)
+    model_version = models.CharField(max_length=132, blank=True, default="")
+    confidence = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # TimescaleDB needs the partition column in every unique index.
+            models.UniqueConstraint(fields=["trade_id", "executed_at"], name="journal_trade_key"),
+            models.CheckConstraint(
+                condition=Q(side__in=Side.values), name="journal_trade_side_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status=TradeStatus.OPEN, closed_at__isnull=True))
+                | (
+                    Q(status=TradeStatus.CLOSED, closed_at__isnull=False)
+                    & Q(exit_price__isnull=False, pnl__isnull=False)
+                ),
+                name="journal_trade_status_matches_closing",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0, entry_price__gt=0, fees__gte=0),
+                name="journal_trade_amounts_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=1),
+                name="journal_trade_confidence_range",
+            ),
+        ]
+        indexes = [
+            # Admin list and GET /trades: newest first, cursor on executed_at.
+            models.Index(fields=["-executed_at"], name="journal_trade_time_idx"),
+            # The list filters, each with the time order of the list.
+            models.Index(fields=["symbol", "-executed_at"], name="journal_trade_symbol_idx"),
+            models.Index(fields=["strategy", "-executed_at"], name="journal_trade_strat_idx"),
+            models.Index(fields=["account", "-executed_at"], name="journal_trade_account_idx"),
+            # Metrics count closed trades on the day of closed_at.
+            models.Index(fields=["closed_at"], name="journal_trade_closed_idx"),
+            # Search by the broker's order id (admin).
+            models.Index(fields=["broker_order_id"], name="journal_trade_broker_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.trade_id} {self.side} {self.quantity} {self.symbol}"
+
+
+class TradeReview(models.Model):
+    """The staff's review of one trade; every change is kept in ReviewChange.
+
+    No database foreign key: a hypertable's ``id`` is indexed but not unique, and a
+    foreign key needs a unique target. Trades are never deleted, so nothing dangles.
+    """
+
+    trade = models.OneToOneField(
+        Trade, on_delete=models.DO_NOTHING, db_constraint=False, related_name="review"
+    )
+    status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.UNREVIEWED
+    )
+    grade = models.CharField(max_length=2, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True, default="")
+    mistakes = models.TextField(blank=True, default="")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ReviewStatus.values), name="journal_review_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status"], name="journal_review_status_idx")]
+
+    def __str__(self):
+        return f"review of trade {self.trade_id}: {self.status}"
+
+
+class ReviewChange(models.Model):
+    """One changed field of a review: who, when, old → new. Append-only."""
+
+    review = models.ForeignKey(TradeReview, on_delete=models.PROTECT, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    field = models.CharField(max_length=20)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    reason = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["review", "-changed_at"], name="journal_rchange_idx")]
+
+    def __str__(self):
+        return f"{self.field}: {self.old_value!r} → {self.new_value!r}"

@@ -1,3 +1,10 @@
-"""This app's endpoints under /api/v1/ (included by backoffice/urls.py)."""
+"""The journal's endpoints under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from journal import api
+
+urlpatterns = [
+    path("trades", api.TradesView.as_view(), name="trades"),
+    path("metrics", api.MetricsView.as_view(), name="metrics"),
+]

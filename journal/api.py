@@ -1,0 +1,214 @@
+"""The trades API: POST/GET /api/v1/trades and GET /api/v1/metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+
+from django.conf import settings
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.api_auth import scope
+from journal import metrics
+from journal.filters import MetricsFilter, TradeFilter
+from journal.models import Trade
+from journal.records import FIELDS
+from journal.services import SpoolUnavailable, TradesRejected, record_trades
+
+logger = logging.getLogger(__name__)
+
+
+class DecimalJSONParser(JSONParser):
+    """JSON with every number with a fraction read as Decimal, never as float."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(stream.read().decode(encoding), parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"malformed JSON: {exc}") from None
+
+
+class TradeInSerializer(serializers.Serializer):
+    """The trade record format (documentation of the body; journal.records validates)."""
+
+    trade_id = serializers.CharField(max_length=64)
+    executed_at = serializers.DateTimeField(help_text="ISO 8601 with offset; position opened")
+    closed_at = serializers.DateTimeField(required=False, allow_null=True)
+    symbol = serializers.CharField(max_length=32)
+    side = serializers.ChoiceField(choices=["long", "short"])
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=8)
+    entry_price = serializers.DecimalField(max_digits=20, decimal_places=8)
+    exit_price = serializers.DecimalField(
+        max_digits=20, decimal_places=8, required=False, allow_null=True
+    )
+    fees = serializers.DecimalField(max_digits=20, decimal_places=8, required=False)
+    pnl = serializers.DecimalField(max_digits=20, decimal_places=8, required=False, allow_null=True)
+    strategy = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    account = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    broker_order_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    agent_votes = serializers.DictField(required=False)
+    signals = serializers.DictField(required=False)
+    model_version = serializers.CharField(
+        required=False, allow_blank=True, help_text="name@version"
+    )
+    confidence = serializers.DecimalField(
+        max_digits=5, decimal_places=4, required=False, allow_null=True
+    )
+
+
+class TradeOutSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Trade
+        fields = ["id", *FIELDS, "status", "recorded_at"]
+
+
+CAPTURED = inline_serializer(
+    "TradesCaptured",
+    {
+        "created": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "closed": serializers.IntegerField(help_text="open trades completed by this batch"),
+    },
+)
+SPOOLED = inline_serializer("TradesSpooled", {"spooled": serializers.IntegerField()})
+ITEM_ERRORS = inline_serializer(
+    "TradeErrors",
+    {
+        "detail": serializers.CharField(),
+        "errors": inline_serializer(
+            "TradeFieldError",
+            {
+                "index": serializers.IntegerField(),
+                "field": serializers.CharField(),
+                "message": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
+
+
+class TradeCursorPagination(CursorPagination):
+    # The partition column first: ORDER BY id over every chunk is slow (TIMESCALEDB.md).
+    ordering = ("-executed_at", "-id")
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 1000
+
+
+class TradesView(ListAPIView):
+    """Record trades (bots) and list them (filters, cursor pagination)."""
+
+    parser_classes = [DecimalJSONParser]
+    serializer_class = TradeOutSerializer
+    pagination_class = TradeCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TradeFilter
+    queryset = Trade.objects.all()
+
+    def get_permissions(self):
+        needed = "trades:write" if self.request.method == "POST" else "trades:read"
+        return [scope(needed)()]
+
+    @extend_schema(
+        summary="Record trades",
+        request=PolymorphicProxySerializer(
+            component_name="TradeBatch",
+            serializers=[TradeInSerializer, TradeInSerializer(many=True)],
+            resource_type_field_name=None,
+        ),
+        responses={
+            201: CAPTURED,
+            202: OpenApiResponse(SPOOLED, description="database down: trades spooled"),
+            400: ITEM_ERRORS,
+            503: OpenApiResponse(DETAIL, description="database down and spool full"),
+        },
+    )
+    def post(self, request):
+        items = request.data if isinstance(request.data, list) else [request.data]
+        limit = settings.JOURNAL_MAX_BATCH
+        if not items:
+            return Response({"detail": "send at least one trade"}, status=400)
+        if len(items) > limit:
+            return Response(
+                {"detail": f"at most {limit} trades per request (got {len(items)})"}, status=400
+            )
+        try:
+            result = record_trades(items, source="api")
+        except TradesRejected as exc:
+            return Response(
+                {
+                    "detail": f"{len(exc.errors)} of {exc.total} trade(s) invalid; "
+                    "nothing was stored",
+                    "errors": [
+                        {"index": index, "field": field, "message": message}
+                        for index, fields in exc.errors.items()
+                        for field, message in fields.items()
+                    ],
+                },
+                status=400,
+            )
+        except SpoolUnavailable as exc:
+            return Response({"detail": str(exc)}, status=503, headers={"Retry-After": "30"})
+        if result.spooled:
+            return Response({"spooled": result.spooled}, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {"created": result.created, "duplicates": result.duplicates, "closed": result.closed},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(summary="List trades, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+GROUPS = ("day", "symbol", "strategy")
+
+
+class MetricsView(APIView):
+    """Performance figures for a filter (the time range is on closed_at)."""
+
+    permission_classes = [scope("trades:read")]
+
+    @extend_schema(
+        summary="Performance metrics",
+        parameters=[MetricsFilter],
+        responses={200: serializers.DictField(), 400: DETAIL},
+    )
+    def get(self, request):
+        filterset = MetricsFilter(request.query_params, queryset=Trade.objects.all())
+        if not filterset.is_valid():
+            return Response({"detail": "invalid filter", "errors": filterset.errors}, status=400)
+        result = metrics.report(filterset.qs)
+        return Response(_jsonable(result))
+
+
+def _jsonable(value):
+    """Decimals as strings (exact), durations as seconds, dates as ISO text."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Decimal):
+        return f"{value.quantize(Decimal('0.00000001')):f}" if value.is_finite() else None
+    if hasattr(value, "total_seconds"):
+        return value.total_seconds()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

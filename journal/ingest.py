@@ -1,0 +1,333 @@
+"""Import and export of trades in the record format: CSV or JSON lines.
+
+An import reads and validates every row and commits all of it or nothing (unless the
+operator asks to skip invalid rows, which are then reported). On PostgreSQL the rows
+are streamed with COPY into a temporary table and moved with one
+INSERT ... SELECT ... ON CONFLICT DO NOTHING, so re-importing a file changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import connection, transaction
+
+from journal.records import FIELDS, REQUIRED, RecordError, TradeRecord, parse_record
+from journal.services import store_records
+from journal.storage import COLUMNS, row_values
+
+FORMATS = ("csv", "jsonl")
+MAX_REPORTED_ERRORS = 50
+
+
+class ImportFailed(Exception):
+    """The file cannot be imported; nothing of it was committed."""
+
+    def __init__(self, message: str, errors: list[RowError] | None = None):
+        self.errors = errors or []
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self):
+        return f"line {self.line}: {self.field}: {self.reason}"
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    valid: int = 0
+    created: int = 0
+    duplicates: int = 0
+    closed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
+    method: str = ""
+
+
+def detect_format(path: Path, given: str | None) -> str:
+    if given:
+        if given not in FORMATS:
+            raise ImportFailed(f"unknown format {given!r}: use csv or jsonl")
+        return given
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return "jsonl"
+    raise ImportFailed(f"cannot tell the format of {path.name}: use --format csv or jsonl")
+
+
+class _Lines:
+    """Decoded lines of a binary file, counting lines and bytes, refusing non-UTF-8."""
+
+    def __init__(self, handle: IO[bytes], progress=None):
+        self.handle = handle
+        self.number = 0
+        self.progress = progress
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self.handle:
+            self.number += 1
+            if self.progress is not None:
+                self.progress(len(raw))
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ImportFailed(
+                    f"line {self.number}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
+                    f"column {exc.start + 1}); nothing was imported"
+                ) from None
+            if self.number == 1:
+                text = text.removeprefix("\ufeff")
+            yield text
+
+
+def read_csv(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | RowError]]:
+    """(line, row or error) for every record of a CSV file with the format's header."""
+    lines = _Lines(handle, progress)
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFailed("line 1: the file is empty; nothing was imported") from None
+    except csv.Error as exc:
+        raise ImportFailed(f"line 1: unreadable CSV ({exc}); nothing was imported") from None
+    header = [name.strip() for name in header]
+    _check_header(header)
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFailed(
+                f"line {reader.line_num}: unreadable CSV ({exc}); nothing was imported"
+            ) from None
+        if not any(value.strip() for value in values):
+            continue
+        if len(values) != len(header):
+            yield (
+                reader.line_num,
+                RowError(
+                    reader.line_num, "(row)", f"has {len(values)} fields, the header {len(header)}"
+                ),
+            )
+            continue
+        yield reader.line_num, dict(zip(header, values, strict=True))
+
+
+def _check_header(header: list[str]) -> None:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise ImportFailed(f"line 1: column {name!r} appears twice; nothing was imported")
+        seen.add(name)
+    unknown = [name for name in header if name not in FIELDS]
+    if unknown:
+        raise ImportFailed(
+            f"line 1: unknown column(s) {', '.join(map(repr, unknown))}; the columns are "
+            f"{', '.join(FIELDS)}"
+        )
+    missing = [name for name in REQUIRED if name not in seen]
+    if missing:
+        raise ImportFailed(
+            f"line 1: missing required column(s) {', '.join(missing)}; nothing was imported"
+        )
+
+
+def read_jsonl(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | RowError]]:
+    lines = _Lines(handle, progress)
+    empty = True
+    for text in lines:
+        if not text.strip():
+            continue
+        empty = False
+        try:
+            row = json.loads(text, parse_float=Decimal)
+        except ValueError as exc:
+            yield lines.number, RowError(lines.number, "(row)", f"not JSON: {exc}")
+            continue
+        yield lines.number, row
+    if empty:
+        raise ImportFailed("line 1: the file is empty; nothing was imported")
+
+
+def validated_rows(
+    path: Path, fmt: str, progress=None
+) -> Iterator[tuple[int, TradeRecord | list[RowError]]]:
+    reader = read_csv if fmt == "csv" else read_jsonl
+    with path.open("rb") as handle:
+        for line, row in reader(handle, progress):
+            if isinstance(row, RowError):
+                yield line, [row]
+                continue
+            try:
+                yield line, parse_record(row)
+            except RecordError as exc:
+                yield line, [RowError(line, name, reason) for name, reason in exc.errors.items()]
+
+
+def import_file(
+    path: Path,
+    *,
+    fmt: str | None = None,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    progress=None,
+    use_copy: bool | None = None,
+) -> ImportResult:
+    """Import a file of trades; all or nothing unless ``skip_invalid``."""
+    if not path.is_file():
+        raise ImportFailed(f"{path} is not a file")
+    fmt = detect_format(path, fmt)
+    if use_copy is None:
+        use_copy = connection.vendor == "postgresql"
+    result = ImportResult(dry_run=dry_run, method="copy" if use_copy else "batches")
+    rows = validated_rows(path, fmt, progress)
+    with transaction.atomic():
+        if use_copy:
+            _import_copy(rows, result)
+        else:
+            _import_batches(rows, result)
+        if result.errors and not skip_invalid:
+            transaction.set_rollback(True)
+            raise ImportFailed(
+                f"{_count_lines(result.errors)} of {result.rows} row(s) invalid; nothing was "
+                "imported (use --skip-invalid to import the valid rows)",
+                result.errors,
+            )
+        if dry_run:
+            transaction.set_rollback(True)
+    return result
+
+
+def _count_lines(errors: list[RowError]) -> int:
+    return len({error.line for error in errors})
+
+
+def _collect(result: ImportResult, item) -> TradeRecord | None:
+    result.rows += 1
+    if isinstance(item, list):
+        if len(result.errors) < 100_000:  # a report, not a second copy of a bad file
+            result.errors.extend(item)
+        return None
+    result.valid += 1
+    return item
+
+
+def _import_batches(rows, result: ImportResult, batch_size: int = 2000) -> None:
+    batch: list[TradeRecord] = []
+    for _line, item in rows:
+        record = _collect(result, item)
+        if record is not None:
+            batch.append(record)
+        if len(batch) >= batch_size:
+            _store(batch, result)
+            batch = []
+    if batch:
+        _store(batch, result)
+
+
+def _store(batch: list[TradeRecord], result: ImportResult) -> None:
+    stored = store_records(batch)
+    result.created += stored.created
+    result.closed += stored.closed
+    result.duplicates += stored.duplicates
+
+
+STAGE_COLUMNS = ", ".join(COLUMNS)
+CREATE_STAGE = f"""
+    CREATE TEMPORARY TABLE journal_trade_import ON COMMIT DROP AS
+    SELECT {STAGE_COLUMNS} FROM journal_trade WITH NO DATA
+"""  # noqa: S608 - fixed column names
+MOVE_STAGE = f"""
+    INSERT INTO journal_trade ({STAGE_COLUMNS})
+    SELECT DISTINCT ON (trade_id, executed_at) {STAGE_COLUMNS} FROM journal_trade_import
+    ORDER BY trade_id, executed_at, closed_at NULLS FIRST
+    ON CONFLICT (trade_id, executed_at) DO NOTHING
+"""  # noqa: S608
+CLOSE_FROM_STAGE = """
+    UPDATE journal_trade AS t
+    SET closed_at = s.closed_at, exit_price = s.exit_price, pnl = s.pnl, fees = s.fees,
+        status = 'closed'
+    FROM (SELECT DISTINCT ON (trade_id, executed_at) * FROM journal_trade_import
+          WHERE closed_at IS NOT NULL ORDER BY trade_id, executed_at) AS s
+    WHERE t.trade_id = s.trade_id AND t.executed_at = s.executed_at AND t.status = 'open'
+"""
+
+
+def _import_copy(rows, result: ImportResult) -> None:
+    """COPY the valid rows into a temporary table, then move them in one statement."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE_STAGE)
+        with cursor.copy(f"COPY journal_trade_import ({STAGE_COLUMNS}) FROM STDIN") as copy:
+            for _line, item in rows:
+                record = _collect(result, item)
+                if record is not None:
+                    copy.write_row(row_values(record, now, json.dumps))
+        if result.errors and not result.valid:
+            return
+        cursor.execute(MOVE_STAGE)
+        result.created = max(cursor.rowcount, 0)
+        cursor.execute(CLOSE_FROM_STAGE)
+        result.closed = max(cursor.rowcount, 0)
+    result.duplicates = result.valid - result.created - result.closed
+
+
+# -- export -----------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def export_rows(queryset, handle: IO[str], fmt: str, progress=None) -> int:
+    """Stream trades in the record format; returns the number written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    writer = csv.writer(handle, lineterminator="\n") if fmt == "csv" else None
+    if writer:
+        writer.writerow(FIELDS)
+    count = 0
+    for values in queryset.values_list(*FIELDS).iterator(chunk_size=5000):
+        if writer:
+            writer.writerow([_cell(v) for v in values])
+        else:
+            row = {
+                name: (_cell(v) if not isinstance(v, dict | list) else v)
+                for name, v in zip(FIELDS, values, strict=True)
+            }
+            handle.write(json.dumps(row) + "\n")
+        count += 1
+        if progress is not None:
+            progress(1)
+    return count
+
+
+def file_size(path: Path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0

@@ -1,0 +1,207 @@
+"""Performance figures of the journal, computed in SQL.
+
+The database aggregates (counts, sums, extremes, per day / symbol / strategy); only the
+per-day series, one row a day, reaches Python for the equity curve, drawdown, Sharpe
+and Sortino (journal.performance). Days are bucketed with time_bucket on TimescaleDB
+and date_trunc elsewhere. Trades count on the UTC day they closed; open trades are
+not in the figures.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDay
+
+from journal import performance
+from journal.models import Trade, TradeStatus
+from journal.timescale import DAILY_PNL_VIEW
+
+ZERO = Value(Decimal(0))
+AGGREGATES = {
+    "trades": Count("id"),
+    "wins": Count("id", filter=Q(pnl__gt=0)),
+    "losses": Count("id", filter=Q(pnl__lt=0)),
+    "net_pnl": Coalesce(Sum("pnl"), ZERO),
+    "gross_profit": Coalesce(Sum("pnl", filter=Q(pnl__gt=0)), ZERO),
+    "gross_loss": Coalesce(Sum("pnl", filter=Q(pnl__lt=0)), ZERO),
+}
+
+
+class TimeBucket(Func):
+    """TimescaleDB's time_bucket('1 day', <column>)."""
+
+    function = "time_bucket"
+    template = "%(function)s(INTERVAL '1 day', %(expressions)s)"
+    output_field = DateTimeField()
+
+
+def closed_trades(queryset: QuerySet[Trade] | None = None) -> QuerySet[Trade]:
+    base = Trade.objects.all() if queryset is None else queryset
+    return base.filter(status=TradeStatus.CLOSED)
+
+
+def _day_expression():
+    if connection.vendor == "postgresql" and getattr(connection, "timescale_installed", False):
+        return TimeBucket("closed_at")
+    return TruncDay("closed_at", tzinfo=UTC)
+
+
+def _finish(row: dict[str, Any]) -> dict[str, Any]:
+    """Add the ratios that follow from a row's counts and sums."""
+    trades = row["trades"]
+    row["win_rate"] = performance.ratio(row["wins"], trades)
+    row["profit_factor"] = performance.profit_factor(row["gross_profit"], row["gross_loss"])
+    row["expectancy"] = performance.ratio(row["net_pnl"], trades)
+    return row
+
+
+def summary(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
+    """Count, wins, losses, sums, extremes and averages of the closed trades."""
+    holding = ExpressionWrapper(F("closed_at") - F("executed_at"), output_field=DurationField())
+    row = closed_trades(queryset).aggregate(
+        **AGGREGATES,
+        average_win=Avg("pnl", filter=Q(pnl__gt=0)),
+        average_loss=Avg("pnl", filter=Q(pnl__lt=0)),
+        largest_win=Max("pnl", filter=Q(pnl__gt=0)),
+        largest_loss=Min("pnl", filter=Q(pnl__lt=0)),
+        average_holding=Avg(holding),
+    )
+    return _finish(row)
+
+
+def by_day(queryset: QuerySet[Trade] | None = None) -> list[dict[str, Any]]:
+    """One row per UTC day with closed trades, oldest first."""
+    rows = (
+        closed_trades(queryset)
+        .annotate(day=_day_expression())
+        .values("day")
+        .annotate(**AGGREGATES)
+        .order_by("day")
+    )
+    return [_finish({**row, "day": _as_date(row["day"])}) for row in rows]
+
+
+def by_field(queryset: QuerySet[Trade] | None, field: str) -> list[dict[str, Any]]:
+    """One row per symbol or strategy, best net P&L first."""
+    if field not in {"symbol", "strategy", "account", "side"}:
+        raise ValueError(f"cannot group by {field!r}")
+    rows = closed_trades(queryset).values(field).annotate(**AGGREGATES).order_by("-net_pnl", field)
+    return [_finish(dict(row)) for row in rows]
+
+
+def report(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
+    """The whole picture: summary, the daily series and what follows from it, groups."""
+    days = by_day(queryset)
+    daily = [row["net_pnl"] for row in days]
+    result = summary(queryset)
+    result.update(
+        max_drawdown=performance.max_drawdown(daily),
+        sharpe=performance.sharpe(daily),
+        sortino=performance.sortino(daily),
+        days=len(days),
+    )
+    equity = performance.equity_curve(daily)
+    drawdown = performance.drawdowns(daily)
+    for row, level, fall in zip(days, equity, drawdown, strict=True):
+        row["equity"] = level
+        row["drawdown"] = fall
+    return {
+        "summary": result,
+        "by_day": days,
+        "by_symbol": by_field(queryset, "symbol"),
+        "by_strategy": by_field(queryset, "strategy"),
+    }
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date()
+    return value
+
+
+def daily_pnl(
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    symbol: str | None = None,
+    strategy: str | None = None,
+    account: str | None = None,
+) -> list[dict[str, Any]]:
+    """Daily net P&L and counts by closing day, for the dashboard.
+
+    On TimescaleDB it reads the continuous aggregate (journal_daily_pnl); elsewhere the
+    same figures come from the trades table. ``until`` is exclusive.
+    """
+    if connection.vendor == "postgresql" and getattr(connection, "timescale_installed", False):
+        return _daily_pnl_from_view(since, until, symbol, strategy, account)
+    queryset = Trade.objects.all()
+    if since:
+        queryset = queryset.filter(closed_at__gte=_midnight(since))
+    if until:
+        queryset = queryset.filter(closed_at__lt=_midnight(until))
+    for name, value in (("symbol", symbol), ("strategy", strategy), ("account", account)):
+        if value is not None:
+            queryset = queryset.filter(**{name: value})
+    return [
+        {key: row[key] for key in ("day", "trades", "wins", "losses", "net_pnl")}
+        for row in by_day(queryset)
+    ]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _daily_pnl_from_view(since, until, symbol, strategy, account) -> list[dict[str, Any]]:
+    conditions, params = [], []
+    for column, value in (("symbol", symbol), ("strategy", strategy), ("account", account)):
+        if value is not None:
+            conditions.append(f"{column} = %s")
+            params.append(value)
+    if since:
+        conditions.append("closed_day >= %s")
+        params.append(since)
+    if until:
+        conditions.append("closed_day < %s")
+        params.append(until)
+    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    sql = f"""
+        SELECT closed_day, sum(trades), sum(wins), sum(losses), coalesce(sum(net_pnl), 0)
+        FROM {DAILY_PNL_VIEW} {where}
+        GROUP BY closed_day ORDER BY closed_day
+    """  # noqa: S608 - column names are fixed above, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            {
+                "day": day,
+                "trades": int(trades),
+                "wins": int(wins),
+                "losses": int(losses),
+                "net_pnl": net,
+            }
+            for day, trades, wins, losses, net in cursor.fetchall()
+        ]
+
+
+def since_days(days: int) -> date:
+    return (datetime.now(UTC) - timedelta(days=days)).date()

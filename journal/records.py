@@ -1,0 +1,287 @@
+"""The trade record format (DESIGN.md §4): parsing and validation, with no Django import.
+
+The API body, the CSV header and the JSON-lines keys use the same names. Every value
+may come as text (CSV) or as JSON (API, JSON lines); ``parse_record`` turns either into
+a ``TradeRecord`` of Python values or raises ``RecordError`` naming every bad field.
+Decimals never pass through float: JSON is parsed with ``parse_float=Decimal``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+FIELDS = (
+    "trade_id",
+    "executed_at",
+    "closed_at",
+    "symbol",
+    "side",
+    "quantity",
+    "entry_price",
+    "exit_price",
+    "fees",
+    "pnl",
+    "strategy",
+    "account",
+    "broker_order_id",
+    "agent_votes",
+    "signals",
+    "model_version",
+    "confidence",
+)
+REQUIRED = ("trade_id", "executed_at", "symbol", "side", "quantity", "entry_price")
+SIDES = ("long", "short")
+
+MAX_INTEGER_DIGITS = 12
+MAX_DECIMAL_PLACES = 8
+MAX_JSON_BYTES = 64 * 1024
+# Clocks drift; a trade far in the future is a bug upstream, not a trade.
+MAX_FUTURE = timedelta(minutes=5)
+
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/:=^-]{0,31}$")
+_MODEL_VERSION = re.compile(r"^[A-Za-z0-9_.-]{1,100}@[A-Za-z0-9_.-]{1,30}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class RecordError(ValueError):
+    """A trade record is invalid; ``errors`` maps each bad field to its reason."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
+
+
+@dataclass(frozen=True)
+class TradeRecord:
+    trade_id: str
+    executed_at: datetime
+    symbol: str
+    side: str
+    quantity: Decimal
+    entry_price: Decimal
+    closed_at: datetime | None = None
+    exit_price: Decimal | None = None
+    fees: Decimal = Decimal("0")
+    pnl: Decimal | None = None
+    strategy: str = ""
+    account: str = ""
+    broker_order_id: str = ""
+    agent_votes: dict = field(default_factory=dict)
+    signals: dict = field(default_factory=dict)
+    model_version: str = ""
+    confidence: Decimal | None = None
+
+    @property
+    def key(self) -> tuple[str, datetime]:
+        """The journal's unique key: (trade_id, executed_at)."""
+        return self.trade_id, self.executed_at
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+    def as_json(self) -> dict[str, Any]:
+        """The record in the format's JSON form (decimals as strings, times ISO 8601)."""
+        out: dict[str, Any] = {}
+        for name in FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, Decimal):
+                value = str(value)
+            out[name] = value
+        return out
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _text(value: Any, *, max_length: int, allow_blank: bool = True) -> str:
+    if not isinstance(value, str | int):
+        raise ValueError("must be text")
+    text = str(value).strip()
+    if not text and not allow_blank:
+        raise ValueError("must not be empty")
+    if len(text) > max_length:
+        raise ValueError(f"must be at most {max_length} characters (got {len(text)})")
+    if _CONTROL.search(text):
+        raise ValueError("must not contain control characters")
+    return text
+
+
+def _decimal(value: Any, *, positive: bool = False, non_negative: bool = False) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal | float):
+        raise ValueError("must be a decimal number")
+    if isinstance(value, float):
+        # Only reached by callers that parsed JSON without parse_float=Decimal;
+        # repr gives the shortest text that round-trips, never binary noise.
+        value = repr(value)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"must be a decimal number (got {str(value)[:40]!r})") from None
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    _sign, digits, exponent = number.as_tuple()
+    places = -exponent if exponent < 0 else 0
+    if places > MAX_DECIMAL_PLACES:
+        raise ValueError(f"must have at most {MAX_DECIMAL_PLACES} decimal places")
+    if len(digits) - places > MAX_INTEGER_DIGITS:
+        raise ValueError(f"must have at most {MAX_INTEGER_DIGITS} digits before the point")
+    if positive and number <= 0:
+        raise ValueError("must be greater than 0")
+    if non_negative and number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
+def _timestamp(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"must be an ISO 8601 time with offset (got {text[:40]!r})") from None
+    else:
+        raise ValueError("must be an ISO 8601 time with offset")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("needs a UTC offset, as in 2026-01-02T15:04:05+00:00")
+    if moment.year < 1990:
+        raise ValueError("must be in 1990 or later")
+    return moment.astimezone(UTC)
+
+
+def _json_object(value: Any) -> dict:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value, parse_float=Decimal) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"must be a JSON object ({exc.msg} at position {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    size = len(json.dumps(value, default=str))
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"must be at most {MAX_JSON_BYTES} bytes as JSON (got {size})")
+    return _plain_json(value)
+
+
+def _plain_json(value: Any) -> Any:
+    """Numbers inside signals and votes as int or float, ready for JSONField.
+
+    A float's repr is the shortest text that reads back as the same number, so a
+    decimal written with up to 15 significant digits comes back as written.
+    """
+    if isinstance(value, dict):
+        return {str(k): _plain_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_json(v) for v in value]
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("must not contain NaN or Infinity")
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and value != value:
+        raise ValueError("must not contain NaN")
+    return value
+
+
+def _symbol(value: Any) -> str:
+    symbol = _text(value, max_length=32, allow_blank=False).upper()
+    if not _SYMBOL.match(symbol):
+        raise ValueError("must be letters, digits and . _ / : = ^ - (up to 32)")
+    return symbol
+
+
+def _side(value: Any) -> str:
+    side = _text(value, max_length=10, allow_blank=False).lower()
+    if side not in SIDES:
+        raise ValueError(f"must be long or short (got {side!r})")
+    return side
+
+
+def _model_version(value: Any) -> str:
+    text = _text(value, max_length=132)
+    if text and not _MODEL_VERSION.match(text):
+        raise ValueError("must be name@version, as in direction-xgb@3")
+    return text
+
+
+def _confidence(value: Any) -> Decimal:
+    number = _decimal(value)
+    if not Decimal(0) <= number <= Decimal(1):
+        raise ValueError("must be between 0 and 1")
+    return number
+
+
+_PARSERS = {
+    "trade_id": lambda v: _text(v, max_length=64, allow_blank=False),
+    "executed_at": _timestamp,
+    "closed_at": _timestamp,
+    "symbol": _symbol,
+    "side": _side,
+    "quantity": lambda v: _decimal(v, positive=True),
+    "entry_price": lambda v: _decimal(v, positive=True),
+    "exit_price": lambda v: _decimal(v, positive=True),
+    "fees": lambda v: _decimal(v, non_negative=True),
+    "pnl": _decimal,
+    "strategy": lambda v: _text(v, max_length=64),
+    "account": lambda v: _text(v, max_length=64),
+    "broker_order_id": lambda v: _text(v, max_length=64),
+    "agent_votes": _json_object,
+    "signals": _json_object,
+    "model_version": _model_version,
+    "confidence": _confidence,
+}
+
+
+def parse_record(data: Any, *, now: datetime | None = None) -> TradeRecord:
+    """Validate one trade record (a mapping of field name to value)."""
+    if not isinstance(data, dict):
+        raise RecordError({"non_field_errors": "a trade must be a JSON object"})
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in data:
+        if name not in _PARSERS:
+            errors[str(name)[:64]] = "unknown field"
+    for name in REQUIRED:
+        if _blank(data.get(name)):
+            errors[name] = "is required"
+    for name, parse in _PARSERS.items():
+        raw = data.get(name)
+        if name in errors or _blank(raw):
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    if not errors:
+        _check_consistency(values, errors, now or datetime.now(UTC))
+    if errors:
+        raise RecordError(errors)
+    return TradeRecord(**values)
+
+
+def _check_consistency(values: dict[str, Any], errors: dict[str, str], now: datetime) -> None:
+    executed_at = values["executed_at"]
+    if executed_at > now + MAX_FUTURE:
+        errors["executed_at"] = "is in the future"
+    closed_at = values.get("closed_at")
+    if closed_at is None:
+        for name in ("exit_price", "pnl"):
+            if name in values:
+                errors[name] = "only a closed trade has one (closed_at is empty)"
+        return
+    if closed_at < executed_at:
+        errors["closed_at"] = "is before executed_at"
+    elif closed_at > now + MAX_FUTURE:
+        errors["closed_at"] = "is in the future"
+    for name in ("exit_price", "pnl"):
+        if name not in values:
+            errors[name] = "is required when closed_at is given"

@@ -1,0 +1,335 @@
+"""Writes of the trade journal: capture, the spool fallback, replay, reviews.
+
+A trade is stored once: the database's unique key (trade_id, executed_at) decides,
+with INSERT ... ON CONFLICT DO NOTHING, so a retry, a replay or a re-import never
+doubles a trade. A trade first recorded while open may be completed once, when it is
+sent again with its closing fields; nothing else about a stored trade ever changes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+
+from journal import storage
+from journal.records import RecordError, TradeRecord, parse_record
+from journal.spool import Spool, SpoolError
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+
+
+class TradesRejected(Exception):
+    """Some records of a batch are invalid; nothing of the batch was stored.
+
+    ``errors`` maps the index of each bad record to {field: reason}.
+    """
+
+    def __init__(self, errors: dict[int, dict[str, str]], total: int):
+        self.errors = errors
+        self.total = total
+        first = next(iter(errors.items()))
+        super().__init__(
+            f"{len(errors)} of {total} trade(s) invalid, nothing stored; "
+            f"first: #{first[0]} {first[1]}"
+        )
+
+
+class SpoolUnavailable(Exception):
+    """The database is down and the spool cannot be written: the trades were not taken."""
+
+
+@dataclass
+class CaptureResult:
+    created: int = 0
+    duplicates: int = 0
+    closed: int = 0
+    spooled: int = 0
+
+    def add(self, other: CaptureResult) -> None:
+        self.created += other.created
+        self.duplicates += other.duplicates
+        self.closed += other.closed
+        self.spooled += other.spooled
+
+
+@lru_cache(maxsize=4)
+def _spool_for(directory: str) -> Spool:
+    return Spool(directory)
+
+
+def get_spool() -> Spool:
+    """The spool under settings.SPOOL_DIR (one instance per directory and process)."""
+    return _spool_for(str(settings.SPOOL_DIR))
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True for a failure to reach the database, False for a problem with the data."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    try:
+        from psycopg import errors as pg_errors
+    except ImportError:  # SQLite-only installs
+        return True
+    # Deadlocks and serialisation failures are the data's business, not an outage.
+    return not isinstance(exc.__cause__, pg_errors.TransactionRollbackError)
+
+
+def validate_records(items: Sequence[object]) -> list[TradeRecord]:
+    """Parse every item; raise TradesRejected naming each bad one (by index) and field."""
+    records: list[TradeRecord] = []
+    errors: dict[int, dict[str, str]] = {}
+    for index, item in enumerate(items):
+        try:
+            records.append(item if isinstance(item, TradeRecord) else parse_record(item))
+        except RecordError as exc:
+            errors[index] = exc.errors
+    if errors:
+        raise TradesRejected(errors, total=len(items))
+    return records
+
+
+def store_records(records: Sequence[TradeRecord]) -> CaptureResult:
+    """Insert records idempotently, in one transaction; raises on any database error."""
+    result = CaptureResult()
+    with transaction.atomic():
+        for start in range(0, len(records), MAX_BATCH):
+            chunk = records[start : start + MAX_BATCH]
+            created, closed = storage.insert_trades(chunk)
+            result.created += created
+            result.closed += closed
+            result.duplicates += len(chunk) - created - closed
+    return result
+
+
+def record_trades(items: Sequence[object], *, source: str = "api") -> CaptureResult:
+    """Validate and store trades; spool them when the database cannot be reached.
+
+    Raises TradesRejected (nothing stored) for invalid input, SpoolUnavailable when the
+    database is down and the spool cannot be written either.
+    """
+    records = validate_records(items)
+    if not records:
+        return CaptureResult()
+    try:
+        result = store_records(records)
+    except DatabaseError as exc:
+        if not is_database_outage(exc):
+            raise
+        _discard_broken_connection()
+        return _spool(records, exc, source=source)
+    if result.created or result.closed:
+        logger.info(
+            "trades recorded",
+            extra={
+                "source": source,
+                "trades_created": result.created,
+                "trades_duplicate": result.duplicates,
+                "trades_closed": result.closed,
+            },
+        )
+    return result
+
+
+def _discard_broken_connection() -> None:
+    try:
+        connection.close()
+    except DatabaseError:
+        pass
+
+
+def _spool(records: Sequence[TradeRecord], exc: BaseException, *, source: str) -> CaptureResult:
+    try:
+        written = get_spool().append([record.as_json() for record in records])
+    except SpoolError as spool_exc:
+        logger.error(
+            "trades refused: database unreachable and spool not writable",
+            extra={"source": source, "trades": len(records), "spool_error": str(spool_exc)},
+        )
+        raise SpoolUnavailable(
+            "the database is unreachable and the trade spool cannot be written "
+            f"({spool_exc.strerror}); nothing was taken, send again later"
+        ) from spool_exc
+    logger.warning(
+        "database unreachable: trades spooled",
+        extra={"source": source, "spooled": written, "error": str(exc).splitlines()[0][:200]},
+    )
+    return CaptureResult(spooled=written)
+
+
+# -- replay ------------------------------------------------------------------------
+
+
+class ReplayBusy(Exception):
+    """Another replay holds the spool's replay lock."""
+
+
+@dataclass
+class ReplayResult:
+    files: int = 0
+    read: int = 0
+    rejected: int = 0
+    stored: CaptureResult = field(default_factory=CaptureResult)
+
+
+def spool_replay(*, batch_size: int = 500, progress=None) -> ReplayResult:
+    """Move spooled trades into the database, idempotently; delete only what committed.
+
+    Safe while new trades are being spooled (active files are sealed under their lock
+    first) and after a crash halfway (a sealed file is replayed again from its first
+    line; the unique key makes the second pass store nothing twice).
+    """
+    spool = get_spool()
+    result = ReplayResult()
+    with _replay_lock(spool.directory):
+        for path in spool.seal():
+            result.files += 1
+            _replay_file(spool, path, batch_size, result, progress)
+            spool.remove(path)
+    return result
+
+
+def _replay_file(spool: Spool, path: Path, batch_size: int, result: ReplayResult, progress):
+    batch: list[TradeRecord] = []
+    for line in spool.read(path):
+        result.read += 1
+        if line.entry is None:
+            spool.reject(line, line.error or "unreadable")
+            result.rejected += 1
+            continue
+        try:
+            batch.append(parse_record(line.entry["trade"]))
+        except RecordError as exc:
+            spool.reject(line, str(exc))
+            result.rejected += 1
+            continue
+        if len(batch) >= batch_size:
+            _replay_batch(batch, result, progress)
+            batch = []
+    if batch:
+        _replay_batch(batch, result, progress)
+
+
+def _replay_batch(batch: list[TradeRecord], result: ReplayResult, progress) -> None:
+    stored = store_records(batch)
+    result.stored.add(stored)
+    if progress is not None:
+        progress(len(batch))
+
+
+class _replay_lock:  # noqa: N801 - used as a context manager
+    def __init__(self, directory: Path):
+        self.path = directory / "replay.lock"
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise ReplayBusy("another replay_spool is running on this spool") from None
+        return self
+
+    def __exit__(self, *exc_info):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+# -- reviews -----------------------------------------------------------------------
+
+
+class ReviewRejected(Exception):
+    """A review change is invalid; ``field`` names the bad field."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+REVIEW_FIELDS = ("status", "grade", "tags", "notes", "mistakes")
+GRADES = ("", "A", "B", "C", "D", "F")
+
+
+def _clean_review_value(name: str, value):
+    from journal.models import ReviewStatus
+
+    if name == "status":
+        if value not in ReviewStatus.values:
+            raise ReviewRejected(name, f"must be one of {', '.join(ReviewStatus.values)}")
+        return value
+    if name == "grade":
+        value = (value or "").strip().upper()
+        if value not in GRADES:
+            raise ReviewRejected(name, "must be A, B, C, D, F or empty")
+        return value
+    if name == "tags":
+        if isinstance(value, str):
+            value = [tag for tag in (t.strip() for t in value.split(",")) if tag]
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            raise ReviewRejected(name, "must be a list of words")
+        if any(len(tag) > 40 for tag in value) or len(value) > 20:
+            raise ReviewRejected(name, "at most 20 tags of at most 40 characters")
+        return sorted(set(value))
+    value = (value or "").strip()
+    if len(value) > 10_000:
+        raise ReviewRejected(name, "must be at most 10,000 characters")
+    return value
+
+
+def _as_text(value) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value)
+
+
+@transaction.atomic
+def trade_review(*, trade, reviewer, reason: str = "", **changes):
+    """Change a trade's review; every changed field is recorded (who, when, old → new).
+
+    Flagging needs a reason. Returns the review; raises ReviewRejected naming the field.
+    """
+    from django.utils import timezone
+
+    from journal.models import ReviewChange, ReviewStatus, TradeReview
+
+    unknown = set(changes) - set(REVIEW_FIELDS)
+    if unknown:
+        raise ReviewRejected(sorted(unknown)[0], "is not a review field")
+    cleaned = {name: _clean_review_value(name, value) for name, value in changes.items()}
+    reason = (reason or "").strip()[:500]
+    if cleaned.get("status") == ReviewStatus.FLAGGED and not reason:
+        raise ReviewRejected("reason", "flagging a trade needs a reason")
+    # The row lock serialises two reviewers saving the same trade at once.
+    review, _ = TradeReview.objects.select_for_update().get_or_create(trade_id=trade.pk)
+    changed = []
+    for name, value in cleaned.items():
+        old = getattr(review, name)
+        if old != value:
+            changed.append(
+                ReviewChange(
+                    review=review,
+                    changed_by=reviewer,
+                    field=name,
+                    old_value=_as_text(old),
+                    new_value=_as_text(value),
+                    reason=reason,
+                )
+            )
+            setattr(review, name, value)
+    if not changed:
+        return review
+    review.reviewed_by = reviewer
+    review.reviewed_at = timezone.now()
+    review.save()
+    ReviewChange.objects.bulk_create(changed)
+    return review
