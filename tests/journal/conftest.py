@@ -1,0 +1,63 @@
+"""Personas and factories of the journal's tests."""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from backoffice.services import api_key_create
+
+_ids = itertools.count(1)
+BASE_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def trade_data(**overrides) -> dict:
+    """A valid closed trade in the record format (strings, as a bot sends them)."""
+    n = next(_ids)
+    opened = overrides.pop("opened", BASE_TIME + timedelta(minutes=n))
+    data = {
+        "trade_id": f"T-{n:06d}",
+        "executed_at": opened.isoformat(),
+        "closed_at": (opened + timedelta(hours=1)).isoformat(),
+        "symbol": "EURUSD",
+        "side": "long",
+        "quantity": "1.5",
+        "entry_price": "1.08450",
+        "exit_price": "1.08900",
+        "fees": "1.20",
+        "pnl": "66.30",
+        "strategy": "breakout",
+        "account": "desk-main",
+        "signals": {"rsi": 31.5},
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def open_trade_data(**overrides) -> dict:
+    return trade_data(**{"closed_at": None, "exit_price": None, "pnl": None, **overrides})
+
+
+@pytest.fixture
+def bot(db):
+    """A trading bot's API client: may record and read trades."""
+    _, raw = api_key_create(name="bot-eurusd", scopes="trades:write,trades:read")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    return client
+
+
+@pytest.fixture
+def reader(db):
+    """A reporting client: may read trades and metrics, not record them."""
+    _, raw = api_key_create(name="report-reader", scopes="trades:read")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    return client
+
+
+@pytest.fixture
+def spool_dir(tmp_path, settings):
+    settings.SPOOL_DIR = tmp_path / "spool"
+    return settings.SPOOL_DIR
