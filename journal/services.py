@@ -83,7 +83,7 @@ def is_database_outage(exc: BaseException) -> bool:
     except ImportError:  # SQLite-only installs
         return True
     # Deadlocks and serialisation failures are the data's business, not an outage.
-    return not isinstance(exc.__cause__, pg_errors.TransactionRollbackError)
+    return not isinstance(exc.__cause__, pg_errors.TransactionRollback)
 
 
 def validate_records(items: Sequence[object]) -> list[TradeRecord]:

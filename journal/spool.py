@@ -2,7 +2,7 @@
 
 No Django import here. Layout of the spool directory:
 
-    active-<host>-<pid>-<n>.jsonl   appended to by one process, under an flock
+    active-<host>-<pid>-<id>.jsonl  appended to by one writer, under an flock
     sealed-<stamp>-<n>.jsonl        taken by a replay; nothing appends to it any more
     rejected/                       lines a replay could not read, with the reason
 
@@ -18,7 +18,6 @@ rename and starts a new active file.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
@@ -64,7 +63,6 @@ class Spool:
         self._lock = threading.Lock()
         self._file = None
         self._path: Path | None = None
-        self._counter = 0
 
     # -- writing ----------------------------------------------------------------
     def append(self, records: list[dict[str, Any]]) -> int:
@@ -94,9 +92,7 @@ class Spool:
 
     def _writable_file(self):
         """The active file, locked, and still under its own name (not sealed)."""
-        for _ in range(3):
-            if self._file is None:
-                self._open_new()
+        if self._file is not None:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
             try:
                 same = os.stat(self._path).st_ino == os.fstat(self._file.fileno()).st_ino
@@ -107,14 +103,20 @@ class Spool:
             # A replay sealed it between two appends: start a new file.
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._close()
-        raise SpoolError(errno.EAGAIN, "cannot write the trade spool: its files keep moving")
+        self._open_new_locked()
+        return self._file
 
-    def _open_new(self) -> None:
+    def _open_new_locked(self) -> None:
+        """A new active file, locked before its name appears, so no replay can seal it
+        before this writer has appended to it."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._counter += 1
-        name = f"{ACTIVE_PREFIX}{socket.gethostname()}-{os.getpid()}-{self._counter}{SUFFIX}"
+        # Unique even for two writers in one process: rename would replace a namesake.
+        name = f"{ACTIVE_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}{SUFFIX}"
+        hidden = self.directory / f".new-{uuid.uuid4().hex}.tmp"
+        fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
         self._path = self.directory / name
-        fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.rename(hidden, self._path)
         self._file = os.fdopen(fd, "ab", buffering=0)
         _fsync_dir(self.directory)  # the new name survives a crash too
 

@@ -6,15 +6,13 @@ and /readyz turns 503 when PostgreSQL stops and 200 when it returns, without a r
 
 import json
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from tests.harness.services import PostgresCluster, ServiceError, free_port, port_open
-from tests.support import REPO, clean_environment, manage
+from tests.harness.services import PostgresCluster, ServiceError
+from tests.support import GunicornServer, clean_environment
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.2):
@@ -39,9 +37,6 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def server(cluster, tmp_path_factory):
-    scratch = tmp_path_factory.mktemp("gunicorn")
-    logs = scratch / "stdout.log"
-    port = free_port()
     env = clean_environment(
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "x" * 60),
@@ -50,35 +45,20 @@ def server(cluster, tmp_path_factory):
         POSTGRES_PASSWORD=cluster.password,
         REDIS_URL=os.environ["REDIS_URL"],
         REDIS_PASSWORD=os.environ.get("REDIS_PASSWORD", ""),
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS="2",
         DB_CONNECT_TIMEOUT="2",
-        BACKOFFICE_VAR_DIR=str(scratch),
     )
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
-        result = manage(*command, env=env, timeout=300)
-        assert result.returncode == 0, result.stderr
-    with logs.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "backoffice/gunicorn.conf.py",
-                "backoffice.wsgi:application",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    gunicorn = GunicornServer(env, tmp_path_factory.mktemp("gunicorn"))
+    gunicorn.prepare()
+    gunicorn.start()
     try:
-        assert wait_for(lambda: port_open(port), 30), logs.read_text()
-        yield {"url": f"http://127.0.0.1:{port}", "process": process, "logs": logs, "env": env}
+        yield {
+            "url": gunicorn.url,
+            "process": gunicorn.process,
+            "logs": gunicorn.logs,
+            "env": gunicorn.env,
+        }
     finally:
-        process.terminate()
-        process.wait(30)
+        gunicorn.stop()
 
 
 def get(server, path, **headers):
