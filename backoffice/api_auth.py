@@ -8,9 +8,15 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions, permissions
 
 from backoffice.models import ApiKey
-from backoffice.services import api_key_authenticate
+from backoffice.services import ApiKeyUnverifiable, api_key_authenticate
 
 KEYWORD = "Api-Key"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "the service is unavailable; try again shortly"
+    default_code = "service_unavailable"
 
 
 class ApiKeyUser(AnonymousUser):
@@ -36,7 +42,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, raw_key = header.partition(" ")
         if keyword.lower() != KEYWORD.lower():
             return None
-        key = api_key_authenticate(raw_key.strip())
+        try:
+            key = api_key_authenticate(raw_key.strip())
+        except ApiKeyUnverifiable as exc:
+            raise ServiceUnavailable(str(exc)) from None
         if key is None:
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         request._request.api_key = key  # the request log names the key
@@ -61,3 +70,18 @@ def scope(name: str) -> type[permissions.BasePermission]:
 
     HasScope.__name__ = HasScope.__qualname__ = f"HasScope[{name}]"
     return HasScope
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus: a database outage is a 503 with Retry-After, never a 500."""
+    from django.db import DatabaseError
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    from backoffice.db.errors import is_database_outage
+
+    if isinstance(exc, DatabaseError) and is_database_outage(exc):
+        exc = ServiceUnavailable("the database is unreachable; try again shortly")
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == 503:
+        response["Retry-After"] = "5"
+    return response

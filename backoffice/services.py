@@ -2,14 +2,20 @@
 
 import hashlib
 import hmac
+import logging
 import secrets
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from backoffice.db.errors import is_database_outage
 from backoffice.models import ApiKey, Scope
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX_LENGTH = 12
 # last_used_at is written at most this often per key, not on every request.
@@ -70,17 +76,59 @@ def api_key_revoke(*, key: ApiKey) -> bool:
     )
 
 
+class ApiKeyUnverifiable(Exception):
+    """The database is unreachable and this process has not verified the key lately."""
+
+
+# Keys this process verified against the database, by hash: (monotonic time, key).
+# Used only while the database is unreachable, so that bots that were trading a
+# moment ago can still hand their trades to the spool; revocations reach the
+# database first and so take effect at once whenever it answers.
+_recently_verified: dict[str, tuple[float, ApiKey]] = {}
+
+
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
-    """The active key matching ``raw_key``, or None. Compared in constant time."""
+    """The active key matching ``raw_key``, or None. Compared in constant time.
+
+    Raises ApiKeyUnverifiable when the database cannot be reached and the key was not
+    verified by this process within settings.API_KEY_OUTAGE_GRACE_SECONDS.
+    """
     if not raw_key or len(raw_key) < KEY_PREFIX_LENGTH or len(raw_key) > 200:
         return None
+    digest = hash_key(raw_key)
+    try:
+        key = _verify(raw_key, digest)
+    except DatabaseError as exc:
+        if not is_database_outage(exc):
+            raise
+        return _verified_before_outage(digest)
+    if key is None:
+        _recently_verified.pop(digest, None)
+    else:
+        _recently_verified[digest] = (time.monotonic(), key)
+    return key
+
+
+def _verify(raw_key: str, digest: str) -> ApiKey | None:
     key = ApiKey.objects.filter(prefix=raw_key[:KEY_PREFIX_LENGTH]).first()
-    if key is None or not hmac.compare_digest(key.key_hash, hash_key(raw_key)):
-        return None
-    if not key.is_active:
+    if key is None or not hmac.compare_digest(key.key_hash, digest) or not key.is_active:
         return None
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+def _verified_before_outage(digest: str) -> ApiKey:
+    seen = _recently_verified.get(digest)
+    grace = settings.API_KEY_OUTAGE_GRACE_SECONDS
+    if seen is None or time.monotonic() - seen[0] > grace:
+        raise ApiKeyUnverifiable(
+            "the database is unreachable and this API key cannot be verified; try again shortly"
+        )
+    logger.warning(
+        "database unreachable: API key accepted from this process's recent verification",
+        extra={"api_key": seen[1].name},
+    )
+    return seen[1]

@@ -239,7 +239,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "backoffice.api_auth.exception_handler",
 }
+# While the database is down, an API key that this worker verified within this many
+# seconds is still accepted, so that its trades reach the spool.
+API_KEY_OUTAGE_GRACE_SECONDS = env.integer("API_KEY_OUTAGE_GRACE_SECONDS", 900)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trading back office API",
     "VERSION": "1.0.0",
@@ -258,3 +262,34 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         f"LOG_LEVEL={LOG_LEVEL!r} is not a level: use DEBUG, INFO, WARNING or ERROR"
     )
 LOGGING = logconf.dict_config(LOG_LEVEL)
+
+# ---------------------------------------------------------------------------
+# Model registry and serving
+# ---------------------------------------------------------------------------
+# Admin uploads larger than this are refused (models are megabytes; this is a guard).
+MODEL_UPLOAD_MAX_MB = env.integer("MODEL_UPLOAD_MAX_MB", 200, minimum=1)
+# Rows per predict request, and the body size read before JSON parsing.
+SERVING_MAX_ROWS = env.integer("SERVING_MAX_ROWS", 10_000, minimum=1)
+SERVING_MAX_BODY_MB = env.integer("SERVING_MAX_BODY_MB", 32, minimum=1)
+# The per-worker LRU of loaded models: bounded by count and by (artifact) bytes.
+SERVING_PREDICTOR_CACHE_MODELS = env.integer("SERVING_PREDICTOR_CACHE_MODELS", 16, minimum=1)
+SERVING_PREDICTOR_CACHE_MB = env.integer("SERVING_PREDICTOR_CACHE_MB", 1024, minimum=1)
+# Threads per prediction: workers x threads must not exceed the cores (FACTS.md).
+SERVING_PREDICT_THREADS = env.integer("SERVING_PREDICT_THREADS", 1, minimum=1, maximum=64)
+# Seconds a prediction stays in the shared cache; 0 turns the prediction cache off.
+SERVING_PREDICTION_CACHE_TTL = env.integer("SERVING_PREDICTION_CACHE_TTL", 300)
+# How often a worker reads the alias stamps in the shared cache: the hot-swap delay.
+SERVING_ALIAS_CHECK_MS = env.integer("SERVING_ALIAS_CHECK_MS", 100, maximum=1000)
+# After a shared-cache error, serving skips the cache for this long (one warning).
+SERVING_CACHE_RETRY_SECONDS = env.number("SERVING_CACHE_RETRY_SECONDS", 5.0)
+# Aliases loaded into every worker at start (serving.warmup).
+SERVING_WARM_ALIASES = env.string_list("SERVING_WARM_ALIASES", ["production"])
+# Predict requests per API key (or staff user): N/s, N/m, N/h, or off.
+import re  # noqa: E402 - this block's own import, kept beside its one use
+
+SERVING_PREDICT_RATE = env.text("SERVING_PREDICT_RATE", "100/s")
+if SERVING_PREDICT_RATE != "off" and not re.match(r"^\d+/[smh]$", SERVING_PREDICT_RATE):
+    raise env.ConfigError(
+        f"SERVING_PREDICT_RATE={SERVING_PREDICT_RATE!r} is not a rate: use e.g. 100/s, "
+        "6000/m or off"
+    )

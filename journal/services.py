@@ -17,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 
+from backoffice.db.errors import is_database_outage
 from journal import storage
 from journal.records import RecordError, TradeRecord, parse_record
 from journal.spool import Spool, SpoolError
@@ -70,20 +71,6 @@ def _spool_for(directory: str) -> Spool:
 def get_spool() -> Spool:
     """The spool under settings.SPOOL_DIR (one instance per directory and process)."""
     return _spool_for(str(settings.SPOOL_DIR))
-
-
-def is_database_outage(exc: BaseException) -> bool:
-    """True for a failure to reach the database, False for a problem with the data."""
-    if isinstance(exc, InterfaceError):
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    try:
-        from psycopg import errors as pg_errors
-    except ImportError:  # SQLite-only installs
-        return True
-    # Deadlocks and serialisation failures are the data's business, not an outage.
-    return not isinstance(exc.__cause__, pg_errors.TransactionRollback)
 
 
 def validate_records(items: Sequence[object]) -> list[TradeRecord]:
