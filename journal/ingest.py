@@ -275,6 +275,8 @@ def _import_copy(rows, result: ImportResult) -> None:
 
     now = timezone.now()
     with connection.cursor() as cursor:
+        # ON COMMIT DROP does not fire inside an outer transaction (two imports in one).
+        cursor.execute("DROP TABLE IF EXISTS journal_trade_import")
         cursor.execute(CREATE_STAGE)
         with cursor.copy(f"COPY journal_trade_import ({STAGE_COLUMNS}) FROM STDIN") as copy:
             for _line, item in rows:
@@ -287,6 +289,7 @@ def _import_copy(rows, result: ImportResult) -> None:
         result.created = max(cursor.rowcount, 0)
         cursor.execute(CLOSE_FROM_STAGE)
         result.closed = max(cursor.rowcount, 0)
+        cursor.execute("DROP TABLE journal_trade_import")
     result.duplicates = result.valid - result.created - result.closed
 
 

@@ -1,0 +1,171 @@
+"""import_trades and export_trades: bad files refused with line, field and reason."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from journal.models import Trade
+from journal.records import FIELDS
+from tests.journal.conftest import open_trade_data, trade_data
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ",".join(FIELDS)
+
+
+def csv_text(rows: list[dict], header=FIELDS) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(
+            [json.dumps(row[f]) if isinstance(row.get(f), dict) else row.get(f, "") for f in header]
+        )
+    return out.getvalue()
+
+
+def run_import(path, *args) -> str:
+    out = io.StringIO()
+    call_command("import_trades", str(path), "--no-progress", *args, stdout=out)
+    return out.getvalue()
+
+
+def refused(path, *args) -> str:
+    out = io.StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command("import_trades", str(path), "--no-progress", *args, stdout=out)
+    assert not Trade.objects.exists(), "a refused file must commit nothing"
+    return f"{info.value}\n{out.getvalue()}"
+
+
+@pytest.fixture
+def good_csv(tmp_path):
+    path = tmp_path / "trades.csv"
+    path.write_text(csv_text([trade_data() for _ in range(5)] + [open_trade_data()]))
+    return path
+
+
+@pytest.mark.smoke
+def test_a_csv_file_is_imported_and_reimporting_changes_nothing(good_csv):
+    report = run_import(good_csv)
+    assert "read 6 row(s) from trades.csv" in report
+    assert "6 created, 0 duplicate(s)" in report
+    assert run_import(good_csv).endswith("0 created, 6 duplicate(s), 0 closed\n")
+    assert Trade.objects.count() == 6
+
+
+def test_postgres_imports_through_copy(good_csv):
+    assert connection.vendor == "postgresql"
+    assert "(copy)" in run_import(good_csv)
+    assert Trade.objects.count() == 6
+
+
+@pytest.mark.smoke
+def test_json_lines_are_imported(tmp_path):
+    path = tmp_path / "trades.jsonl"
+    path.write_text("\n".join(json.dumps(trade_data()) for _ in range(3)) + "\n\n")
+    assert "3 created" in run_import(path)
+
+
+@pytest.mark.smoke
+def test_dry_run_counts_and_commits_nothing(good_csv):
+    assert "dry run, nothing committed: would have read 6" in run_import(good_csv, "--dry-run")
+    assert not Trade.objects.exists()
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize(
+    ("row", "line_field_reason"),
+    [
+        ({"executed_at": "2026-13-45T00:00:00Z"}, "line 3: executed_at: must be an ISO 8601"),
+        ({"quantity": "-2"}, "line 3: quantity: must be greater than 0"),
+        ({"side": "up"}, "line 3: side: must be long or short"),
+    ],
+)
+def test_a_bad_row_refuses_the_whole_file(tmp_path, row, line_field_reason):
+    path = tmp_path / "bad.csv"
+    path.write_text(csv_text([trade_data(), trade_data(**row), trade_data()]))
+    text = refused(path)
+    assert line_field_reason in text
+    assert "1 of 3 row(s) invalid; nothing was imported" in text
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "line 1: the file is empty"),
+        (HEADER.replace("symbol,", "").encode() + b"\n", "missing required column(s) symbol"),
+        (HEADER.encode() + b",symbol\n", "column 'symbol' appears twice"),
+        (b"trade_id,colour\n", "unknown column(s) 'colour'"),
+        (
+            HEADER.encode() + b"\nT1,2026-03-02T09:00:00Z,,EUR\xffUSD,long,1,1.1" + b"," * 10,
+            "line 2: not UTF-8 text (byte 0xff at column 29)",
+        ),
+    ],
+)
+def test_a_malformed_file_is_refused_naming_line_and_reason(tmp_path, content, expected):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    assert expected in refused(path)
+
+
+@pytest.mark.smoke
+def test_a_one_megabyte_field_is_refused(tmp_path):
+    path = tmp_path / "huge.csv"
+    huge = trade_data(signals=None)
+    huge["strategy"] = "x" * 1_000_000
+    path.write_text(csv_text([trade_data(), huge]))
+    assert "line 3: unreadable CSV (field larger than field limit" in refused(path)
+
+
+@pytest.mark.smoke
+def test_skip_invalid_imports_the_rest_and_reports_what_it_skipped(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text(csv_text([trade_data(), trade_data(side="up"), trade_data()]))
+    report = run_import(path, "--skip-invalid")
+    assert "skipped 1 invalid row(s):" in report
+    assert "line 3: side: must be long or short" in report
+    assert "2 created" in report
+    assert Trade.objects.count() == 2
+
+
+@pytest.mark.smoke
+def test_an_import_completes_open_trades(tmp_path):
+    opened = open_trade_data(trade_id="OPEN-9")
+    (tmp_path / "a.csv").write_text(csv_text([opened]))
+    run_import(tmp_path / "a.csv")
+    closed = {**opened, "closed_at": "2026-03-02T18:00:00+00:00", "exit_price": "1.2", "pnl": "10"}
+    (tmp_path / "b.csv").write_text(csv_text([closed]))
+    assert "1 closed" in run_import(tmp_path / "b.csv")
+    assert Trade.objects.get(trade_id="OPEN-9").status == "closed"
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_export_round_trips_through_import(tmp_path, good_csv, fmt):
+    run_import(good_csv)
+    before = list(Trade.objects.order_by("trade_id").values_list(*FIELDS))
+    exported = tmp_path / f"out.{fmt}"
+    call_command(
+        "export_trades", "--format", fmt, "-o", str(exported), "--no-progress", stderr=io.StringIO()
+    )
+    Trade.objects.all().delete()
+    assert "6 created" in run_import(exported)
+    assert list(Trade.objects.order_by("trade_id").values_list(*FIELDS)) == before
+
+
+@pytest.mark.smoke
+def test_export_filters_and_writes_to_stdout(good_csv):
+    run_import(good_csv)
+    out = io.StringIO()
+    call_command(
+        "export_trades", "--status", "open", "--no-progress", stdout=out, stderr=io.StringIO()
+    )
+    lines = out.getvalue().strip().splitlines()
+    assert lines[0] == HEADER
+    assert len(lines) == 2 and ",open," not in lines[1]  # status is not a format column
