@@ -1,0 +1,172 @@
+"""The journal on TimescaleDB: hypertable, indexes, compression, the daily aggregate.
+
+These run in the `timescale` tier (the npm TimescaleDB server in `make test`, or a
+native server through TEST_TIMESCALE_URL): one connection at a time.
+"""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from journal import metrics
+from journal.services import record_trades
+from tests.journal.conftest import trade_data
+
+pytestmark = [pytest.mark.timescale]
+
+
+def query(sql, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return cursor.fetchall() if cursor.description else []
+
+
+def closed_at_day(trade_id, opened: datetime, pnl: str, symbol="EURUSD"):
+    return trade_data(
+        trade_id=trade_id,
+        opened=opened,
+        closed_at=(opened + timedelta(hours=1)).isoformat(),
+        pnl=pnl,
+        symbol=symbol,
+    )
+
+
+@pytest.mark.django_db
+def test_trades_are_a_hypertable_in_one_day_chunks():
+    rows = query(
+        "SELECT column_name, time_interval FROM timescaledb_information.dimensions "
+        "WHERE hypertable_name = 'journal_trade'"
+    )
+    assert rows == [("executed_at", timedelta(days=1))]
+
+
+@pytest.mark.django_db
+def test_the_key_is_unique_and_id_is_indexed_without_a_primary_key():
+    indexes = dict(
+        query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'journal_trade'")
+    )
+    assert "UNIQUE" in indexes["journal_trade_key"]
+    assert "(trade_id, executed_at)" in indexes["journal_trade_key"]
+    assert any("(id)" in d and "UNIQUE" not in d for d in indexes.values())
+    assert "journal_trade_pkey" not in indexes
+    # create_hypertable's own executed_at index is dropped for the model's named one.
+    assert "journal_trade_executed_at_idx" not in indexes
+    assert "journal_trade_time_idx" in indexes
+
+
+@pytest.mark.django_db
+def test_compression_and_refresh_policies_are_registered():
+    settings_rows = query(
+        "SELECT attname, segmentby_column_index, orderby_column_index "
+        "FROM timescaledb_information.compression_settings "
+        "WHERE hypertable_name = 'journal_trade' ORDER BY attname"
+    )
+    by_column = {name: (seg, order) for name, seg, order in settings_rows}
+    assert by_column["symbol"][0] == 1
+    assert by_column["executed_at"][1] == 1 and by_column["trade_id"][1] == 2
+    jobs = {
+        proc: json.loads(config)
+        for proc, config in query(
+            "SELECT proc_name, config FROM timescaledb_information.jobs "
+            "WHERE proc_name IN ('policy_compression', 'policy_refresh_continuous_aggregate')"
+        )
+    }
+    assert jobs["policy_compression"]["compress_after"] == "30 days"
+    assert jobs["policy_refresh_continuous_aggregate"]["start_offset"] == "90 days"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_old_chunks_compress_and_capture_stays_idempotent_on_them():
+    # Transactional: the compression policy commits as it goes.
+    old = datetime.now(UTC) - timedelta(days=60)
+    batch = [closed_at_day(f"OLD-{i}", old + timedelta(minutes=i), "10") for i in range(20)]
+    assert record_trades(batch).created == 20
+    (job_id,) = query(
+        "SELECT job_id FROM timescaledb_information.jobs "
+        "WHERE proc_name = 'policy_compression' AND hypertable_name = 'journal_trade'"
+    )[0]
+    query("CALL run_job(%s)", [job_id])
+    compressed = query(
+        "SELECT count(*) FROM timescaledb_information.chunks "
+        "WHERE hypertable_name = 'journal_trade' AND is_compressed"
+    )[0][0]
+    assert compressed >= 1
+    again = record_trades(batch)
+    assert (again.created, again.duplicates) == (0, 20)
+    late = record_trades([closed_at_day("OLD-late", old + timedelta(hours=2), "5")])
+    assert late.created == 1
+    assert query("SELECT count(*) FROM journal_trade WHERE trade_id LIKE 'OLD-%%'")[0][0] == 21
+
+
+@pytest.fixture
+def three_days(db):
+    start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    record_trades(
+        [
+            closed_at_day("A1", start, "100"),
+            closed_at_day("A2", start + timedelta(hours=3), "-40", symbol="GBPUSD"),
+            closed_at_day("A3", start + timedelta(days=1), "-80"),
+            closed_at_day("A4", start + timedelta(days=2), "50", symbol="GBPUSD"),
+            # Opened on day 2, closed on day 4: it counts on day 4.
+            trade_data(
+                trade_id="A5",
+                opened=start + timedelta(hours=1),
+                closed_at=(start + timedelta(days=2, hours=5)).isoformat(),
+                pnl="30",
+            ),
+        ]
+    )
+
+
+def plain_daily(**filters):
+    rows = metrics.by_day(metrics.closed_trades().filter(**filters))
+    return [{k: r[k] for k in ("day", "trades", "wins", "losses", "net_pnl")} for r in rows]
+
+
+def test_the_daily_aggregate_gives_the_figures_of_the_plain_query(three_days):
+    expected = [
+        {"day": date(2026, 3, 2), "trades": 2, "wins": 1, "losses": 1, "net_pnl": D(60)},
+        {"day": date(2026, 3, 3), "trades": 1, "wins": 0, "losses": 1, "net_pnl": D(-80)},
+        {"day": date(2026, 3, 4), "trades": 2, "wins": 2, "losses": 0, "net_pnl": D(80)},
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        from_view = metrics.daily_pnl()
+    assert "journal_daily_pnl" in queries[-1]["sql"]
+    assert from_view == expected == plain_daily()
+    assert metrics.daily_pnl(symbol="GBPUSD") == plain_daily(symbol="GBPUSD")
+
+
+def test_the_metrics_bucket_days_with_time_bucket(three_days):
+    with CaptureQueriesContext(connection) as queries:
+        days = metrics.by_day()
+    assert "time_bucket" in " ".join(q["sql"] for q in queries)
+    assert [row["net_pnl"] for row in days] == [D(60), D(-80), D(80)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_materialized_aggregate_matches_after_a_refresh():
+    start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    record_trades(
+        [closed_at_day(f"R{i}", start + timedelta(hours=7 * i), str(10 - i)) for i in range(12)]
+    )
+    try:
+        query("CALL refresh_continuous_aggregate('journal_daily_pnl', NULL, NULL)")
+        materialized = query("SELECT count(*) FROM _timescaledb_catalog.continuous_agg")[0][0]
+        assert materialized == 1
+        assert metrics.daily_pnl() == plain_daily()
+        assert sum(row["trades"] for row in metrics.daily_pnl()) == 12
+    finally:
+        query("DELETE FROM journal_trade")
+        query("CALL refresh_continuous_aggregate('journal_daily_pnl', NULL, NULL)")
+    assert metrics.daily_pnl() == []
+
+
+@pytest.mark.django_db
+def test_approximate_row_count_answers_on_the_hypertable():
+    record_trades([trade_data() for _ in range(5)])
+    (count,) = query("SELECT approximate_row_count('journal_trade')")[0]
+    assert count >= 0
