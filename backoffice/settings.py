@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "backoffice.apps.BackofficeConfig",
     "journal",
+    "desk",
     "models_registry",
     "serving",
 ]
@@ -227,6 +228,17 @@ JOURNAL_COMPRESS_AFTER_DAYS = env.integer("JOURNAL_COMPRESS_AFTER_DAYS", 30, min
 # How far back the hourly refresh of the daily P&L aggregate reaches.
 JOURNAL_DAILY_PNL_REFRESH_DAYS = env.integer("JOURNAL_DAILY_PNL_REFRESH_DAYS", 90, minimum=1)
 JOURNAL_MAX_BATCH = 1000
+
+# ---------------------------------------------------------------------------
+# Desk records
+# ---------------------------------------------------------------------------
+# Snapshots (market bars, indicators, calendar, news, accounts) older than this are
+# dropped by TimescaleDB's retention policy; trades and decisions never are.
+DESK_SNAPSHOT_RETENTION_DAYS = env.integer("DESK_SNAPSHOT_RETENTION_DAYS", 30, minimum=1)
+# Decision chunks older than this are compressed (never deleted).
+DESK_DECISION_COMPRESS_AFTER_DAYS = env.integer(
+    "DESK_DECISION_COMPRESS_AFTER_DAYS", 90, minimum=1
+)
 
 # ---------------------------------------------------------------------------
 # REST API

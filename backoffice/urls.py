@@ -7,6 +7,7 @@ from backoffice import health
 # Each app lists its endpoints in its own urls.py.
 api_v1 = [
     path("", include("journal.urls")),
+    path("", include("desk.urls")),
     path("", include("models_registry.urls")),
     path("", include("serving.urls")),
 ]

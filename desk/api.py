@@ -1,0 +1,230 @@
+"""The desk's API: POST/GET /api/v1/trade-ideas and GET /api/v1/decisions."""
+
+from decimal import Decimal
+
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from backoffice.api_auth import scope
+from desk.models import Action, Decision, Direction, IdeaStatus, Strategy, TradeIdea
+from desk.services import DeskError, idea_submit
+from journal.api import DecimalJSONParser
+from journal.records import _SYMBOL
+
+PRICE = {"max_digits": 20, "decimal_places": 8}
+TICK = Decimal("0.00000001")
+
+
+class TradeIdeaIn(serializers.Serializer):
+    """A trade idea with the seed's field names."""
+
+    symbol = serializers.RegexField(_SYMBOL, max_length=32)
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    entry_price = serializers.DecimalField(**PRICE, min_value=TICK)
+    entry_range = serializers.ListField(
+        child=serializers.DecimalField(**PRICE, min_value=TICK),
+        min_length=2,
+        max_length=2,
+        required=False,
+        help_text="[low, high]",
+    )
+    stop_loss = serializers.DecimalField(**PRICE, min_value=TICK, required=False)
+    take_profit = serializers.DecimalField(**PRICE, min_value=TICK, required=False)
+    lot_size = serializers.DecimalField(**PRICE, min_value=TICK, required=False)
+    expected_hold = serializers.IntegerField(
+        min_value=1, max_value=525_600, required=False, help_text="minutes"
+    )
+    rationale = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    confidence_score = serializers.DecimalField(
+        max_digits=5, decimal_places=4, min_value=0, max_value=1
+    )
+    strategy = serializers.SlugRelatedField(
+        slug_field="name", queryset=Strategy.objects.all(), required=False, allow_null=True
+    )
+    snapshot_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    model_version = serializers.CharField(max_length=132, required=False, allow_blank=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and isinstance(data.get("symbol"), str):
+            data = {**data, "symbol": data["symbol"].strip().upper()}
+        unknown = set(data) - set(self.fields) if isinstance(data, dict) else set()
+        if unknown:
+            raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+        return super().to_internal_value(data)
+
+    def to_idea(self) -> TradeIdea:
+        data = dict(self.validated_data)
+        low_high = data.pop("entry_range", None)
+        if low_high:
+            data["entry_range_low"], data["entry_range_high"] = low_high
+        return TradeIdea(**data)
+
+
+class TradeIdeaOut(serializers.ModelSerializer):
+    strategy = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = TradeIdea
+        fields = [
+            "id",
+            "created_at",
+            "symbol",
+            "direction",
+            "entry_price",
+            "entry_range_low",
+            "entry_range_high",
+            "stop_loss",
+            "take_profit",
+            "lot_size",
+            "expected_hold",
+            "rationale",
+            "confidence_score",
+            "status",
+            "strategy",
+            "snapshot_ref",
+            "model_version",
+            "risk_check_result",
+            "decided_at",
+        ]
+
+
+class DecisionOut(serializers.ModelSerializer):
+    strategy = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id",
+            "occurred_at",
+            "symbol",
+            "action",
+            "rationale",
+            "confidence_score",
+            "risk_check_result",
+            "strategy",
+            "trade_idea",
+            "snapshot_ref",
+            "human_override",
+            "actor",
+        ]
+
+
+def any_scope(*names: str) -> type[BasePermission]:
+    checks = [scope(name) for name in names]
+
+    class AnyScope(BasePermission):
+        message = f"this needs one of the API key scopes {', '.join(names)} or a staff session"
+
+        def has_permission(self, request, view):
+            return any(check().has_permission(request, view) for check in checks)
+
+    return AnyScope
+
+
+class IdeaFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=IdeaStatus.choices)
+    symbol = django_filters.CharFilter(method="upper")
+    strategy = django_filters.CharFilter(field_name="strategy__name")
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = TradeIdea
+        fields = []
+
+    def upper(self, queryset, name, value):
+        return queryset.filter(**{name: value.strip().upper()})
+
+
+class DecisionFilter(django_filters.FilterSet):
+    action = django_filters.ChoiceFilter(choices=Action.choices)
+    symbol = django_filters.CharFilter(method="upper")
+    trade_idea = django_filters.NumberFilter()
+    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Decision
+        fields = []
+
+    def upper(self, queryset, name, value):
+        return queryset.filter(**{name: value.strip().upper()})
+
+
+class IdeaPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 1000
+
+
+class DecisionPagination(IdeaPagination):
+    ordering = ("-occurred_at", "-id")
+
+
+class TradeIdeasView(ListAPIView):
+    """Submit trade ideas (the AI engine) and list them."""
+
+    parser_classes = [DecimalJSONParser]
+    serializer_class = TradeIdeaOut
+    pagination_class = IdeaPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = IdeaFilter
+    queryset = TradeIdea.objects.select_related("strategy")
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [scope("ideas:write")()]
+        return [any_scope("ideas:write", "trades:read")()]
+
+    @extend_schema(
+        summary="Submit a trade idea; the risk gate answers at once",
+        request=TradeIdeaIn,
+        responses={
+            201: inline_serializer(
+                "IdeaVerdict",
+                {
+                    "id": serializers.IntegerField(),
+                    "status": serializers.ChoiceField(choices=IdeaStatus.choices),
+                    "risk_check_result": serializers.DictField(),
+                },
+            ),
+            400: inline_serializer("IdeaErrors", {"detail": serializers.CharField()}),
+        },
+    )
+    def post(self, request):
+        incoming = TradeIdeaIn(data=request.data)
+        if not incoming.is_valid():
+            return Response(incoming.errors, status=400)
+        actor = str(request.user)
+        try:
+            idea, _ = idea_submit(idea=incoming.to_idea(), actor=actor)
+        except DeskError as exc:
+            return Response({exc.field or "detail": [str(exc)]}, status=400)
+        return Response(
+            {"id": idea.pk, "status": idea.status, "risk_check_result": idea.risk_check_result},
+            status=201,
+        )
+
+    @extend_schema(summary="List trade ideas, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class DecisionsView(ListAPIView):
+    """The decision history, newest first (read-only: it is append-only)."""
+
+    serializer_class = DecisionOut
+    pagination_class = DecisionPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DecisionFilter
+    queryset = Decision.objects.select_related("strategy")
+
+    def get_permissions(self):
+        return [any_scope("ideas:write", "trades:read")()]

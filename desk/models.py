@@ -1,0 +1,422 @@
+"""Desk records (seed 002): strategies, the single risk config, trade ideas, the
+append-only decision history, and snapshots of markets, news and accounts."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from timescale.db.models.fields import TimescaleDateTimeField
+
+from desk.schemas import schema_errors
+
+PRICE = {"max_digits": 20, "decimal_places": 8}
+
+
+class Direction(models.TextChoices):
+    LONG = "long", "Long"
+    SHORT = "short", "Short"
+
+
+class IdeaStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    NEEDS_APPROVAL = "needs_approval", "Needs approval"
+    AUTO_EXECUTED = "auto_executed", "Auto-executed"
+    REJECTED = "rejected", "Rejected"
+    HALTED_BY_RISK = "halted_by_risk", "Halted by risk"
+
+
+class Action(models.TextChoices):
+    AI_PROPOSED = "ai_proposed", "AI proposed"
+    AI_AUTO_EXECUTED = "ai_auto_executed", "AI auto-executed"
+    HUMAN_APPROVED = "human_approved", "Human approved"
+    HUMAN_REJECTED = "human_rejected", "Human rejected"
+    RISK_REJECTED = "risk_rejected", "Risk rejected"
+    AI_HALTED = "ai_halted", "AI halted"
+    AI_RESUMED = "ai_resumed", "AI resumed"
+
+
+class Strategy(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    allowed_symbols = models.JSONField(default=list, blank=True)
+    session_windows = models.JSONField(default=list, blank=True)
+    entry_conditions = models.JSONField(default=list, blank=True)
+    exit_rules = models.JSONField(default=dict, blank=True)
+    forbidden_conditions = models.JSONField(default=list, blank=True)
+    risk_caps = models.JSONField(default=dict, blank=True)
+    rr_expectation = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="the reward:risk ratio a trade of this strategy should offer",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "strategies"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rr_expectation__isnull=True) | Q(rr_expectation__gt=0),
+                name="desk_strategy_rr_positive",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        for field in (
+            "allowed_symbols",
+            "session_windows",
+            "entry_conditions",
+            "exit_rules",
+            "forbidden_conditions",
+            "risk_caps",
+        ):
+            messages = schema_errors(field, getattr(self, field))
+            if messages:
+                errors[field] = messages
+        if errors:
+            raise ValidationError(errors)
+
+
+class RiskConfig(models.Model):
+    """The AI control panel: exactly one row, enforced by the database."""
+
+    id = models.BooleanField(primary_key=True, default=True, editable=False)
+    ai_trading_enabled = models.BooleanField(default=False)
+    min_confidence_threshold = models.DecimalField(max_digits=5, decimal_places=4, default=0.7)
+    max_lot_size = models.DecimalField(**PRICE, default=1)
+    max_concurrent_trades = models.PositiveIntegerField(default=3)
+    daily_profit_target = models.DecimalField(**PRICE, default=500)
+    stop_after_target = models.BooleanField(default=True)
+    max_drawdown_amount = models.DecimalField(**PRICE, default=1000)
+    halt_on_drawdown = models.BooleanField(default=True)
+    allow_off_watchlist_autotrade = models.BooleanField(default=False)
+    watchlist = models.JSONField(default=list, blank=True)
+    last_halt_reason = models.CharField(max_length=500, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "risk config"
+        verbose_name_plural = "risk config"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=True), name="desk_riskconfig_single_row"),
+            models.CheckConstraint(
+                condition=Q(min_confidence_threshold__gte=0, min_confidence_threshold__lte=1),
+                name="desk_riskconfig_confidence_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    max_lot_size__gt=0, max_drawdown_amount__gt=0, daily_profit_target__gt=0
+                ),
+                name="desk_riskconfig_amounts_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return "Risk config"
+
+    def clean(self):
+        messages = schema_errors("allowed_symbols", self.watchlist)
+        if messages:
+            raise ValidationError(
+                {"watchlist": [m.replace("allowed_symbols", "watchlist") for m in messages]}
+            )
+
+
+class RiskConfigChange(models.Model):
+    """The audit of the risk config: who changed which limit, when, old → new."""
+
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor = models.CharField(max_length=150)
+    field = models.CharField(max_length=40)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        return f"{self.field}: {self.old_value} → {self.new_value}"
+
+
+class TradeIdea(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    symbol = models.CharField(max_length=32)
+    direction = models.CharField(max_length=5, choices=Direction.choices)
+    entry_price = models.DecimalField(**PRICE)
+    entry_range_low = models.DecimalField(**PRICE, null=True, blank=True)
+    entry_range_high = models.DecimalField(**PRICE, null=True, blank=True)
+    stop_loss = models.DecimalField(**PRICE, null=True, blank=True)
+    take_profit = models.DecimalField(**PRICE, null=True, blank=True)
+    lot_size = models.DecimalField(**PRICE, null=True, blank=True)
+    expected_hold = models.PositiveIntegerField(null=True, blank=True, help_text="minutes")
+    rationale = models.TextField(blank=True, default="")
+    confidence_score = models.DecimalField(max_digits=5, decimal_places=4)
+    status = models.CharField(max_length=15, choices=IdeaStatus.choices, default=IdeaStatus.WAITING)
+    strategy = models.ForeignKey(
+        Strategy, null=True, blank=True, on_delete=models.PROTECT, related_name="ideas"
+    )
+    snapshot_ref = models.CharField(max_length=200, blank=True, default="")
+    model_version = models.CharField(max_length=132, blank=True, default="")
+    risk_check_result = models.JSONField(default=dict, blank=True)
+    submitted_by = models.CharField(max_length=150, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=IdeaStatus.values), name="desk_idea_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values), name="desk_idea_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence_score__gte=0, confidence_score__lte=1),
+                name="desk_idea_confidence_range",
+            ),
+        ]
+        indexes = [
+            # The admin's and the API's queue of ideas waiting for a person.
+            models.Index(fields=["status", "-created_at"], name="desk_idea_status_idx"),
+            models.Index(fields=["symbol", "-created_at"], name="desk_idea_symbol_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.direction} {self.symbol} ({self.status})"
+
+    def clean(self):
+        errors = {}
+        low, high, entry = self.entry_range_low, self.entry_range_high, self.entry_price
+        if (low is None) != (high is None):
+            errors["entry_range"] = "give both ends of the entry range, or neither"
+        elif low is not None and not low <= entry <= high:
+            errors["entry_range"] = f"entry price {entry} is outside [{low}, {high}]"
+        sign = 1 if self.direction == Direction.LONG else -1
+        if (
+            self.stop_loss is not None
+            and entry is not None
+            and sign * (entry - self.stop_loss) <= 0
+        ):
+            side = "below" if sign > 0 else "above"
+            errors["stop_loss"] = f"a {self.direction} idea's stop loss must be {side} the entry"
+        if (
+            self.take_profit is not None
+            and entry is not None
+            and sign * (self.take_profit - entry) <= 0
+        ):
+            side = "above" if sign > 0 else "below"
+            errors["take_profit"] = (
+                f"a {self.direction} idea's take profit must be {side} the entry"
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Decision(models.Model):
+    """The append-only decision history. A hypertable on occurred_at (weekly chunks:
+    tens to thousands of decisions a day); on PostgreSQL a trigger refuses every
+    UPDATE and DELETE, so no code path, admin or SQL console rewrites history."""
+
+    occurred_at = TimescaleDateTimeField(interval="7 days")
+    symbol = models.CharField(max_length=32, blank=True, default="")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    rationale = models.TextField(blank=True, default="")
+    confidence_score = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    risk_check_result = models.JSONField(default=dict, blank=True)
+    strategy = models.ForeignKey(
+        Strategy, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    trade_idea = models.ForeignKey(
+        TradeIdea, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    snapshot_ref = models.CharField(max_length=200, blank=True, default="")
+    human_override = models.BooleanField(default=False)
+    actor = models.CharField(max_length=150, help_text="a username, an API key or 'risk-gate'")
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=Action.values), name="desk_decision_action_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-occurred_at"], name="desk_decision_time_idx"),
+            models.Index(fields=["symbol", "-occurred_at"], name="desk_decision_symbol_idx"),
+            models.Index(fields=["action", "-occurred_at"], name="desk_decision_action_idx"),
+            models.Index(fields=["trade_idea", "occurred_at"], name="desk_decision_idea_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.symbol}"
+
+
+# -- snapshots (hypertables on captured_at, with retention) -----------------------
+
+
+class MarketBar(models.Model):
+    captured_at = TimescaleDateTimeField(interval="1 day")
+    symbol = models.CharField(max_length=32)
+    timeframe = models.CharField(max_length=8)
+    open = models.DecimalField(**PRICE)
+    high = models.DecimalField(**PRICE)
+    low = models.DecimalField(**PRICE)
+    close = models.DecimalField(**PRICE)
+    volume = models.DecimalField(max_digits=24, decimal_places=4, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["symbol", "timeframe", "captured_at"], name="desk_marketbar_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(high__gte=models.F("low")), name="desk_marketbar_high_over_low"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.symbol} {self.timeframe} {self.captured_at:%Y-%m-%d %H:%M}"
+
+
+class IndicatorSnapshot(models.Model):
+    captured_at = TimescaleDateTimeField(interval="1 day")
+    symbol = models.CharField(max_length=32)
+    timeframe = models.CharField(max_length=8)
+    rsi_14 = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    sma_50 = models.DecimalField(**PRICE, null=True, blank=True)
+    sma_200 = models.DecimalField(**PRICE, null=True, blank=True)
+    macd = models.DecimalField(**PRICE, null=True, blank=True)
+    atr = models.DecimalField(**PRICE, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["symbol", "timeframe", "captured_at"], name="desk_indicator_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.symbol} {self.timeframe} {self.captured_at:%Y-%m-%d %H:%M}"
+
+
+class CalendarEvent(models.Model):
+    captured_at = TimescaleDateTimeField(interval="7 days")
+    event_time = models.DateTimeField()
+    currency = models.CharField(max_length=8)
+    impact_level = models.CharField(max_length=10)
+    title = models.CharField(max_length=200)
+    previous_value = models.CharField(max_length=40, blank=True, default="")
+    forecast_value = models.CharField(max_length=40, blank=True, default="")
+    actual_value = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "event_time", "title", "captured_at"],
+                name="desk_calendar_key",
+            )
+        ]
+        indexes = [models.Index(fields=["currency", "event_time"], name="desk_calendar_idx")]
+
+    def __str__(self):
+        return f"{self.event_time:%Y-%m-%d %H:%M} {self.currency} {self.title}"
+
+
+class NewsItem(models.Model):
+    captured_at = TimescaleDateTimeField(interval="7 days")
+    published_at = models.DateTimeField()
+    headline = models.CharField(max_length=500)
+    source = models.CharField(max_length=100, blank=True, default="")
+    symbols = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["headline", "published_at", "captured_at"], name="desk_news_key"
+            )
+        ]
+        indexes = [models.Index(fields=["-published_at"], name="desk_news_published_idx")]
+
+    def __str__(self):
+        return self.headline[:80]
+
+
+class AccountSnapshot(models.Model):
+    captured_at = TimescaleDateTimeField(interval="7 days")
+    account = models.CharField(max_length=64)
+    balance = models.DecimalField(**PRICE)
+    equity = models.DecimalField(**PRICE)
+    margin_used = models.DecimalField(**PRICE, default=0)
+    margin_free = models.DecimalField(**PRICE, default=0)
+    open_pl = models.DecimalField(**PRICE, default=0)
+    open_positions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "captured_at"], name="desk_account_key")
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.captured_at:%Y-%m-%d %H:%M}"
+
+
+class LegacySetting(models.Model):
+    """Settings files of the old file storage that have no model of their own
+    (accounts, api_integrations, appearance, rss_feeds), kept as key → JSON value.
+    Secrets are never imported into it (import_legacy_csv drops them, and says so)."""
+
+    category = models.CharField(max_length=40)
+    key = models.CharField(max_length=200)
+    value = models.JSONField(default=dict)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["category", "key"], name="desk_legacy_setting_key")
+        ]
+
+    def __str__(self):
+        return f"{self.category}: {self.key}"
+
+
+SNAPSHOT_MODELS = {
+    "market": MarketBar,
+    "indicators": IndicatorSnapshot,
+    "calendar": CalendarEvent,
+    "news": NewsItem,
+    "account": AccountSnapshot,
+}

@@ -1,0 +1,83 @@
+"""Personas and factories of the desk's tests."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from backoffice.services import api_key_create
+from desk.models import Strategy, TradeIdea
+from desk.services import risk_config_update
+
+
+def idea(**overrides) -> TradeIdea:
+    values = {
+        "symbol": "EURUSD",
+        "direction": "long",
+        "entry_price": Decimal("1.0850"),
+        "stop_loss": Decimal("1.0800"),
+        "take_profit": Decimal("1.0950"),
+        "confidence_score": Decimal("0.80"),
+        "lot_size": Decimal("1"),
+        "rationale": "RSI oversold",
+    }
+    values.update(overrides)
+    return TradeIdea(**values)
+
+
+def idea_body(**overrides) -> dict:
+    body = {
+        "symbol": "EURUSD",
+        "direction": "long",
+        "entry_price": "1.0850",
+        "entry_range": ["1.0840", "1.0860"],
+        "stop_loss": "1.0800",
+        "take_profit": "1.0950",
+        "expected_hold": 90,
+        "rationale": "RSI oversold on H1",
+        "confidence_score": "0.8",
+        "snapshot_ref": "market:EURUSD:H1:2026-03-02T09:00Z",
+        "model_version": "dir-xgb@2",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def open_desk(db):
+    """AI trading on, EURUSD on the watchlist, generous limits."""
+    return risk_config_update(
+        changes={
+            "ai_trading_enabled": True,
+            "watchlist": ["EURUSD"],
+            "max_concurrent_trades": 5,
+            "max_drawdown_amount": Decimal(1000),
+            "daily_profit_target": Decimal(500),
+            "min_confidence_threshold": Decimal("0.7"),
+            "max_lot_size": Decimal(2),
+        },
+        actor="test",
+    )
+
+
+@pytest.fixture
+def strategy(db):
+    return Strategy.objects.create(name="breakout", allowed_symbols=["EURUSD", "GBPUSD"])
+
+
+@pytest.fixture
+def engine(db):
+    """The AI engine's client: submits ideas."""
+    _, raw = api_key_create(name="ai-engine", scopes="ideas:write")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    return client
+
+
+@pytest.fixture
+def risk_manager(django_user_model):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("rosa", password="pw-rosa-1", is_staff=True)
+    user.groups.add(Group.objects.get(name="Risk manager"))
+    return user

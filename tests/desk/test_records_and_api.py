@@ -1,0 +1,131 @@
+"""Desk records' rules in the database, the append-only history, and the API."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
+
+from desk.models import Decision, IdeaStatus, RiskConfig, Strategy
+from desk.services import idea_submit
+from tests.desk.conftest import idea, idea_body
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.smoke
+def test_strategy_json_is_validated_with_the_path_of_each_error():
+    strategy = Strategy(
+        name="bad",
+        session_windows=[{"start": "9:00", "end": "17:00"}],
+        risk_caps={"max_lot_size": -1, "colour": "red"},
+        entry_conditions=[{"indicator": "rsi_14", "operator": "<<", "value": 30}],
+    )
+    with pytest.raises(ValidationError) as info:
+        strategy.full_clean()
+    errors = info.value.message_dict
+    assert any(
+        "session_windows[0].start: '9:00' does not match" in m for m in errors["session_windows"]
+    )
+    assert any("risk_caps.max_lot_size" in m for m in errors["risk_caps"])
+    assert any("'colour' was unexpected" in m for m in errors["risk_caps"])
+    assert any("entry_conditions[0].operator" in m for m in errors["entry_conditions"])
+
+
+@pytest.mark.smoke
+def test_the_risk_config_is_one_row_by_database_constraint():
+    RiskConfig.objects.create()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RiskConfig.objects.create()  # the same key (True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RiskConfig.objects.create(id=False)
+
+
+@pytest.mark.smoke
+def test_an_idea_with_its_stop_on_the_wrong_side_is_refused():
+    with pytest.raises(ValidationError) as info:
+        idea(
+            stop_loss=Decimal("1.09"),
+            entry_range_low=Decimal("1.1"),
+            entry_range_high=Decimal("1.2"),
+        ).full_clean()
+    assert set(info.value.message_dict) == {"stop_loss", "entry_range"}
+
+
+def test_postgres_refuses_to_update_or_delete_a_decision(open_desk):
+    submitted, _ = idea_submit(idea=idea(), actor="bot")
+    decision = Decision.objects.get(trade_idea=submitted)
+    for statement in (
+        "UPDATE desk_decision SET rationale = 'rewritten'",
+        "DELETE FROM desk_decision",
+    ):
+        with pytest.raises((InternalError, ProgrammingError), match="append-only"):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(statement)
+    with pytest.raises((InternalError, ProgrammingError)), transaction.atomic():
+        Decision.objects.filter(pk=decision.pk).update(actor="someone else")
+    assert Decision.objects.get(pk=decision.pk).rationale == decision.rationale
+
+
+# -- the API --------------------------------------------------------------------------
+
+
+@pytest.mark.smoke
+def test_an_engine_submits_an_idea_and_sees_the_verdict(open_desk, engine, strategy):
+    response = engine.post("/api/v1/trade-ideas", idea_body(strategy="breakout"), format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == IdeaStatus.AUTO_EXECUTED
+    assert body["risk_check_result"]["verdict"] == "auto_executed"
+    assert {c["rule"] for c in body["risk_check_result"]["checks"]} >= {
+        "min_confidence",
+        "max_concurrent_trades",
+        "watchlist",
+        "strategy_symbols",
+    }
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"direction": "up"}, "direction"),
+        ({"confidence_score": "1.5"}, "confidence_score"),
+        ({"entry_range": ["1.0"]}, "entry_range"),
+        ({"strategy": "nope"}, "strategy"),
+        ({"stop_loss": "1.2"}, "stop_loss"),
+        ({"entry_price": "-1"}, "entry_price"),
+        ({"expected_hold": 0}, "expected_hold"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_bad_ideas_get_a_400_naming_the_field(open_desk, engine, override, field):
+    response = engine.post("/api/v1/trade-ideas", idea_body(**override), format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.smoke
+def test_ideas_need_the_ideas_scope_and_lists_need_a_read_scope(client, open_desk):
+    from rest_framework.test import APIClient
+
+    from backoffice.services import api_key_create
+
+    _, raw = api_key_create(name="reader", scopes="trades:read")
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    assert reader.post("/api/v1/trade-ideas", idea_body(), format="json").status_code == 403
+    assert reader.get("/api/v1/trade-ideas").status_code == 200
+    assert reader.get("/api/v1/decisions").status_code == 200
+    assert client.get("/api/v1/decisions").status_code == 401
+
+
+@pytest.mark.smoke
+def test_lists_filter_and_page(open_desk, engine):
+    for symbol in ("EURUSD", "GBPUSD", "EURUSD"):
+        engine.post("/api/v1/trade-ideas", idea_body(symbol=symbol), format="json")
+    waiting = engine.get("/api/v1/trade-ideas", {"status": "needs_approval"}).json()
+    assert [i["symbol"] for i in waiting["results"]] == ["GBPUSD"]
+    page = engine.get("/api/v1/decisions", {"symbol": "eurusd", "limit": 1}).json()
+    assert len(page["results"]) == 1 and page["next"]
+    assert engine.get("/api/v1/decisions", {"action": "nope"}).status_code == 400

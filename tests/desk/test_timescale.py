@@ -1,0 +1,64 @@
+"""The desk on TimescaleDB: hypertables, retention, compression, append-only history."""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import InternalError, ProgrammingError, connection, transaction
+
+from desk.models import Decision
+from desk.services import idea_submit
+from tests.desk.conftest import idea
+
+pytestmark = [pytest.mark.timescale, pytest.mark.django_db]
+
+SNAPSHOTS = (
+    "desk_marketbar",
+    "desk_indicatorsnapshot",
+    "desk_calendarevent",
+    "desk_newsitem",
+    "desk_accountsnapshot",
+)
+
+
+def query(sql, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return cursor.fetchall() if cursor.description else []
+
+
+def test_decisions_and_snapshots_are_hypertables():
+    tables = {
+        row[0] for row in query("SELECT hypertable_name FROM timescaledb_information.hypertables")
+    }
+    assert {"desk_decision", *SNAPSHOTS} <= tables
+
+
+def test_snapshots_have_a_30_day_retention_and_decisions_compress_never_drop():
+    jobs = query(
+        "SELECT proc_name, hypertable_name, config FROM timescaledb_information.jobs "
+        "WHERE hypertable_name LIKE 'desk_%%'"
+    )
+    retention = {t: json.loads(c)["drop_after"] for p, t, c in jobs if p == "policy_retention"}
+    assert retention == dict.fromkeys(SNAPSHOTS, "30 days")
+    decision_jobs = {p: json.loads(c) for p, t, c in jobs if t == "desk_decision"}
+    assert set(decision_jobs) == {"policy_compression"}
+    assert decision_jobs["policy_compression"]["compress_after"] == "90 days"
+
+
+def test_the_database_refuses_to_rewrite_a_decision_on_the_hypertable(open_desk):
+    submitted, _ = idea_submit(idea=idea(), actor="bot")
+    assert Decision.objects.filter(trade_idea=submitted).exists()
+    for statement in ("UPDATE desk_decision SET actor = 'x'", "DELETE FROM desk_decision"):
+        with pytest.raises((InternalError, ProgrammingError), match="append-only"):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(statement)
+
+
+def test_bootstrap_requires_and_finds_timescaledb():
+    out = io.StringIO()
+    call_command("bootstrap", "--require-timescale", stdout=out)
+    text = out.getvalue()
+    assert "timescaledb" in text and "installed" in text
+    assert "hypertables" in text and "7 present" in text
