@@ -1,0 +1,101 @@
+"""The desk in the admin: approve and reject, the risk config page, read-only history."""
+
+from decimal import Decimal
+
+import pytest
+
+from desk.models import Action, Decision, IdeaStatus, RiskConfig, RiskConfigChange, TradeIdea
+from desk.services import idea_submit
+from tests.desk.conftest import idea
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def waiting(open_desk):
+    submitted, _ = idea_submit(idea=idea(symbol="GBPUSD"), actor="api-key:ai-engine")
+    assert submitted.status == IdeaStatus.NEEDS_APPROVAL
+    return submitted
+
+
+@pytest.fixture
+def desk_client(client, risk_manager):
+    client.force_login(risk_manager)
+    return client
+
+
+@pytest.mark.smoke
+def test_the_idea_page_shows_the_gate_the_timeline_and_the_buttons(desk_client, waiting):
+    page = desk_client.get(f"/admin/desk/tradeidea/{waiting.pk}/change/").content.decode()
+    assert "watchlist" in page and "FAIL (approval)" in page
+    assert "ai_proposed" in page
+    assert 'id="approve-idea"' in page and 'id="reject-idea"' in page
+
+
+@pytest.mark.smoke
+def test_a_risk_manager_approves_from_the_idea_page(desk_client, waiting, risk_manager):
+    response = desk_client.post(f"/admin/desk/tradeidea/{waiting.pk}/approve/", follow=True)
+    assert "approved" in response.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == IdeaStatus.AUTO_EXECUTED and waiting.decided_by == risk_manager
+    decision = Decision.objects.get(action=Action.HUMAN_APPROVED)
+    assert decision.actor == "rosa" and decision.human_override
+
+
+@pytest.mark.smoke
+def test_rejecting_asks_for_a_reason(desk_client, waiting):
+    url = f"/admin/desk/tradeidea/{waiting.pk}/reject/"
+    assert "reason" in desk_client.get(url).content.decode()
+    response = desk_client.post(url, {"reason": ""})
+    assert response.status_code == 200 and "This field is required" in response.content.decode()
+    assert TradeIdea.objects.get(pk=waiting.pk).status == IdeaStatus.NEEDS_APPROVAL
+    desk_client.post(url, {"reason": "spread too wide"})
+    assert TradeIdea.objects.get(pk=waiting.pk).status == IdeaStatus.REJECTED
+    assert Decision.objects.get(action=Action.HUMAN_REJECTED).rationale == "spread too wide"
+
+
+@pytest.mark.smoke
+def test_deciding_twice_tells_the_second_person(desk_client, waiting):
+    desk_client.post(f"/admin/desk/tradeidea/{waiting.pk}/approve/")
+    response = desk_client.post(f"/admin/desk/tradeidea/{waiting.pk}/approve/", follow=True)
+    assert "already decided by rosa" in response.content.decode()
+
+
+@pytest.mark.smoke
+def test_a_reviewer_without_desk_rights_cannot_approve(client, django_user_model, waiting):
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    client.force_login(clerk)
+    assert client.post(f"/admin/desk/tradeidea/{waiting.pk}/approve/").status_code == 403
+    assert TradeIdea.objects.get(pk=waiting.pk).status == IdeaStatus.NEEDS_APPROVAL
+
+
+@pytest.mark.smoke
+def test_the_risk_config_is_one_page_and_its_changes_are_audited(desk_client, open_desk):
+    page = desk_client.get("/admin/desk/riskconfig/").url
+    assert page == "/admin/desk/riskconfig/True/change/"
+    form = {
+        "ai_trading_enabled": "on",
+        "min_confidence_threshold": "0.8",
+        "max_lot_size": "2",
+        "max_concurrent_trades": "5",
+        "daily_profit_target": "500",
+        "stop_after_target": "on",
+        "max_drawdown_amount": "1000",
+        "halt_on_drawdown": "on",
+        "watchlist": '["EURUSD"]',
+    }
+    response = desk_client.post(page, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert RiskConfig.objects.get().min_confidence_threshold == Decimal("0.8")
+    change = RiskConfigChange.objects.get(field="min_confidence_threshold", actor="rosa")
+    assert (change.old_value, change.new_value) == ("0.7000", "0.8")
+
+
+@pytest.mark.smoke
+def test_decisions_are_read_only_even_for_a_superuser(admin_client, waiting):
+    decision = Decision.objects.first()
+    assert admin_client.get("/admin/desk/decision/").status_code == 200
+    page = admin_client.get(f"/admin/desk/decision/{decision.pk}/change/").content.decode()
+    assert 'name="_save"' not in page
+    assert admin_client.get(f"/admin/desk/decision/{decision.pk}/delete/").status_code == 403
+    assert admin_client.get("/admin/desk/decision/add/").status_code == 403
