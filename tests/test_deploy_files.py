@@ -446,3 +446,10 @@ def test_dockerfile_prepares_writable_var_dirs():
     assert "/app/var/models" in runs and "/app/var/spool" in runs
     assert re.search(r"chown\s+(-R\s+)?app(:app)?\s+/app/var", runs), runs
     assert "libgomp1" in runs
+
+
+def test_the_migrate_service_bootstraps_and_requires_timescaledb():
+    services = load_compose()["services"]
+    command = services["migrate"]["command"]
+    text = " ".join(command) if isinstance(command, list) else command
+    assert "manage.py bootstrap" in text and "--require-timescale" in text
