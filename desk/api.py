@@ -15,6 +15,7 @@ from backoffice.api_auth import scope
 from desk.models import Action, Decision, Direction, IdeaStatus, Strategy, TradeIdea
 from desk.services import DeskError, idea_submit
 from journal.api import DecimalJSONParser
+from journal.filters import SymbolFilter
 from journal.records import _SYMBOL
 
 PRICE = {"max_digits": 20, "decimal_places": 8}
@@ -129,7 +130,7 @@ def any_scope(*names: str) -> type[BasePermission]:
 
 class IdeaFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=IdeaStatus.choices)
-    symbol = django_filters.CharFilter(method="upper")
+    symbol = SymbolFilter()
     strategy = django_filters.CharFilter(field_name="strategy__name")
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -138,13 +139,10 @@ class IdeaFilter(django_filters.FilterSet):
         model = TradeIdea
         fields = []
 
-    def upper(self, queryset, name, value):
-        return queryset.filter(**{name: value.strip().upper()})
-
 
 class DecisionFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=Action.choices)
-    symbol = django_filters.CharFilter(method="upper")
+    symbol = SymbolFilter()
     trade_idea = django_filters.NumberFilter()
     since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
@@ -152,9 +150,6 @@ class DecisionFilter(django_filters.FilterSet):
     class Meta:
         model = Decision
         fields = []
-
-    def upper(self, queryset, name, value):
-        return queryset.filter(**{name: value.strip().upper()})
 
 
 class IdeaPagination(CursorPagination):

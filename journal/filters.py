@@ -5,10 +5,17 @@ import django_filters
 from journal.models import Side, Trade, TradeStatus
 
 
+class SymbolFilter(django_filters.CharFilter):
+    """Symbols are stored upper case; a filter for "eurusd" finds EURUSD."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, value.strip().upper() if value else value)
+
+
 class TradeFilter(django_filters.FilterSet):
     """Filters of GET /trades: the time range is on executed_at."""
 
-    symbol = django_filters.CharFilter(method="filter_upper")
+    symbol = SymbolFilter()
     strategy = django_filters.CharFilter()
     account = django_filters.CharFilter()
     side = django_filters.ChoiceFilter(choices=Side.choices)
@@ -20,9 +27,6 @@ class TradeFilter(django_filters.FilterSet):
     class Meta:
         model = Trade
         fields = []
-
-    def filter_upper(self, queryset, name, value):
-        return queryset.filter(**{name: value.strip().upper()})
 
 
 class MetricsFilter(TradeFilter):

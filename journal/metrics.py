@@ -9,7 +9,7 @@ not in the figures.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -201,7 +201,3 @@ def _daily_pnl_from_view(since, until, symbol, strategy, account) -> list[dict[s
             }
             for day, trades, wins, losses, net in cursor.fetchall()
         ]
-
-
-def since_days(days: int) -> date:
-    return (datetime.now(UTC) - timedelta(days=days)).date()

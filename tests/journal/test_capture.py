@@ -1,5 +1,6 @@
 """Capture through the service and POST/GET /api/v1/trades, on the real database."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -50,7 +51,9 @@ def test_an_open_trade_is_completed_once_when_sent_again_closed():
     assert Trade.objects.get(trade_id="OPEN-1").status == TradeStatus.OPEN
     closed = {
         **opened,
-        "closed_at": "2026-03-02T12:00:00+00:00",
+        "closed_at": (
+            datetime.fromisoformat(opened["executed_at"]) + timedelta(hours=3)
+        ).isoformat(),
         "exit_price": "1.1",
         "pnl": "25.5",
         "fees": "2",

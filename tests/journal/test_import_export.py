@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -26,6 +27,10 @@ def csv_text(rows: list[dict], header=FIELDS) -> str:
             [json.dumps(row[f]) if isinstance(row.get(f), dict) else row.get(f, "") for f in header]
         )
     return out.getvalue()
+
+
+def later(data: dict) -> str:
+    return (datetime.fromisoformat(data["executed_at"]) + timedelta(hours=9)).isoformat()
 
 
 def run_import(path, *args) -> str:
@@ -139,7 +144,7 @@ def test_an_import_completes_open_trades(tmp_path):
     opened = open_trade_data(trade_id="OPEN-9")
     (tmp_path / "a.csv").write_text(csv_text([opened]))
     run_import(tmp_path / "a.csv")
-    closed = {**opened, "closed_at": "2026-03-02T18:00:00+00:00", "exit_price": "1.2", "pnl": "10"}
+    closed = {**opened, "closed_at": later(opened), "exit_price": "1.2", "pnl": "10"}
     (tmp_path / "b.csv").write_text(csv_text([closed]))
     assert "1 closed" in run_import(tmp_path / "b.csv")
     assert Trade.objects.get(trade_id="OPEN-9").status == "closed"
