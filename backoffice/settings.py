@@ -263,6 +263,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set, so that the schema has no colliding enums.
+    "ENUM_NAME_OVERRIDES": {
+        "SideEnum": "journal.models.Side",
+        "TradeStatusEnum": "journal.models.TradeStatus",
+        "ReviewStatusEnum": "journal.models.ReviewStatus",
+        "IdeaStatusEnum": "desk.models.IdeaStatus",
+        "DecisionActionEnum": "desk.models.Action",
+    },
 }
 
 # ---------------------------------------------------------------------------
@@ -294,6 +302,9 @@ SERVING_PREDICTION_CACHE_TTL = env.integer("SERVING_PREDICTION_CACHE_TTL", 300)
 SERVING_ALIAS_CHECK_MS = env.integer("SERVING_ALIAS_CHECK_MS", 100, maximum=1000)
 # After a shared-cache error, serving skips the cache for this long (one warning).
 SERVING_CACHE_RETRY_SECONDS = env.number("SERVING_CACHE_RETRY_SECONDS", 5.0)
+# Seconds the predict endpoint trusts an API key it verified (0: ask the database
+# every time); a revoked key stops predicting within this time (serving.auth).
+SERVING_KEY_CACHE_SECONDS = env.number("SERVING_KEY_CACHE_SECONDS", 1.0)
 # Aliases loaded into every worker at start (serving.warmup).
 SERVING_WARM_ALIASES = env.string_list("SERVING_WARM_ALIASES", ["production"])
 # Predict requests per API key (or staff user): N/s, N/m, N/h, or off.

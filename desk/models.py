@@ -8,13 +8,10 @@ from django.db.models import Q
 from timescale.db.models.fields import TimescaleDateTimeField
 
 from desk.schemas import schema_errors
+from journal.models import Side as Direction  # one long/short choice set everywhere
 
 PRICE = {"max_digits": 20, "decimal_places": 8}
 
-
-class Direction(models.TextChoices):
-    LONG = "long", "Long"
-    SHORT = "short", "Short"
 
 
 class IdeaStatus(models.TextChoices):

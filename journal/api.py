@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
@@ -102,6 +104,15 @@ ITEM_ERRORS = inline_serializer(
     },
 )
 DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
+METRICS_REPORT = inline_serializer(
+    "MetricsReport",
+    {
+        "summary": serializers.DictField(help_text="the figures of the README's table"),
+        "by_day": serializers.ListField(child=serializers.DictField()),
+        "by_symbol": serializers.ListField(child=serializers.DictField()),
+        "by_strategy": serializers.ListField(child=serializers.DictField()),
+    },
+)
 
 
 class TradeCursorPagination(CursorPagination):
@@ -132,6 +143,7 @@ class TradesView(ListAPIView):
             component_name="TradeBatch",
             serializers=[TradeInSerializer, TradeInSerializer(many=True)],
             resource_type_field_name=None,
+            many=False,
         ),
         responses={
             201: CAPTURED,
@@ -188,8 +200,13 @@ class MetricsView(APIView):
 
     @extend_schema(
         summary="Performance metrics",
-        parameters=[MetricsFilter],
-        responses={200: serializers.DictField(), 400: DETAIL},
+        parameters=[
+            *(OpenApiParameter(name, str) for name in ("symbol", "strategy", "account")),
+            OpenApiParameter("side", str, enum=["long", "short"]),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="closed_at from"),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="closed_at before"),
+        ],
+        responses={200: METRICS_REPORT, 400: DETAIL},
     )
     def get(self, request):
         filterset = MetricsFilter(request.query_params, queryset=Trade.objects.all())
