@@ -23,11 +23,14 @@ def check_spool() -> dict:
     """
     from journal.services import get_spool
 
-    spool = get_spool()
-    directory = spool.directory if spool.directory.exists() else spool.directory.parent
-    if not os.access(directory, os.W_OK):
-        from backoffice.health import CheckFailed
+    from backoffice.health import CheckFailed
 
+    spool = get_spool()
+    try:
+        spool.directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CheckFailed(f"the spool directory {spool.directory}: {exc.strerror}") from None
+    if not os.access(spool.directory, os.W_OK):
         raise CheckFailed(f"the spool directory {spool.directory} is not writable")
     backlog = spool.backlog()
     return {
