@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test serve demo migrate secrets lint format check-compose system-deps tsdb-deps clean help
+.PHONY: run test serve demo migrate secrets lint format check-compose system-deps tsdb-deps clean help backup restore
 
 help:
 	@echo "make run     - the back office on SQLite with demo data at http://$(HOST):$(PORT)/admin/"
 	@echo "make test    - the test suite on real PostgreSQL, Redis and TimescaleDB"
 	@echo "make serve   - gunicorn against the configured services (DATABASE_URL, REDIS_URL, ...)"
 	@echo "make secrets - generate ./secrets/* for docker-compose (never overwrites)"
+	@echo "make backup  - pg_dump + model artifacts into var/backups/ (make restore BACKUP=.. DATABASE=..)"
 	@echo "make lint    - ruff"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -54,6 +55,15 @@ test: $(STAMP) system-deps tsdb-deps
 
 secrets:
 	@bash scripts/gen_secrets.sh
+
+# The database (pg_dump -Fc) and MODEL_STORAGE_DIR into var/backups/<UTC time>/, with a
+# manifest of sha256 sums. Restore into a NEW database: make restore BACKUP=dir DATABASE=name
+backup: $(STAMP)
+	$(PY) manage.py backup $(BACKUP)
+
+restore: $(STAMP)
+	@test -n "$(BACKUP)" -a -n "$(DATABASE)" || { echo "usage: make restore BACKUP=var/backups/... DATABASE=new_name"; exit 2; }
+	$(PY) manage.py restore $(BACKUP) --database $(DATABASE)
 
 check-compose:
 	docker-compose -f docker-compose.yml config -q
