@@ -236,9 +236,7 @@ JOURNAL_MAX_BATCH = 1000
 # dropped by TimescaleDB's retention policy; trades and decisions never are.
 DESK_SNAPSHOT_RETENTION_DAYS = env.integer("DESK_SNAPSHOT_RETENTION_DAYS", 30, minimum=1)
 # Decision chunks older than this are compressed (never deleted).
-DESK_DECISION_COMPRESS_AFTER_DAYS = env.integer(
-    "DESK_DECISION_COMPRESS_AFTER_DAYS", 90, minimum=1
-)
+DESK_DECISION_COMPRESS_AFTER_DAYS = env.integer("DESK_DECISION_COMPRESS_AFTER_DAYS", 90, minimum=1)
 
 # ---------------------------------------------------------------------------
 # REST API
