@@ -285,6 +285,8 @@ def _import_copy(rows, result: ImportResult) -> None:
                     copy.write_row(row_values(record, now, json.dumps))
         if result.errors and not result.valid:
             return
+        # The DISTINCT ON sort of a large file spills to disk at the default work_mem.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(MOVE_STAGE)
         result.created = max(cursor.rowcount, 0)
         cursor.execute(CLOSE_FROM_STAGE)

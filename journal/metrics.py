@@ -9,7 +9,7 @@ not in the figures.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -108,11 +108,62 @@ def by_field(queryset: QuerySet[Trade] | None, field: str) -> list[dict[str, Any
     return [_finish(dict(row)) for row in rows]
 
 
+SUMS = ("trades", "wins", "losses", "net_pnl", "gross_profit", "gross_loss")
+
+
+def _grouped(queryset: QuerySet[Trade] | None) -> list[dict[str, Any]]:
+    """One scan of the closed trades, grouped by (day, symbol, strategy).
+
+    Every figure of the report is a sum, a count or an extreme of these groups, so the
+    table is read once however many views of it the report shows.
+    """
+    holding = ExpressionWrapper(F("closed_at") - F("executed_at"), output_field=DurationField())
+    return list(
+        closed_trades(queryset)
+        .annotate(day=_day_expression())
+        .values("day", "symbol", "strategy")
+        .annotate(**AGGREGATES, highest=Max("pnl"), lowest=Min("pnl"), holding=Sum(holding))
+        .order_by()
+    )
+
+
+def _roll_up(groups: list[dict[str, Any]], key: str | None) -> dict[Any, dict[str, Any]]:
+    totals: dict[Any, dict[str, Any]] = {}
+    for group in groups:
+        name = group[key] if key else None
+        row = totals.get(name)
+        if row is None:
+            totals[name] = row = {**({key: name} if key else {}), **dict.fromkeys(SUMS, 0)}
+        for field in SUMS:
+            row[field] += group[field]
+    return totals
+
+
+def _summary_from(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    row = _roll_up(groups, None).get(None) or dict.fromkeys(SUMS, 0)
+    for field in ("net_pnl", "gross_profit", "gross_loss"):
+        row[field] = Decimal(row[field])
+    highest = max((g["highest"] for g in groups), default=None)
+    lowest = min((g["lowest"] for g in groups), default=None)
+    holding = sum((g["holding"] for g in groups if g["holding"] is not None), timedelta())
+    row.update(
+        average_win=performance.ratio(row["gross_profit"], row["wins"]),
+        average_loss=performance.ratio(row["gross_loss"], row["losses"]),
+        largest_win=highest if highest is not None and highest > 0 else None,
+        largest_loss=lowest if lowest is not None and lowest < 0 else None,
+        average_holding=holding / row["trades"] if row["trades"] else None,
+    )
+    return _finish(row)
+
+
 def report(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
     """The whole picture: summary, the daily series and what follows from it, groups."""
-    days = by_day(queryset)
+    groups = _grouped(queryset)
+    for group in groups:
+        group["day"] = _as_date(group["day"])
+    days = [_finish(row) for _, row in sorted(_roll_up(groups, "day").items())]
     daily = [row["net_pnl"] for row in days]
-    result = summary(queryset)
+    result = _summary_from(groups)
     result.update(
         max_drawdown=performance.max_drawdown(daily),
         sharpe=performance.sharpe(daily),
@@ -124,11 +175,16 @@ def report(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
     for row, level, fall in zip(days, equity, drawdown, strict=True):
         row["equity"] = level
         row["drawdown"] = fall
+
+    def ranked(key: str) -> list[dict[str, Any]]:
+        rows = [_finish(row) for row in _roll_up(groups, key).values()]
+        return sorted(rows, key=lambda row: (-row["net_pnl"], row[key]))
+
     return {
         "summary": result,
         "by_day": days,
-        "by_symbol": by_field(queryset, "symbol"),
-        "by_strategy": by_field(queryset, "strategy"),
+        "by_symbol": ranked("symbol"),
+        "by_strategy": ranked("strategy"),
     }
 
 
