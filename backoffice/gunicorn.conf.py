@@ -51,3 +51,10 @@ def post_fork(server, worker):
     from backoffice.startup import warn_if_database_unreachable
 
     warn_if_database_unreachable(server.log)
+
+
+def post_worker_init(worker):
+    """Each worker loads the production models before its first request."""
+    from serving.warmup import warm_production_aliases
+
+    warm_production_aliases()

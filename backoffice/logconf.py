@@ -27,16 +27,28 @@ _AUTH_SCHEME = re.compile(r"(?i)\b(Api-Key|Bearer|Token|Basic)\s+[A-Za-z0-9._~+/
 _URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^:/\s@'\"]*:)[^@\s/'\"]+@", re.IGNORECASE)
 
 
+_SCHEME_WORDS = ("api-key", "bearer", "token", "basic")
+
+
 def redact(text: str) -> str:
-    """Remove registered secret values, credentials in URLs and Authorization values."""
+    """Remove registered secret values, credentials in URLs and Authorization values.
+
+    Runs on every log record, so each pattern runs only when a cheap substring test
+    says it could match.
+    """
     if not text:
         return text
     for value in env.registered_secrets():
         if value in text:
             text = text.replace(value, REDACTED)
-    text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
-    text = _AUTH_HEADER.sub(rf"\1{REDACTED}", text)
-    return _AUTH_SCHEME.sub(rf"\1 {REDACTED}", text)
+    if "@" in text and "://" in text:
+        text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
+    lowered = text.lower()
+    if "authorization" in lowered:
+        text = _AUTH_HEADER.sub(rf"\1{REDACTED}", text)
+    if any(word in lowered for word in _SCHEME_WORDS):
+        text = _AUTH_SCHEME.sub(rf"\1 {REDACTED}", text)
+    return text
 
 
 class RequestContextFilter(logging.Filter):
@@ -51,12 +63,28 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+# Attributes every LogRecord has; none carries request data except msg and args.
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
 class RedactFilter(logging.Filter):
     """Keeps secret values and Authorization headers out of every log record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, dict):  # gunicorn's access atoms
-            record.args = {key: self._scrub_atom(key, value) for key, value in record.args.items()}
+            # Only the atoms the formatter writes survive: the rest are every request
+            # header and environ variable, costly to scrub and never logged.
+            record.args = {
+                key: self._scrub_atom(key, value)
+                for key, value in record.args.items()
+                if key in JsonFormatter.ACCESS_FIELDS or key == "D"
+            }
+            # The access format string names atoms that are gone now: a fixed message.
+            record.msg = "request served"
         else:
             try:
                 message = record.getMessage()
@@ -64,7 +92,7 @@ class RedactFilter(logging.Filter):
                 message = f"{record.msg} {record.args}"
             record.msg, record.args = redact(message), None
         for key, value in list(record.__dict__.items()):
-            if isinstance(value, str) and key not in {"msg", "levelname", "name"}:
+            if isinstance(value, str) and key not in _STANDARD_ATTRIBUTES:
                 record.__dict__[key] = redact(value)
         return True
 

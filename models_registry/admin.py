@@ -1,1 +1,306 @@
-"""Admin classes of this app arrive with its models."""
+"""Registry admin: upload a model file, read versions, schema and metrics, move aliases.
+
+Versions and alias moves are records: nothing here edits or deletes them. Moving an alias
+goes through a confirmation page that shows the version it leaves and the one it goes to.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from models_registry import selectors
+from models_registry.forms import AliasMoveForm, ModelUploadForm
+from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
+from models_registry.services import RegistryError, alias_move
+
+# -- versions -------------------------------------------------------------------------------
+
+
+def schema_table(version: ModelVersion):
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+        ((i, f["name"], f["type"]) for i, f in enumerate(version.feature_schema)),
+    )
+    return format_html("<table><tr><th>#</th><th>feature</th><th>type</th></tr>{}</table>", rows)
+
+
+def metrics_table(version: ModelVersion):
+    if not version.metrics:
+        return "—"
+    rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", sorted(version.metrics.items()))
+    return format_html("<table>{}</table>", rows)
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "framework",
+        "output_kind",
+        "auc",
+        "size",
+        "aliases_list",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["framework", "model"]
+    search_fields = ["model__name", "sha256"]
+    list_select_related = ["model", "created_by"]
+    readonly_fields = [
+        "model",
+        "version",
+        "framework",
+        "output_kind",
+        "artifact_path",
+        "sha256",
+        "size",
+        "schema",
+        "metrics_view",
+        "training_window_start",
+        "training_window_end",
+        "description",
+        "created_by",
+        "created_at",
+        "aliases_list",
+    ]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("aliases")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            form = type("BoundModelUploadForm", (ModelUploadForm,), {"user": request.user})
+            kwargs["form"] = form
+            kwargs["fields"] = None
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [
+                "model_name",
+                "file",
+                "framework",
+                "features",
+                "alias",
+                "task",
+                "description",
+                "metrics",
+            ]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        return form.registered  # registered (and saved) by the form's clean()
+
+    def save_model(self, request, obj, form, change):
+        """Versions are immutable; the add form has saved through the service already."""
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing to save: a version has no editable relations."""
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in {"GET", "HEAD"} and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a version is a record; aliases and moves point at it
+
+    @admin.display(description="schema")
+    def schema(self, obj):
+        return schema_table(obj)
+
+    @admin.display(description="metrics")
+    def metrics_view(self, obj):
+        return metrics_table(obj)
+
+    @admin.display(description="AUC")
+    def auc(self, obj):
+        return obj.metrics.get("auc", "—") if isinstance(obj.metrics, dict) else "—"
+
+    @admin.display(description="aliases")
+    def aliases_list(self, obj):
+        return ", ".join(sorted(alias.name for alias in obj.aliases.all())) or "—"
+
+
+# -- models and aliases ---------------------------------------------------------------------
+
+
+class VersionInline(admin.TabularInline):
+    model = ModelVersion
+    fields = ["link", "framework", "output_kind", "size", "sha256", "created_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    ordering = ["-version"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="version")
+    def link(self, obj):
+        url = reverse("admin:models_registry_modelversion_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj)
+
+
+class AliasInline(admin.TabularInline):
+    model = ModelAlias
+    fields = ["name", "version", "updated_by", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "task", "version_count", "aliases_list", "move_link", "created_at"]
+    search_fields = ["name", "description"]
+    fields = ["name", "task", "description", "created_at", "history"]
+    readonly_fields = ["name", "created_at", "history"]
+    inlines = [AliasInline, VersionInline]
+    change_form_template = "admin/models_registry/registeredmodel/change_form.html"
+
+    def get_queryset(self, request):
+        return selectors.model_list()
+
+    def has_add_permission(self, request):
+        return False  # a model is created by uploading its first version
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="versions", ordering="version_count")
+    def version_count(self, obj):
+        return obj.version_count
+
+    @admin.display(description="aliases")
+    def aliases_list(self, obj):
+        return ", ".join(f"{a.name} → v{a.version.version}" for a in obj.aliases.all()) or "—"
+
+    @admin.display(description="")
+    def move_link(self, obj):
+        url = reverse("admin:models_registry_registeredmodel_move_alias", args=[obj.pk])
+        return format_html('<a href="{}">Move an alias…</a>', url)
+
+    @admin.display(description="alias history")
+    def history(self, obj):
+        moves = selectors.alias_history(model=obj)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    m.moved_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    m.alias,
+                    f"v{m.from_version.version}" if m.from_version else "(new)",
+                    f"v{m.to_version.version}",
+                    m.moved_by or "operator",
+                    m.reason,
+                )
+                for m in moves
+            ),
+        )
+        return format_html(
+            "<table><tr><th>when</th><th>alias</th><th>move</th><th>who</th><th>reason</th>"
+            "</tr>{}</table>",
+            rows,
+        )
+
+    def get_urls(self):
+        move = self.admin_site.admin_view(self.move_alias_view)
+        return [
+            path(
+                "<path:object_id>/move-alias/",
+                move,
+                name="models_registry_registeredmodel_move_alias",
+            ),
+            *super().get_urls(),
+        ]
+
+    def move_alias_view(self, request, object_id):
+        """Step 1 chooses alias and version; step 2 confirms; only then the alias moves."""
+        model = get_object_or_404(RegisteredModel, pk=object_id)
+        if not request.user.has_perm("models_registry.change_modelalias"):
+            raise PermissionDenied
+        form = AliasMoveForm(request.POST or None, model=model)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": model,
+            "form": form,
+            "title": f"Move an alias of {model.name}",
+        }
+        if request.method == "POST" and form.is_valid():
+            alias, target = form.cleaned_data["alias"], form.cleaned_data["version"]
+            current = ModelAlias.objects.filter(model=model, name=alias).select_related("version")
+            current_version = current[0].version if current else None
+            if request.POST.get("confirm") == "yes":
+                try:
+                    move = alias_move(
+                        model=model,
+                        alias=alias,
+                        version=target,
+                        moved_by=request.user,
+                        reason=form.cleaned_data["reason"],
+                    )
+                except RegistryError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    text = (
+                        f"{model.name}:{alias} now points at version {target.version}."
+                        if move
+                        else f"{model.name}:{alias} already pointed there."
+                    )
+                    self.message_user(request, text, messages.SUCCESS)
+                    return redirect("admin:models_registry_registeredmodel_change", model.pk)
+            else:
+                context.update(
+                    title=f"Confirm: move {model.name}:{alias}",
+                    alias=alias,
+                    current_version=current_version,
+                    target=target,
+                    reason=form.cleaned_data["reason"],
+                    current_metrics=metrics_table(current_version) if current_version else None,
+                    target_metrics=metrics_table(target),
+                )
+                return TemplateResponse(
+                    request, "admin/models_registry/move_alias_confirm.html", context
+                )
+        return TemplateResponse(request, "admin/models_registry/move_alias.html", context)
+
+
+@admin.register(AliasMove)
+class AliasMoveAdmin(admin.ModelAdmin):
+    list_display = [
+        "moved_at",
+        "model",
+        "alias",
+        "from_version",
+        "to_version",
+        "moved_by",
+        "reason",
+    ]
+    list_filter = ["alias", "model"]
+    list_select_related = ["model", "from_version__model", "to_version__model", "moved_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,1 +1,138 @@
-"""Models of this app arrive with its issue; the app is installed from the start."""
+"""The model registry: registered models, their numbered versions, aliases and alias moves.
+
+A version is a record of an immutable artifact: the file under MODEL_STORAGE_DIR is named
+by its SHA-256 and is checked against the recorded hash and size every time it is loaded.
+Aliases (``production``, ``staging``, any slug) point at versions; every move is kept in
+AliasMove, which nothing updates or deletes.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class Task(models.TextChoices):
+    BINARY_CLASSIFICATION = "binary_classification", "Binary classification"
+    REGRESSION = "regression", "Regression"
+
+
+class Framework(models.TextChoices):
+    XGBOOST = "xgboost", "XGBoost (JSON / UBJ)"
+    LIGHTGBM = "lightgbm", "LightGBM (text model)"
+    SKLEARN_JOBLIB = "sklearn-joblib", "scikit-learn or other object (joblib)"
+
+
+class OutputKind(models.TextChoices):
+    PROBABILITY = "probability", "Probability of the positive class"
+    VALUE = "value", "Predicted value"
+
+
+class RegisteredModel(models.Model):
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    task = models.CharField(max_length=32, choices=Task.choices, default=Task.BINARY_CLASSIFICATION)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ModelVersion(models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
+    # Numbered 1, 2, 3 ... per model by models_registry.services.model_register.
+    version = models.PositiveIntegerField(editable=False)
+    framework = models.CharField(max_length=20, choices=Framework.choices)
+    # Relative to MODEL_STORAGE_DIR: artifacts/<sha256[:2]>/<sha256>.<ext>
+    artifact_path = models.CharField(max_length=255, editable=False)
+    sha256 = models.CharField(max_length=64, editable=False)
+    size = models.PositiveBigIntegerField(editable=False)
+    # Ordered: [{"name": "rsi_14", "type": "float"}, ...]; "inputs" rows follow this order.
+    feature_schema = models.JSONField(default=list)
+    output_kind = models.CharField(max_length=20, choices=OutputKind.choices)
+    metrics = models.JSONField(default=dict, blank=True)
+    training_window_start = models.DateTimeField(null=True, blank=True)
+    training_window_end = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty when an operator registered it with manage.py.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model__name", "-version"]
+        constraints = [
+            # The numbering race's last line of defence (the service also locks the model).
+            models.UniqueConstraint(fields=["model", "version"], name="model_version_unique"),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="model_version_gte_1"),
+        ]
+
+    def __str__(self):
+        return f"{self.model.name}@{self.version}"
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature["name"] for feature in self.feature_schema]
+
+
+class ModelAlias(models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
+    name = models.SlugField(max_length=50)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="aliases")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name_plural = "model aliases"
+        ordering = ["model__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "name"], name="model_alias_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.model.name}:{self.name}"
+
+
+class AliasMove(models.Model):
+    """One move of an alias, append-only: who, when, from which version to which."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="alias_moves")
+    alias = models.SlugField(max_length=50)
+    # Empty when the alias was created by this move.
+    from_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    moved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when an operator moved it with manage.py.",
+    )
+    moved_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-moved_at", "-id"]
+        indexes = [
+            # The admin's history of one model, newest first.
+            models.Index(fields=["model", "-moved_at"], name="aliasmove_model_time"),
+        ]
+
+    def __str__(self):
+        source = f"v{self.from_version.version}" if self.from_version_id else "(new)"
+        return f"{self.model.name}:{self.alias} {source} -> v{self.to_version.version}"

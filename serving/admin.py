@@ -1,1 +1,1 @@
-"""Admin classes of this app arrive with its models."""
+"""The serving app has no models; the registry's admin moves aliases (models_registry)."""

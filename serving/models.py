@@ -1,1 +1,1 @@
-"""Models of this app arrive with its issue; the app is installed from the start."""
+"""The serving app keeps no tables: its state is per process and in the shared cache."""

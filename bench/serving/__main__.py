@@ -1,0 +1,402 @@
+"""Benchmark: the prediction API under gunicorn against a FastAPI + uvicorn baseline.
+
+Starts a throwaway PostgreSQL cluster and Redis, registers one XGBoost model (120 trees,
+depth 5, 8 features: the model of FACTS.md), and serves it twice on loopback:
+  project   gunicorn, 2 sync workers, the real settings (API key, throttle, Redis
+            prediction cache, JSON logs at INFO)
+  fastapi   uvicorn, 2 workers, bench/serving/fastapi_app.py on the same artifact
+The same asyncio client loads both (Connection: close on every request), 16 requests at
+a time; in-process prediction is timed on the project's own predictor. Printed: req/s,
+rows/s, p50 and p99, and the ratios the issue sets targets for.
+
+Also printed: the project's GET /healthz, the cost of the stack alone (Django,
+middleware, JSON logs, gunicorn), and the CPU each request costs the servers.
+
+Run: .venv/bin/python -m bench.serving [--requests 3000] [--batch-requests 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.serving.client import Result, build_request, load
+from tests.harness.services import PostgresCluster, RedisServer, free_port, port_open
+from tests.support import REPO, clean_environment, manage
+
+FEATURES = [f"f{i}" for i in range(8)]
+TARGETS = {
+    "single-row throughput vs FastAPI": 1.0,
+    "1000-row rows/s vs in-process": 0.7,
+    "cached vs uncached (1000-row)": 2.0,
+}
+
+
+def train(path: Path) -> None:
+    import xgboost
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(5000, 8))
+    y = (x[:, 0] + 0.5 * x[:, 1] - x[:, 2] * x[:, 3] + rng.normal(size=5000) > 0).astype(int)
+    booster = xgboost.train(
+        {"objective": "binary:logistic", "max_depth": 5, "nthread": 1, "seed": 1},
+        xgboost.DMatrix(x, label=y, feature_names=FEATURES),
+        num_boost_round=120,
+    )
+    booster.save_model(str(path))
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        tree.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) of ``pids`` and all their descendants, in seconds.
+
+    Throughput on a shared two-core machine moves with whatever else runs; the CPU a
+    request costs does not, so the figures include it.
+    """
+    tree, total, todo, seen = _children(), 0, list(pids), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        todo += tree.get(pid, [])
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wait_ready(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"server on {port} did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.1)
+
+
+def rows_body(rng: np.random.Generator, rows: int) -> dict:
+    return {"inputs": rng.normal(size=(rows, len(FEATURES))).round(6).tolist()}
+
+
+def run_scenario(
+    port, path, headers, *, rows, count, concurrency, cached, seed, pids
+) -> tuple[Result, list[float]]:
+    """The load's result and the CPU ms per request of each process group in ``pids``."""
+    rng = np.random.default_rng(seed)
+    if rows == 0:  # a plain GET: what the stack costs without any prediction
+        requests = [
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+        ] * count
+    elif cached:
+        one = build_request(port, path, rows_body(rng, rows), headers)
+        load(port, [one] * concurrency, concurrency=concurrency, rows=rows)  # fill the cache
+        requests = [one] * count
+    else:
+        requests = [build_request(port, path, rows_body(rng, rows), headers) for _ in range(count)]
+    # A short warm-up of connections and code paths, not measured.
+    load(port, requests[: min(50, count)], concurrency=concurrency, rows=rows)
+    before = [cpu_seconds([pid]) for pid in pids]
+    result = load(port, requests, concurrency=concurrency, rows=rows)
+    after = [cpu_seconds([pid]) for pid in pids]
+    return result, [
+        (a - b) * 1000 / max(1, result.requests) for a, b in zip(after, before, strict=True)
+    ]
+
+
+def cluster_pid(cluster) -> int:
+    return int((cluster.datadir / "postmaster.pid").read_text().split()[0])
+
+
+def in_process(artifact: Path) -> dict[int, float]:
+    """Rows per second of the project's predictor, one thread, no HTTP."""
+    from models_registry.loaders import load as load_predictor
+
+    predictor = load_predictor("xgboost", artifact.read_bytes(), threads=1)
+    rng = np.random.default_rng(7)
+    figures = {}
+    for rows, loops in ((1, 3000), (1000, 300)):
+        batch = rng.normal(size=(rows, len(FEATURES)))
+        predictor.predict(batch)
+        started = time.perf_counter()
+        for _ in range(loops):
+            predictor.predict(batch)
+        figures[rows] = rows * loops / (time.perf_counter() - started)
+    return figures
+
+
+def start_servers(scratch: Path, artifact: Path, cluster, redis, overrides: dict[str, str]):
+    env = clean_environment(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=cluster.url(with_password=False),
+        POSTGRES_PASSWORD=cluster.password,
+        REDIS_URL=redis.url(),
+        REDIS_PASSWORD=redis.password,
+        BACKOFFICE_VAR_DIR=str(scratch),
+        MODEL_STORAGE_DIR=str(scratch / "models"),
+        GUNICORN_WORKERS="2",
+        # The throttle stays on (its cost is part of the figures) but never trips.
+        SERVING_PREDICT_RATE="1000000/s",
+        LOG_LEVEL="INFO",
+    )
+    env.update(overrides)
+    for command in (
+        # Only the tables serving reads (API keys, the registry): the bench does not
+        # depend on the other apps' migrations.
+        ["migrate", "backoffice", "--noinput", "-v", "0"],
+        ["migrate", "models_registry", "--noinput", "-v", "0"],
+        ["register_model", str(artifact), "--name", "bench", "--alias", "production"],
+    ):
+        result = manage(*command, env=env, timeout=300)
+        if result.returncode:
+            raise SystemExit(result.stderr)
+    created = manage("create_api_key", "bench", "--scopes", "predict", env=env)
+    key = created.stdout.strip().splitlines()[-1]
+    project_port, baseline_port = free_port(), free_port()
+    env["GUNICORN_BIND"] = f"127.0.0.1:{project_port}"
+    project_log, baseline_log = scratch / "gunicorn.log", scratch / "uvicorn.log"
+    project = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "backoffice/gunicorn.conf.py",
+            "backoffice.wsgi:application",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=project_log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    baseline_env = {
+        **os.environ,
+        "BENCH_ARTIFACT": str(artifact),
+        "BENCH_FEATURES": ",".join(FEATURES),
+    }
+    baseline = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.serving.fastapi_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(baseline_port),
+            "--workers",
+            "2",
+        ],
+        cwd=REPO,
+        env=baseline_env,
+        stdout=baseline_log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_ready(project_port, project, project_log)
+    wait_ready(baseline_port, baseline, baseline_log)
+    time.sleep(1.0)  # uvicorn's second worker, gunicorn's warm-up on first request
+    return (project, project_port, key), (baseline, baseline_port)
+
+
+def line(name: str, r: Result) -> str:
+    return (
+        f"{name:<34} {r.rps:>8.0f} {r.rows_per_second:>10.0f} {r.p50:>7.2f} {r.p99:>7.2f}"
+        f" {r.errors:>6}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000, help="single-row requests a run")
+    parser.add_argument("--batch-requests", type=int, default=300, help="1000-row requests a run")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--only", help="run only the scenarios whose names contain one of these (comma-separated)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the project's server (e.g. SERVING_PREDICTION_CACHE_TTL=0)",
+    )
+    args = parser.parse_args(argv)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    artifact = scratch / "model.json"
+    train(artifact)
+    cluster = PostgresCluster(name="bench").up()
+    redis = RedisServer().start()
+    servers = []
+    try:
+        overrides = dict(item.split("=", 1) for item in args.set)
+        (project, project_port, key), (baseline, baseline_port) = start_servers(
+            scratch, artifact, cluster, redis, overrides
+        )
+        servers = [project, baseline]
+        auth = {"Authorization": f"Api-Key {key}"}
+        c = args.concurrency
+        results: dict[str, Result] = {}
+        plan = [
+            ("project GET /healthz (floor)", project_port, "/healthz", {}, 0, args.requests, False),
+            (
+                "project 1-row uncached",
+                project_port,
+                "/api/v1/models/bench/predict",
+                auth,
+                1,
+                args.requests,
+                False,
+            ),
+            ("fastapi 1-row", baseline_port, "/models/bench/predict", {}, 1, args.requests, False),
+            (
+                "project 1-row cached",
+                project_port,
+                "/api/v1/models/bench/predict",
+                auth,
+                1,
+                args.requests,
+                True,
+            ),
+            (
+                "project 1000-row uncached",
+                project_port,
+                "/api/v1/models/bench/predict",
+                auth,
+                1000,
+                args.batch_requests,
+                False,
+            ),
+            (
+                "fastapi 1000-row",
+                baseline_port,
+                "/models/bench/predict",
+                {},
+                1000,
+                args.batch_requests,
+                False,
+            ),
+            (
+                "project 1000-row cached",
+                project_port,
+                "/api/v1/models/bench/predict",
+                auth,
+                1000,
+                args.batch_requests,
+                True,
+            ),
+        ]
+        if args.only:
+            wanted = args.only.split(",")
+            plan = [p for p in plan if any(w in p[0] for w in wanted)]
+        # The project's CPU includes its Redis and PostgreSQL: the baseline has neither.
+        project_pids = [project.pid, redis.process.pid, cluster_pid(cluster)]
+        cpu_ms: dict[str, float] = {}
+        print(
+            f"{'scenario':<34} {'req/s':>8} {'rows/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
+            f"{'errors':>6} {'CPU ms/req':>10} (project: gunicorn + redis + postgres)"
+        )
+        for seed, (name, port, path, headers, rows, count, cached) in enumerate(plan):
+            pids = project_pids if port == project_port else [baseline.pid]
+            results[name], cpu_ms[name] = run_scenario(
+                port,
+                path,
+                headers,
+                rows=rows,
+                count=count,
+                concurrency=c,
+                cached=cached,
+                seed=seed,
+                pids=pids,
+            )
+            split = (
+                ""
+                if len(cpu_ms[name]) == 1
+                else " (" + " + ".join(f"{part:.2f}" for part in cpu_ms[name]) + ")"
+            )
+            cpu_ms[name] = sum(cpu_ms[name])
+            print(line(name, results[name]) + f" {cpu_ms[name]:>10.2f}{split}", flush=True)
+    finally:
+        for process in servers:
+            process.terminate()
+            process.wait(30)
+        redis.destroy()
+        cluster.destroy()
+    try:
+        local = in_process(artifact)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if args.only:
+        return 0
+    print(f"{'in-process 1-row (one thread)':<34} {local[1]:>8.0f} {local[1]:>10.0f}")
+    print(
+        f"{'in-process 1000-row (one thread)':<34} {local[1000] / 1000:>8.0f} {local[1000]:>10.0f}"
+    )
+    ratios = {
+        "single-row throughput vs FastAPI": results["project 1-row uncached"].rps
+        / results["fastapi 1-row"].rps,
+        "1000-row rows/s vs FastAPI": results["project 1000-row uncached"].rows_per_second
+        / results["fastapi 1000-row"].rows_per_second,
+        "1000-row rows/s vs in-process": results["project 1000-row uncached"].rows_per_second
+        / local[1000],
+        "cached vs uncached (1-row)": results["project 1-row cached"].rps
+        / results["project 1-row uncached"].rps,
+        "cached vs uncached (1000-row)": results["project 1000-row cached"].rps
+        / results["project 1000-row uncached"].rps,
+    }
+    print()
+    for name, value in ratios.items():
+        target = TARGETS.get(name)
+        verdict = "" if target is None else (" ok" if value >= target else f" MISSED (>= {target})")
+        print(f"{name:<34} {value:>6.2f}x{verdict}")
+    p99 = results["project 1-row uncached"].p99
+    print(
+        f"{'p99 1-row uncached, ' + str(c) + ' clients':<34} {p99:>6.2f} ms"
+        + (" ok" if p99 <= 25 else " MISSED (<= 25 ms)")
+    )
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    record = {
+        "scenarios": {
+            name: {
+                "rps": r.rps,
+                "rows_per_s": r.rows_per_second,
+                "p50_ms": r.p50,
+                "p99_ms": r.p99,
+                "errors": r.errors,
+                "statuses": r.statuses,
+            }
+            for name, r in results.items()
+        },
+        "in_process_rows_per_s": local,
+        "ratios": ratios,
+        "concurrency": c,
+    }
+    (out / "serving.json").write_text(json.dumps(record, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Admin forms of the registry: the model upload and the alias move."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.conf import settings
+
+from models_registry import loaders
+from models_registry.models import Framework, ModelVersion, RegisteredModel, Task
+from models_registry.services import AUTO, RegistryError, model_register
+
+
+class ModelUploadForm(forms.ModelForm):
+    """Registers the upload while validating, so that every refusal shows on the form."""
+
+    model_name = forms.SlugField(
+        label="Model name",
+        help_text="An existing model gets a new version; a new name, a new model.",
+    )
+    file = forms.FileField(
+        help_text="XGBoost .json/.ubj, LightGBM .txt, or scikit-learn .joblib/.pkl."
+    )
+    framework = forms.ChoiceField(choices=[(AUTO, "auto (from the file)"), *Framework.choices])
+    features = forms.CharField(
+        required=False,
+        help_text="Only for a model that carries no feature names: f1,f2,... in column order.",
+    )
+    alias = forms.SlugField(required=False, help_text="e.g. staging; leave empty to move none.")
+    task = forms.ChoiceField(choices=Task.choices, help_text="For a new model.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    metrics = forms.CharField(required=False, help_text='Optional JSON object, e.g. {"auc": 0.71}.')
+
+    class Meta:
+        model = ModelVersion
+        fields: list[str] = []
+
+    user = None  # set by ModelVersionAdmin.get_form
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.MODEL_UPLOAD_MAX_MB * 1024 * 1024
+        if upload.size > limit:
+            limit_mb = settings.MODEL_UPLOAD_MAX_MB
+            raise forms.ValidationError(
+                f"the file has {upload.size:,} bytes; the limit is {limit_mb} MB"
+            )
+        suffix = "." + upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
+        if suffix not in loaders.EXTENSIONS:
+            allowed = ", ".join(sorted(loaders.EXTENSIONS))
+            raise forms.ValidationError(
+                f"a {suffix or 'nameless'} file is not a model: use {allowed}"
+            )
+        return upload
+
+    def clean_metrics(self):
+        raw = self.cleaned_data["metrics"].strip()
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(f"not JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("give a JSON object")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        upload = cleaned["file"]
+        try:
+            self.registered = model_register(
+                name=cleaned["model_name"],
+                data=b"".join(upload.chunks()),
+                filename=upload.name,
+                framework=cleaned["framework"],
+                features=cleaned["features"] or None,
+                alias=cleaned["alias"] or None,
+                task=cleaned["task"],
+                description=cleaned["description"],
+                metrics=cleaned["metrics"],
+                created_by=self.user,
+            )
+        except RegistryError as exc:
+            field = {"name": "model_name", "path": "file"}.get(exc.field or "", exc.field)
+            self.add_error(field if field in self.fields else None, str(exc))
+        return cleaned
+
+
+class AliasMoveForm(forms.Form):
+    alias = forms.SlugField(max_length=50, initial="production")
+    version = forms.ModelChoiceField(queryset=ModelVersion.objects.none())
+    reason = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, model: RegisteredModel, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = model.versions.order_by("-version")

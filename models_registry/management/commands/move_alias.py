@@ -1,0 +1,30 @@
+"""Point a model's alias at one of its versions (a promotion or a rollback)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from models_registry import selectors
+from models_registry.services import RegistryError, alias_move
+
+
+class Command(BaseCommand):
+    help = (
+        "Move a model's alias (e.g. production) to a version; every worker follows within a second."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="the model")
+        parser.add_argument("alias", help="e.g. production")
+        parser.add_argument("version", type=int, help="the version number")
+        parser.add_argument("--reason", default="", help="recorded with the move")
+
+    def handle(self, *args, name, alias, version, reason, **options):
+        try:
+            target = selectors.version_get(model_name=name, version=version)
+            move = alias_move(model=target.model, alias=alias, version=target, reason=reason)
+        except RegistryError as exc:
+            raise CommandError(str(exc)) from None
+        if move is None:
+            self.stdout.write(f"{name}:{alias} already points at version {version}")
+            return
+        source = f"version {move.from_version.version}" if move.from_version else "(new alias)"
+        self.stdout.write(f"{name}:{alias} moved from {source} to version {version}")

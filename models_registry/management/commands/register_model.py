@@ -1,0 +1,66 @@
+"""Register a model file as the next version of a model."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from models_registry.models import Framework, Task
+from models_registry.services import AUTO, RegistryError, model_register_file
+
+
+class Command(BaseCommand):
+    help = "Register a model file (XGBoost JSON/UBJ, LightGBM text, joblib) as a new version."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="the model file")
+        parser.add_argument("--name", required=True, help="the model's name (a slug)")
+        parser.add_argument(
+            "--framework",
+            default=AUTO,
+            choices=[AUTO, *Framework.values],
+            help="default: from the file's name and content",
+        )
+        parser.add_argument(
+            "--features",
+            help="ordered feature names, for a model that does not carry them: f1,f2,... "
+            "(name:type for int, bool or category features)",
+        )
+        parser.add_argument("--alias", help="move this alias (e.g. production) to the new version")
+        parser.add_argument("--description", default="")
+        parser.add_argument("--task", choices=Task.values, help="for a new model")
+        parser.add_argument("--metrics", help="a JSON object, e.g. '{\"auc\": 0.71}'")
+
+    def handle(self, *args, **options):
+        metrics = self.parse_metrics(options["metrics"])
+        try:
+            version = model_register_file(
+                path=options["path"],
+                name=options["name"],
+                framework=options["framework"],
+                features=options["features"],
+                alias=options["alias"],
+                description=options["description"],
+                task=options["task"],
+                metrics=metrics,
+            )
+        except RegistryError as exc:
+            raise CommandError(str(exc)) from None
+        names = ", ".join(version.feature_names)
+        self.stdout.write(
+            f"registered {version} ({version.framework}, {version.size} bytes, "
+            f"sha256 {version.sha256[:12]}…), features: {names}"
+        )
+        if options["alias"]:
+            self.stdout.write(f"alias {options['alias']} -> {version}")
+
+    @staticmethod
+    def parse_metrics(raw: str | None) -> dict | None:
+        if not raw:
+            return None
+        try:
+            metrics = json.loads(raw)
+        except ValueError as exc:
+            raise CommandError(f"--metrics is not JSON: {exc}") from None
+        if not isinstance(metrics, dict):
+            raise CommandError("--metrics must be a JSON object")
+        return metrics

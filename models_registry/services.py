@@ -1,0 +1,338 @@
+"""Writes of the model registry: register a model version, move an alias; load a version.
+
+Registration reads the whole file (models are megabytes), works out the framework, loads
+it once to read its feature schema and check that it predicts, stores it by content
+hash, and only then numbers the version in a short transaction. A file that fails any
+step leaves no row behind (at most an unreferenced, content-addressed file).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from models_registry import artifacts, loaders
+from models_registry.models import (
+    AliasMove,
+    Framework,
+    ModelAlias,
+    ModelVersion,
+    RegisteredModel,
+    Task,
+)
+from models_registry.signals import aliases_changed
+
+logger = logging.getLogger(__name__)
+
+AUTO = "auto"
+FEATURE_TYPES = ("float", "int", "bool", "category")
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+_FEATURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$")
+NUMBERING_ATTEMPTS = 5
+
+
+class RegistryError(Exception):
+    """A registry request cannot be carried out; ``field`` names the input at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(RegistryError):
+    """No such model, version or alias (the API answers 404)."""
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    start: datetime | None
+    end: datetime | None
+
+
+def parse_features(spec: str | list[str] | None) -> list[dict[str, str]] | None:
+    """``"rsi,hour:int"`` (or a list) into an ordered schema; None when not given."""
+    if spec is None or spec == "" or spec == []:
+        return None
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    schema: list[dict[str, str]] = []
+    for item in (i.strip() for i in items):
+        name, _, kind = item.partition(":")
+        kind = kind.strip() or "float"
+        if not _FEATURE_NAME.match(name):
+            raise RegistryError(
+                f"feature name {name!r} is not valid: letters, digits, _ . - (up to 100), "
+                "starting with a letter or _",
+                field="features",
+            )
+        if kind not in FEATURE_TYPES:
+            raise RegistryError(
+                f"feature {name!r} has type {kind!r}; use one of {', '.join(FEATURE_TYPES)}",
+                field="features",
+            )
+        schema.append({"name": name, "type": kind})
+    names = [f["name"] for f in schema]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise RegistryError(f"feature(s) named twice: {', '.join(duplicates)}", field="features")
+    return schema
+
+
+def _feature_schema(info: loaders.ModelInfo, given: list[dict[str, str]] | None) -> list[dict]:
+    """The model's own names win; given names must then agree with them."""
+    if info.feature_names:
+        types = info.feature_types or ["float"] * len(info.feature_names)
+        own = [{"name": n, "type": t} for n, t in zip(info.feature_names, types, strict=True)]
+        if given is not None and [f["name"] for f in given] != info.feature_names:
+            raise RegistryError(
+                "the given features differ from the names stored in the model "
+                f"({', '.join(info.feature_names)}); leave --features out or match them",
+                field="features",
+            )
+        schema = given if given is not None else own
+        parse_features([f["name"] for f in schema])  # names the model carries must be valid too
+        return schema
+    if given is None:
+        raise RegistryError(
+            f"the model carries no feature names and none were given: pass its "
+            f"{info.n_features} feature names in order (--features f1,f2,...)",
+            field="features",
+        )
+    if len(given) != info.n_features:
+        raise RegistryError(
+            f"{len(given)} feature names given; the model takes {info.n_features}",
+            field="features",
+        )
+    return given
+
+
+def _check_may_register(framework: str, created_by) -> None:
+    """joblib runs code at load: only staff (or an operator at the shell) may register it."""
+    if framework != Framework.SKLEARN_JOBLIB or created_by is None:
+        return
+    if not (
+        created_by.is_active
+        and created_by.is_staff
+        and created_by.has_perm("models_registry.add_modelversion")
+    ):
+        raise RegistryError(
+            "only staff with the permission to add model versions may register joblib files",
+            field="framework",
+        )
+
+
+def model_register(
+    *,
+    name: str,
+    data: bytes,
+    filename: str,
+    framework: str = AUTO,
+    features: str | list[str] | list[dict] | None = None,
+    alias: str | None = None,
+    description: str = "",
+    task: str | None = None,
+    metrics: dict | None = None,
+    training_window: TrainingWindow | None = None,
+    created_by=None,
+) -> ModelVersion:
+    """Register ``data`` (a model file's bytes) as the next version of model ``name``.
+
+    The model is created on its first version. ``created_by`` is the staff user (admin)
+    or None (an operator's manage.py command). With ``alias``, the alias is moved to the
+    new version in the same transaction.
+    """
+    name = name.strip()
+    if not name or not _SLUG.match(name) or len(name) > 100:
+        raise RegistryError(
+            f"model name {name!r} must be a slug: letters, digits, - and _, up to 100",
+            field="name",
+        )
+    if task is not None and task not in Task.values:
+        raise RegistryError(f"task must be one of {', '.join(Task.values)}", field="task")
+    if alias is not None:
+        _check_alias_name(alias)
+    try:
+        framework = loaders.detect_framework(data, filename) if framework == AUTO else framework
+    except loaders.LoadError as exc:
+        raise RegistryError(str(exc), field="framework") from None
+    if framework not in Framework.values:
+        raise RegistryError(
+            f"framework must be auto or one of {', '.join(Framework.values)}", field="framework"
+        )
+    _check_may_register(framework, created_by)
+    if isinstance(features, list) and features and isinstance(features[0], dict):
+        given = parse_features([f"{f['name']}:{f.get('type', 'float')}" for f in features])
+    else:
+        given = parse_features(features)  # type: ignore[arg-type]
+    try:
+        predictor = loaders.load(framework, data)
+        info = predictor.info()
+        loaders.check_predicts(predictor, info.n_features)
+    except loaders.LoadError as exc:
+        raise RegistryError(f"{filename}: {exc}", field="file") from None
+    schema = _feature_schema(info, given)
+    stored = artifacts.store_chunks([data], extension=loaders.extension_for(framework, filename))
+    window = training_window or TrainingWindow(None, None)
+    version = _create_version(
+        name=name,
+        task=task,
+        model_description=description,
+        fields={
+            "framework": framework,
+            "artifact_path": stored.path,
+            "sha256": stored.sha256,
+            "size": stored.size,
+            "feature_schema": schema,
+            "output_kind": info.output_kind,
+            "metrics": metrics or {},
+            "training_window_start": window.start,
+            "training_window_end": window.end,
+            "description": description,
+            "created_by": created_by,
+        },
+        alias=alias,
+    )
+    logger.info(
+        "model version registered",
+        extra={
+            "model": name,
+            "version": version.version,
+            "framework": framework,
+            "sha256": stored.sha256,
+            "size": stored.size,
+        },
+    )
+    return version
+
+
+def model_register_file(*, path: Path, **kwargs) -> ModelVersion:
+    """model_register for a file on disk (the register_model command)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise RegistryError(f"{path} does not exist", field="path") from None
+    except IsADirectoryError:
+        raise RegistryError(f"{path} is a directory, not a model file", field="path") from None
+    return model_register(data=data, filename=Path(path).name, **kwargs)
+
+
+def _create_version(
+    *, name: str, task: str | None, model_description: str, fields: dict, alias: str | None
+) -> ModelVersion:
+    """Number and save the version; retried if a concurrent registration took the number."""
+    for attempt in range(NUMBERING_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                model, _ = RegisteredModel.objects.get_or_create(
+                    name=name,
+                    defaults={
+                        "task": task or Task.BINARY_CLASSIFICATION,
+                        "description": model_description,
+                    },
+                )
+                # The numbering race: two registrations of one model read the same
+                # Max(version). The row lock serialises them on PostgreSQL; SQLite
+                # locks the whole database on write, and the unique constraint with
+                # a retry covers anything else.
+                model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+                last = model.versions.aggregate(last=Max("version"))["last"] or 0
+                version = ModelVersion(model=model, version=last + 1, **fields)
+                try:
+                    version.full_clean(exclude=["model"], validate_constraints=False)
+                except ValidationError as exc:
+                    raise RegistryError("; ".join(exc.messages)) from None
+                version.save()
+                if alias is not None:
+                    alias_move(
+                        model=model, alias=alias, version=version, moved_by=fields["created_by"]
+                    )
+                return version
+        except IntegrityError:
+            if attempt == NUMBERING_ATTEMPTS - 1:
+                raise
+            logger.info("version number taken concurrently; retrying", extra={"model": name})
+    raise AssertionError("unreachable")
+
+
+def _check_alias_name(alias: str) -> None:
+    if not alias or not _SLUG.match(alias) or len(alias) > 50:
+        raise RegistryError(
+            f"alias {alias!r} must be a slug: letters, digits, - and _, up to 50", field="alias"
+        )
+
+
+@transaction.atomic
+def alias_move(
+    *, model: RegisteredModel, alias: str, version: ModelVersion, moved_by=None, reason: str = ""
+) -> AliasMove | None:
+    """Point ``alias`` of ``model`` at ``version`` and record the move.
+
+    Returns the AliasMove, or None when the alias already points there. Every worker
+    serves the new version within a second (serving.hotswap, told on commit).
+    """
+    _check_alias_name(alias)
+    if version.model_id != model.pk:
+        raise RegistryError(
+            f"{version} belongs to another model than {model.name}", field="version"
+        )
+    # Serialises moves of one model's aliases, so that two staff moving `production`
+    # at once record two moves with the right "from" each, not two from the same one.
+    RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    current = ModelAlias.objects.filter(model=model, name=alias).select_related("version").first()
+    if current is not None and current.version_id == version.pk:
+        return None
+    from_version = current.version if current is not None else None
+    if current is None:
+        ModelAlias.objects.create(model=model, name=alias, version=version, updated_by=moved_by)
+    else:
+        current.version = version
+        current.updated_by = moved_by
+        current.save(update_fields=["version", "updated_by", "updated_at"])
+    move = AliasMove.objects.create(
+        model=model,
+        alias=alias,
+        from_version=from_version,
+        to_version=version,
+        moved_by=moved_by,
+        reason=reason[:300],
+    )
+    logger.info(
+        "alias moved",
+        extra={
+            "model": model.name,
+            "alias": alias,
+            "from_version": from_version.version if from_version else None,
+            "to_version": version.version,
+            "moved_by": str(moved_by) if moved_by else "operator",
+        },
+    )
+    transaction.on_commit(lambda: aliases_changed.send(sender=ModelAlias, model=model.name))
+    return move
+
+
+def predictor_load(
+    *,
+    framework: str,
+    artifact_path: str,
+    sha256: str,
+    size: int,
+    registered_by_staff: bool,
+    threads: int = 1,
+) -> loaders.Predictor:
+    """Load a registered version: from the artifact root, with its hash checked first.
+
+    Raises artifacts.ArtifactError (missing, outside the root, changed) or
+    loaders.LoadError (the bytes do not load); the caller keeps serving other models.
+    """
+    if framework == Framework.SKLEARN_JOBLIB and not registered_by_staff:
+        raise artifacts.ArtifactError(
+            "a joblib artifact not registered by staff is never loaded; refused"
+        )
+    data = artifacts.read_verified(artifact_path, sha256=sha256, size=size)
+    return loaders.load(framework, data, threads=threads)

@@ -1,0 +1,259 @@
+"""POST /api/v1/models/{name}/predict and GET/POST/DELETE /api/v1/cache."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+
+from backoffice.api_auth import scope
+from models_registry.api import ErrorSerializer, RegistryAPIView
+from serving import hotswap
+from serving.auth import RememberingApiKeyAuthentication
+from serving.errors import InvalidInput, ServingError
+from serving.parsers import BoundedJSONParser, FastJSONRenderer
+from serving.prediction_cache import prediction_cache
+from serving.predictors import predictors
+from serving.services import prediction_make
+from serving.throttles import PredictRateThrottle
+from serving.warmup import warm_one, warm_production_aliases
+
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
+
+
+class ServingAPIView(RegistryAPIView):
+    def handle_exception(self, exc):
+        if isinstance(exc, ServingError):
+            return Response(exc.as_body(), status=exc.status)
+        return super().handle_exception(exc)
+
+
+# -- predict -------------------------------------------------------------------------------
+
+
+class PredictRequestSerializer(serializers.Serializer):
+    """For the schema only: the view validates the rows itself, fast (serving.inputs)."""
+
+    instances = serializers.ListField(
+        child=serializers.DictField(child=serializers.FloatField()),
+        required=False,
+        max_length=10_000,
+        help_text="Rows as objects of feature name to number. Give this or `inputs`.",
+    )
+    inputs = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField()),
+        required=False,
+        max_length=10_000,
+        help_text="Rows as lists of numbers in the model's feature order. Give this or "
+        "`instances`.",
+    )
+
+
+class PredictResponseSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    version = serializers.IntegerField()
+    alias = serializers.CharField(allow_null=True, help_text="null when asked by ?version=")
+    predictions = serializers.ListField(
+        child=serializers.FloatField(allow_null=True),
+        help_text="One number per row, in row order: the probability of the positive "
+        "class or the predicted value (the version's output_kind).",
+    )
+    cached = serializers.BooleanField(help_text="Answered from the prediction cache.")
+
+
+def _target(request) -> tuple[str | None, int | None]:
+    """(alias, version) from the query string; InvalidInput names the parameter."""
+    alias = request.query_params.get("alias")
+    raw_version = request.query_params.get("version")
+    if alias is not None and raw_version is not None:
+        raise InvalidInput("give ?alias= or ?version=, not both", field="version")
+    if raw_version is not None:
+        if not raw_version.isdigit() or not 0 < int(raw_version) < 2**31:
+            raise InvalidInput(
+                f"version must be a positive whole number, not {raw_version[:20]!r}",
+                field="version",
+            )
+        return None, int(raw_version)
+    if alias is not None and not _SLUG.match(alias):
+        raise InvalidInput("alias must be a slug (letters, digits, - and _)", field="alias")
+    return alias, None
+
+
+_ERRORS = {
+    400: OpenApiResponse(
+        ErrorSerializer,
+        description="Malformed JSON, a missing, unknown or non-numeric feature (named in "
+        "`field`, with the row index in `row`), too many rows, or a bad query parameter.",
+    ),
+    401: OpenApiResponse(ErrorSerializer, description="No or an invalid API key."),
+    403: OpenApiResponse(ErrorSerializer, description="The key lacks the `predict` scope."),
+    404: OpenApiResponse(ErrorSerializer, description="Unknown model, version or alias."),
+    413: OpenApiResponse(ErrorSerializer, description="The body exceeds SERVING_MAX_BODY_MB."),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled (Retry-After says when)."),
+    503: OpenApiResponse(
+        ErrorSerializer,
+        description="This model's artifact is missing, fails its hash check or does not "
+        "load; other models keep serving.",
+    ),
+}
+
+
+class PredictView(ServingAPIView):
+    authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
+    permission_classes = [scope("predict")]
+    throttle_classes = [PredictRateThrottle]
+    parser_classes = [BoundedJSONParser]
+    renderer_classes = [FastJSONRenderer]
+
+    @extend_schema(
+        operation_id="models_predict",
+        summary="Predict with a model version",
+        description="Up to 10,000 rows per request. The version is the one `?version=` "
+        "names, else the one `?alias=` names (default `production`).",
+        parameters=[
+            OpenApiParameter("alias", str, description="An alias, default `production`."),
+            OpenApiParameter("version", int, description="A version number."),
+        ],
+        request=PredictRequestSerializer,
+        responses={200: PredictResponseSerializer, **_ERRORS},
+        examples=[
+            OpenApiExample(
+                "instances",
+                value={"instances": [{"rsi_14": 61.2, "atr_pct": 0.8}]},
+                request_only=True,
+            ),
+            OpenApiExample("inputs", value={"inputs": [[61.2, 0.8]]}, request_only=True),
+        ],
+        tags=["models"],
+    )
+    def post(self, request, name: str):
+        alias, version = _target(request)
+        result = prediction_make(model=name, alias=alias, version=version, body=request.data)
+        return Response(
+            {
+                "model": result.served.model,
+                "version": result.served.version,
+                "alias": result.alias,
+                "predictions": result.predictions,
+                "cached": result.cached,
+            }
+        )
+
+
+# -- cache ---------------------------------------------------------------------------------
+
+
+class LoadedModelSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    version = serializers.IntegerField()
+    framework = serializers.CharField()
+    sha256 = serializers.CharField()
+    loaded_at = serializers.DateTimeField()
+    load_ms = serializers.FloatField()
+    hits = serializers.IntegerField()
+    memory_bytes = serializers.IntegerField(help_text="Estimated by the artifact's size.")
+
+
+class CacheStateSerializer(serializers.Serializer):
+    worker = serializers.IntegerField(help_text="The process id that answered.")
+    loaded = LoadedModelSerializer(many=True)
+    limits = serializers.DictField(child=serializers.IntegerField())
+    memory_bytes = serializers.IntegerField()
+    loads = serializers.IntegerField()
+    evictions = serializers.IntegerField()
+    prediction_cache = serializers.DictField()
+    aliases = serializers.DictField()
+
+
+class CacheWarmSerializer(serializers.Serializer):
+    model = serializers.SlugField(
+        required=False, help_text="One model; all warm aliases if absent."
+    )
+    alias = serializers.SlugField(required=False)
+    version = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs):
+        if "alias" in attrs and "version" in attrs:
+            raise serializers.ValidationError({"version": "give alias or version, not both"})
+        if ("alias" in attrs or "version" in attrs) and "model" not in attrs:
+            raise serializers.ValidationError({"model": "name the model of that alias or version"})
+        return attrs
+
+
+class CacheWarmResponseSerializer(serializers.Serializer):
+    warmed = serializers.ListField(child=serializers.DictField())
+    broadcast = serializers.BooleanField(help_text="Other workers were told to warm too.")
+
+
+class CacheEvictResponseSerializer(serializers.Serializer):
+    evicted = serializers.ListField(child=serializers.CharField())
+    broadcast = serializers.BooleanField()
+
+
+def cache_state() -> dict:
+    loaded = predictors.snapshot()
+    return {
+        "worker": os.getpid(),
+        "loaded": [entry.as_dict() for entry in loaded],
+        "limits": {"max_models": predictors.max_models, "max_bytes": predictors.max_bytes},
+        "memory_bytes": sum(entry.memory_bytes for entry in loaded),
+        "loads": predictors.loads,
+        "evictions": predictors.evictions,
+        "prediction_cache": prediction_cache.stats(),
+        "aliases": hotswap.resolver.state(),
+    }
+
+
+class CacheView(ServingAPIView):
+    permission_classes = [scope("cache:admin")]
+
+    @extend_schema(
+        operation_id="cache_retrieve",
+        summary="Loaded models and cache statistics of the answering worker",
+        responses={200: CacheStateSerializer, 401: _ERRORS[401], 403: _ERRORS[403]},
+        tags=["cache"],
+    )
+    def get(self, request):
+        return Response(cache_state())
+
+    @extend_schema(
+        operation_id="cache_warm",
+        summary="Warm: load a version (or every production alias) into the workers",
+        request=CacheWarmSerializer,
+        responses={200: CacheWarmResponseSerializer, 400: _ERRORS[400], 404: _ERRORS[404]},
+        tags=["cache"],
+    )
+    def post(self, request):
+        form = CacheWarmSerializer(data=request.data if isinstance(request.data, dict) else {})
+        if not form.is_valid():
+            field, problems = next(iter(form.errors.items()))
+            raise InvalidInput(f"{field}: {problems[0]}", field=field)
+        model = form.validated_data.get("model")
+        alias = form.validated_data.get("alias")
+        version = form.validated_data.get("version")
+        if model:
+            warmed = [warm_one(model=model, alias=alias, version=version)]
+        else:
+            warmed = warm_production_aliases()
+        broadcast = hotswap.announce_warm(model=model, alias=alias, version=version)
+        return Response({"warmed": warmed, "broadcast": broadcast})
+
+    @extend_schema(
+        operation_id="cache_evict",
+        summary="Evict loaded models (one model's or all) and cached predictions",
+        parameters=[OpenApiParameter("model", OpenApiTypes.STR, description="Only this model.")],
+        responses={200: CacheEvictResponseSerializer, 401: _ERRORS[401], 403: _ERRORS[403]},
+        tags=["cache"],
+    )
+    def delete(self, request):
+        model = request.query_params.get("model") or None
+        evicted = predictors.evict(model=model)
+        broadcast = hotswap.announce_evict(model=model)
+        return Response(
+            {"evicted": [entry.served.label for entry in evicted], "broadcast": broadcast}
+        )

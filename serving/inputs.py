@@ -1,0 +1,173 @@
+"""The predict body into a float64 matrix in schema order, or InvalidInput naming the cell.
+
+Two forms are accepted, never both: ``{"instances": [{feature: value, ...}, ...]}`` and
+``{"inputs": [[value, ...], ...]}`` with values in schema order. Values must be JSON
+numbers (not strings, booleans or null) and finite. The common, valid case takes a fast
+path of whole-list operations; only a bad body pays for the search that names the row
+and feature at fault.
+
+No Django import here.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Sequence
+from itertools import chain
+
+import numpy as np
+
+from serving.errors import InvalidInput
+
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def parse_rows(body: object, feature_names: Sequence[str], *, max_rows: int) -> np.ndarray:
+    """A (rows, features) float64 array from a parsed JSON body."""
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            'the body must be a JSON object: {"instances": [...]} or {"inputs": [...]}'
+        )
+    unknown = sorted(set(body) - {"instances", "inputs"})
+    if unknown:
+        raise InvalidInput(
+            f"unknown field {unknown[0]!r}: the body holds 'instances' or 'inputs'",
+            field=unknown[0],
+        )
+    if "instances" in body and "inputs" in body:
+        raise InvalidInput("give 'instances' or 'inputs', not both", field="inputs")
+    if "instances" not in body and "inputs" not in body:
+        raise InvalidInput(
+            'the body needs "instances" (a list of objects) or "inputs" (a list of lists)',
+            field="instances",
+        )
+    form = "instances" if "instances" in body else "inputs"
+    rows = body[form]
+    if not isinstance(rows, list):
+        raise InvalidInput(f"{form} must be a list of rows", field=form)
+    if not rows:
+        raise InvalidInput(f"{form} is empty: send at least one row", field=form)
+    if len(rows) > max_rows:
+        raise InvalidInput(
+            f"{form} has {len(rows)} rows; at most {max_rows} per request", field=form
+        )
+    names = list(feature_names)
+    if form == "instances":
+        table = _instances_table(rows, names)
+    else:
+        table = _inputs_table(rows, names)
+    return _to_array(table, form, names)
+
+
+def _instances_table(rows: list, names: list[str]) -> list:
+    """Rows of objects into value tuples in schema order."""
+    n = len(names)
+    try:
+        if n == 1:
+            only = names[0]
+            table = [(row[only],) for row in rows]
+        else:
+            getter = operator.itemgetter(*names)
+            table = [getter(row) for row in rows]
+        sizes_ok = all(len(row) == n for row in rows)
+    except (KeyError, TypeError, IndexError):
+        sizes_ok = False
+    if not sizes_ok:
+        _explain_instances(rows, names)
+    return table
+
+
+def _explain_instances(rows: list, names: list[str]) -> None:
+    """Find and name the first bad row of an instances body (slow path)."""
+    allowed = set(names)
+    for index, row in enumerate(rows):
+        where = f"instances[{index}]"
+        if not isinstance(row, dict):
+            raise InvalidInput(
+                f"{where} must be an object of feature values", field=where, row=index
+            )
+        for name in names:
+            if name not in row:
+                raise InvalidInput(
+                    f"{where} lacks feature {name!r}", field=f"{where}.{name}", row=index
+                )
+        for key in row:
+            if key not in allowed:
+                raise InvalidInput(
+                    f"{where} has unknown feature {key!r}; the model takes {', '.join(names)}",
+                    field=f"{where}.{key}",
+                    row=index,
+                )
+    raise InvalidInput("instances do not match the model's features", field="instances")
+
+
+def _inputs_table(rows: list, names: list[str]) -> list:
+    n = len(names)
+    if all(type(row) is list and len(row) == n for row in rows):
+        return rows
+    for index, row in enumerate(rows):
+        where = f"inputs[{index}]"
+        if not isinstance(row, list):
+            raise InvalidInput(
+                f"{where} must be a list of {n} numbers in schema order", field=where, row=index
+            )
+        if len(row) != n:
+            raise InvalidInput(
+                f"{where} has {len(row)} values; the model takes {n} ({', '.join(names)})",
+                field=where,
+                row=index,
+            )
+    raise AssertionError("unreachable")
+
+
+def _to_array(table: list, form: str, names: list[str]) -> np.ndarray:
+    kinds = set(map(type, chain.from_iterable(table)))
+    if kinds <= _NUMBER_TYPES:
+        try:
+            array = np.array(table, dtype=np.float64)
+        except OverflowError:  # an integer beyond float range
+            array = None
+        if array is not None and np.isfinite(array).all():
+            return array
+    _explain_values(table, form, names)
+    raise AssertionError("unreachable")
+
+
+def _explain_values(table: list, form: str, names: list[str]) -> None:
+    """Name the first value that is not a finite JSON number (slow path)."""
+    for index, row in enumerate(table):
+        for position, value in enumerate(row):
+            name = names[position]
+            field = (
+                f"{form}[{index}].{name}" if form == "instances" else f"{form}[{index}][{position}]"
+            )
+            if type(value) not in _NUMBER_TYPES:
+                raise InvalidInput(
+                    f"{field} (feature {name!r}) is not a number (got {_json_type(value)})",
+                    field=field,
+                    row=index,
+                )
+            try:
+                finite = math.isfinite(float(value))
+            except OverflowError:
+                finite = False
+            if not finite:
+                raise InvalidInput(
+                    f"{field} (feature {name!r}) is not a finite number", field=field, row=index
+                )
+    raise InvalidInput(f"{form} holds a value that is not a number", field=form)
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

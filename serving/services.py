@@ -1,0 +1,136 @@
+"""The prediction service: resolve the version, validate the rows, answer from the cache
+or the model, and log the outcome."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from serving import guard
+from serving.errors import ModelUnavailable
+from serving.hotswap import STAMP_KEYS, ServedVersion, resolver
+from serving.inputs import parse_rows
+from serving.parsers import JSONBody
+from serving.prediction_cache import prediction_cache
+from serving.predictors import predictors
+from serving.warmup import ensure_warm
+
+logger = logging.getLogger("serving.predictions")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    served: ServedVersion
+    alias: str | None
+    predictions: list[float | None]
+    cached: bool
+    duration_ms: float
+
+
+def prediction_make(
+    *, model: str, alias: str | None, version: int | None, body: object
+) -> Prediction:
+    """Predict for the rows in ``body`` with ``model`` at ``version`` or ``alias``.
+
+    ``body`` is the parsed JSON or a serving.parsers.JSONBody. Raises
+    models_registry.services.NotFound (404), serving.errors.InvalidInput or DRF's
+    ParseError (400), or ModelUnavailable (503); nothing else reaches the caller.
+    """
+    started = time.perf_counter()
+    ensure_warm()
+    served, rows, keys, values = _lookup(model=model, alias=alias, version=version, body=body)
+    cached = values is not None
+    if values is None:
+        values = _predict(served, rows)
+        for key in keys:
+            prediction_cache.put(key, values)
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    served_alias = None if version is not None else (alias or "production")
+    logger.info(
+        "prediction",
+        extra={
+            "model": served.model,
+            "version": served.version,
+            "alias": served_alias,
+            "rows": len(values),
+            "cache": "hit" if cached else "miss",
+            "duration_ms": duration_ms,
+            "worker_pid": os.getpid(),
+        },
+    )
+    return Prediction(
+        served=served,
+        alias=served_alias,
+        predictions=values,
+        cached=cached,
+        duration_ms=duration_ms,
+    )
+
+
+def _lookup(*, model, alias, version, body):
+    """(version, rows or None, keys to store under, cached predictions or None).
+
+    One round trip in the common case: the alias stamps travel with the lookup. A large
+    body is first looked up by the hash of its bytes, before it is parsed; on a miss the
+    rows are parsed and looked up by their canonical hash (a second round trip, cheap
+    next to parsing and predicting a large body). When the stamps say the alias moved,
+    the lookup starts again with the new version (once per move and worker).
+    """
+    raw = body.raw if isinstance(body, JSONBody) else None
+    served = resolver.resolve(model=model, alias=alias, version=version, check=False)
+    for _ in range(2):
+        stamps = STAMP_KEYS if resolver.stamps_due() else []
+        raw_key = prediction_cache.raw_key(served, raw) if raw is not None else None
+        rows = key = None
+        if raw_key is None:
+            rows = _rows(body, served)
+            key = prediction_cache.key(served, rows)
+        first = raw_key or key
+        found = guard.exchange.run(([first] if first else []) + stamps)
+        if stamps:
+            resolver.apply_stamps(
+                None if found is None else {k: found[k] for k in STAMP_KEYS if k in found}
+            )
+            current = resolver.resolve(model=model, alias=alias, version=version, check=False)
+            if current.id != served.id:
+                served = current
+                continue
+        break
+    values = found.get(first) if found and first else None
+    if values is None and raw_key is not None:
+        rows = _rows(body, served)
+        key = prediction_cache.key(served, rows)
+        found = guard.exchange.run([key])
+        values = found.get(key) if found else None
+        if values is not None:
+            prediction_cache.put(raw_key, values)  # the next identical body skips parsing
+    if first is not None:
+        prediction_cache.record(hit=values is not None)
+    return served, rows, [k for k in (key, raw_key) if k], values
+
+
+def _rows(body, served: ServedVersion):
+    parsed = body.parsed() if isinstance(body, JSONBody) else body
+    return parse_rows(parsed, served.feature_names, max_rows=settings.SERVING_MAX_ROWS)
+
+
+def _predict(served: ServedVersion, rows) -> list[float | None]:
+    loaded = predictors.get(served)
+    try:
+        values = loaded.predictor.predict(rows)
+    except Exception as exc:  # the model's own failure is this model's 503, not a 500
+        logger.exception(
+            "prediction failed", extra={"model": served.model, "version": served.version}
+        )
+        raise ModelUnavailable(
+            f"model {served.label} failed to predict ({type(exc).__name__})"
+        ) from None
+    if not all(map(math.isfinite, values)):
+        # JSON has no NaN: a non-finite output is reported as null.
+        values = [v if math.isfinite(v) else None for v in values]
+    return values

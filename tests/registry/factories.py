@@ -1,0 +1,109 @@
+"""Small real models, trained once per test session, and the people who use them.
+
+Each trainer returns the artifact's bytes with a probe matrix and the model's own
+predictions for it (the booster's, the pipeline's), which the API must reproduce.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+FEATURES = ["rsi_14", "macd_hist", "atr_pct", "trend_strength", "spread_bps"]
+
+
+@dataclass(frozen=True)
+class Trained:
+    data: bytes
+    filename: str
+    features: list[str]
+    probe: np.ndarray  # rows to predict, in schema order
+    expected: list[float]  # the model's own predictions for ``probe``
+
+
+def training_set(rows: int = 600, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = np.column_stack(
+        [
+            rng.uniform(10, 90, rows),
+            rng.normal(0, 1, rows),
+            rng.uniform(0.2, 3, rows),
+            rng.uniform(0, 1, rows),
+            rng.uniform(0.5, 5, rows),
+        ]
+    )
+    logit = 0.04 * (x[:, 0] - 50) + x[:, 1] + 2 * (x[:, 3] - 0.5) - 0.3 * x[:, 4]
+    y = (logit + rng.logistic(0, 1, rows) > 0).astype(int)
+    return x, y
+
+
+def probe_rows(rows: int = 25, seed: int = 11) -> np.ndarray:
+    x, _ = training_set(rows, seed)
+    # Values with many digits, so that any rounding on the way would show.
+    return x + np.random.default_rng(seed).normal(0, 1e-3, x.shape)
+
+
+@functools.cache
+def xgboost_model(*, named: bool = True, rounds: int = 30, seed: int = 0) -> Trained:
+    import xgboost
+
+    x, y = training_set(seed=3 + seed)
+    names = FEATURES if named else None
+    booster = xgboost.train(
+        {"objective": "binary:logistic", "max_depth": 4, "nthread": 1, "seed": seed},
+        xgboost.DMatrix(x, label=y, feature_names=names),
+        num_boost_round=rounds,
+    )
+    probe = probe_rows()
+    expected = booster.predict(xgboost.DMatrix(probe, feature_names=names)).tolist()
+    data = bytes(booster.save_raw("json"))
+    return Trained(data, "model.json", FEATURES, probe, expected)
+
+
+@functools.cache
+def xgboost_ubj_model() -> Trained:
+    import xgboost
+
+    x, y = training_set(seed=5)
+    booster = xgboost.train(
+        {"objective": "reg:squarederror", "max_depth": 3, "nthread": 1},
+        xgboost.DMatrix(x, label=y * 10.0, feature_names=FEATURES),
+        num_boost_round=20,
+    )
+    probe = probe_rows()
+    expected = booster.predict(xgboost.DMatrix(probe, feature_names=FEATURES)).tolist()
+    return Trained(bytes(booster.save_raw("ubj")), "model.ubj", FEATURES, probe, expected)
+
+
+@functools.cache
+def lightgbm_model(*, named: bool = True) -> Trained:
+    import lightgbm
+
+    x, y = training_set(seed=4)
+    params = {"objective": "binary", "num_leaves": 15, "verbose": -1, "num_threads": 1}
+    kwargs = {"feature_name": FEATURES} if named else {}
+    booster = lightgbm.train(params, lightgbm.Dataset(x, label=y, **kwargs), num_boost_round=40)
+    probe = probe_rows()
+    expected = booster.predict(probe).tolist()
+    return Trained(booster.model_to_string().encode(), "model.txt", FEATURES, probe, expected)
+
+
+@functools.cache
+def sklearn_pipeline() -> Trained:
+    """A scaler and a gradient-boosted classifier, fitted on plain arrays (no names)."""
+    import joblib
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = training_set(seed=6)
+    pipeline = make_pipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=30))
+    pipeline.fit(x, y)
+    probe = probe_rows()
+    expected = pipeline.predict_proba(probe)[:, 1].tolist()
+    buffer = io.BytesIO()
+    joblib.dump(pipeline, buffer)
+    return Trained(buffer.getvalue(), "pipeline.joblib", FEATURES, probe, expected)

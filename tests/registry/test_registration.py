@@ -1,0 +1,218 @@
+"""Registration: framework, schema, content-addressed storage, numbering, aliases."""
+
+import hashlib
+
+import pytest
+
+from models_registry import artifacts
+from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
+from models_registry.services import RegistryError, alias_move, model_register, predictor_load
+from tests.registry import factories
+
+pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
+
+
+def register(trained, **kwargs):
+    kwargs.setdefault("name", "edge")
+    return model_register(data=trained.data, filename=trained.filename, **kwargs)
+
+
+def test_it_reads_the_schema_from_an_xgboost_model_and_stores_it_by_hash(artifact_store):
+    trained = factories.xgboost_model()
+    version = register(trained)
+    assert (version.model.name, version.version, version.framework) == ("edge", 1, "xgboost")
+    assert version.feature_names == factories.FEATURES
+    assert all(f["type"] == "float" for f in version.feature_schema)
+    assert version.output_kind == "probability"
+    sha = hashlib.sha256(trained.data).hexdigest()
+    assert (version.sha256, version.size) == (sha, len(trained.data))
+    assert version.artifact_path == f"artifacts/{sha[:2]}/{sha}.json"
+    assert (artifact_store / version.artifact_path).read_bytes() == trained.data
+
+
+def test_it_reads_the_schema_from_a_lightgbm_model():
+    version = register(factories.lightgbm_model())
+    assert version.framework == "lightgbm"
+    assert version.feature_names == factories.FEATURES
+    assert version.artifact_path.endswith(".txt")
+
+
+def test_it_accepts_xgboost_ubj_and_knows_a_regressor_gives_values():
+    version = register(factories.xgboost_ubj_model())
+    assert version.framework == "xgboost"
+    assert version.output_kind == "value"
+    assert version.artifact_path.endswith(".ubj")
+
+
+def test_a_model_without_feature_names_needs_them_given():
+    trained = factories.lightgbm_model(named=False)
+    with pytest.raises(RegistryError, match=r"no feature names.*5 feature names") as caught:
+        register(trained)
+    assert caught.value.field == "features"
+    assert not ModelVersion.objects.exists()
+    version = register(trained, features="a,b,c:int,d,e")
+    assert version.feature_names == ["a", "b", "c", "d", "e"]
+    assert version.feature_schema[2] == {"name": "c", "type": "int"}
+
+
+def test_the_wrong_number_of_given_features_is_refused():
+    with pytest.raises(RegistryError, match="3 feature names given; the model takes 5"):
+        register(factories.xgboost_model(named=False), features="a,b,c")
+
+
+def test_given_features_must_agree_with_the_names_in_the_model():
+    with pytest.raises(RegistryError, match="differ from the names stored in the model"):
+        register(factories.xgboost_model(), features="a,b,c,d,e")
+
+
+def test_a_joblib_pipeline_from_an_operator_is_registered_with_its_features():
+    version = register(factories.sklearn_pipeline(), features=",".join(factories.FEATURES))
+    assert version.framework == "sklearn-joblib"
+    assert version.output_kind == "probability"
+    assert version.created_by is None
+
+
+def test_joblib_from_staff_without_the_add_permission_is_refused_before_loading(
+    django_user_model,
+):
+    plain_staff = django_user_model.objects.create_user("sam", is_staff=True)
+    with pytest.raises(RegistryError, match="only staff with the permission") as caught:
+        register(factories.sklearn_pipeline(), features="a,b,c,d,e", created_by=plain_staff)
+    assert caught.value.field == "framework"
+
+
+def test_joblib_from_a_model_manager_is_accepted(staff):
+    version = register(factories.sklearn_pipeline(), features="a,b,c,d,e", created_by=staff)
+    assert version.created_by == staff
+
+
+@pytest.mark.parametrize(
+    "data, filename, message",
+    [
+        (b"\x00\x01garbage", "model.json", "not an XGBoost model"),
+        (b"tree\nnot really", "model.txt", "not a LightGBM text model"),
+        (b"\x80\x04garbage", "model.joblib", "not a joblib file"),
+        (b"", "model.json", "the model file is empty"),
+        (b"hello", "model.bin", "cannot tell the framework"),
+    ],
+)
+def test_a_file_that_does_not_load_is_refused_and_leaves_no_row(data, filename, message):
+    with pytest.raises(RegistryError, match=message):
+        model_register(name="edge", data=data, filename=filename, features="a")
+    assert not RegisteredModel.objects.exists()
+
+
+def test_an_explicit_framework_that_does_not_fit_is_refused():
+    trained = factories.lightgbm_model()
+    with pytest.raises(RegistryError, match="not an XGBoost model"):
+        model_register(name="edge", data=trained.data, filename="m.bin", framework="xgboost")
+
+
+@pytest.mark.parametrize("name", ["", "has space", "x/y", "../up", "a" * 101])
+def test_a_model_name_must_be_a_slug(name):
+    with pytest.raises(RegistryError, match="must be a slug") as caught:
+        register(factories.xgboost_model(), name=name)
+    assert caught.value.field == "name"
+
+
+def test_versions_are_numbered_per_model_and_the_same_bytes_share_one_file(artifact_store):
+    trained = factories.xgboost_model()
+    first, second = register(trained), register(trained)
+    other = register(trained, name="other")
+    assert (first.version, second.version, other.version) == (1, 2, 1)
+    assert first.artifact_path == second.artifact_path == other.artifact_path
+    stored = [p for p in (artifact_store / "artifacts").rglob("*") if p.is_file()]
+    assert len(stored) == 1, "no temporary file is left behind"
+
+
+def test_registering_with_an_alias_moves_it_and_records_the_move():
+    trained = factories.xgboost_model()
+    v1 = register(trained, alias="production")
+    v2 = register(factories.xgboost_model(seed=1), alias="production")
+    alias = ModelAlias.objects.get(model=v1.model, name="production")
+    assert alias.version == v2
+    moves = list(AliasMove.objects.order_by("id"))
+    assert [(m.from_version, m.to_version) for m in moves] == [(None, v1), (v1, v2)]
+
+
+def test_an_alias_move_records_who_when_and_from_where(staff):
+    v1 = register(factories.xgboost_model(), alias="production")
+    v2 = register(factories.xgboost_model(seed=1))
+    move = alias_move(model=v1.model, alias="production", version=v2, moved_by=staff, reason="AUC")
+    assert (move.from_version, move.to_version, move.moved_by, move.reason) == (
+        v1,
+        v2,
+        staff,
+        "AUC",
+    )
+    assert move.moved_at is not None
+    assert alias_move(model=v1.model, alias="production", version=v2) is None, "no-op move"
+    assert AliasMove.objects.count() == 2
+
+
+def test_an_alias_cannot_point_at_another_models_version():
+    mine = register(factories.xgboost_model())
+    theirs = register(factories.xgboost_model(), name="theirs")
+    with pytest.raises(RegistryError, match="belongs to another model") as caught:
+        alias_move(model=mine.model, alias="production", version=theirs)
+    assert caught.value.field == "version"
+
+
+def test_loading_checks_the_hash_and_size_every_time(artifact_store):
+    version = register(factories.xgboost_model())
+    fields = dict(
+        framework=version.framework,
+        artifact_path=version.artifact_path,
+        sha256=version.sha256,
+        size=version.size,
+        registered_by_staff=True,
+    )
+    predictor = predictor_load(**fields)
+    probe = factories.xgboost_model().probe
+    assert predictor.predict(probe) == pytest.approx(factories.xgboost_model().expected, abs=1e-6)
+    path = artifact_store / version.artifact_path
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0x01  # one flipped bit, same size
+    path.write_bytes(bytes(data))
+    with pytest.raises(artifacts.ArtifactError, match="fails its SHA-256 check"):
+        predictor_load(**fields)
+    path.write_bytes(bytes(data) + b" ")
+    with pytest.raises(artifacts.ArtifactError, match="changed after registration"):
+        predictor_load(**fields)
+    path.unlink()
+    with pytest.raises(artifacts.ArtifactError, match="missing"):
+        predictor_load(**fields)
+
+
+@pytest.mark.parametrize("path", ["../outside.json", "/etc/passwd", "artifacts/../../x.json"])
+def test_an_artifact_path_outside_the_root_is_refused(path):
+    with pytest.raises(artifacts.ArtifactError, match="outside the artifact root"):
+        predictor_load(
+            framework="sklearn-joblib",
+            artifact_path=path,
+            sha256="0" * 64,
+            size=1,
+            registered_by_staff=True,
+        )
+
+
+def test_a_symlink_out_of_the_root_is_refused(artifact_store, tmp_path):
+    target = tmp_path / "evil.joblib"
+    target.write_bytes(b"x")
+    link = artifact_store / "artifacts" / "ab"
+    link.mkdir(parents=True)
+    (link / "evil.joblib").symlink_to(target)
+    with pytest.raises(artifacts.ArtifactError, match="outside the artifact root"):
+        artifacts.resolve("artifacts/ab/evil.joblib")
+
+
+def test_joblib_not_registered_by_staff_is_never_loaded():
+    version = register(factories.sklearn_pipeline(), features="a,b,c,d,e")
+    with pytest.raises(artifacts.ArtifactError, match="never loaded"):
+        predictor_load(
+            framework=version.framework,
+            artifact_path=version.artifact_path,
+            sha256=version.sha256,
+            size=version.size,
+            registered_by_staff=False,
+        )

@@ -1,0 +1,131 @@
+"""Fixtures of the serving tests: a private artifact store, fresh per-process serving
+state, registered models and the clients that call the API.
+
+Personas: ``bot`` (an API key with scope predict), ``ops`` (scope cache:admin),
+``reader`` (a key without either), ``staff`` (an admin session).
+"""
+
+import numpy as np
+import pytest
+from rest_framework.test import APIClient
+
+from backoffice.services import api_key_create
+from models_registry.services import model_register
+from serving import guard, hotswap, warmup
+from serving.auth import forget_keys
+from serving.hotswap import resolver
+from serving.prediction_cache import prediction_cache
+from serving.predictors import predictors
+from serving.throttles import counters
+from tests.harness.services import RedisServer
+from tests.registry import factories
+
+
+@pytest.fixture(autouse=True)
+def artifact_store(settings, tmp_path):
+    settings.MODEL_STORAGE_DIR = tmp_path / "models"
+    return settings.MODEL_STORAGE_DIR
+
+
+@pytest.fixture(autouse=True)
+def fresh_serving_state(settings):
+    """Each test starts like a fresh worker; no throttle unless a test sets one."""
+    settings.SERVING_PREDICT_RATE = "off"
+
+    def reset():
+        resolver.reset()
+        predictors.clear()
+        prediction_cache.reset_stats()
+        guard.guard.reset()
+        guard.guard.errors = guard.guard.skipped = 0
+        forget_keys()
+        counters.clear()
+        guard.exchange.run([])  # nothing of the last test rides along
+
+    reset()
+    # A fresh prediction-cache generation: no entry of an earlier test or run is hit.
+    hotswap.announce_evict(model=None)
+    resolver.check_stamps(force=True)  # as a worker that has served before
+    warmup._warmed = True  # the warm-up tests ask for it explicitly
+    yield
+    reset()
+
+
+def key_client(*scopes: str, name: str) -> APIClient:
+    _, raw = api_key_create(name=name, scopes=list(scopes))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    return client
+
+
+@pytest.fixture
+def bot(db):
+    return key_client("predict", name="bot")
+
+
+@pytest.fixture
+def ops(db):
+    return key_client("cache:admin", name="ops")
+
+
+@pytest.fixture
+def reader(db):
+    return key_client("trades:read", name="reader")
+
+
+@pytest.fixture
+def staff(db, django_user_model):
+    user = django_user_model.objects.create_user("sue", password="pw-sue-1", is_staff=True)
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def register(trained, name, **kwargs):
+    return model_register(data=trained.data, filename=trained.filename, name=name, **kwargs)
+
+
+@pytest.fixture
+def xgb(db):
+    trained = factories.xgboost_model()
+    return trained, register(trained, "edge-xgb", alias="production")
+
+
+@pytest.fixture
+def lgbm(db):
+    trained = factories.lightgbm_model()
+    return trained, register(trained, "edge-lgbm", alias="production")
+
+
+@pytest.fixture
+def pipeline(db):
+    trained = factories.sklearn_pipeline()
+    return trained, register(
+        trained, "edge-sklearn", alias="production", features=",".join(trained.features)
+    )
+
+
+def instances(trained, rows: np.ndarray | None = None) -> list[dict]:
+    rows = trained.probe if rows is None else rows
+    return [dict(zip(trained.features, map(float, row), strict=True)) for row in rows]
+
+
+def predict(client, model: str, body, query: str = ""):
+    return client.post(f"/api/v1/models/{model}/predict{query}", body, format="json")
+
+
+@pytest.fixture
+def own_redis(settings):
+    """A Redis of the test's own, to stop and start (the tier's Redis stays up)."""
+    server = RedisServer().start()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://:{server.password}@127.0.0.1:{server.port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    settings.SERVING_CACHE_RETRY_SECONDS = 0.3
+    settings.SERVING_ALIAS_CHECK_MS = 0
+    yield server
+    server.destroy()

@@ -1,0 +1,43 @@
+"""The OpenAPI schema documents the registry and serving endpoints accurately."""
+
+import pytest
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+
+pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
+
+
+@pytest.fixture(scope="module")
+def schema_and_warnings():
+    GENERATOR_STATS.reset()
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    warnings = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
+    GENERATOR_STATS.reset()
+    return schema, warnings
+
+
+def test_the_predict_operation_has_its_request_answer_and_errors(schema_and_warnings):
+    schema, _ = schema_and_warnings
+    operation = schema["paths"]["/api/v1/models/{name}/predict"]["post"]
+    assert {p["name"] for p in operation["parameters"]} >= {"name", "alias", "version"}
+    request = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert request.endswith("/PredictRequest")
+    assert {"200", "400", "401", "403", "404", "413", "429", "503"} <= set(operation["responses"])
+    answer = schema["components"]["schemas"]["PredictResponse"]
+    assert set(answer["properties"]) == {"model", "version", "alias", "predictions", "cached"}
+    assert {"ApiKeyAuth": []} in operation["security"]
+
+
+def test_the_models_and_cache_operations_are_documented(schema_and_warnings):
+    schema, _ = schema_and_warnings
+    paths = schema["paths"]
+    assert "get" in paths["/api/v1/models"] and "get" in paths["/api/v1/models/{name}"]
+    assert {"get", "post", "delete"} <= set(paths["/api/v1/cache"])
+    scheme = schema["components"]["securitySchemes"]["ApiKeyAuth"]
+    assert (scheme["type"], scheme["name"]) == ("apiKey", "Authorization")
+
+
+def test_the_generator_has_no_complaint_about_these_views(schema_and_warnings):
+    _, warnings = schema_and_warnings
+    ours = [w for w in warnings if "serving" in w or "models_registry" in w]
+    assert ours == []
