@@ -1,1 +1,422 @@
-"""Admin classes of this app arrive with its models."""
+"""The trade journal in the admin: review trades all day on a table of millions of rows.
+
+What keeps the trade list fast on a hypertable (../shared/TIMESCALEDB.md):
+- no full COUNT: an estimated or capped count (TradePaginator) and no full result count;
+- no date_hierarchy (its datetimes() query reads the whole selection): a time-range filter;
+- ORDER BY executed_at DESC first, so the time index serves the page (the changelist
+  appends -pk, which an incremental sort handles within equal times);
+- filter choices from an index skip-scan, exact-match search, no facet counts.
+Execution data is read-only for everybody; reviews are written by journal.services.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import Q
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from journal import admin_views, dashboard
+from journal.admin_filters import (
+    AccountFilter,
+    ExecutedAtFilter,
+    ReviewStatusFilter,
+    StrategyFilter,
+    SymbolFilter,
+)
+from journal.admin_support import (
+    REVIEW_FORM_FIELDS,
+    TradeChangeList,
+    TradePaginator,
+    TradeReviewForm,
+    admin_change_url,
+    json_block,
+    model_version_link,
+    nearby_desk_links,
+    plain_decimal,
+    review_of,
+)
+from journal.admin_views import BULK_LIMIT
+from journal.models import ReviewChange, ReviewStatus, Trade, TradeReview
+from journal.selectors import (
+    model_versions_by_label,
+    review_history,
+    trade_desk_links,
+    trade_distinct_values,
+)
+from journal.services import ReviewRejected, trade_review
+
+EXECUTION_FIELDS = (
+    "trade_id",
+    "executed_at",
+    "closed_at",
+    "symbol",
+    "side",
+    "quantity",
+    "entry_price",
+    "exit_price",
+    "fees",
+    "pnl",
+    "status",
+    "strategy",
+    "account",
+    "broker_order_id",
+    "confidence",
+    "recorded_at",
+)
+
+
+@admin.register(Trade)
+class TradeAdmin(admin.ModelAdmin):
+    list_display = [
+        "time",
+        "symbol",
+        "side",
+        "quantity_display",
+        "entry_display",
+        "exit_display",
+        "pnl_coloured",
+        "strategy",
+        "account",
+        "model_version_display",
+        "review_status",
+    ]
+    list_display_links = ["time"]
+    list_filter = [
+        ExecutedAtFilter,
+        SymbolFilter,
+        StrategyFilter,
+        "side",
+        AccountFilter,
+        ReviewStatusFilter,
+    ]
+    list_select_related = ["review"]
+    list_per_page = 100
+    list_max_show_all = 200
+    # The time index serves only executed_at; sorting by another column reads every row.
+    sortable_by = ["time"]
+    ordering = ["-executed_at"]
+    paginator = TradePaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    # Exact matches only (get_search_results); a '%term%' LIKE reads every row.
+    search_fields = ["=trade_id", "=broker_order_id", "=symbol"]
+    search_help_text = "A whole trade id, broker order id or symbol."
+    form = TradeReviewForm
+    actions = ["mark_reviewed", "flag_with_reason", "export_selected_csv"]
+    change_list_template = "admin/journal/trade/change_list.html"
+    change_form_template = "admin/journal/trade/change_form.html"
+
+    # -- permissions: execution data is never edited; a review is the only change ----
+    def has_add_permission(self, request):
+        return False  # trades arrive through the API, the import and the spool
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the journal is a record: nobody deletes a trade
+
+    def has_change_permission(self, request, obj=None):
+        # The trade page's only editable part is the review.
+        return request.user.has_perm("journal.change_tradereview")
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("journal.change_tradereview")
+
+    # -- list --------------------------------------------------------------------
+    def get_changelist(self, request, **kwargs):
+        return TradeChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        symbol = term.upper()
+        if symbol in trade_distinct_values(field="symbol"):
+            return queryset.filter(symbol=symbol), False
+        return queryset.filter(Q(trade_id=term) | Q(broker_order_id=term)), False
+
+    def action_checkbox(self, obj):
+        # Django renders this through the widget template engine, a third of the page's
+        # time at 100 rows; the same markup, written directly.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            str(obj),
+        )
+
+    @admin.display(description="time", ordering="executed_at")
+    def time(self, obj):
+        return format_html(
+            '<span style="white-space:nowrap">{}</span>', f"{obj.executed_at:%Y-%m-%d %H:%M:%S}"
+        )
+
+    @admin.display(description="quantity")
+    def quantity_display(self, obj):
+        return plain_decimal(obj.quantity)
+
+    @admin.display(description="entry price")
+    def entry_display(self, obj):
+        return plain_decimal(obj.entry_price)
+
+    @admin.display(description="exit price")
+    def exit_display(self, obj):
+        return plain_decimal(obj.exit_price)
+
+    @admin.display(description="P&L")
+    def pnl_coloured(self, obj):
+        if obj.pnl is None:
+            return "open"
+        colour = "#2e7d32" if obj.pnl > 0 else "#c62828" if obj.pnl < 0 else "inherit"
+        return format_html('<span style="color:{}">{}</span>', colour, f"{obj.pnl:,.2f}")
+
+    @admin.display(description="model version")
+    def model_version_display(self, obj):
+        if hasattr(obj, "registry_version_pk"):  # the list looked the page up at once
+            version_pk = obj.registry_version_pk
+        else:
+            version_pk = model_versions_by_label(labels=[obj.model_version]).get(obj.model_version)
+        return model_version_link(obj.model_version, version_pk)
+
+    @admin.display(description="review")
+    def review_status(self, obj):
+        review = review_of(obj)
+        status = review.status if review else ReviewStatus.UNREVIEWED
+        colour = {"reviewed": "#2e7d32", "flagged": "#c62828"}.get(status, "#666")
+        return format_html(
+            '<span class="review-{}" style="color:{}">{}</span>',
+            status,
+            colour,
+            ReviewStatus(status).label,
+        )
+
+    # -- the trade's page ------------------------------------------------------------
+    def get_fieldsets(self, request, obj=None):
+        execution = (
+            "Execution",
+            {
+                "fields": [
+                    ("trade_id", "broker_order_id"),
+                    ("executed_at", "closed_at", "status"),
+                    ("symbol", "side", "quantity"),
+                    ("entry_price", "exit_price", "fees"),
+                    "pnl_coloured",
+                    ("strategy", "account"),
+                    ("model_version_display", "confidence"),
+                    "desk_links",
+                    ("agent_votes_display", "signals_display"),
+                    "recorded_at",
+                ]
+            },
+        )
+        if self.has_change_permission(request, obj):
+            review = ["review_status", "grade", "tags", "notes", "mistakes", "reason", "reviewed"]
+        else:
+            review = [
+                "review_status",
+                "review_grade",
+                "review_tags",
+                "review_notes",
+                "review_mistakes",
+                "reviewed",
+            ]
+        return [execution, ("Review", {"fields": review})]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [
+            *EXECUTION_FIELDS,
+            "pnl_coloured",
+            "model_version_display",
+            "desk_links",
+            "agent_votes_display",
+            "signals_display",
+            "reviewed",
+            "review_grade",
+            "review_tags",
+            "review_notes",
+            "review_mistakes",
+        ]
+
+    @admin.display(description="idea and decisions")
+    def desk_links(self, obj):
+        found = trade_desk_links(trade=obj)
+        links = [
+            (admin_change_url(record), str(record))
+            for key in ("ideas", "decisions")
+            for record in found[key]
+        ]
+        links += nearby_desk_links(obj)
+        if not links:
+            return "—"
+        return format_html_join(", ", '<a href="{}">{}</a>', links)
+
+    @admin.display(description="agent votes")
+    def agent_votes_display(self, obj):
+        return json_block(obj.agent_votes)
+
+    @admin.display(description="signals")
+    def signals_display(self, obj):
+        return json_block(obj.signals)
+
+    @admin.display(description="reviewed")
+    def reviewed(self, obj):
+        review = review_of(obj)
+        if review is None or review.reviewed_at is None:
+            return "never"
+        who = review.reviewed_by.get_username() if review.reviewed_by else "?"
+        return f"by {who} at {review.reviewed_at:%Y-%m-%d %H:%M:%S} UTC"
+
+    @admin.display(description="grade")
+    def review_grade(self, obj):
+        review = review_of(obj)
+        return (review.grade if review else "") or "—"
+
+    @admin.display(description="tags")
+    def review_tags(self, obj):
+        review = review_of(obj)
+        return ", ".join(review.tags) if review and review.tags else "—"
+
+    @admin.display(description="notes")
+    def review_notes(self, obj):
+        review = review_of(obj)
+        return (review.notes if review else "") or "—"
+
+    @admin.display(description="mistakes")
+    def review_mistakes(self, obj):
+        review = review_of(obj)
+        return (review.mistakes if review else "") or "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("review", "review__reviewed_by")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["review_history"] = review_history(trade=obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request, obj, form, change):
+        """Never saves the trade: the review goes through journal.services.trade_review."""
+        changes = form.review_changes()
+        if not changes:
+            return
+        try:
+            trade_review(
+                trade=obj, reviewer=request.user, reason=form.cleaned_data["reason"], **changes
+            )
+        except ReviewRejected as exc:
+            self.message_user(request, f"Review not saved: {exc}", messages.ERROR)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        changed = [name for name in form.changed_data if name in REVIEW_FORM_FIELDS]
+        return [{"changed": {"fields": changed}}] if changed else []
+
+    # -- actions -------------------------------------------------------------------
+    @admin.action(description="Mark selected trades as reviewed", permissions=["review"])
+    def mark_reviewed(self, request, queryset):
+        trades = list(queryset[: BULK_LIMIT + 1])
+        if len(trades) > BULK_LIMIT:
+            self.message_user(
+                request,
+                f"Select at most {BULK_LIMIT} trades for a bulk review; nothing was changed.",
+                messages.ERROR,
+            )
+            return None
+        for trade in trades:
+            trade_review(trade=trade, reviewer=request.user, status=ReviewStatus.REVIEWED)
+        self.message_user(request, f"Marked {len(trades)} trade(s) as reviewed.", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Flag selected trades with a reason…", permissions=["review"])
+    def flag_with_reason(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True)[: BULK_LIMIT + 1])
+        if len(ids) > BULK_LIMIT:
+            self.message_user(
+                request,
+                f"Select at most {BULK_LIMIT} trades to flag; nothing was changed.",
+                messages.ERROR,
+            )
+            return None
+        url = reverse("admin:journal_trade_flag")
+        return redirect(f"{url}?ids={','.join(str(pk) for pk in ids)}")
+
+    @admin.action(description="Export selected trades as CSV", permissions=["view"])
+    def export_selected_csv(self, request, queryset):
+        return admin_views.csv_response(queryset, "trades-selected.csv")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("flag/", view(self.flag_view), name="journal_trade_flag"),
+            path("export.csv", view(self.export_view), name="journal_trade_export"),
+            path("dashboard/", view(self.dashboard_view), name="journal_trade_dashboard"),
+            *super().get_urls(),
+        ]
+
+    def flag_view(self, request):
+        return admin_views.flag_view(request, self)
+
+    def export_view(self, request):
+        return admin_views.export_view(request, self)
+
+    def dashboard_view(self, request):
+        return dashboard.dashboard_view(request, self)
+
+
+@admin.register(TradeReview)
+class TradeReviewAdmin(admin.ModelAdmin):
+    """Reviews, read-only: they change on the trade's page, through the review service."""
+
+    list_display = ["trade_link", "status", "grade", "reviewed_by", "reviewed_at"]
+    list_filter = ["status", "grade"]
+    list_select_related = ["reviewed_by"]
+    ordering = ["-reviewed_at", "-id"]
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="trade")
+    def trade_link(self, obj):
+        url = reverse("admin:journal_trade_change", args=[obj.trade_id])
+        return format_html('<a href="{}">trade #{}</a>', url, obj.trade_id)
+
+
+@admin.register(ReviewChange)
+class ReviewChangeAdmin(admin.ModelAdmin):
+    """The review history, append-only: nobody adds, changes or deletes a line here."""
+
+    list_display = [
+        "changed_at",
+        "trade_link",
+        "field",
+        "old_value",
+        "new_value",
+        "reason",
+        "changed_by",
+    ]
+    list_display_links = None
+    list_filter = ["field"]
+    list_select_related = ["changed_by", "review"]
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="trade")
+    def trade_link(self, obj):
+        url = reverse("admin:journal_trade_change", args=[obj.review.trade_id])
+        return format_html('<a href="{}">trade #{}</a>', url, obj.review.trade_id)

@@ -298,7 +298,8 @@ def _import_copy(rows, result: ImportResult) -> None:
 # -- export -----------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
+def export_cell(value: Any) -> str:
+    """One value as it is written in a CSV cell of the record format."""
     if value is None:
         return ""
     if isinstance(value, dict | list):
@@ -318,10 +319,10 @@ def export_rows(queryset, handle: IO[str], fmt: str, progress=None) -> int:
     count = 0
     for values in queryset.values_list(*FIELDS).iterator(chunk_size=5000):
         if writer:
-            writer.writerow([_cell(v) for v in values])
+            writer.writerow([export_cell(v) for v in values])
         else:
             row = {
-                name: (_cell(v) if not isinstance(v, dict | list) else v)
+                name: (export_cell(v) if not isinstance(v, dict | list) else v)
                 for name, v in zip(FIELDS, values, strict=True)
             }
             handle.write(json.dumps(row) + "\n")

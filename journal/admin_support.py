@@ -1,0 +1,251 @@
+"""The pieces of the trade admin (journal.admin): its paginator, change list, review form
+and the helpers that display a trade's links and figures."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from operator import attrgetter
+from urllib.parse import urlencode
+
+from django import forms
+from django.apps import apps
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.utils import quote
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist
+from django.core.paginator import Paginator
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import cached_property
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.safestring import mark_safe
+
+from journal.charts import plain
+from journal.models import ReviewStatus, Trade, TradeReview
+from journal.selectors import COUNT_CAP, model_versions_by_label, trade_count_estimate
+from journal.services import GRADES
+
+REVIEW_FORM_FIELDS = {
+    "review_status": "status",
+    "grade": "grade",
+    "tags": "tags",
+    "notes": "notes",
+    "mistakes": "mistakes",
+}
+
+
+class TradePaginator(Paginator):
+    """A paginator whose count never reads the whole trade table (see trade_count_estimate)."""
+
+    cap = COUNT_CAP
+
+    @cached_property
+    def _counted(self) -> tuple[int, str]:
+        return trade_count_estimate(queryset=self.object_list, cap=self.cap)
+
+    @cached_property
+    def count(self) -> int:
+        return self._counted[0]
+
+    @property
+    def count_kind(self) -> str:
+        """ "exact", "estimate" or "capped" (more than the cap), for the template."""
+        return self._counted[1]
+
+
+def plain_decimal(value) -> str:
+    """A stored decimal without the padding zeros of its 8 places: 1.50000000 -> 1.5."""
+    if value is None:
+        return "—"
+    return plain(value)
+
+
+def review_of(trade: Trade) -> TradeReview | None:
+    try:
+        return trade.review
+    except TradeReview.DoesNotExist:
+        return None
+
+
+def model_version_link(label: str, version_pk: int | None):
+    """A link to the registry's version page where there is one, else the plain label."""
+    if not label:
+        return "—"
+    if version_pk is not None:
+        try:
+            url = reverse("admin:models_registry_modelversion_change", args=[version_pk])
+        except NoReverseMatch:
+            return label
+        return format_html('<a href="{}">{}</a>', url, label)
+    return label
+
+
+class TradeChangeList(ChangeList):
+    """Looks up the page's model versions in the registry in one query."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        page = list(self.result_list)
+        links = model_versions_by_label(labels={t.model_version for t in page if t.model_version})
+        for trade in page:
+            trade.registry_version_pk = links.get(trade.model_version)
+
+
+class TradeReviewForm(forms.ModelForm):
+    """The review part of the trade page; no execution field is in this form."""
+
+    review_status = forms.ChoiceField(label="Review status", choices=ReviewStatus.choices)
+    grade = forms.ChoiceField(choices=[(g, g or "—") for g in GRADES], required=False)
+    tags = forms.CharField(
+        required=False, max_length=900, help_text="Words separated by commas, e.g. fomo, late"
+    )
+    notes = forms.CharField(required=False, max_length=10_000, widget=forms.Textarea({"rows": 3}))
+    mistakes = forms.CharField(
+        required=False, max_length=10_000, widget=forms.Textarea({"rows": 2})
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="Needed to flag a trade; kept in the history with the changes saved now.",
+    )
+
+    class Meta:
+        model = Trade
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        review = review_of(self.instance) if self.instance.pk else None
+        if review is not None:
+            self.initial.update(
+                review_status=review.status,
+                grade=review.grade,
+                tags=", ".join(review.tags),
+                notes=review.notes,
+                mistakes=review.mistakes,
+            )
+        else:
+            self.initial.setdefault("review_status", ReviewStatus.UNREVIEWED)
+
+    def clean_tags(self):
+        tags = [t for t in (t.strip() for t in self.cleaned_data["tags"].split(",")) if t]
+        if len(tags) > 20 or any(len(t) > 40 for t in tags):
+            raise forms.ValidationError("At most 20 tags of at most 40 characters.")
+        return ", ".join(sorted(set(tags)))
+
+    def clean(self):
+        data = super().clean()
+        flagging = "review_status" in self.changed_data and (
+            data.get("review_status") == ReviewStatus.FLAGGED
+        )
+        if flagging and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why the trade is flagged.")
+        return data
+
+    def review_changes(self) -> dict[str, object]:
+        """The changed review fields, named as trade_review takes them."""
+        return {
+            REVIEW_FORM_FIELDS[name]: self.cleaned_data[name]
+            for name in self.changed_data
+            if name in REVIEW_FORM_FIELDS
+        }
+
+
+def admin_change_url(record) -> str:
+    info = (record._meta.app_label, record._meta.model_name)
+    try:
+        return reverse("admin:{}_{}_change".format(*info), args=[record.pk])
+    except NoReverseMatch:
+        return ""
+
+
+# The desk's records of the hours around a trade, while ideas carry no trade reference:
+# (app label, model, its time field, link text).
+NEARBY = (
+    ("desk", "tradeidea", "created_at", "trade ideas"),
+    ("desk", "decision", "occurred_at", "decisions"),
+)
+NEARBY_HOURS = 24
+
+
+def nearby_desk_links(trade: Trade) -> list[tuple[str, str]]:
+    """Links to the desk's ideas and decisions for the trade's symbol within a day of it."""
+    links = []
+    low = (trade.executed_at - timedelta(hours=NEARBY_HOURS)).isoformat()
+    high = (trade.executed_at + timedelta(hours=NEARBY_HOURS)).isoformat()
+    for app_label, model_name, time_field, text in NEARBY:
+        if not apps.is_installed(app_label):
+            continue
+        try:
+            model = apps.get_model(app_label, model_name)
+            model._meta.get_field(time_field)
+            model._meta.get_field("symbol")
+            url = reverse(f"admin:{app_label}_{model_name}_changelist")
+        except (LookupError, FieldDoesNotExist, NoReverseMatch):
+            continue
+        query = urlencode(
+            {"symbol": trade.symbol, f"{time_field}__gte": low, f"{time_field}__lt": high}
+        )
+        links.append((f"{url}?{query}", f"{text} for {trade.symbol} within a day"))
+    return links
+
+
+def json_block(value) -> str:
+    if not value:
+        return "—"
+    return format_html(
+        "<pre style='margin:0;white-space:pre-wrap'>{}</pre>",
+        json.dumps(value, indent=1, sort_keys=True),
+    )
+
+
+def _column_getter(model_admin, opts, name: str):
+    attribute = getattr(model_admin, name, None)
+    if callable(attribute):
+        return attribute
+    field = opts.get_field(name)
+    if field.choices:
+        return lambda obj: obj._get_FIELD_display(field)
+    return attrgetter(field.attname)
+
+
+def trade_rows(cl) -> list[str]:
+    """The page's rows (the cells of each, joined) with the markup of items_for_result.
+
+    Django renders each cell through lookup_field and display_for_field, the row's
+    checkbox through the widget templates, and each cell again through the template
+    engine: more than half of a 100-row page's time. The trade list knows its columns,
+    so each column's getter is found once and a row is one string.
+    """
+    model_admin = cl.model_admin
+    empty = model_admin.get_empty_value_display()
+    links = set(cl.list_display_links or ())
+    columns = [
+        (
+            name,
+            "action-checkbox" if name == "action_checkbox" else f"field-{name}",
+            _column_getter(model_admin, cl.lookup_opts, name),
+        )
+        for name in cl.list_display
+    ]
+    # One reverse() for the page: every row's link differs only by its id, and carries the
+    # same preserved filters.
+    marker = "0"
+    sample = add_preserved_filters(
+        {"preserved_filters": cl.preserved_filters, "opts": cl.opts},
+        reverse(f"admin:{cl.opts.app_label}_{cl.opts.model_name}_change", args=[marker]),
+    )
+    before, after = sample.split(f"/{marker}/", 1)
+    rows = []
+    for obj in cl.result_list:
+        cells = []
+        for name, css, getter in columns:
+            value = getter(obj)
+            text = empty if value is None or value == "" else conditional_escape(value)
+            if name in links:
+                url = escape(f"{before}/{quote(obj.pk)}/{after}")
+                cells.append(f'<th class="{css}"><a href="{url}">{text}</a></th>')
+            else:
+                cells.append(f'<td class="{css}">{text}</td>')
+        rows.append(mark_safe("".join(cells)))  # noqa: S308 - every cell is escaped above
+    return rows

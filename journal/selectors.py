@@ -1,0 +1,193 @@
+"""Reads of the trade journal for the admin: cheap counts, filter choices, links, export.
+
+The trade table holds millions of rows, so nothing here scans it whole: counts are
+estimates from the statistics (or capped), the distinct values of a column come from an
+index skip-scan, and the export streams through a server-side cursor.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.apps import apps
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from journal.ingest import export_cell
+from journal.models import ReviewChange, Trade
+from journal.records import FIELDS
+
+COUNT_CAP = 10_000
+DISTINCT_FIELDS = ("symbol", "strategy", "account")
+DISTINCT_LIMIT = 500
+DISTINCT_CACHE_SECONDS = 60
+
+
+def approximate_trade_count() -> int | None:
+    """The planner's estimate of the rows in journal_trade (None without statistics).
+
+    A hypertable's parent has no rows of its own (reltuples is 0 after ANALYZE), so on
+    TimescaleDB approximate_row_count() sums its chunks; plain PostgreSQL keeps
+    pg_class.reltuples (-1 until the table was first analyzed).
+    """
+    if connection.vendor != "postgresql":
+        return None
+    table = Trade._meta.db_table
+    with connection.cursor() as cursor:
+        if getattr(connection, "timescale_installed", False):
+            cursor.execute("SELECT approximate_row_count(%s::regclass)", [table])
+        else:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table]
+            )
+        row = cursor.fetchone()
+    if row is None or row[0] is None or row[0] < 0:
+        return None
+    return int(row[0])
+
+
+def trade_count_capped(*, queryset: QuerySet[Trade], cap: int = COUNT_CAP) -> int:
+    """The rows of ``queryset``, counted up to ``cap`` + 1 (``cap`` + 1 means "more").
+
+    SELECT count(*) FROM (SELECT id ... LIMIT cap + 1): at most cap + 1 rows are read,
+    whatever the size of the selection.
+    """
+    return queryset.order_by().values("pk")[: cap + 1].count()
+
+
+def trade_count_estimate(*, queryset: QuerySet[Trade], cap: int = COUNT_CAP) -> tuple[int, str]:
+    """How many trades ``queryset`` selects, and how the figure was found.
+
+    The second item is "exact", "estimate" (the unfiltered table, from the statistics)
+    or "capped" (a filtered selection with more than ``cap`` rows; the figure is
+    cap + 1). SQLite counts exactly: it is the embedded, small-data default.
+    """
+    if connection.vendor != "postgresql":
+        return queryset.count(), "exact"
+    if not queryset.query.where:
+        estimate = approximate_trade_count()
+        if estimate is not None and estimate > cap:
+            return estimate, "estimate"
+    count = trade_count_capped(queryset=queryset, cap=cap)
+    return count, ("capped" if count > cap else "exact")
+
+
+def trade_distinct_values(*, field: str) -> list[str]:
+    """The distinct values of symbol, strategy or account, for the list filters.
+
+    On PostgreSQL a recursive skip-scan walks the column's index (one probe per value)
+    instead of reading every row; the answer is cached for a minute.
+    """
+    if field not in DISTINCT_FIELDS:
+        raise ValueError(f"no distinct values for {field!r}")
+    key = f"journal:distinct:{connection.alias}:{field}"
+    values = cache.get(key)
+    if values is None:
+        values = _distinct_values(field)
+        cache.set(key, values, DISTINCT_CACHE_SECONDS)
+    return values
+
+
+def _distinct_values(field: str) -> list[str]:
+    if connection.vendor != "postgresql":
+        return list(
+            Trade.objects.order_by(field).values_list(field, flat=True).distinct()[:DISTINCT_LIMIT]
+        )
+    table = Trade._meta.db_table
+    sql = f"""
+        WITH RECURSIVE walk AS (
+            (SELECT {field} AS value FROM {table} ORDER BY {field} LIMIT 1)
+            UNION ALL
+            SELECT (SELECT {field} FROM {table} WHERE {field} > walk.value
+                    ORDER BY {field} LIMIT 1)
+            FROM walk WHERE walk.value IS NOT NULL
+        )
+        SELECT value FROM walk WHERE value IS NOT NULL LIMIT %s
+    """  # noqa: S608 - field is one of DISTINCT_FIELDS, the table name is the model's
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [DISTINCT_LIMIT])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def model_versions_by_label(*, labels: Iterable[str]) -> dict[str, int]:
+    """{"name@3": ModelVersion pk} for the labels the registry knows; {} without it."""
+    model_version = _registry_model_version()
+    wanted = set()
+    for label in labels:
+        name, _, number = (label or "").rpartition("@")
+        if name and number.isdigit():
+            wanted.add((name, int(number)))
+    if model_version is None or not wanted:
+        return {}
+    condition = Q()
+    for name, number in wanted:
+        condition |= Q(model__name=name, version=number)
+    rows = model_version.objects.filter(condition).values_list("pk", "model__name", "version")
+    return {f"{name}@{number}": pk for pk, name, number in rows}
+
+
+def _registry_model_version():
+    if not apps.is_installed("models_registry"):
+        return None
+    try:
+        return apps.get_model("models_registry", "ModelVersion")
+    except LookupError:
+        return None
+
+
+def trade_desk_links(*, trade: Trade) -> dict[str, list[Any]]:
+    """The desk records that point at ``trade``: {"ideas": [...], "decisions": [...]}.
+
+    The desk app (trade ideas, decisions) arrives separately; until it exists, or while
+    its records carry no reference to a trade, the answer is empty.
+    """
+    found: dict[str, list[Any]] = {"ideas": [], "decisions": []}
+    if not apps.is_installed("desk"):
+        return found
+    for key, model_name in (("ideas", "TradeIdea"), ("decisions", "Decision")):
+        try:
+            model = apps.get_model("desk", model_name)
+        except LookupError:
+            continue
+        names = {f.name for f in model._meta.get_fields()}
+        if "trade" in names:
+            found[key] = list(model.objects.filter(trade=trade.pk)[:20])
+        elif "trade_id" in names:
+            found[key] = list(model.objects.filter(trade_id=trade.trade_id)[:20])
+    if not found["decisions"] and found["ideas"]:
+        try:
+            decision = apps.get_model("desk", "Decision")
+        except LookupError:
+            return found
+        if "trade_idea" in {f.name for f in decision._meta.get_fields()}:
+            found["decisions"] = list(
+                decision.objects.filter(trade_idea__in=[i.pk for i in found["ideas"]])[:20]
+            )
+    return found
+
+
+def review_history(*, trade: Trade) -> QuerySet[ReviewChange]:
+    """Every change of the trade's review, newest first, with who made it."""
+    return ReviewChange.objects.filter(review__trade_id=trade.pk).select_related("changed_by")
+
+
+class _Echo:
+    """A file-like object whose write returns what it was given (for csv.writer)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def trade_csv_lines(*, queryset: QuerySet[Trade]) -> Iterator[str]:
+    """The trades of ``queryset`` as CSV lines in the record format (as export_trades).
+
+    The rows come through a server-side cursor, a few thousand at a time, so a large
+    selection streams without being held in memory.
+    """
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    yield writer.writerow(FIELDS)
+    for values in queryset.values_list(*FIELDS).iterator(chunk_size=2000):
+        yield writer.writerow([export_cell(v) for v in values])

@@ -1,0 +1,209 @@
+"""The trade list: columns, filters, search, and a page that never counts the whole table."""
+
+import re
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from journal.admin import TradePaginator
+from journal.models import Trade
+from journal.services import trade_review
+from tests.admin.conftest import make_trades
+
+LIST = "/admin/journal/trade/"
+
+
+def rows(response) -> list[str]:
+    """The trade ids on the page, in order (the list links each row to its trade)."""
+    html = response.content.decode()
+    ids = re.findall(r'href="/admin/journal/trade/(\d+)/change/', html)
+    by_pk = dict(Trade.objects.filter(pk__in=ids).values_list("pk", "trade_id"))
+    return [by_pk[int(pk)] for pk in dict.fromkeys(ids)]
+
+
+COLUMNS = {
+    "time": "Time",
+    "symbol": "Symbol",
+    "side": "Side",
+    "quantity_display": "Quantity",
+    "entry_display": "Entry price",
+    "exit_display": "Exit price",
+    "pnl_coloured": "P&amp;L",
+    "strategy": "Strategy",
+    "account": "Account",
+    "model_version_display": "Model version",
+    "review_status": "Review",
+}
+
+
+@pytest.mark.smoke
+def test_the_list_shows_the_columns_a_reviewer_needs(reviewer_client):
+    make_trades(1, pnl="66.30")
+    make_trades(1, pnl="-12.50", symbol="GBPUSD", start_days_ago=2)
+    html = reviewer_client.get(LIST).content.decode()
+    for name, label in COLUMNS.items():
+        header = re.search(
+            rf'<th scope="col" class="[^"]*column-{name}[^"]*">(.*?)</th>', html, re.S
+        )
+        assert header and label in header.group(1), name
+    assert 'color:#2e7d32">66.30<' in html, "a win is green"
+    assert 'color:#c62828">-12.50<' in html, "a loss is red"
+    assert html.count('class="review-unreviewed"') == 2
+
+
+@pytest.mark.smoke
+def test_trades_without_a_review_row_are_unreviewed_and_filters_find_them(
+    reviewer_client, reviewer
+):
+    reviewed, flagged, untouched = make_trades(3)
+    trade_review(trade=reviewed, reviewer=reviewer, status="reviewed")
+    trade_review(trade=flagged, reviewer=reviewer, status="flagged", reason="size")
+    assert rows(reviewer_client.get(LIST, {"review": "reviewed"})) == [reviewed.trade_id]
+    assert rows(reviewer_client.get(LIST, {"review": "flagged"})) == [flagged.trade_id]
+    assert rows(reviewer_client.get(LIST, {"review": "unreviewed"})) == [untouched.trade_id]
+
+
+@pytest.mark.smoke
+def test_filters_by_symbol_strategy_side_and_account(reviewer_client):
+    make_trades(2)
+    gbp = make_trades(1, symbol="GBPUSD", strategy="fade", side="short", account="desk-b")[0]
+    no_strategy = make_trades(1, strategy="", start_days_ago=9)[0]
+    for params in (
+        {"symbol": "GBPUSD"},
+        {"strategy": "fade"},
+        {"side": "short"},
+        {"account": "desk-b"},
+        {"symbol": "GBPUSD", "side": "short", "account": "desk-b", "strategy": "fade"},
+    ):
+        assert rows(reviewer_client.get(LIST, params)) == [gbp.trade_id], params
+    assert rows(reviewer_client.get(LIST, {"strategy": "__none__"})) == [no_strategy.trade_id]
+    html = reviewer_client.get(LIST).content.decode()
+    assert "?symbol=GBPUSD" in html and "?strategy=fade" in html and "(none)" in html
+
+
+@pytest.mark.smoke
+def test_the_time_range_filter_has_presets_and_from_to_days(reviewer_client):
+    new, old = make_trades(1)[0], make_trades(1, start_days_ago=40)[0]
+    assert rows(reviewer_client.get(LIST, {"executed": "7d"})) == [new.trade_id]
+    assert rows(reviewer_client.get(LIST, {"executed": "90d"})) == [new.trade_id, old.trade_id]
+    day = old.executed_at.date().isoformat()
+    response = reviewer_client.get(LIST, {"executed_from": day, "executed_to": day})
+    assert rows(response) == [old.trade_id]
+    assert 'name="executed_from"' in response.content.decode()
+    assert "date_hierarchy" not in response.content.decode()
+    bad = reviewer_client.get(LIST, {"executed_from": "yesterday-ish"})
+    assert bad.status_code == 302 and "e=1" in bad["Location"]
+
+
+@pytest.mark.smoke
+def test_search_matches_a_whole_trade_id_broker_order_id_or_symbol(reviewer_client):
+    a = make_trades(1, broker_order_id="BRK-777")[0]
+    b = make_trades(1, symbol="GBPUSD", start_days_ago=3)[0]
+    assert rows(reviewer_client.get(LIST, {"q": a.trade_id})) == [a.trade_id]
+    assert rows(reviewer_client.get(LIST, {"q": "BRK-777"})) == [a.trade_id]
+    assert rows(reviewer_client.get(LIST, {"q": "gbpusd"})) == [b.trade_id]
+    assert rows(reviewer_client.get(LIST, {"q": a.trade_id[:-1]})) == []  # no partial match
+
+
+@pytest.mark.smoke
+def test_the_list_is_newest_first_and_sorts_only_by_time(reviewer_client):
+    trades = make_trades(4)
+    assert rows(reviewer_client.get(LIST)) == [t.trade_id for t in trades]
+    html = reviewer_client.get(LIST).content.decode()
+    assert html.count('class="sortable') == 1  # the time column
+
+
+@pytest.mark.smoke
+def test_the_page_count_of_queries_does_not_grow_with_the_rows(reviewer_client, reviewer):
+    few = make_trades(3)
+    for trade in few:
+        trade_review(trade=trade, reviewer=reviewer, status="reviewed")
+    with CaptureQueriesContext(connection) as small:
+        assert reviewer_client.get(LIST).status_code == 200
+    more = make_trades(40, start_days_ago=10, model_version="direction-xgb@3")
+    for trade in more[:20]:
+        trade_review(trade=trade, reviewer=reviewer, status="flagged", reason="late")
+    with CaptureQueriesContext(connection) as large:
+        assert reviewer_client.get(LIST).status_code == 200
+    # One extra query at most: the page's model versions looked up in the registry at once.
+    assert len(large) <= len(small) + 1, [q["sql"][:120] for q in large.captured_queries]
+    assert len(large) <= 12
+
+
+def test_the_list_never_counts_the_whole_trade_table(reviewer_client, monkeypatch):
+    monkeypatch.setattr(TradePaginator, "cap", 5)
+    make_trades(12)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE journal_trade")
+    with CaptureQueriesContext(connection) as queries:
+        response = reviewer_client.get(LIST)
+    html = response.content.decode()
+    assert 'data-count-kind="estimate"' in html and "about 12 trades" in html
+    counts = [q["sql"] for q in queries if re.search(r"\bcount\(", q["sql"], re.I)]
+    assert counts == [], counts
+    assert any("reltuples" in q["sql"] for q in queries)
+    page = next(q["sql"] for q in queries if 'FROM "journal_trade"' in q["sql"])
+    assert re.search(
+        r'ORDER BY "journal_trade"\."executed_at" DESC, "journal_trade"\."id" DESC', page
+    ), page
+
+
+def test_a_filtered_list_counts_at_most_the_cap_plus_one(reviewer_client, monkeypatch):
+    monkeypatch.setattr(TradePaginator, "cap", 5)
+    make_trades(12)
+    with CaptureQueriesContext(connection) as queries:
+        response = reviewer_client.get(LIST, {"symbol": "EURUSD"})
+    assert "more than 5 trades" in response.content.decode()
+    counts = [q["sql"] for q in queries if re.search(r"\bcount\(", q["sql"], re.I)]
+    assert len(counts) == 1 and "LIMIT 6" in counts[0], counts
+
+
+def test_the_page_query_walks_the_time_index(reviewer_client):
+    make_trades(30)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE journal_trade")
+        # A 30-row table is sorted whole; forbid that to see what serves the order.
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_sort = off")
+        try:
+            cursor.execute(
+                "EXPLAIN SELECT * FROM journal_trade ORDER BY executed_at DESC, id DESC LIMIT 100"
+            )
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("RESET enable_seqscan")
+            cursor.execute("RESET enable_sort")
+    assert "Index Scan using journal_trade_time_idx" in plan, plan
+    assert "Incremental Sort" in plan and "Presorted Key: executed_at" in plan, plan
+
+
+@pytest.mark.smoke
+def test_a_model_version_known_to_the_registry_is_a_link(reviewer_client, django_user_model):
+    from models_registry.models import ModelVersion, RegisteredModel
+
+    registered = RegisteredModel.objects.create(name="direction-xgb")
+    version = ModelVersion.objects.create(
+        model=registered,
+        version=3,
+        framework="xgboost",
+        artifact_path="artifacts/ab/abc.json",
+        sha256="ab" * 32,
+        size=10,
+        output_kind="probability",
+    )
+    make_trades(1, model_version="direction-xgb@3")
+    make_trades(1, model_version="unknown-model@1", start_days_ago=4)
+    html = reviewer_client.get(LIST).content.decode()
+    link = f'href="/admin/models_registry/modelversion/{version.pk}/change/">direction-xgb@3</a>'
+    assert link in html
+    assert "unknown-model@1" in html and "unknown-model@1</a>" not in html
+
+
+@pytest.mark.smoke
+def test_the_decimal_columns_keep_their_precision(reviewer_client):
+    make_trades(1, quantity="0.12345678")
+    assert D("0.12345678") == Trade.objects.get().quantity
+    html = reviewer_client.get(LIST).content.decode()
+    assert ">0.12345678<" in html and ">1.0845<" in html  # no padding zeros, no rounding
