@@ -21,9 +21,8 @@ def check_spool() -> dict:
     A backlog is not a failure: the web tier is ready, and the trades are safe on disk;
     operators see the figure here and in the admin.
     """
-    from journal.services import get_spool
-
     from backoffice.health import CheckFailed
+    from journal.services import get_spool
 
     spool = get_spool()
     try:
