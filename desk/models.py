@@ -13,7 +13,6 @@ from journal.models import Side as Direction  # one long/short choice set everyw
 PRICE = {"max_digits": 20, "decimal_places": 8}
 
 
-
 class IdeaStatus(models.TextChoices):
     WAITING = "waiting", "Waiting"
     NEEDS_APPROVAL = "needs_approval", "Needs approval"
