@@ -118,7 +118,7 @@ class Command(BaseCommand):
             group, created = Group.objects.get_or_create(name=name)
             count = group.permissions.count()
             self.report(
-                "OK" if count or name == "Model manager" else "WARN",
+                "OK" if count else "WARN",
                 f"group {name}",
                 f"{'created, ' if created else ''}{count} permission(s)",
             )
