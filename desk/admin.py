@@ -124,18 +124,18 @@ class TradeIdeaAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "created_at",
+        "status",
         "symbol",
         "direction",
         "entry_price",
         "confidence_score",
         "strategy",
-        "status",
         "submitted_by",
     ]
     list_filter = ["status", "direction", "strategy"]
     search_fields = ["symbol", "=id"]
     list_select_related = ["strategy"]
-    actions = ["approve_selected"]
+    actions = ["approve_selected", "reject_selected"]
     readonly_fields = [f.name for f in TradeIdea._meta.fields] + ["gate", "timeline"]
     change_form_template = "admin/desk/tradeidea/change_form.html"
 
@@ -151,6 +151,11 @@ class TradeIdeaAdmin(admin.ModelAdmin):
                 "<int:idea_id>/approve/",
                 self.admin_site.admin_view(self.approve_view),
                 name="desk_tradeidea_approve",
+            ),
+            path(
+                "reject-selected/",
+                self.admin_site.admin_view(self.reject_selected_view),
+                name="desk_tradeidea_reject_selected",
             ),
             path(
                 "<int:idea_id>/reject/",
@@ -186,6 +191,32 @@ class TradeIdeaAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/desk/tradeidea/reject.html", context)
+
+    def reject_selected_view(self, request):
+        """Reject several ideas with one reason (the bulk action's second step)."""
+        self._may_decide(request)
+        raw = request.GET.get("ids") or request.POST.get("ids") or ""
+        ids = [int(part) for part in raw.split(",") if part.isdigit()][:500]
+        ideas = list(TradeIdea.objects.filter(pk__in=ids, status=IdeaStatus.NEEDS_APPROVAL))
+        form = RejectForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            for idea in ideas:
+                self._decide(request, idea.pk, approve=False, reason=form.cleaned_data["reason"])
+            return redirect(reverse("admin:desk_tradeidea_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reject {len(ideas)} trade idea(s)",
+            "ideas": ideas,
+            "ids": ",".join(str(idea.pk) for idea in ideas),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/desk/tradeidea/reject_selected.html", context)
+
+    @admin.action(description="Reject selected ideas (asks for a reason)", permissions=["change"])
+    def reject_selected(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True)[:500])
+        return redirect(f"{reverse('admin:desk_tradeidea_reject_selected')}?ids={ids}")
 
     def _decide(self, request, idea_id, *, approve, reason=""):
         try:

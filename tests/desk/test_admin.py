@@ -99,3 +99,28 @@ def test_decisions_are_read_only_even_for_a_superuser(admin_client, waiting):
     assert 'name="_save"' not in page
     assert admin_client.get(f"/admin/desk/decision/{decision.pk}/delete/").status_code == 403
     assert admin_client.get("/admin/desk/decision/add/").status_code == 403
+
+
+@pytest.mark.smoke
+def test_the_bulk_reject_asks_for_one_reason_and_rejects_each(desk_client, open_desk):
+    ideas = [idea_submit(idea=idea(symbol="GBPUSD"), actor="bot")[0] for _ in range(2)]
+    ids = [i.pk for i in ideas]
+    response = desk_client.post(
+        "/admin/desk/tradeidea/", {"action": "reject_selected", "_selected_action": ids}
+    )
+    assert response.status_code == 302 and "reject-selected" in response.url
+    page = desk_client.get(response.url).content.decode()
+    assert "Reject 2 idea(s)" in page
+    desk_client.post(
+        "/admin/desk/tradeidea/reject-selected/",
+        {"ids": ",".join(map(str, ids)), "reason": "correlated exposure"},
+    )
+    assert set(TradeIdea.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        IdeaStatus.REJECTED
+    }
+    assert (
+        Decision.objects.filter(
+            action=Action.HUMAN_REJECTED, rationale="correlated exposure"
+        ).count()
+        == 2
+    )
