@@ -39,32 +39,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# The same universe of instruments as the ingest and metrics benchmarks.
+from bench.common import ACCOUNTS, MODEL_VERSIONS, STRATEGIES, SYMBOLS
+
 REPO = Path(__file__).resolve().parents[1]
-SYMBOLS = {
-    "AAPL": 190.0,
-    "MSFT": 410.0,
-    "NVDA": 120.0,
-    "AMZN": 180.0,
-    "GOOGL": 165.0,
-    "META": 500.0,
-    "TSLA": 220.0,
-    "JPM": 200.0,
-    "XOM": 115.0,
-    "SPY": 560.0,
-    "QQQ": 480.0,
-    "IWM": 210.0,
-    "ES=F": 5600.0,
-    "NQ=F": 19800.0,
-    "CL=F": 75.0,
-    "GC=F": 2400.0,
-    "EURUSD": 1.09,
-    "GBPUSD": 1.27,
-    "BTC-USD": 64000.0,
-    "ETH-USD": 3100.0,
-}
-STRATEGIES = ("momentum", "mean-reversion", "breakout", "pairs", "news-drift", "")
-ACCOUNTS = ("ACC-001", "ACC-002", "ACC-003", "ACC-004", "ACC-005", "ACC-006")
-MODEL_VERSIONS = ("direction-xgb@3", "direction-xgb@4", "regime-lstm@1", "")
+
 DAYS = 365
 COLUMNS = (
     "trade_id, executed_at, closed_at, symbol, side, quantity, entry_price, exit_price, fees, "
