@@ -78,8 +78,7 @@ class Spool:
         with self._lock:
             try:
                 handle = self._writable_file()
-                os.write(handle.fileno(), payload)  # one call: lines are never interleaved
-                os.fsync(handle.fileno())
+                self._write_whole(handle.fileno(), payload)
             except OSError as exc:
                 self._close()
                 raise SpoolError(
@@ -89,6 +88,28 @@ class Spool:
                 if self._file is not None:
                     fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
         return len(records)
+
+    @staticmethod
+    def _write_whole(fd: int, payload: bytes) -> None:
+        """Write and fsync all of ``payload``, or leave the file as it was.
+
+        A nearly full disk takes part of a write and then fails: the partial batch is
+        cut off again, so no caller is told "spooled" about a torn batch and no torn
+        line waits for a replay. (Under the flock nobody else appends meanwhile.)
+        """
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            try:
+                os.ftruncate(fd, start)
+                os.fsync(fd)
+            except OSError:
+                pass
+            raise
 
     def _writable_file(self):
         """The active file, locked, and still under its own name (not sealed)."""
