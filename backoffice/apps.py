@@ -12,3 +12,4 @@ class BackofficeConfig(AppConfig):
     def ready(self):
         # Python warnings go through logging, so that they too are JSON lines.
         logging.captureWarnings(True)
+        from backoffice import login_throttle  # noqa: F401 - connects its signal receivers

@@ -189,6 +189,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Failed admin logins allowed per account and address (4x that per address) in the
+# window; then the login page answers 429 until the window passes.
+ADMIN_LOGIN_MAX_FAILURES = env.integer("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
+ADMIN_LOGIN_WINDOW_SECONDS = env.integer("ADMIN_LOGIN_WINDOW_SECONDS", 900, minimum=60)
 
 # ---------------------------------------------------------------------------
 # Internationalisation

@@ -1,0 +1,61 @@
+"""Failed admin logins are limited per account and per client address.
+
+Counts live in the shared cache for a window; a locked pair is refused before the
+password is checked. When the cache is down the limit is not enforced (logged): the
+password check itself still protects the account.
+"""
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.cache import cache
+from django.dispatch import receiver
+
+logger = logging.getLogger(__name__)
+
+
+def _client(request) -> str:
+    return request.META.get("REMOTE_ADDR", "?") if request is not None else "?"
+
+
+def _keys(request, username: str) -> tuple[str, str]:
+    user = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()[:16]
+    client = _client(request)
+    return f"login-fail:{client}:{user}", f"login-fail:{client}"
+
+
+def locked_out(request, username: str) -> bool:
+    """True when this account from this address, or this address, failed too often."""
+    pair, address = _keys(request, username)
+    try:
+        counts = cache.get_many([pair, address])
+    except Exception:
+        logger.warning("login throttle unavailable: the cache does not answer")
+        return False
+    return (
+        counts.get(pair, 0) >= settings.ADMIN_LOGIN_MAX_FAILURES
+        or counts.get(address, 0) >= settings.ADMIN_LOGIN_MAX_FAILURES * 4
+    )
+
+
+@receiver(user_login_failed)
+def count_failure(sender, credentials, request=None, **kwargs):
+    window = settings.ADMIN_LOGIN_WINDOW_SECONDS
+    for key in _keys(request, credentials.get("username", "")):
+        try:
+            if not cache.add(key, 1, window):
+                cache.incr(key)
+        except Exception:
+            logger.warning("login throttle unavailable: the cache does not answer")
+            return
+    logger.warning("admin login failed", extra={"client": _client(request)})
+
+
+@receiver(user_logged_in)
+def forget_failures(sender, request, user, **kwargs):
+    try:
+        cache.delete(_keys(request, user.get_username())[0])
+    except Exception:  # noqa: BLE001 - the login itself succeeded
+        logger.warning("login throttle unavailable: the cache does not answer")
