@@ -57,5 +57,5 @@ def count_failure(sender, credentials, request=None, **kwargs):
 def forget_failures(sender, request, user, **kwargs):
     try:
         cache.delete(_keys(request, user.get_username())[0])
-    except Exception:  # noqa: BLE001 - the login itself succeeded
+    except Exception:
         logger.warning("login throttle unavailable: the cache does not answer")
