@@ -198,8 +198,25 @@ class Harness:
             *self.pytest_args,
         ]
         print(f"\nharness: === tier {tier}: pytest -m '{MARKERS[tier]}' ===", flush=True)
-        exit_code = subprocess.call(command, env=env, cwd=REPO)
-        return evaluate(tier, exit_code, junit)
+        secrets_in_use = [
+            env[name]
+            for name in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
+            if len(env.get(name, "")) >= 8
+        ]
+        leaked: set[str] = set()
+        process = subprocess.Popen(
+            command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for raw in process.stdout:
+            line = raw.decode(errors="replace")
+            leaked.update(name for name in secrets_in_use if name in line)
+            sys.stdout.write(line)
+        sys.stdout.flush()
+        result = evaluate(tier, process.wait(), junit)
+        if leaked:
+            # Logs and reports of the run must never show a configured secret.
+            result.problems.append(f"{len(leaked)} configured secret(s) appeared in the output")
+        return result
 
     def run(self) -> int:
         try:
