@@ -44,3 +44,16 @@ class BackofficeAdminConfig(AdminConfig):
     """django.contrib.admin with the project's site as ``admin.site``."""
 
     default_site = "backoffice.admin_site.BackofficeAdminSite"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody adds, edits or deletes in the admin: histories and snapshots."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

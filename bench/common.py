@@ -29,30 +29,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# The record format's columns, in order (journal.records imports no Django).
+from journal.records import FIELDS
+
 REPO = Path(__file__).resolve().parents[1]
 PSQL = shutil.which("psql") or "/usr/bin/psql"
-
-# The record format's columns, in order (journal.records.FIELDS; no Django needed).
-FIELDS = (
-    "trade_id",
-    "executed_at",
-    "closed_at",
-    "symbol",
-    "side",
-    "quantity",
-    "entry_price",
-    "exit_price",
-    "fees",
-    "pnl",
-    "strategy",
-    "account",
-    "broker_order_id",
-    "agent_votes",
-    "signals",
-    "model_version",
-    "confidence",
-)
-
 
 # -- machine ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from backoffice.admin_site import ReadOnlyAdmin
 from desk.models import (
     AccountSnapshot,
     CalendarEvent,
@@ -27,19 +28,6 @@ from desk.models import (
 )
 from desk.services import EDITABLE_LIMITS, DeskError, idea_decide, risk_config_get
 from desk.services import risk_config_update as update_config
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records nobody edits in the admin: history and snapshots."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Strategy)

@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from backoffice.admin_site import ReadOnlyAdmin
 from journal import admin_views, dashboard
 from journal.admin_filters import (
     AccountFilter,
@@ -365,7 +366,7 @@ class TradeAdmin(admin.ModelAdmin):
 
 
 @admin.register(TradeReview)
-class TradeReviewAdmin(admin.ModelAdmin):
+class TradeReviewAdmin(ReadOnlyAdmin):
     """Reviews, read-only: they change on the trade's page, through the review service."""
 
     list_display = ["trade_link", "status", "grade", "reviewed_by", "reviewed_at"]
@@ -374,15 +375,6 @@ class TradeReviewAdmin(admin.ModelAdmin):
     ordering = ["-reviewed_at", "-id"]
     show_facets = admin.ShowFacets.NEVER
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="trade")
     def trade_link(self, obj):
         url = reverse("admin:journal_trade_change", args=[obj.trade_id])
@@ -390,7 +382,7 @@ class TradeReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReviewChange)
-class ReviewChangeAdmin(admin.ModelAdmin):
+class ReviewChangeAdmin(ReadOnlyAdmin):
     """The review history, append-only: nobody adds, changes or deletes a line here."""
 
     list_display = [
@@ -406,15 +398,6 @@ class ReviewChangeAdmin(admin.ModelAdmin):
     list_filter = ["field"]
     list_select_related = ["changed_by", "review"]
     show_facets = admin.ShowFacets.NEVER
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="trade")
     def trade_link(self, obj):
