@@ -482,3 +482,174 @@ def print_table(header: tuple[str, ...], rows: list[tuple], widths: tuple[int, .
     print(line(header))
     for row in rows:
         print(line(row))
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
+def process_children() -> dict[int, list[int]]:
+    """Every process's children, by parent pid, read from /proc."""
+    tree: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        tree.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return tree
+
+
+def rss_kb(pid: int) -> int:
+    """A process's resident memory (VmRSS) in kB; 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# -- a served stack: PostgreSQL, Redis, a model and gunicorn (bench.load, bench.soak) ------
+
+FEATURES = [f"f{i}" for i in range(8)]
+
+
+def train_model(path: Path) -> None:
+    """The XGBoost model of FACTS.md (120 trees, depth 5, 8 features), saved as JSON."""
+    import numpy as np
+    import xgboost
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(5000, 8))
+    y = (x[:, 0] + 0.5 * x[:, 1] - x[:, 2] * x[:, 3] + rng.normal(size=5000) > 0).astype(int)
+    booster = xgboost.train(
+        {"objective": "binary:logistic", "max_depth": 5, "nthread": 1, "seed": 1},
+        xgboost.DMatrix(x, label=y, feature_names=FEATURES),
+        num_boost_round=120,
+    )
+    booster.save_model(str(path))
+
+
+# The staff user of the admin scenarios and its session, made the way Django's test
+# client logs in (no password exists: the account's password is unusable).
+_STAFF_SESSION = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+user = get_user_model().objects.create_user("bench-staff", is_staff=True, is_superuser=True)
+user.set_unusable_password()
+user.save()
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+print(session.session_key)
+"""
+
+
+class ServedStack:
+    """The project under gunicorn as in production, on throwaway servers.
+
+    A migrated BenchDatabase seeded with ``trades`` trades (COPY), a Redis with a
+    password, one registered model (``bench``, alias production), an API key with the
+    predict and trades scopes, a staff session, and gunicorn with ``workers`` sync
+    workers logging JSON at INFO. ``with ServedStack() as stack:`` removes it all.
+    """
+
+    APPS = ("backoffice", "models_registry", "journal", "sessions", "admin")
+
+    def __init__(self, *, name: str = "load", trades: int = 100_000, workers: int = 2):
+        self.trades = trades
+        self.workers = workers
+        self.db = BenchDatabase(name=name, apps=self.APPS)
+        self.redis = None
+        self.server = None
+        self.key = ""
+        self.session = ""
+
+    def __enter__(self) -> ServedStack:
+        try:
+            self.up()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def up(self) -> None:
+        from tests.harness.services import RedisServer
+        from tests.support import GunicornServer
+
+        self.db.up()
+        self.redis = RedisServer().start()
+        scratch = self.db.tmp / "var"
+        env = {
+            **self.db.env,
+            "REDIS_URL": self.redis.url(),
+            "REDIS_PASSWORD": self.redis.password,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "MODEL_STORAGE_DIR": str(scratch / "models"),
+            # The throttle stays on (its cost is part of the figures) but never trips.
+            "SERVING_PREDICT_RATE": "1000000/s",
+            "LOG_LEVEL": "INFO",
+        }
+        artifact = self.db.tmp / "model.json"
+        train_model(artifact)
+        self._manage(
+            env, "register_model", str(artifact), "--name", "bench", "--alias", "production"
+        )
+        created = self._manage(
+            env, "create_api_key", "bench", "--scopes", "predict,trades:write,trades:read"
+        )
+        self.key = created.strip().splitlines()[-1]
+        self.session = self._manage(env, "shell", "-c", _STAFF_SESSION).strip().splitlines()[-1]
+        self._manage(env, "collectstatic", "--noinput", "-v", "0")
+        if self.trades:
+            started = time.perf_counter()
+            seed = generate_trades(self.db.tmp / "seed.csv", self.trades)
+            self.db.load_with_copy(seed.path)
+            seed.path.unlink()
+            self.db.sql("ANALYZE journal_trade")
+            self.seed_seconds = time.perf_counter() - started
+        self.server = GunicornServer(env, scratch, workers=self.workers)
+        try:
+            self.server.start(timeout=90)
+        except RuntimeError as exc:
+            raise SystemExit(f"gunicorn did not start: {exc}") from None
+
+    def _manage(self, env: dict[str, str], *args: str) -> str:
+        return timed(
+            [sys.executable, "manage.py", *args], env, timeout=300, what=f"manage.py {args[0]}"
+        ).stdout
+
+    def close(self) -> None:
+        try:
+            if self.server is not None:
+                self.server.stop()
+        finally:
+            try:
+                if self.redis is not None:
+                    self.redis.destroy()
+            finally:
+                self.db.close()
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def master_pid(self) -> int:
+        return self.server.process.pid
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn master's children: its workers, oldest first."""
+        return sorted(process_children().get(self.master_pid, []))
+
+    def machine_line(self) -> str:
+        return self.db.machine_facts() + (
+            f"\nproject: gunicorn, {self.workers} sync workers, Redis, JSON logs at INFO; "
+            f"the load client runs on the same cores; {self.trades:,} trades seeded"
+        )

@@ -30,41 +30,16 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import FEATURES, process_children, train_model
 from bench.serving.client import Result, build_request, load
 from tests.harness.services import PostgresCluster, RedisServer, free_port, port_open
 from tests.support import REPO, clean_environment, manage
 
-FEATURES = [f"f{i}" for i in range(8)]
 TARGETS = {
     "single-row throughput vs FastAPI": 1.0,
     "1000-row rows/s vs in-process": 0.7,
     "cached vs uncached (1000-row)": 2.0,
 }
-
-
-def train(path: Path) -> None:
-    import xgboost
-
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(5000, 8))
-    y = (x[:, 0] + 0.5 * x[:, 1] - x[:, 2] * x[:, 3] + rng.normal(size=5000) > 0).astype(int)
-    booster = xgboost.train(
-        {"objective": "binary:logistic", "max_depth": 5, "nthread": 1, "seed": 1},
-        xgboost.DMatrix(x, label=y, feature_names=FEATURES),
-        num_boost_round=120,
-    )
-    booster.save_model(str(path))
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        tree.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    return tree
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -73,7 +48,7 @@ def cpu_seconds(pids: list[int]) -> float:
     Throughput on a shared two-core machine moves with whatever else runs; the CPU a
     request costs does not, so the figures include it.
     """
-    tree, total, todo, seen = _children(), 0, list(pids), set()
+    tree, total, todo, seen = process_children(), 0, list(pids), set()
     while todo:
         pid = todo.pop()
         if pid in seen:
@@ -246,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     artifact = scratch / "model.json"
-    train(artifact)
+    train_model(artifact)
     cluster = PostgresCluster(name="bench").up()
     redis = RedisServer().start()
     servers = []

@@ -10,6 +10,7 @@ import asyncio
 import json
 import statistics
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -54,6 +55,16 @@ def build_request(port: int, path: str, body: dict, headers: dict[str, str]) -> 
         *(f"{k}: {v}" for k, v in headers.items()),
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+def build_get(port: int, path: str, headers: dict[str, str]) -> bytes:
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 async def _one(port: int, raw: bytes) -> tuple[int, float]:
@@ -102,5 +113,71 @@ def load(port: int, requests: list[bytes], *, concurrency: int, rows: int) -> Re
         seconds=seconds,
         latencies_ms=ok or [0.0],
         rows_per_request=rows,
+        statuses=statuses,
+    )
+
+
+# -- time-bounded runs of labelled requests (bench.load, bench.soak) --------------------
+
+
+@dataclass
+class Sample:
+    kind: str
+    status: int
+    ms: float
+    finished: float  # time.monotonic() when the answer was complete
+
+
+async def _drive(
+    port: int, next_request: Callable[[], tuple[str, bytes]], concurrency: int, seconds: float
+) -> tuple[list[Sample], float]:
+    started = time.monotonic()
+    deadline = started + seconds
+    samples: list[Sample] = []
+
+    async def worker():
+        while time.monotonic() < deadline:
+            kind, raw = next_request()
+            try:
+                status, ms = await _one(port, raw)
+            except OSError:
+                status, ms = 0, 0.0
+            samples.append(Sample(kind, status, ms, time.monotonic()))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return samples, time.monotonic() - started
+
+
+def run_for(
+    port: int,
+    next_request: Callable[[], tuple[str, bytes]],
+    *,
+    concurrency: int,
+    seconds: float,
+) -> tuple[list[Sample], float]:
+    """Keep ``concurrency`` requests in flight for ``seconds``; ``next_request()`` gives
+    each one's label and bytes. Requests under way at the deadline are finished. The
+    samples and the seconds the run took."""
+    return asyncio.run(_drive(port, next_request, concurrency, seconds))
+
+
+def summarize(samples: Iterable[Sample], seconds: float, ok: Iterable[int] = (200, 201)) -> Result:
+    """The samples as a Result: statuses in ``ok`` succeed, anything else is an error
+    (status 0: the connection failed)."""
+    ok = set(ok)
+    statuses: dict[int, int] = {}
+    latencies, errors = [], 0
+    for sample in samples:
+        statuses[sample.status] = statuses.get(sample.status, 0) + 1
+        if sample.status in ok:
+            latencies.append(sample.ms)
+        else:
+            errors += 1
+    return Result(
+        requests=len(latencies),
+        errors=errors,
+        seconds=seconds,
+        latencies_ms=latencies or [0.0],
+        rows_per_request=0,
         statuses=statuses,
     )
