@@ -16,10 +16,9 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
+from rest_framework import pagination, serializers, status
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -100,10 +99,23 @@ ITEM_ERRORS = inline_serializer(
                 "message": serializers.CharField(),
             },
             many=True,
+            required=False,
+            help_text="one entry per bad field; absent when the batch as a whole is refused "
+            "(empty, too long, malformed JSON)",
         ),
     },
 )
 DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
+# DRF's and django-filter's validation errors: each bad field (or filter) with its
+# messages; `detail` alone for a body that is not JSON.
+FIELD_ERRORS = OpenApiResponse(
+    {
+        "type": "object",
+        "properties": {"detail": {"type": "string"}},
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    },
+    description='each bad field with its messages, e.g. {"until": ["Enter a valid date/time."]}',
+)
 METRICS_REPORT = inline_serializer(
     "MetricsReport",
     {
@@ -113,6 +125,21 @@ METRICS_REPORT = inline_serializer(
         "by_strategy": serializers.ListField(child=serializers.DictField()),
     },
 )
+
+
+class CursorPagination(pagination.CursorPagination):
+    """DRF's cursor pagination, but a cursor it did not issue is a 400 naming `cursor`.
+
+    DRF answers 404 "Invalid cursor", which reads as a missing resource.
+    """
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError(
+                {"cursor": ["not a cursor this API issued: use a next or previous link"]}
+            ) from None
 
 
 class TradeCursorPagination(CursorPagination):
@@ -185,7 +212,10 @@ class TradesView(ListAPIView):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(summary="List trades, newest first")
+    @extend_schema(
+        summary="List trades, newest first",
+        responses={200: TradeOutSerializer, 400: FIELD_ERRORS},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -107,6 +107,15 @@ def test_the_metrics_api_filters_on_the_closing_time(journal, reader):
     assert reader.get("/api/v1/metrics", {"since": "bad"}).status_code == 400
 
 
+def test_the_metrics_api_reads_any_offset_in_utc(journal, reader):
+    # Found by the schemathesis run: PostgreSQL refuses offsets beyond ±15:59 (a 500).
+    response = reader.get("/api/v1/metrics", {"until": "5328-11-24T02:00:37+20:41"})
+    assert response.status_code == 200, response.content
+    assert response.json()["summary"]["trades"] == 6  # every closed trade
+    early = reader.get("/api/v1/metrics", {"until": "0299-04-23T18:57:36-13:33"})
+    assert early.status_code == 200 and early.json()["summary"]["trades"] == 0
+
+
 def test_performance_report_prints_the_figures(journal):
     import io
 
