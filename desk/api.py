@@ -7,15 +7,14 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from backoffice.api_auth import scope
 from desk.models import Action, Decision, Direction, IdeaStatus, Strategy, TradeIdea
 from desk.services import DeskError, idea_submit
-from journal.api import DecimalJSONParser
-from journal.filters import SymbolFilter
+from journal.api import FIELD_ERRORS, CursorPagination, DecimalJSONParser
+from journal.filters import SymbolFilter, UtcDateTimeFilter
 from journal.records import _SYMBOL
 
 PRICE = {"max_digits": 20, "decimal_places": 8}
@@ -68,7 +67,7 @@ class TradeIdeaIn(serializers.Serializer):
 
 
 class TradeIdeaOut(serializers.ModelSerializer):
-    strategy = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    strategy = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = TradeIdea
@@ -96,7 +95,7 @@ class TradeIdeaOut(serializers.ModelSerializer):
 
 
 class DecisionOut(serializers.ModelSerializer):
-    strategy = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    strategy = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = Decision
@@ -116,6 +115,19 @@ class DecisionOut(serializers.ModelSerializer):
         ]
 
 
+def _field_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's errors with every value a list of messages; a list's item is named
+    ``entry_range[1]`` instead of nesting {"entry_range": {1: [...]}}."""
+    flat: dict[str, list[str]] = {}
+    for key, value in errors.items():
+        name = f"{prefix}[{key}]" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(_field_errors(value, name))
+        else:
+            flat[name] = [str(message) for message in value]
+    return flat
+
+
 def any_scope(*names: str) -> type[BasePermission]:
     checks = [scope(name) for name in names]
 
@@ -132,8 +144,8 @@ class IdeaFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=IdeaStatus.choices)
     symbol = SymbolFilter()
     strategy = django_filters.CharFilter(field_name="strategy__name")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = TradeIdea
@@ -144,8 +156,8 @@ class DecisionFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=Action.choices)
     symbol = SymbolFilter()
     trade_idea = django_filters.NumberFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Decision
@@ -190,13 +202,13 @@ class TradeIdeasView(ListAPIView):
                     "risk_check_result": serializers.DictField(),
                 },
             ),
-            400: inline_serializer("IdeaErrors", {"detail": serializers.CharField()}),
+            400: FIELD_ERRORS,
         },
     )
     def post(self, request):
         incoming = TradeIdeaIn(data=request.data)
         if not incoming.is_valid():
-            return Response(incoming.errors, status=400)
+            return Response(_field_errors(incoming.errors), status=400)
         actor = str(request.user)
         try:
             idea, _ = idea_submit(idea=incoming.to_idea(), actor=actor)
@@ -207,7 +219,10 @@ class TradeIdeasView(ListAPIView):
             status=201,
         )
 
-    @extend_schema(summary="List trade ideas, newest first")
+    @extend_schema(
+        summary="List trade ideas, newest first",
+        responses={200: TradeIdeaOut, 400: FIELD_ERRORS},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -223,3 +238,10 @@ class DecisionsView(ListAPIView):
 
     def get_permissions(self):
         return [any_scope("ideas:write", "trades:read")()]
+
+    @extend_schema(
+        summary="List decisions, newest first",
+        responses={200: DecisionOut, 400: FIELD_ERRORS},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -9,6 +9,7 @@ from django.db import IntegrityError, InternalError, ProgrammingError, connectio
 from desk.models import Decision, IdeaStatus, RiskConfig, Strategy
 from desk.services import idea_submit
 from tests.desk.conftest import idea, idea_body
+from tests.openapi import assert_documented
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +130,40 @@ def test_lists_filter_and_page(open_desk, engine):
     page = engine.get("/api/v1/decisions", {"symbol": "eurusd", "limit": 1}).json()
     assert len(page["results"]) == 1 and page["next"]
     assert engine.get("/api/v1/decisions", {"action": "nope"}).status_code == 400
+
+
+# Found by the schemathesis run (tests/fuzz): each failed before its fix.
+
+
+def test_ideas_and_decisions_without_a_strategy_match_the_schema(open_desk, engine):
+    # `strategy` is null for them; the schema said string.
+    assert engine.post("/api/v1/trade-ideas", idea_body(), format="json").status_code == 201
+    for path in ("/api/v1/trade-ideas", "/api/v1/decisions"):
+        response = engine.get(path)
+        assert response.json()["results"][0]["strategy"] is None
+        assert_documented(response, "GET", path)
+
+
+def test_a_refused_idea_names_each_field_as_the_schema_says(open_desk, engine):
+    # The schema promised {"detail"}; the answer names the fields, list items by index.
+    response = engine.post("/api/v1/trade-ideas", {}, format="json")
+    assert response.status_code == 400
+    assert {"symbol", "direction", "entry_price", "confidence_score"} <= set(response.json())
+    assert_documented(response, "POST", "/api/v1/trade-ideas")
+    response = engine.post(
+        "/api/v1/trade-ideas", idea_body(entry_range=["1.08", "-1"]), format="json"
+    )
+    assert list(response.json()) == ["entry_range[1]"]
+    assert_documented(response, "POST", "/api/v1/trade-ideas")
+
+
+def test_bad_filters_and_cursors_are_documented_400s(open_desk, engine):
+    # A bad filter's 400 was undocumented; a foreign cursor was a 404 "Invalid cursor".
+    for path in ("/api/v1/trade-ideas", "/api/v1/decisions"):
+        for query in ({"until": "null"}, {"cursor": "spool_error"}):
+            response = engine.get(path, query)
+            assert response.status_code == 400
+            assert set(response.json()) == set(query)
+            assert_documented(response, "GET", path)
+    offset = engine.get("/api/v1/decisions", {"since": "2026-03-03T05:00:00+20:41"})
+    assert offset.status_code == 200
