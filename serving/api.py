@@ -94,6 +94,7 @@ _ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="The key lacks the `predict` scope."),
     404: OpenApiResponse(ErrorSerializer, description="Unknown model, version or alias."),
     413: OpenApiResponse(ErrorSerializer, description="The body exceeds SERVING_MAX_BODY_MB."),
+    415: OpenApiResponse(ErrorSerializer, description="The body is not application/json."),
     429: OpenApiResponse(ErrorSerializer, description="Throttled (Retry-After says when)."),
     503: OpenApiResponse(
         ErrorSerializer,

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from tests.openapi import assert_documented
 from tests.serving.conftest import instances, predict
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +110,7 @@ def test_an_oversized_body_is_a_413(bot, xgb, settings):
 def test_a_body_that_is_not_json_is_a_415(bot, xgb):
     response = bot.post("/api/v1/models/edge-xgb/predict", "a=1", content_type="text/plain")
     assert response.status_code == 415
+    assert_documented(response, "POST", "/api/v1/models/{name}/predict")
 
 
 @pytest.mark.parametrize(
@@ -201,3 +203,29 @@ def test_a_revoked_key_stops_predicting_within_the_key_cache_time(xgb, settings)
     assert predict(bot, "edge-xgb", body).status_code == 401
     settings.SERVING_KEY_CACHE_SECONDS = 0
     assert predict(bot, "edge-xgb", body).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/models/not%20a%20slug"),
+        ("post", "/api/v1/models/%F3%B3%A7%9C/predict"),
+        ("get", "/api/v1/no-such-endpoint"),
+    ],
+)
+def test_a_name_no_route_matches_is_a_json_404(bot, method, path):
+    # Found by the schemathesis run: a model name that is not a slug matched no route and
+    # got Django's HTML page, a content type the schema does not document.
+    response = getattr(bot, method)(path, {} if method == "post" else None, format="json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"
+    if path.startswith("/api/v1/models"):
+        template = "/api/v1/models/{name}" + ("/predict" if method == "post" else "")
+        assert_documented(response, method, template)
+
+
+def test_pages_outside_the_api_keep_djangos_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
