@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from django.db import connection, transaction
 
+from journal import fast_import
 from journal.records import FIELDS, REQUIRED, RecordError, TradeRecord, parse_record
 from journal.services import store_records
 from journal.storage import COLUMNS, row_values
@@ -106,7 +107,7 @@ def read_csv(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | Row
     except csv.Error as exc:
         raise ImportFailed(f"line 1: unreadable CSV ({exc}); nothing was imported") from None
     header = [name.strip() for name in header]
-    _check_header(header)
+    check_header(header)
     while True:
         try:
             values = next(reader)
@@ -129,7 +130,7 @@ def read_csv(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | Row
         yield reader.line_num, dict(zip(header, values, strict=True))
 
 
-def _check_header(header: list[str]) -> None:
+def check_header(header: list[str]) -> None:
     seen: set[str] = set()
     for name in header:
         if name in seen:
@@ -188,6 +189,7 @@ def import_file(
     dry_run: bool = False,
     progress=None,
     use_copy: bool | None = None,
+    fast: bool = True,
 ) -> ImportResult:
     """Import a file of trades; all or nothing unless ``skip_invalid``."""
     if not path.is_file():
@@ -198,10 +200,11 @@ def import_file(
     result = ImportResult(dry_run=dry_run, method="copy" if use_copy else "batches")
     rows = validated_rows(path, fmt, progress)
     with transaction.atomic():
-        if use_copy:
-            _import_copy(rows, result)
-        else:
-            _import_batches(rows, result)
+        # A plainly right CSV file is checked in SQL (journal/fast_import.py); any other
+        # is validated row by row, naming line, field and reason.
+        try_fast = fast and use_copy and fmt == "csv"
+        if not (try_fast and fast_import.import_csv(path, result, progress)):
+            (_import_copy if use_copy else _import_batches)(rows, result)
         if result.errors and not skip_invalid:
             transaction.set_rollback(True)
             raise ImportFailed(
