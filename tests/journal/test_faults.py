@@ -33,7 +33,8 @@ def small_disk(tmp_path, free: int):
             os.truncate(mount / "ballast", os.path.getsize(mount / "ballast") - free)
         yield mount
     finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        # Lazy: the spool may still hold its active file open; the tmpfs goes when it closes.
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)
 
 
 @pytest.fixture
