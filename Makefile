@@ -16,6 +16,8 @@ help:
 	@echo "make serve   - gunicorn against the configured services (DATABASE_URL, REDIS_URL, ...)"
 	@echo "make secrets - generate ./secrets/* for docker-compose (never overwrites)"
 	@echo "make backup  - pg_dump + model artifacts into var/backups/ (make restore BACKUP=.. DATABASE=..)"
+	@echo "make load    - bench/load.py: each API and admin scenario at rising concurrency, its knee"
+	@echo "make soak    - bench/soak.py: 10 minutes of mixed traffic, errors and worker memory (MINUTES=..)"
 	@echo "make lint    - ruff"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -64,6 +66,15 @@ backup: $(STAMP)
 restore: $(STAMP)
 	@test -n "$(BACKUP)" -a -n "$(DATABASE)" || { echo "usage: make restore BACKUP=var/backups/... DATABASE=new_name"; exit 2; }
 	$(PY) manage.py restore $(BACKUP) --database $(DATABASE)
+
+# Load and soak runs against gunicorn on throwaway PostgreSQL and Redis; their figures
+# are in bench/README.md. ARGS go to the benchmark, e.g. make load ARGS="--only capture".
+.PHONY: load soak
+load: $(STAMP) system-deps
+	$(PY) -m bench.load $(ARGS)
+
+soak: $(STAMP) system-deps
+	$(PY) -m bench.soak $(if $(MINUTES),--minutes $(MINUTES)) $(ARGS)
 
 check-compose:
 	docker-compose -f docker-compose.yml config -q
