@@ -4,13 +4,18 @@ Machine clients send ``Authorization: Api-Key <key>``; staff may use their admin
 instead. A view names the scope it needs with ``permission_classes = [scope("...")]``.
 """
 
+import logging
+
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions, permissions
 
+from backoffice.login_throttle import count_failures, failure_counts
 from backoffice.models import ApiKey
 from backoffice.services import ApiKeyUnverifiable, api_key_authenticate
 
 KEYWORD = "Api-Key"
+logger = logging.getLogger(__name__)
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -42,17 +47,42 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, raw_key = header.partition(" ")
         if keyword.lower() != KEYWORD.lower():
             return None
+        if _too_many_failures(request):
+            raise exceptions.Throttled(
+                wait=settings.API_KEY_FAILURE_WINDOW_SECONDS,
+                detail="too many invalid API keys from this address; try again later",
+            )
         try:
             key = api_key_authenticate(raw_key.strip())
         except ApiKeyUnverifiable as exc:
             raise ServiceUnavailable(str(exc)) from None
         if key is None:
+            _count_failure(request)
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         request._request.api_key = key  # the request log names the key
         return ApiKeyUser(key), key
 
     def authenticate_header(self, request):
         return KEYWORD
+
+
+def _failure_key(request) -> str:
+    return f"api-key-fail:{request.META.get('REMOTE_ADDR', '?')}"
+
+
+def _too_many_failures(request) -> bool:
+    """Guessing keys is limited per client address (counted in the shared cache; not
+    enforced, and logged, while the cache is down: the key check still protects)."""
+    key = _failure_key(request)
+    counts = failure_counts([key], "API key")
+    return bool(counts) and counts.get(key, 0) >= settings.API_KEY_MAX_FAILURES
+
+
+def _count_failure(request) -> None:
+    count_failures([_failure_key(request)], settings.API_KEY_FAILURE_WINDOW_SECONDS, "API key")
+    logger.warning(
+        "invalid or revoked API key", extra={"client": request.META.get("REMOTE_ADDR", "?")}
+    )
 
 
 def scope(name: str) -> type[permissions.BasePermission]:

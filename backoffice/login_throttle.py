@@ -1,5 +1,7 @@
 """Failed admin logins are limited per account and per client address.
 
+(The counting helpers also serve the API keys' limit: backoffice.api_auth.)
+
 Counts live in the shared cache for a window; a locked pair is refused before the
 password is checked. When the cache is down the limit is not enforced (logged): the
 password check itself still protects the account.
@@ -26,13 +28,31 @@ def _keys(request, username: str) -> tuple[str, str]:
     return f"login-fail:{client}:{user}", f"login-fail:{client}"
 
 
+def failure_counts(keys: list[str], what: str) -> dict[str, int] | None:
+    """The failure counts under ``keys``; None (logged) when the cache does not answer."""
+    try:
+        return cache.get_many(keys)
+    except Exception:
+        logger.warning("%s throttle unavailable: the cache does not answer", what)
+        return None
+
+
+def count_failures(keys: tuple[str, ...] | list[str], window: int, what: str) -> None:
+    """Add one failure under each key, for ``window`` seconds from the first."""
+    for key in keys:
+        try:
+            if not cache.add(key, 1, window):
+                cache.incr(key)
+        except Exception:
+            logger.warning("%s throttle unavailable: the cache does not answer", what)
+            return
+
+
 def locked_out(request, username: str) -> bool:
     """True when this account from this address, or this address, failed too often."""
     pair, address = _keys(request, username)
-    try:
-        counts = cache.get_many([pair, address])
-    except Exception:
-        logger.warning("login throttle unavailable: the cache does not answer")
+    counts = failure_counts([pair, address], "login")
+    if counts is None:
         return False
     return (
         counts.get(pair, 0) >= settings.ADMIN_LOGIN_MAX_FAILURES
@@ -42,14 +62,8 @@ def locked_out(request, username: str) -> bool:
 
 @receiver(user_login_failed)
 def count_failure(sender, credentials, request=None, **kwargs):
-    window = settings.ADMIN_LOGIN_WINDOW_SECONDS
-    for key in _keys(request, credentials.get("username", "")):
-        try:
-            if not cache.add(key, 1, window):
-                cache.incr(key)
-        except Exception:
-            logger.warning("login throttle unavailable: the cache does not answer")
-            return
+    keys = _keys(request, credentials.get("username", ""))
+    count_failures(keys, settings.ADMIN_LOGIN_WINDOW_SECONDS, "login")
     logger.warning("admin login failed", extra={"client": _client(request)})
 
 

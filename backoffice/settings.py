@@ -193,6 +193,9 @@ LOGIN_URL = "admin:login"
 # window; then the login page answers 429 until the window passes.
 ADMIN_LOGIN_MAX_FAILURES = env.integer("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
 ADMIN_LOGIN_WINDOW_SECONDS = env.integer("ADMIN_LOGIN_WINDOW_SECONDS", 900, minimum=60)
+# Invalid API keys per client address in a window, then 429 for new keys from it.
+API_KEY_MAX_FAILURES = env.integer("API_KEY_MAX_FAILURES", 20, minimum=1)
+API_KEY_FAILURE_WINDOW_SECONDS = env.integer("API_KEY_FAILURE_WINDOW_SECONDS", 300, minimum=10)
 
 # ---------------------------------------------------------------------------
 # Internationalisation

@@ -127,3 +127,43 @@ def test_the_admin_creates_a_key_shows_it_once_and_revokes(admin_client):
     assert key.revoked_at is not None
     change_page = admin_client.get(f"/admin/backoffice/apikey/{key.pk}/change/").content.decode()
     assert raw not in change_page and key.key_hash not in change_page
+
+
+@pytest.fixture
+def fresh_counts():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def call_from(address: str, key: str):
+    request = APIRequestFactory().get(
+        "/probe", headers={"Authorization": f"Api-Key {key}"}, REMOTE_ADDR=address
+    )
+    return TradesProbe.as_view()(request)
+
+
+def test_guessing_keys_is_limited_per_address(fresh_counts, settings, caplog):
+    settings.API_KEY_MAX_FAILURES = 5
+    _, raw = api_key_create(name="bot", scopes="trades:write")
+    for n in range(5):
+        assert call_from("10.0.0.7", f"guess-{n}").status_code == 401
+    assert "invalid or revoked API key" in caplog.text
+    assert raw not in caplog.text
+    locked = call_from("10.0.0.7", raw)
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) == settings.API_KEY_FAILURE_WINDOW_SECONDS
+    assert "too many invalid API keys" in locked.data["detail"]
+    # Another address is not affected; valid keys never count.
+    for _ in range(10):
+        assert call_from("10.0.0.8", raw).status_code == 200
+
+
+def test_failures_below_the_limit_leave_valid_keys_working(fresh_counts, settings):
+    settings.API_KEY_MAX_FAILURES = 5
+    _, raw = api_key_create(name="bot", scopes="trades:write")
+    for n in range(4):
+        call_from("10.0.0.9", f"guess-{n}")
+    assert call_from("10.0.0.9", raw).status_code == 200
