@@ -21,6 +21,16 @@ PRICE = {"max_digits": 20, "decimal_places": 8}
 TICK = Decimal("0.00000001")
 
 
+class StrategyNameField(serializers.SlugRelatedField):
+    """A strategy by its name. A name with a NUL is refused before the lookup: PostgreSQL
+    cannot hold one in text and would fail the query (a 500)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return super().to_internal_value(data)
+
+
 class TradeIdeaIn(serializers.Serializer):
     """A trade idea with the seed's field names."""
 
@@ -44,7 +54,7 @@ class TradeIdeaIn(serializers.Serializer):
     confidence_score = serializers.DecimalField(
         max_digits=5, decimal_places=4, min_value=0, max_value=1
     )
-    strategy = serializers.SlugRelatedField(
+    strategy = StrategyNameField(
         slug_field="name", queryset=Strategy.objects.all(), required=False, allow_null=True
     )
     snapshot_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)

@@ -167,3 +167,10 @@ def test_bad_filters_and_cursors_are_documented_400s(open_desk, engine):
             assert_documented(response, "GET", path)
     offset = engine.get("/api/v1/decisions", {"since": "2026-03-03T05:00:00+20:41"})
     assert offset.status_code == 200
+
+
+def test_a_strategy_name_with_a_nul_is_a_400_naming_it(open_desk, engine):
+    # PostgreSQL refuses NUL in text: the lookup of such a strategy name was a 500.
+    response = engine.post("/api/v1/trade-ideas", idea_body(strategy="br\x00eak"), format="json")
+    assert response.status_code == 400
+    assert response.json() == {"strategy": ["Null characters are not allowed."]}
