@@ -55,7 +55,9 @@ class GunicornServer:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.logs = scratch / "gunicorn.log"
+        # Under make test, in the directory whose every file the harness reads for secrets.
+        log_dir = os.environ.get("BACKOFFICE_TEST_LOG_DIR")
+        self.logs = (Path(log_dir) if log_dir else scratch) / f"gunicorn-{self.port}.log"
         self.env = {
             **env,
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",

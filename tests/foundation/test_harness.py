@@ -71,3 +71,20 @@ def test_missing_npm_packages_are_named(monkeypatch, tmp_path):
     monkeypatch.setattr(services.TimescaleServer, "SCRIPT", tmp_path / "server.mjs")
     with pytest.raises(services.ServiceError, match="npm packages missing"):
         services.TimescaleServer()
+
+
+def test_a_secret_in_any_server_log_file_is_found_by_file_name(tmp_path):
+    from tests.harness.run import count_files, files_showing
+
+    logs = tmp_path / "server-logs"
+    (logs / "nested").mkdir(parents=True)
+    (logs / "gunicorn-1.log").write_text('{"message": "clean"}\n')
+    (logs / "nested" / "gunicorn-2.log").write_text('{"message": "key=s3cr3t-value-xyz"}\n')
+    redis_log = tmp_path / "redis.log"
+    redis_log.write_bytes(b"\xff binary s3cr3t-value-xyz")
+    assert count_files([logs, redis_log]) == 3
+    assert files_showing([logs, redis_log], ["s3cr3t-value-xyz"]) == [
+        "gunicorn-2.log",
+        "redis.log",
+    ]
+    assert files_showing([logs], ["another-secret"]) == []

@@ -95,6 +95,34 @@ def evaluate(tier: str, exit_code: int, junit: Path) -> TierResult:
     return result
 
 
+def _files(paths: list[Path]) -> list[Path]:
+    out = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file()))
+        elif path.is_file():
+            out.append(path)
+    return out
+
+
+def count_files(paths: list[Path]) -> int:
+    return len(_files(paths))
+
+
+def files_showing(paths: list[Path], secrets_in_use: list[str]) -> list[str]:
+    """The files (under ``paths``) in which any of the secrets appears, by name only."""
+    hits = []
+    needles = [secret.encode() for secret in secrets_in_use if secret]
+    for path in _files(paths):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if any(needle in data for needle in needles):
+            hits.append(path.name)
+    return hits
+
+
 def base_environment(scratch: Path) -> dict[str, str]:
     env = {
         key: value
@@ -186,6 +214,11 @@ class Harness:
         env = base_environment(self.scratch / tier)
         env.update(extra_env)
         env["BACKOFFICE_TEST_TIER"] = tier
+        # Live servers started by the tests write their logs here (tests/support.py);
+        # the harness reads them all, with the services' own logs, for secrets.
+        log_dir = self.scratch / tier / "server-logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        env["BACKOFFICE_TEST_LOG_DIR"] = str(log_dir)
         command = [
             sys.executable,
             "-m",
@@ -216,7 +249,32 @@ class Harness:
         if leaked:
             # Logs and reports of the run must never show a configured secret.
             result.problems.append(f"{len(leaked)} configured secret(s) appeared in the output")
+        logs = [log_dir, *self.service_logs()]
+        in_logs = files_showing(logs, secrets_in_use)
+        print(
+            f"harness: tier {tier}: {count_files(logs)} server log file(s) read for "
+            f"{len(secrets_in_use)} configured secret(s): "
+            + ("none found" if not in_logs else f"found in {', '.join(in_logs)}"),
+            flush=True,
+        )
+        if in_logs:
+            result.problems.append(
+                f"a configured secret appeared in {len(in_logs)} server log file(s)"
+            )
         return result
+
+    def service_logs(self) -> list[Path]:
+        """The log files of the servers this tier started (PostgreSQL, Redis, ...)."""
+        found = []
+        for service in self.started:
+            for name in ("logfile", "log_path"):
+                path = getattr(service, name, None)
+                if isinstance(path, Path):
+                    found.append(path)
+            directory = getattr(service, "dir", None)
+            if isinstance(directory, Path) and (directory / "redis.log").exists():
+                found.append(directory / "redis.log")
+        return found
 
     def run(self) -> int:
         try:
