@@ -16,6 +16,7 @@ help:
 	@echo "make serve   - gunicorn against the configured services (DATABASE_URL, REDIS_URL, ...)"
 	@echo "make secrets - generate ./secrets/* for docker-compose (never overwrites)"
 	@echo "make backup  - pg_dump + model artifacts into var/backups/ (make restore BACKUP=.. DATABASE=..)"
+	@echo "make fuzz    - schemathesis on every API operation, 10x make test's run (FUZZ_EXAMPLES=1000)"
 	@echo "make load    - bench/load.py: each API and admin scenario at rising concurrency, its knee"
 	@echo "make soak    - bench/soak.py: 10 minutes of mixed traffic, errors and worker memory (MINUTES=..)"
 	@echo "make lint    - ruff"
@@ -54,6 +55,13 @@ tsdb-deps: tests/tsdb/node_modules/.package-lock.json
 # ARGS are passed to pytest, e.g. make test ARGS="-k spool -x"; TIERS=postgres,sqlite
 test: $(STAMP) system-deps tsdb-deps
 	$(PY) -m tests.harness.run $(if $(TIERS),--tiers $(TIERS)) $(ARGS)
+
+# The schemathesis run of tests/fuzz (in make test with 100 examples per operation, the
+# same every time) with FUZZ_EXAMPLES per operation, fresh random cases each run.
+.PHONY: fuzz
+fuzz: $(STAMP) system-deps
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),1000) FUZZ_RANDOM=1 \
+		$(PY) -m tests.harness.run --tiers postgres tests/fuzz $(ARGS)
 
 secrets:
 	@bash scripts/gen_secrets.sh
