@@ -171,7 +171,7 @@ _TYPED = {
 _COLUMNS = ", ".join(COLUMNS)
 _TYPED_SELECT = ", ".join(f"{_TYPED[name]} AS {name}" for name in COLUMNS)
 # Keys met twice in one file: the open version first, so that the closing one completes
-# it (as the exact path does).
+# it (as the exact path does). Without such keys (the usual file) no sort is needed.
 MOVE = f"""
     INSERT INTO journal_trade ({_COLUMNS})
     SELECT DISTINCT ON (trade_id, executed_at) {_COLUMNS}
@@ -179,6 +179,15 @@ MOVE = f"""
     ORDER BY trade_id, executed_at, closed_at NULLS FIRST
     ON CONFLICT (trade_id, executed_at) DO NOTHING
 """  # noqa: S608 - fixed names
+MOVE_UNIQUE = f"""
+    INSERT INTO journal_trade ({_COLUMNS})
+    SELECT {_TYPED_SELECT} FROM {STAGE}
+    ON CONFLICT (trade_id, executed_at) DO NOTHING
+"""  # noqa: S608
+HAS_REPEATED_KEYS = f"""
+    SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY trade_id, executed_at::timestamptz
+                   HAVING count(*) > 1)
+"""  # noqa: S608
 CLOSE = f"""
     UPDATE journal_trade AS t
     SET closed_at = s.closed_at, exit_price = s.exit_price, pnl = s.pnl, fees = s.fees,
@@ -253,9 +262,11 @@ def _run(path: Path, advance) -> tuple[int, int, int]:
             failing = cursor.fetchone()[0]
             if failing:
                 raise Declined(f"{failing} row(s) outside the plain spelling")
-            # The DISTINCT ON sort of a large file spills to disk at the default work_mem.
+            # Grouping and sorting a large file spill to disk at the default work_mem.
             cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute(MOVE.replace(STAGE, stage), [timezone.now()])
+            cursor.execute(HAS_REPEATED_KEYS.replace(STAGE, stage))
+            move = MOVE if cursor.fetchone()[0] else MOVE_UNIQUE
+            cursor.execute(move.replace(STAGE, stage), [timezone.now()])
             created = max(cursor.rowcount, 0)
             closed = 0
             if created < rows:  # some keys were known, or met twice: complete open trades

@@ -331,3 +331,27 @@ def test_degenerate_files_go_to_the_exact_path(tmp_path, content):
     with pytest.raises(Exception):  # noqa: B017 - the exact path's refusal, tested elsewhere
         import_file(path)
     assert not Trade.objects.exists()
+
+
+def test_one_instant_spelled_two_ways_is_one_key(tmp_path):
+    opened = row(executed_at="2026-03-02T09:00:00Z", closed_at="", exit_price="", pnl="")
+    closed = {
+        **opened,
+        "executed_at": "2026-03-02T11:00:00+02:00",
+        "closed_at": "2026-03-02T10:00:00Z",
+        "exit_price": "1.1",
+        "pnl": "2",
+    }
+    path = tmp_path / "spellings.csv"
+    write_csv(path, [closed, opened])
+    with transaction.atomic():
+        exact = import_file(path, fast=False)
+        transaction.set_rollback(True)
+    fast = import_file(path)
+    assert fast.method == "fast_copy"
+    assert (fast.created, fast.closed, fast.duplicates) == (
+        exact.created,
+        exact.closed,
+        exact.duplicates,
+    )
+    assert Trade.objects.get().status == "closed"
