@@ -3,8 +3,9 @@
 Generates N trades as a CSV file in the trade record format and times, on a throwaway
 PostgreSQL cluster migrated with the project's migrations:
   import_trades  ``manage.py import_trades FILE --no-progress``: the real command, in its
-                 own process, into an empty journal_trade (COPY into a temporary table,
-                 then INSERT ... ON CONFLICT DO NOTHING)
+                 own process, into an empty journal_trade (the generated file is in the
+                 plain spelling, so the fast path of journal/fast_import.py: COPY as
+                 text, rules checked in SQL, INSERT ... ON CONFLICT DO NOTHING)
   re-import      the same command on the same file again: the idempotent path (0 created)
   bulk_create    a naive Django importer in its own process: csv.DictReader, parse_record,
                  Trade(...) objects, ``bulk_create(batch_size=5000)``, one transaction,
@@ -12,6 +13,9 @@ PostgreSQL cluster migrated with the project's migrations:
                  (--bulk-rows), its rows/s then stands for the whole file
   raw COPY       ``psql \\copy`` of the same file into an unindexed plain table with the
                  same columns and types, on the same server
+  COPY ceiling   ``psql \\copy`` of the same file straight into a copy of journal_trade
+                 with its 8 indexes (no validation, not idempotent): the most any
+                 importer into journal_trade could reach on this server
 Every time is the wall-clock time of the whole process (Python and Django start-up,
 reading, validating, writing, commit), as an operator sees it.
 
@@ -44,6 +48,16 @@ from bench.common import (
 )
 
 RAW_TABLE = "bench_trade_raw"
+CEILING_TABLE = "bench_trade_ceiling"
+# journal_trade's columns, defaults, checks and 8 indexes; status computed from closed_at
+# (the file has no status column), its check dropped with it.
+CEILING_SQL = f"""
+    CREATE TABLE {CEILING_TABLE} (LIKE journal_trade INCLUDING ALL);
+    ALTER TABLE {CEILING_TABLE} ALTER COLUMN recorded_at SET DEFAULT now(),
+        DROP COLUMN status CASCADE,
+        ADD COLUMN status varchar(6) GENERATED ALWAYS AS
+            (CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END) STORED
+"""
 TARGET_COPY = 0.5
 TARGET_BULK = 5.0
 RESULT = re.compile(r"read (\d+) row\(s\).*\((\w+)\): (\d+) created, (\d+) duplicate\(s\)")
@@ -202,10 +216,26 @@ def main() -> None:
         )
         raw_stored = db.count(RAW_TABLE)
 
+        db.sql(CEILING_SQL)
+        db.sql("CHECKPOINT")
+        blanks = "strategy, account, broker_order_id, model_version"
+        ceiling = timed(
+            db.psql_command(
+                "-c",
+                f"\\copy {CEILING_TABLE} ({columns}) FROM '{trades.path}' "
+                f"WITH (FORMAT csv, HEADER, FORCE_NOT_NULL ({blanks}))",
+            ),
+            db.env,
+            args.timeout,
+            "psql \\copy into journal_trade's indexes",
+        )
+        ceiling_stored = db.count(CEILING_TABLE)
+
     import_rate = rate(args.rows, first[0])
     again_rate = rate(args.rows, again[0])
     bulk_rate = rate(bulk_rows, bulk_seconds)
     copy_rate = rate(args.rows, copy.seconds)
+    ceiling_rate = rate(args.rows, ceiling.seconds)
     subset = bulk_rows < args.rows
     print(f"\ningest of {args.rows:,} trades (rows/s = rows / wall-clock seconds of the process)")
     print_table(
@@ -219,6 +249,8 @@ def main() -> None:
              f"{bulk_seconds:.1f}", f"{bulk_rate:,.0f}", f"{bulk_stored:,}"),
             ("psql \\copy (raw)", f"{args.rows:,}", f"{copy.seconds:.1f}", f"{copy_rate:,.0f}",
              f"{raw_stored:,}"),
+            ("psql \\copy (ceiling)", f"{args.rows:,}", f"{ceiling.seconds:.1f}",
+             f"{ceiling_rate:,.0f}", f"{ceiling_stored:,}"),
         ],
         (22, 10, 8, 9, 10),
     )  # fmt: skip
@@ -241,6 +273,7 @@ def main() -> None:
         and stored_again == args.rows
         and bulk_stored == bulk_rows
         and raw_stored == args.rows
+        and ceiling_stored == args.rows
     )
     print(f"correctness: {'OK' if correct else 'WRONG'} (expected N created then 0)")
     vs_copy = import_rate / copy_rate
@@ -252,6 +285,11 @@ def main() -> None:
     print(
         f"import_trades / bulk_create = {vs_bulk:4.2f}x  (target >= {TARGET_BULK:g}x)  "
         f"{verdict(vs_bulk >= TARGET_BULK)}"
+    )
+    print(
+        f"ceiling: a COPY with no validation into journal_trade's indexes reaches "
+        f"{ceiling_rate / copy_rate:.2f}x raw COPY; import_trades is "
+        f"{import_rate / ceiling_rate:.2f}x of that ceiling"
     )
     print(f"total benchmark time {time.perf_counter() - total_started:.0f} s")
     if not correct:
