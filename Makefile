@@ -19,6 +19,7 @@ help:
 	@echo "make fuzz    - schemathesis on every API operation, 10x make test's run (FUZZ_EXAMPLES=1000)"
 	@echo "make load    - bench/load.py: each API and admin scenario at rising concurrency, its knee"
 	@echo "make soak    - bench/soak.py: 10 minutes of mixed traffic, errors and worker memory (MINUTES=..)"
+	@echo "make audit   - every pinned dependency against PyPI (scripts/audit_pins.py, pip-audit)"
 	@echo "make lint    - ruff"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -62,6 +63,18 @@ test: $(STAMP) system-deps tsdb-deps
 fuzz: $(STAMP) system-deps
 	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),1000) FUZZ_RANDOM=1 \
 		$(PY) -m tests.harness.run --tiers postgres tests/fuzz $(ARGS)
+
+# Every pin against PyPI: scripts/audit_pins.py (the newest release of each pin's series,
+# advisories on the newest release), then pip-audit (PyPI's per-release advisories),
+# which lists what it could not check. SECURITY.md has the latest result.
+AUDIT_VENV := var/audit-venv
+.PHONY: audit
+audit:
+	$(PYTHON) scripts/audit_pins.py requirements.txt requirements-dev.txt
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && \
+		$(AUDIT_VENV)/bin/pip install --quiet --disable-pip-version-check pip-audit==2.10.1; }
+	$(AUDIT_VENV)/bin/pip-audit --progress-spinner off --no-deps --disable-pip \
+		-r requirements.txt -r requirements-dev.txt
 
 secrets:
 	@bash scripts/gen_secrets.sh
