@@ -16,3 +16,16 @@ def not_found(request, exception):
             status=404,
         )
     return defaults.page_not_found(request, exception)
+
+
+def document_server_limits(result, generator, request, public):
+    """Every operation may get gunicorn's own 414 (an HTML page) when its request line
+    passes gunicorn's limit_request_line (4094 bytes): say so in the schema."""
+    too_long = {
+        "description": "The URL is too long for the server (gunicorn's limit_request_line).",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            operation.setdefault("responses", {}).setdefault("414", too_long)
+    return result
