@@ -18,14 +18,45 @@ def not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+def _detail(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Detail"}}},
+    }
+
+
+# What any authenticated operation may answer, whatever its view (backoffice.api_auth).
+COMMON_ANSWERS = {
+    "401": _detail("No credentials, or an invalid or revoked API key."),
+    "403": _detail("The key lacks the operation's scope (or the user is not staff)."),
+    "429": _detail(
+        "Too many invalid API keys from this address (API_KEY_MAX_FAILURES); "
+        "Retry-After says when to try again."
+    ),
+    "503": _detail("The database is unreachable; Retry-After says when to try again."),
+}
+
+
 def document_server_limits(result, generator, request, public):
-    """Every operation may get gunicorn's own 414 (an HTML page) when its request line
-    passes gunicorn's limit_request_line (4094 bytes): say so in the schema."""
+    """Say in the schema what every operation may answer besides its own responses:
+    gunicorn's own 414 (an HTML page) when the request line passes limit_request_line
+    (4094 bytes), and, where the operation needs credentials, the authentication
+    answers and the database outage of backoffice.api_auth. An operation's own
+    description of one of these codes is kept."""
     too_long = {
         "description": "The URL is too long for the server (gunicorn's limit_request_line).",
         "content": {"text/html": {"schema": {"type": "string"}}},
     }
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "Detail",
+        {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]},
+    )
     for path in result.get("paths", {}).values():
         for operation in path.values():
-            operation.setdefault("responses", {}).setdefault("414", too_long)
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("414", too_long)
+            if operation.get("security"):
+                for code, answer in COMMON_ANSWERS.items():
+                    responses.setdefault(code, answer)
     return result

@@ -49,3 +49,35 @@ def test_every_operation_documents_gunicorns_414(schema_and_warnings):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             assert "text/html" in operation["responses"]["414"]["content"], (method, path)
+
+
+def test_every_authenticated_operation_documents_the_authentication_answers(
+    schema_and_warnings,
+):
+    schema, _ = schema_and_warnings
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert operation["security"], (method, path)
+            for code in ("401", "403", "429", "503"):
+                assert code in operation["responses"], (method, path, code)
+
+
+def test_real_authentication_answers_match_the_schema(client, settings):
+    from django.core.cache import cache
+
+    from tests.openapi import assert_documented
+
+    cache.clear()
+    settings.API_KEY_MAX_FAILURES = 2
+    bad = {"HTTP_AUTHORIZATION": "Api-Key not-a-key", "REMOTE_ADDR": "10.9.9.9"}
+    for _ in range(2):
+        refused = client.get("/api/v1/trades", **bad)
+        assert refused.status_code == 401
+        assert_documented(refused, "get", "/api/v1/trades")
+    throttled = client.get("/api/v1/metrics", **bad)
+    assert throttled.status_code == 429
+    assert_documented(throttled, "get", "/api/v1/metrics")
+    anonymous = client.post("/api/v1/trades", {}, content_type="application/json")
+    assert anonymous.status_code in (401, 403)
+    assert_documented(anonymous, "post", "/api/v1/trades")
+    cache.clear()
