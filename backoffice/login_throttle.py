@@ -4,7 +4,11 @@
 
 Counts live in the shared cache for a window; a locked pair is refused before the
 password is checked. When the cache is down the limit is not enforced (logged): the
-password check itself still protects the account.
+password check itself still protects the account. Every cache call goes through
+serving.guard, as the predictions' do: a hung Redis would otherwise cost its socket
+timeout on every API request (the API-key limit is checked before each key), so after
+an error the cache is left alone for SERVING_CACHE_RETRY_SECONDS, with one warning per
+outage and process.
 """
 
 import hashlib
@@ -14,6 +18,8 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
+
+from serving.guard import guard
 
 logger = logging.getLogger(__name__)
 
@@ -29,23 +35,19 @@ def _keys(request, username: str) -> tuple[str, str]:
 
 
 def failure_counts(keys: list[str], what: str) -> dict[str, int] | None:
-    """The failure counts under ``keys``; None (logged) when the cache does not answer."""
-    try:
-        return cache.get_many(keys)
-    except Exception:
-        logger.warning("%s throttle unavailable: the cache does not answer", what)
-        return None
+    """The failure counts under ``keys``; None while the cache does not answer."""
+    return guard.call(f"{what} throttle", lambda: cache.get_many(keys), None)
 
 
 def count_failures(keys: tuple[str, ...] | list[str], window: int, what: str) -> None:
     """Add one failure under each key, for ``window`` seconds from the first."""
-    for key in keys:
-        try:
+
+    def add():
+        for key in keys:
             if not cache.add(key, 1, window):
                 cache.incr(key)
-        except Exception:
-            logger.warning("%s throttle unavailable: the cache does not answer", what)
-            return
+
+    guard.call(f"{what} throttle", add, None)
 
 
 def locked_out(request, username: str) -> bool:
@@ -69,7 +71,4 @@ def count_failure(sender, credentials, request=None, **kwargs):
 
 @receiver(user_logged_in)
 def forget_failures(sender, request, user, **kwargs):
-    try:
-        cache.delete(_keys(request, user.get_username())[0])
-    except Exception:
-        logger.warning("login throttle unavailable: the cache does not answer")
+    guard.call("login throttle", lambda: cache.delete(_keys(request, user.get_username())[0]), None)

@@ -3,8 +3,13 @@
 Trades need only PostgreSQL: with the shared cache gone, POST /api/v1/trades still
 answers 201 and stores each trade once, GET /api/v1/trades still pages through them,
 and the outage is reported (/readyz names the cache, the log says so), not hidden.
+Two outages: Redis stopped (connections refused at once) and Redis hung (SIGSTOP:
+connections open, nothing answers until the client's socket timeout).
 """
 
+import os
+import signal
+import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -80,19 +85,52 @@ def stored(cluster) -> tuple[int, int]:
         ).fetchone()
 
 
-def test_trades_are_captured_once_and_listed_while_redis_is_unreachable(stack):
+class Outage:
+    def __init__(self, redis, kind: str):
+        self.redis, self.kind = redis, kind
+
+    def begin(self):
+        if self.kind == "stopped":
+            self.redis.stop()
+        else:
+            os.kill(self.redis.process.pid, signal.SIGSTOP)
+
+    def end(self):
+        if self.kind == "stopped":
+            self.redis.start()
+        else:
+            os.kill(self.redis.process.pid, signal.SIGCONT)
+
+
+@pytest.mark.parametrize("kind", ["stopped", "hung"])
+def test_trades_are_captured_once_and_listed_while_redis_is_unreachable(stack, kind):
     cluster, redis, live = stack
     assert call(live, "POST", "/api/v1/trades", json=batch(0)).status_code == 201
     assert requests.get(f"{live.url}/readyz", timeout=30).status_code == 200
 
-    redis.stop()
-    # Ten requests a batch, each on a new connection: both workers meet the outage.
+    outage = Outage(redis, kind)
+    outage.begin()
+    try:
+        check_capture_and_listing(cluster, live)
+    finally:
+        outage.end()
+    deadline = time.monotonic() + 30
+    while requests.get(f"{live.url}/readyz", timeout=30).status_code != 200:
+        assert time.monotonic() < deadline, "readiness did not recover with Redis"
+        time.sleep(0.2)
+
+
+def check_capture_and_listing(cluster, live):
+    # Ten batches, each on a new connection: both workers meet the outage.
+    seconds = []
     for number in range(1, 11):
         started = time.monotonic()
         response = call(live, "POST", "/api/v1/trades", json=batch(number))
+        seconds.append(time.monotonic() - started)
         assert response.status_code == 201, response.text
         assert response.json() == {"created": 100, "duplicates": 0, "closed": 0}
-        assert time.monotonic() - started < 5, "a Redis outage must not stall capture"
+    # A hung Redis costs a socket timeout (0.5 s) now and then, not on every request.
+    assert statistics.median(seconds) < 0.4, seconds
     again = call(live, "POST", "/api/v1/trades", json=batch(3))
     assert again.status_code == 201
     assert again.json() == {"created": 0, "duplicates": 100, "closed": 0}
@@ -115,9 +153,11 @@ def test_trades_are_captured_once_and_listed_while_redis_is_unreachable(stack):
     )
     server_errors = [line for line in lines if str(line.get("status", "")).startswith("5")]
     assert {line.get("path") for line in server_errors} == {"/readyz"}, "only readiness fails"
-
-    redis.start()
-    deadline = time.monotonic() + 30
-    while requests.get(f"{live.url}/readyz", timeout=30).status_code != 200:
-        assert time.monotonic() < deadline, "readiness did not recover with Redis"
-        time.sleep(0.2)
+    # The API-key limit cannot be counted: said once per worker, not once per request.
+    unenforced = [
+        line
+        for line in lines
+        if line.get("message", "").startswith("shared cache unavailable")
+        and line.get("operation") == "API key throttle"
+    ]
+    assert 1 <= len(unenforced) <= 2, [line["message"] for line in lines[-30:]]
