@@ -95,6 +95,11 @@ def workers_of(master: int) -> list[int]:
     return children
 
 
+def both_workers(server) -> list[int] | None:
+    workers = workers_of(server.process.pid)
+    return workers if len(workers) == 2 else None
+
+
 def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -189,16 +194,15 @@ def insert_waits_on_lock(cluster) -> bool:
         return bool(
             conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE 'INSERT INTO journal_trade%%'"
+                "AND query LIKE 'INSERT INTO journal_trade%'"
             ).fetchone()[0]
         )
 
 
 def kill_round(server, cluster, number: int, mode: str, rng: random.Random) -> Post:
     trades = batch(number)
+    workers = wait_for(lambda: both_workers(server), 60, "two gunicorn workers")
     holder = hold_row(cluster, trades[BATCH // 2]) if mode == "insert" else None
-    workers = workers_of(server.process.pid)
-    assert len(workers) == 2, workers
     post = Post(server, trades)
     post.start()
     try:
@@ -225,10 +229,7 @@ def kill_round(server, cluster, number: int, mode: str, rng: random.Random) -> P
             holder.close()
     # The master replaces the worker; the next round needs two again.
     wait_for(
-        lambda: (
-            len(workers_of(server.process.pid)) == 2
-            and handler not in workers_of(server.process.pid)
-        ),
+        lambda: handler not in (both_workers(server) or [handler]),
         60,
         "gunicorn to replace the killed worker",
     )
