@@ -1,8 +1,8 @@
 """Soak benchmark: mixed traffic for minutes; errors, latency and worker memory over time.
 
 The stack and the scenarios of bench.load (gunicorn with 2 sync workers, PostgreSQL,
-Redis, one model), mixed by weight, with --concurrency requests in flight (below every
-knee of bench.load but the admin's). After a warm-up, each minute prints its requests,
+Redis, one model), mixed by weight, with --concurrency requests in flight (2 by default:
+one per worker, a moderate load). After a warm-up, each minute prints its requests,
 errors, p50 and p99 and each worker's resident memory (VmRSS from /proc); the end prints
 the total error count, each worker's memory at the start and the end with the growth,
 and checks that every captured trade (201) is stored once.
