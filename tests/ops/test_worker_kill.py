@@ -114,12 +114,14 @@ def handler_of(server_port: int, client_port: int, workers: list[int]) -> int | 
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         local, remote = fields[1], fields[2]
-        if int(local.split(":")[1], 16) == server_port and (
-            int(remote.split(":")[1], 16) == client_port
+        if (
+            int(local.split(":")[1], 16) == server_port
+            and int(remote.split(":")[1], 16) == client_port
+            and fields[9] != "0"  # 0 until accepted (and for a closed one in TIME_WAIT)
         ):
             inode = fields[9]
-    if not inode or inode == "0":
-        return None  # not accepted yet
+    if inode is None:
+        return None
     for pid in workers:
         try:
             for fd in Path(f"/proc/{pid}/fd").iterdir():
