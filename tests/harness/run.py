@@ -209,7 +209,9 @@ class Harness:
     # -- tiers --------------------------------------------------------------------
     def run_tier(self, tier: str, extra_env: dict[str, str]) -> TierResult:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        junit = RESULTS_DIR / f"{tier}.xml"
+        # Read from this run's own scratch (two runs at once must not read each other's
+        # results), then kept in var/test-results/ for CI and people.
+        junit = self.scratch / f"{tier}.xml"
         junit.unlink(missing_ok=True)
         env = base_environment(self.scratch / tier)
         env.update(extra_env)
@@ -246,6 +248,8 @@ class Harness:
             sys.stdout.write(line)
         sys.stdout.flush()
         result = evaluate(tier, process.wait(), junit)
+        if junit.exists():
+            shutil.copyfile(junit, RESULTS_DIR / f"{tier}.xml")
         if leaked:
             # Logs and reports of the run must never show a configured secret.
             result.problems.append(f"{len(leaked)} configured secret(s) appeared in the output")
