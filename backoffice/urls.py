@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from backoffice import health
+from backoffice import health, schema  # noqa: F401 - schema registers the API-key scheme
 
 # Each app lists its endpoints in its own urls.py.
 api_v1 = [

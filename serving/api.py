@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 
+from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -22,6 +23,9 @@ from serving.predictors import predictors
 from serving.services import prediction_make
 from serving.throttles import PredictRateThrottle
 from serving.warmup import warm_one, warm_production_aliases
+
+# The remembering variant shares its parent's "ApiKeyAuth" scheme (backoffice.schema).
+set_override(RememberingApiKeyAuthentication, "suppress_collision_warning", True)
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 

@@ -11,7 +11,6 @@ class ServingConfig(AppConfig):
         # Nothing is loaded here: ready() also runs for migrate and every command.
         # Warm-up is serving.warmup (gunicorn's post_worker_init, or the first request).
         from models_registry.signals import aliases_changed
-        from serving import schema  # noqa: F401 - registers the OpenAPI auth extension
         from serving.hotswap import announce_alias_change
 
         aliases_changed.connect(announce_alias_change, dispatch_uid="serving-alias-stamp")

@@ -1,21 +1,17 @@
 """OpenAPI: describe the project's API-key authentication to drf-spectacular.
 
 Without this extension the schema generator warns that it cannot resolve
-backoffice.api_auth.ApiKeyAuthentication and documents no security scheme.
+backoffice.api_auth.ApiKeyAuthentication and documents no security scheme. Imported by
+backoffice.urls: the schema is only ever generated from the URLs, and management
+commands, which never load them, do not pay for drf-spectacular's import.
 """
 
-from drf_spectacular.drainage import set_override
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-
-from serving.auth import RememberingApiKeyAuthentication
-
-# The same scheme as its parent class: one "ApiKeyAuth" component for both.
-set_override(RememberingApiKeyAuthentication, "suppress_collision_warning", True)
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "backoffice.api_auth.ApiKeyAuthentication"
-    match_subclasses = True  # serving.auth's remembering variant too
+    match_subclasses = True  # serving.auth's remembering variant too (serving.api)
     name = "ApiKeyAuth"
 
     def get_security_definition(self, auto_schema):
