@@ -355,3 +355,21 @@ def test_one_instant_spelled_two_ways_is_one_key(tmp_path):
         exact.duplicates,
     )
     assert Trade.objects.get().status == "closed"
+
+
+def test_a_key_stored_behind_the_range_check_sends_the_file_to_the_exact_path(
+    tmp_path, monkeypatch, caplog
+):
+    """As if a bot captured one of the file's trades between the check and the INSERT:
+    the plain INSERT meets the unique key, and the exact path imports the file."""
+    rows = [row() for _ in range(5)]
+    first = tmp_path / "first.csv"
+    write_csv(first, rows[:1])
+    assert import_file(first).created == 1
+    monkeypatch.setattr(fast_import, "TABLE_HAS_RANGE", "SELECT %s IS NULL AND %s IS NULL")
+    path = tmp_path / "all.csv"
+    write_csv(path, rows)
+    result = import_file(path)
+    assert (result.method, result.created, result.duplicates) == ("copy", 4, 1)
+    assert "fast path declined" in caplog.text
+    assert Trade.objects.count() == 5
