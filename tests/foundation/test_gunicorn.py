@@ -108,6 +108,39 @@ def test_every_log_line_is_json_and_carries_no_secret(server, cluster):
         assert secret not in text
 
 
+def test_error_bodies_and_the_schema_carry_no_secret(server, cluster):
+    sent_key = "leaked-key-material-456"
+    bad_key = {"Authorization": f"Api-Key {sent_key}"}
+    answers = [
+        get(server, "/api/v1/trades", **bad_key),  # 401
+        get(server, "/api/v1/metrics?since=not-a-time", **bad_key),
+        get(server, "/api/v1/models/no-such-model"),  # 401 before 404
+        get(server, "/api/v1/no/such/route"),  # the API's JSON 404
+        get(server, "/admin/does-not-exist/"),
+        get(server, "/api/schema/", **bad_key),
+        requests.post(
+            server["url"] + "/api/v1/trades",
+            data=b"{not json",
+            headers={"Content-Type": "application/json", "Connection": "close", **bad_key},
+            timeout=15,
+        ),
+    ]
+    assert {answer.status_code for answer in answers} >= {401, 404}
+    for answer in answers:
+        body = answer.text
+        for secret in (
+            cluster.password,
+            server["env"]["DJANGO_SECRET_KEY"],
+            server["env"]["REDIS_PASSWORD"] or "no-redis-password",
+            sent_key,
+        ):
+            assert secret not in body, answer.request.url
+    schema = get(server, "/api/schema/?format=json")
+    assert schema.status_code == 200 and "ApiKeyAuth" in schema.text
+    for secret in (cluster.password, server["env"]["DJANGO_SECRET_KEY"]):
+        assert secret not in schema.text
+
+
 def test_readyz_follows_postgres_down_and_back_without_a_restart(server, cluster):
     master_pid = server["process"].pid
     assert get(server, "/readyz").status_code == 200
