@@ -242,7 +242,7 @@ class MetricsView(APIView):
         filterset = MetricsFilter(request.query_params, queryset=Trade.objects.all())
         if not filterset.is_valid():
             return Response({"detail": "invalid filter", "errors": filterset.errors}, status=400)
-        result = metrics.report(filterset.qs)
+        result = metrics.report_for(filterset)
         return Response(_jsonable(result))
 
 

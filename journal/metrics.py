@@ -32,6 +32,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDay
 
 from journal import performance
+from journal import summary as daily_summary
 from journal.models import Trade, TradeStatus
 from journal.timescale import DAILY_PNL_VIEW
 
@@ -139,19 +140,26 @@ def _roll_up(groups: list[dict[str, Any]], key: str | None) -> dict[Any, dict[st
     return totals
 
 
-def _summary_from(groups: list[dict[str, Any]]) -> dict[str, Any]:
+def _total(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sums of all groups, with the extremes and the holding time."""
     row = _roll_up(groups, None).get(None) or dict.fromkeys(SUMS, 0)
+    row["highest"] = max((g["highest"] for g in groups), default=None)
+    row["lowest"] = min((g["lowest"] for g in groups), default=None)
+    row["holding"] = sum((g["holding"] for g in groups if g["holding"] is not None), timedelta())
+    return row
+
+
+def _summary_row(total: dict[str, Any]) -> dict[str, Any]:
+    row = {field: total[field] for field in SUMS}
     for field in ("net_pnl", "gross_profit", "gross_loss"):
         row[field] = Decimal(row[field])
-    highest = max((g["highest"] for g in groups), default=None)
-    lowest = min((g["lowest"] for g in groups), default=None)
-    holding = sum((g["holding"] for g in groups if g["holding"] is not None), timedelta())
+    highest, lowest = total["highest"], total["lowest"]
     row.update(
         average_win=performance.ratio(row["gross_profit"], row["wins"]),
         average_loss=performance.ratio(row["gross_loss"], row["losses"]),
         largest_win=highest if highest is not None and highest > 0 else None,
         largest_loss=lowest if lowest is not None and lowest < 0 else None,
-        average_holding=holding / row["trades"] if row["trades"] else None,
+        average_holding=total["holding"] / row["trades"] if row["trades"] else None,
     )
     return _finish(row)
 
@@ -161,9 +169,62 @@ def report(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
     groups = _grouped(queryset)
     for group in groups:
         group["day"] = _as_date(group["day"])
-    days = [_finish(row) for _, row in sorted(_roll_up(groups, "day").items())]
+    return _report_from(groups)
+
+
+def report_for(filterset) -> dict[str, Any]:
+    """The report for a valid MetricsFilter: from the daily summary where it can answer
+    (plain PostgreSQL; filters on closing days, symbol, strategy, account), else from
+    the trades. Both give the same figures (tests/journal/test_summary.py)."""
+    filters = summary_filters(filterset.form.cleaned_data)
+    if filters is not None and daily_summary.available():
+        rolled = daily_summary.rollups(**filters)
+        if rolled["total"].get("trades"):
+            return _assemble(rolled["day"], rolled["symbol"], rolled["strategy"], rolled["total"])
+        return _report_from([])
+    return report(filterset.qs)
+
+
+def summary_filters(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary's arguments for these filter values, or None when it cannot answer
+    them (a side, status or model version; a time that is not a UTC midnight)."""
+    if any(data.get(name) for name in ("side", "status", "model_version")):
+        return None
+    filters: dict[str, Any] = {}
+    for name in ("since", "until"):
+        moment = data.get(name)
+        if moment is None:
+            continue
+        moment = moment.astimezone(UTC)
+        if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
+            return None
+        filters[name] = moment.date()
+    for name in ("symbol", "strategy", "account"):
+        value = data.get(name)
+        if value:
+            filters[name] = value.strip().upper() if name == "symbol" else value
+    return filters
+
+
+def _report_from(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    return _assemble(
+        _roll_up(groups, "day"),
+        _roll_up(groups, "symbol"),
+        _roll_up(groups, "strategy"),
+        _total(groups),
+    )
+
+
+def _assemble(
+    by_day: dict[Any, dict[str, Any]],
+    by_symbol: dict[Any, dict[str, Any]],
+    by_strategy: dict[Any, dict[str, Any]],
+    total: dict[str, Any],
+) -> dict[str, Any]:
+    """The report from its roll-ups (each a name -> sums mapping) and the total."""
+    days = [_finish(row) for _, row in sorted(by_day.items())]
     daily = [row["net_pnl"] for row in days]
-    result = _summary_from(groups)
+    result = _summary_row(total)
     result.update(
         max_drawdown=performance.max_drawdown(daily),
         sharpe=performance.sharpe(daily),
@@ -176,15 +237,15 @@ def report(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
         row["equity"] = level
         row["drawdown"] = fall
 
-    def ranked(key: str) -> list[dict[str, Any]]:
-        rows = [_finish(row) for row in _roll_up(groups, key).values()]
+    def ranked(rolled: dict[Any, dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        rows = [_finish(row) for row in rolled.values()]
         return sorted(rows, key=lambda row: (-row["net_pnl"], row[key]))
 
     return {
         "summary": result,
         "by_day": days,
-        "by_symbol": ranked("symbol"),
-        "by_strategy": ranked("strategy"),
+        "by_symbol": ranked(by_symbol, "symbol"),
+        "by_strategy": ranked(by_strategy, "strategy"),
     }
 
 

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         filterset = MetricsFilter(params, queryset=Trade.objects.all())
         if not filterset.is_valid():
             raise CommandError(f"invalid filter: {dict(filterset.errors)}")
-        report = metrics.report(filterset.qs)
+        report = metrics.report_for(filterset)
         s = report["summary"]
         if not s["trades"]:
             self.stdout.write("no closed trades for this filter")

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from tqdm import tqdm
 
+from journal import summary
 from journal.services import ReplayBusy, get_spool, spool_replay
 
 
@@ -44,3 +45,6 @@ class Command(BaseCommand):
         )
         if result.rejected:
             self.stdout.write(f"rejected lines are kept in {spool.directory / 'rejected'}")
+        if stored.created or stored.closed:
+            # A replay stores in batches, each adding its own summary rows: fold them.
+            summary.compact()
