@@ -265,11 +265,14 @@ def daily_pnl(
 ) -> list[dict[str, Any]]:
     """Daily net P&L and counts by closing day, for the dashboard.
 
-    On TimescaleDB it reads the continuous aggregate (journal_daily_pnl); elsewhere the
-    same figures come from the trades table. ``until`` is exclusive.
+    On TimescaleDB it reads the continuous aggregate (journal_daily_pnl), on plain
+    PostgreSQL the daily summary (journal_daily_summary); on SQLite the same figures come
+    from the trades table. ``until`` is exclusive.
     """
     if connection.vendor == "postgresql" and getattr(connection, "timescale_installed", False):
-        return _daily_pnl_from_view(since, until, symbol, strategy, account)
+        return _daily_pnl_from_view(DAILY_PNL_VIEW, since, until, symbol, strategy, account)
+    if daily_summary.available():  # the same columns, kept by triggers
+        return _daily_pnl_from_view(daily_summary.TABLE, since, until, symbol, strategy, account)
     queryset = Trade.objects.all()
     if since:
         queryset = queryset.filter(closed_at__gte=_midnight(since))
@@ -288,7 +291,9 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _daily_pnl_from_view(since, until, symbol, strategy, account) -> list[dict[str, Any]]:
+def _daily_pnl_from_view(
+    table: str, since, until, symbol, strategy, account
+) -> list[dict[str, Any]]:
     conditions, params = [], []
     for column, value in (("symbol", symbol), ("strategy", strategy), ("account", account)):
         if value is not None:
@@ -303,7 +308,7 @@ def _daily_pnl_from_view(since, until, symbol, strategy, account) -> list[dict[s
     where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
     sql = f"""
         SELECT closed_day, sum(trades), sum(wins), sum(losses), coalesce(sum(net_pnl), 0)
-        FROM {DAILY_PNL_VIEW} {where}
+        FROM {table} {where}
         GROUP BY closed_day ORDER BY closed_day
     """  # noqa: S608 - column names are fixed above, values are parameters
     with connection.cursor() as cursor:
