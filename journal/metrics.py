@@ -294,18 +294,7 @@ def _midnight(day: date) -> datetime:
 def _daily_pnl_from_view(
     table: str, since, until, symbol, strategy, account
 ) -> list[dict[str, Any]]:
-    conditions, params = [], []
-    for column, value in (("symbol", symbol), ("strategy", strategy), ("account", account)):
-        if value is not None:
-            conditions.append(f"{column} = %s")
-            params.append(value)
-    if since:
-        conditions.append("closed_day >= %s")
-        params.append(since)
-    if until:
-        conditions.append("closed_day < %s")
-        params.append(until)
-    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    where, params = daily_summary.day_filters(since, until, symbol, strategy, account)
     sql = f"""
         SELECT closed_day, sum(trades), sum(wins), sum(losses), coalesce(sum(net_pnl), 0)
         FROM {table} {where}

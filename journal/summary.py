@@ -226,17 +226,9 @@ def compact(before: date | None = None) -> tuple[int, int]:
     return rows_before, rows_after
 
 
-def rollups(
-    *,
-    since: date | None = None,
-    until: date | None = None,
-    symbol: str | None = None,
-    strategy: str | None = None,
-    account: str | None = None,
-) -> dict[str, dict]:
-    """The report's roll-ups in one statement (GROUPING SETS): per day, per symbol, per
-    strategy (name -> sums, as journal.metrics._roll_up makes them), and the total with
-    its extremes and holding time. ``until`` is exclusive."""
+def day_filters(since, until, symbol, strategy, account) -> tuple[str, list]:
+    """A WHERE clause and its parameters over closed_day, symbol, strategy and account,
+    for this table and the continuous aggregate alike; ``until`` is exclusive."""
     conditions, params = [], []
     for column, value in (("symbol", symbol), ("strategy", strategy), ("account", account)):
         if value is not None:
@@ -248,7 +240,21 @@ def rollups(
     if until is not None:
         conditions.append("closed_day < %s")
         params.append(until)
-    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    return ("WHERE " + " AND ".join(conditions)) if conditions else "", params
+
+
+def rollups(
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    symbol: str | None = None,
+    strategy: str | None = None,
+    account: str | None = None,
+) -> dict[str, dict]:
+    """The report's roll-ups in one statement (GROUPING SETS): per day, per symbol, per
+    strategy (name -> sums, as journal.metrics._roll_up makes them), and the total with
+    its extremes and holding time. ``until`` is exclusive."""
+    where, params = day_filters(since, until, symbol, strategy, account)
     sql = f"""
         SELECT GROUPING(closed_day, symbol, strategy), closed_day, symbol, strategy,
                sum(trades), sum(wins), sum(losses), sum(net_pnl), sum(gross_profit),

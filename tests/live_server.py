@@ -14,8 +14,23 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from tests.harness.services import PostgresCluster
+import pytest
+
+from tests.harness.services import PostgresCluster, ServiceError
 from tests.support import GunicornServer, clean_environment, manage
+
+
+def own_cluster(name: str):
+    """A module's own PostgreSQL cluster, for a fixture to ``yield from``: the test fails
+    (never skips) when it cannot start, and the cluster is destroyed afterwards."""
+    try:
+        cluster = PostgresCluster(name=name).up()
+    except ServiceError as exc:
+        pytest.fail(f"cannot start a PostgreSQL cluster: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 class LiveServer(GunicornServer):

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.harness.services import PostgresCluster, ServiceError
+from tests.live_server import own_cluster
 from tests.support import GunicornServer, clean_environment
 
 
@@ -27,12 +27,7 @@ def wait_for(predicate, timeout: float, interval: float = 0.2):
 
 @pytest.fixture(scope="module")
 def cluster():
-    try:
-        cluster = PostgresCluster(name="gunicorn_drill").up()
-    except ServiceError as exc:
-        pytest.fail(f"cannot start a PostgreSQL cluster for the drill: {exc}")
-    yield cluster
-    cluster.destroy()
+    yield from own_cluster("gunicorn_drill")
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 
 from journal import metrics, summary
-from journal.filters import MetricsFilter
 from journal.api import _jsonable
+from journal.filters import MetricsFilter
 from journal.ingest import import_file
 from journal.models import Trade
 from journal.records import FIELDS

@@ -27,8 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.harness.services import PostgresCluster, ServiceError
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, own_cluster
 
 BATCH = 1000
 ROUNDS = ("insert", "parse", "random", "insert", "parse", "random", "insert")
@@ -36,12 +35,7 @@ ROUNDS = ("insert", "parse", "random", "insert", "parse", "random", "insert")
 
 @pytest.fixture(scope="module")
 def cluster():
-    try:
-        cluster = PostgresCluster(name="worker_kill").up()
-    except ServiceError as exc:
-        pytest.fail(f"cannot start a PostgreSQL cluster: {exc}")
-    yield cluster
-    cluster.destroy()
+    yield from own_cluster("worker_kill")
 
 
 @pytest.fixture(scope="module")

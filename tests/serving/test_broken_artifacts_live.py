@@ -14,19 +14,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.harness.services import PostgresCluster, ServiceError
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, own_cluster
 from tests.registry import factories
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    try:
-        cluster = PostgresCluster(name="broken_artifact").up()
-    except ServiceError as exc:
-        pytest.fail(f"cannot start a PostgreSQL cluster: {exc}")
-    yield cluster
-    cluster.destroy()
+    yield from own_cluster("broken_artifact")
 
 
 @pytest.fixture(scope="module")

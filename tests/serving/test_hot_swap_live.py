@@ -11,19 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.harness.services import PostgresCluster, ServiceError
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, own_cluster
 from tests.registry import factories
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    try:
-        cluster = PostgresCluster(name="hot_swap").up()
-    except ServiceError as exc:
-        pytest.fail(f"cannot start a PostgreSQL cluster: {exc}")
-    yield cluster
-    cluster.destroy()
+    yield from own_cluster("hot_swap")
 
 
 @pytest.fixture(scope="module")
