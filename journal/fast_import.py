@@ -104,7 +104,9 @@ def _json(column: str) -> str:
     )
 
 
-_FUTURE = f"statement_timestamp() + interval '{int(MAX_FUTURE.total_seconds())} seconds'"
+# The latest time a trade may carry: the application's clock (as parse_record's) plus
+# MAX_FUTURE, passed in; the database's clock may differ.
+_FUTURE = "%(latest)s::timestamptz"
 
 # Every rule of parse_record, in its strict form. A row passes when all are TRUE; NULL
 # (an absent required value) counts as failing.
@@ -271,7 +273,8 @@ def _run(path: Path, advance) -> tuple[int, int, int]:
                 raise Declined(f"COPY stored {cursor.rowcount} of {rows} row(s)")
             if rows == 0:
                 raise Declined("no rows")
-            cursor.execute(VALIDATE.replace(STAGE, stage))
+            latest = timezone.now() + MAX_FUTURE
+            cursor.execute(VALIDATE.replace(STAGE, stage), {"latest": latest})
             failing, first, last = cursor.fetchone()
             if failing:
                 raise Declined(f"{failing} row(s) outside the plain spelling")

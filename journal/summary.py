@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,17 @@ def _aggregate(source: str, where: str = "TRUE") -> str:
     """  # noqa: S608 - fixed names
 
 
+# Rebuilds and compactions take this transaction lock first: each deletes rows and
+# inserts their replacement in one statement, and two of them at once (or one with the
+# other) would each miss the other's replacement and count a key twice.
+LOCK = "PERFORM pg_advisory_xact_lock(hashtext('journal_daily_summary'))"
+
+
 def _rebuild(touched: str) -> str:
-    """One statement (one snapshot): drop the rows of the keys in ``touched`` and
-    aggregate those keys again from the trades."""
+    """One statement (one snapshot, taken after the lock): drop the rows of the keys in
+    ``touched`` and aggregate those keys again from the trades."""
     return f"""
+        {LOCK};
         WITH touched AS ({touched}),
         gone AS (
             DELETE FROM {TABLE} s USING touched t
@@ -215,7 +222,8 @@ def compact(before: date | None = None) -> tuple[int, int]:
     if not available():
         return 0, 0
     day = before or timezone.now().date()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(LOCK.replace("PERFORM", "SELECT"))
         cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE closed_day < %s", [day])  # noqa: S608
         rows_before = cursor.fetchone()[0]
         cursor.execute(COMPACT_SQL, [day])

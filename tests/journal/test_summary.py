@@ -166,3 +166,45 @@ def test_the_metrics_api_reads_the_summary(mixed_journal, reader):
     # The planted difference shows that the figures came from the summary.
     trades = Trade.objects.filter(status="closed", symbol="EURUSD").count()
     assert answer.json()["summary"]["trades"] > trades + 999
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_waits_for_a_compaction_in_flight(mixed_journal):
+    """A compaction (another connection, not yet committed) and a delete's rebuild of
+    the same keys: without the shared lock the rebuild would miss the compaction's
+    folded rows and count those keys twice."""
+    import threading
+    import time
+
+    import psycopg
+
+    s = connection.settings_dict
+    other = psycopg.connect(
+        host=s["HOST"], port=s["PORT"], user=s["USER"], password=s["PASSWORD"], dbname=s["NAME"]
+    )
+    folded = threading.Event()
+    release = threading.Event()
+
+    def compact_slowly():
+        with other.cursor() as cursor:
+            cursor.execute(summary.LOCK.replace("PERFORM", "SELECT"))
+            cursor.execute(summary.COMPACT_SQL, [datetime(2100, 1, 1).date()])
+            folded.set()
+            release.wait(10)
+        other.commit()
+
+    worker = threading.Thread(target=compact_slowly)
+    worker.start()
+    try:
+        assert folded.wait(10)
+        victim = Trade.objects.filter(status="closed").order_by("id").first()
+        threading.Timer(1.0, release.set).start()
+        started = time.monotonic()
+        Trade.objects.filter(id=victim.id).delete()  # its rebuild waits for the lock
+        assert time.monotonic() - started > 0.5
+    finally:
+        release.set()
+        worker.join(10)
+        other.close()
+    for params in FILTERS:
+        assert_summary_agrees(params)
