@@ -127,3 +127,20 @@ def test_performance_report_prints_the_figures(journal):
     assert "closed trades                6" in text
     assert "profit factor                1.50" in text
     assert "max drawdown                 80.00" in text
+
+
+@pytest.mark.smoke
+def test_the_compaction_command_says_where_there_is_no_summary(db):
+    import io
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from journal import summary
+
+    out = io.StringIO()
+    call_command("compact_trade_summary", stdout=out)
+    if connection.vendor == "postgresql":  # plain PostgreSQL keeps one (test_summary.py)
+        assert summary.available() and "compacted 0 summary row(s)" in out.getvalue()
+    else:
+        assert not summary.available() and "no daily summary here" in out.getvalue()

@@ -208,3 +208,17 @@ def test_a_rebuild_waits_for_a_compaction_in_flight(mixed_journal):
         other.close()
     for params in FILTERS:
         assert_summary_agrees(params)
+
+
+def test_the_compaction_command_reports_what_it_folded(mixed_journal):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("compact_trade_summary", stdout=out)
+    before, after = (int(word) for word in out.getvalue().split() if word.isdigit())
+    assert before > after > 0
+    again = io.StringIO()
+    call_command("compact_trade_summary", stdout=again)
+    assert f"compacted {after} summary row(s) of past days into {after}" in again.getvalue()

@@ -140,6 +140,22 @@ def test_the_daily_aggregate_gives_the_figures_of_the_plain_query(three_days):
     assert metrics.daily_pnl(symbol="GBPUSD") == plain_daily(symbol="GBPUSD")
 
 
+def test_without_the_summary_triggers_the_report_reads_the_trades(three_days):
+    """TimescaleDB refuses transition tables on hypertables: no daily summary here."""
+    from journal import summary
+    from journal.filters import MetricsFilter
+    from journal.models import Trade
+
+    assert not summary.available()
+    filterset = MetricsFilter({"symbol": "GBPUSD"}, queryset=Trade.objects.all())
+    assert filterset.is_valid()
+    with CaptureQueriesContext(connection) as queries:
+        served = metrics.report_for(filterset)
+    assert "journal_trade" in " ".join(q["sql"] for q in queries)
+    assert served == metrics.report(filterset.qs)
+    assert served["summary"]["trades"] == 2
+
+
 def test_the_metrics_bucket_days_with_time_bucket(three_days):
     with CaptureQueriesContext(connection) as queries:
         days = metrics.by_day()
