@@ -53,14 +53,15 @@ def _aggregate(source: str, where: str = "TRUE") -> str:
 # Rebuilds and compactions take this transaction lock first: each deletes rows and
 # inserts their replacement in one statement, and two of them at once (or one with the
 # other) would each miss the other's replacement and count a key twice.
-LOCK = "PERFORM pg_advisory_xact_lock(hashtext('journal_daily_summary'))"
+_LOCK = "pg_advisory_xact_lock(hashtext('journal_daily_summary'))"
+LOCK_SQL = f"SELECT {_LOCK}"
 
 
 def _rebuild(touched: str) -> str:
     """One statement (one snapshot, taken after the lock): drop the rows of the keys in
     ``touched`` and aggregate those keys again from the trades."""
     return f"""
-        {LOCK};
+        PERFORM {_LOCK};
         WITH touched AS ({touched}),
         gone AS (
             DELETE FROM {TABLE} s USING touched t
@@ -223,7 +224,7 @@ def compact(before: date | None = None) -> tuple[int, int]:
         return 0, 0
     day = before or timezone.now().date()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(LOCK.replace("PERFORM", "SELECT"))
+        cursor.execute(LOCK_SQL)
         cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE closed_day < %s", [day])  # noqa: S608
         rows_before = cursor.fetchone()[0]
         cursor.execute(COMPACT_SQL, [day])

@@ -269,16 +269,7 @@ class Harness:
 
     def service_logs(self) -> list[Path]:
         """The log files of the servers this tier started (PostgreSQL, Redis, ...)."""
-        found = []
-        for service in self.started:
-            for name in ("logfile", "log_path"):
-                path = getattr(service, name, None)
-                if isinstance(path, Path):
-                    found.append(path)
-            directory = getattr(service, "dir", None)
-            if isinstance(directory, Path) and (directory / "redis.log").exists():
-                found.append(directory / "redis.log")
-        return found
+        return [service.logfile for service in self.started if hasattr(service, "logfile")]
 
     def run(self) -> int:
         try:

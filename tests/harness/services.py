@@ -212,6 +212,7 @@ class RedisServer:
         self.port = free_port()
         self.password = secrets.token_urlsafe(24)
         self.dir = Path(tempfile.mkdtemp(prefix="bo-redis-"))
+        self.logfile = self.dir / "redis.log"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 15) -> RedisServer:
@@ -221,7 +222,7 @@ class RedisServer:
         # The password goes in a file of mode 600, not on a command line that ps shows.
         config.write_text(
             f'port {self.port}\nbind 127.0.0.1\nsave ""\nappendonly no\n'
-            f"dir {self.dir}\nrequirepass {self.password}\nlogfile {self.dir / 'redis.log'}\n"
+            f"dir {self.dir}\nrequirepass {self.password}\nlogfile {self.logfile}\n"
         )
         config.chmod(0o600)
         self.process = subprocess.Popen(

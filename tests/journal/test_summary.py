@@ -187,7 +187,7 @@ def test_a_rebuild_waits_for_a_compaction_in_flight(mixed_journal):
 
     def compact_slowly():
         with other.cursor() as cursor:
-            cursor.execute(summary.LOCK.replace("PERFORM", "SELECT"))
+            cursor.execute(summary.LOCK_SQL)
             cursor.execute(summary.COMPACT_SQL, [datetime(2100, 1, 1).date()])
             folded.set()
             release.wait(10)
