@@ -1,4 +1,8 @@
-"""WSGI entry point for gunicorn (see backoffice/gunicorn.conf.py)."""
+"""WSGI entry point for gunicorn (see backoffice/gunicorn.conf.py).
+
+Pages go through Django's handler with settings.MIDDLEWARE; /api/v1/ goes through the
+same URLs and views with the shorter settings.API_MIDDLEWARE (backoffice.api_handler).
+"""
 
 import os
 
@@ -6,4 +10,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
-application = get_wsgi_application()
+site = get_wsgi_application()  # sets Django up
+
+from backoffice.api_handler import ApiHandler, Dispatcher  # noqa: E402 - needs Django set up
+
+application = Dispatcher(site, ApiHandler())

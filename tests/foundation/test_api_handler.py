@@ -1,0 +1,157 @@
+"""The WSGI application: /api/v1/ goes through the API's shorter middleware list.
+
+Requests are made in-process the way gunicorn makes them (``backoffice.wsgi.application``
+with a WSGI environ), on the test run's PostgreSQL.
+"""
+
+import io
+import json
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client
+
+from backoffice.api_handler import ApiHandler, Dispatcher, check_api_middleware
+from backoffice.services import api_key_create
+from tests.journal.conftest import trade_data
+
+SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options")
+
+
+def call(app, path, *, method="GET", body=b"", headers=None, cookies=None):
+    """(status code, headers, body) of one request through the WSGI callable ``app``."""
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "testserver",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    if body:
+        environ["CONTENT_TYPE"] = "application/json"
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    if cookies:
+        environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    started = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        started["status"] = int(status.split()[0])
+        started["headers"] = response_headers
+
+    # As Django's test client does: the test's transaction keeps its connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        chunks = app(environ, start_response)
+        try:
+            content = b"".join(chunks)
+        finally:
+            chunks.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return started["status"], dict(started["headers"]), content
+
+
+@pytest.fixture
+def application():
+    from backoffice.wsgi import application
+
+    return application
+
+
+@pytest.fixture
+def bot_key(db):
+    _, raw = api_key_create(name="bot-wsgi", scopes="trades:write,trades:read")
+    return f"Api-Key {raw}"
+
+
+def test_api_paths_go_to_the_api_handler_and_the_rest_to_the_site():
+    seen = []
+
+    def handler(name):
+        def app(environ, start_response):
+            seen.append((name, environ["PATH_INFO"]))
+            return []
+
+        return app
+
+    dispatch = Dispatcher(handler("site"), handler("api"))
+    for path in ("/api/v1/trades", "/api/v1/models/m/predict", "/api/schema/", "/admin/", "/"):
+        dispatch({"PATH_INFO": path}, None)
+    assert seen == [
+        ("api", "/api/v1/trades"),
+        ("api", "/api/v1/models/m/predict"),
+        ("site", "/api/schema/"),  # the schema and Swagger UI are pages
+        ("site", "/admin/"),
+        ("site", "/"),
+    ]
+
+
+def test_the_application_serves_the_api_with_the_api_handler(application):
+    assert isinstance(application.api, ApiHandler)
+    assert not isinstance(application.site, ApiHandler)
+
+
+def test_an_api_answer_is_the_same_through_both_handlers(application, bot_key):
+    body = json.dumps(trade_data(trade_id="T-WSGI-1")).encode()
+    status, _, content = call(
+        application, "/api/v1/trades", method="POST", body=body, headers={"Authorization": bot_key}
+    )
+    assert status == 201, content
+    answers = [
+        call(app, "/api/v1/trades", headers={"Authorization": bot_key, "X-Request-ID": "same-1"})
+        for app in (application.api, application.site)
+    ]
+    (api_status, api_headers, api_body), (site_status, site_headers, site_body) = answers
+    assert api_status == site_status == 200
+    assert json.loads(api_body) == json.loads(site_body)
+    assert [t["trade_id"] for t in json.loads(api_body)["results"]] == ["T-WSGI-1"]
+    for name in (*SECURITY_HEADERS, "X-Request-ID", "Content-Type", "Content-Length"):
+        assert api_headers[name] == site_headers[name], name
+
+
+def test_a_staff_session_still_needs_its_csrf_token_to_write(application, django_user_model):
+    # CsrfViewMiddleware is not in API_MIDDLEWARE: DRF's SessionAuthentication checks.
+    staff = django_user_model.objects.create_user("desk-lead", password="x", is_staff=True)
+    browser = Client()
+    browser.force_login(staff)
+    session = {"sessionid": browser.cookies["sessionid"].value}
+    body = json.dumps(trade_data(trade_id="T-WSGI-CSRF")).encode()
+
+    status, _, content = call(
+        application, "/api/v1/trades", method="POST", body=body, cookies=session
+    )
+    assert status == 403, content
+    assert "CSRF" in json.loads(content)["detail"]
+
+    token = "a" * 32
+    status, _, content = call(
+        application,
+        "/api/v1/trades",
+        method="POST",
+        body=body,
+        cookies={**session, "csrftoken": token},
+        headers={"X-CSRFToken": token},
+    )
+    assert status == 201, content
+    assert json.loads(content)["created"] == 1
+
+
+def test_api_middleware_must_keep_the_order_of_middleware():
+    site = ["a.One", "b.Two", "c.Three"]
+    check_api_middleware(["a.One", "c.Three"], site)
+    with pytest.raises(ImproperlyConfigured, match=r"a\.One is not in MIDDLEWARE, or is out of"):
+        check_api_middleware(["c.Three", "a.One"], site)
+    with pytest.raises(ImproperlyConfigured, match=r"d\.Four"):
+        check_api_middleware(["d.Four"], site)
