@@ -24,7 +24,10 @@ def request_id_from(header: str | None) -> str:
 
 
 class RequestContextMiddleware:
-    """Takes or makes X-Request-ID, returns it, and logs the request's outcome."""
+    """Takes or makes X-Request-ID, returns it, and logs the request's outcome.
+
+    That line is the access log (gunicorn's own is off unless GUNICORN_ACCESS_LOG).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -46,7 +49,13 @@ class RequestContextMiddleware:
             logger.log(
                 level,
                 "request finished",
-                extra={"status": response.status_code, "duration_ms": duration_ms},
+                extra={
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                    "response_bytes": response.get("Content-Length"),  # CommonMiddleware
+                    "remote_addr": request.META.get("REMOTE_ADDR"),
+                    "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
+                },
             )
             return response
         finally:

@@ -75,15 +75,49 @@ def log_lines(server) -> list[dict]:
 
 
 def test_the_request_id_comes_back_in_the_response_and_the_log(server):
-    response = get(server, "/readyz", **{"X-Request-ID": "drill-7f3a"})
-    assert response.status_code == 200, response.text
+    response = get(
+        server, "/api/v1/trades", **{"X-Request-ID": "drill-7f3a", "User-Agent": "drill-bot/1"}
+    )
+    assert response.status_code == 401, response.text
     assert response.headers["X-Request-ID"] == "drill-7f3a"
     time.sleep(0.3)
-    access = [line for line in log_lines(server) if line.get("request_id") == "drill-7f3a"]
-    assert access, "the request id is in no log line"
-    assert access[0]["logger"] == "gunicorn.access"
-    assert access[0]["path"] == "/readyz"
-    assert access[0]["status"] == "200"
+    lines = [line for line in log_lines(server) if line.get("request_id") == "drill-7f3a"]
+    # One line for the request, Django's; gunicorn's access line is off by default.
+    assert [line["logger"] for line in lines] == ["backoffice.request"], lines
+    (line,) = lines
+    assert line["message"] == "request finished"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/api/v1/trades", 401)
+    assert line["remote_addr"] == "127.0.0.1"
+    assert line["user_agent"] == "drill-bot/1"
+    assert line["response_bytes"] == str(len(response.content))
+    assert line["user"] == "anonymous" and line["duration_ms"] > 0
+
+
+def test_gunicorn_adds_its_access_line_when_asked(cluster, tmp_path_factory):
+    env = clean_environment(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "x" * 60),
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=cluster.url(with_password=False),
+        POSTGRES_PASSWORD=cluster.password,
+        REDIS_URL=os.environ["REDIS_URL"],
+        REDIS_PASSWORD=os.environ.get("REDIS_PASSWORD", ""),
+        GUNICORN_ACCESS_LOG="1",
+    )
+    gunicorn = GunicornServer(env, tmp_path_factory.mktemp("gunicorn-access"), workers=1)
+    gunicorn.start()  # the module's server has migrated this cluster
+    try:
+        server = {"url": gunicorn.url, "logs": gunicorn.logs}
+        sent_key = "leaked-key-material-789"
+        headers = {"X-Request-ID": "drill-8b4c", "Authorization": f"Api-Key {sent_key}"}
+        assert get(server, "/readyz", **headers).status_code == 200
+        time.sleep(0.3)
+        access = [line for line in log_lines(server) if line.get("request_id") == "drill-8b4c"]
+        assert [line["logger"] for line in access] == ["gunicorn.access"]
+        assert (access[0]["path"], access[0]["status"]) == ("/readyz", "200")
+        assert sent_key not in gunicorn.logs.read_text()
+    finally:
+        gunicorn.stop()
 
 
 def test_every_log_line_is_json_and_carries_no_secret(server, cluster):
