@@ -6,13 +6,16 @@ depth 5, 8 features: the model of FACTS.md), and serves it twice on loopback:
             prediction cache, JSON logs at INFO)
   fastapi   uvicorn, 2 workers, bench/serving/fastapi_app.py on the same artifact
 The same asyncio client loads both (Connection: close on every request), 16 requests at
-a time; in-process prediction is timed on the project's own predictor. Printed: req/s,
-rows/s, p50 and p99, and the ratios the issue sets targets for.
+a time; in-process prediction is timed on the project's own predictor. Every scenario
+runs --rounds times (3), project and baseline alternating, and the in-process timing once
+a round: the machine's speed drifts by tens of percent between minutes, so each ratio is
+the median of the rounds' own. Printed: req/s, rows/s, p50 and p99 of each round and of
+all rounds, and the ratios the issue sets targets for.
 
 Also printed: the project's GET /healthz, the cost of the stack alone (Django,
 middleware, JSON logs, gunicorn), and the CPU each request costs the servers.
 
-Run: .venv/bin/python -m bench.serving [--requests 3000] [--batch-requests 300]
+Run: .venv/bin/python -m bench.serving [--requests 3000] [--batch-requests 300] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,8 +94,12 @@ def run_scenario(
         requests = [one] * count
     else:
         requests = [build_request(port, path, rows_body(rng, rows), headers) for _ in range(count)]
-    # A short warm-up of connections and code paths, not measured.
-    load(port, requests[: min(50, count)], concurrency=concurrency, rows=rows)
+    # A short warm-up of connections and code paths, not measured. Uncached scenarios warm
+    # up on bodies of their own: the measured ones must all miss the cache.
+    warm_up = requests[: min(50, count)]
+    if rows and not cached:
+        warm_up = [build_request(port, path, rows_body(rng, rows), headers) for _ in warm_up]
+    load(port, warm_up, concurrency=concurrency, rows=rows)
     before = [cpu_seconds([pid]) for pid in pids]
     result = load(port, requests, concurrency=concurrency, rows=rows)
     after = [cpu_seconds([pid]) for pid in pids]
@@ -196,11 +204,57 @@ def start_servers(scratch: Path, artifact: Path, cluster, redis, overrides: dict
     return (project, project_port, key), (baseline, baseline_port)
 
 
-def line(name: str, r: Result) -> str:
+HEADER = (
+    f"{'scenario':<34} {'req/s':>8} {'rows/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
+    f"{'errors':>6} {'CPU ms/req':>10} (project: gunicorn + redis + postgres)"
+)
+
+
+def line(name: str, r: Result, cpu_ms: list[float]) -> str:
+    """A scenario's figures; ``cpu_ms`` is per process group (the project's three)."""
+    split = "" if len(cpu_ms) == 1 else " (" + " + ".join(f"{p:.2f}" for p in cpu_ms) + ")"
     return (
         f"{name:<34} {r.rps:>8.0f} {r.rows_per_second:>10.0f} {r.p50:>7.2f} {r.p99:>7.2f}"
-        f" {r.errors:>6}"
+        f" {r.errors:>6} {sum(cpu_ms):>10.2f}{split}"
     )
+
+
+def in_process_line(rows: int, rows_per_second: float) -> str:
+    name = f"in-process {rows}-row (one thread)"
+    return f"{name:<34} {rows_per_second / rows:>8.0f} {rows_per_second:>10.0f}"
+
+
+def merged(results: list[Result]) -> Result:
+    """The rounds of one scenario as one: all requests over all seconds, all latencies."""
+    statuses: dict[int, int] = {}
+    for r in results:
+        for status, count in r.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    return Result(
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+        seconds=sum(r.seconds for r in results),
+        latencies_ms=[ms for r in results for ms in r.latencies_ms],
+        rows_per_request=results[0].rows_per_request,
+        statuses=statuses,
+    )
+
+
+def round_ratios(measured: dict[str, tuple[Result, list[float]]], local: dict) -> dict:
+    """The ratios of one round: its results and its in-process figures."""
+    r = {name: result for name, (result, _) in measured.items()}
+    return {
+        "single-row throughput vs FastAPI": r["project 1-row uncached"].rps
+        / r["fastapi 1-row"].rps,
+        "1000-row rows/s vs FastAPI": r["project 1000-row uncached"].rows_per_second
+        / r["fastapi 1000-row"].rows_per_second,
+        "1000-row rows/s vs in-process": r["project 1000-row uncached"].rows_per_second
+        / local[1000],
+        "cached vs uncached (1-row)": r["project 1-row cached"].rps
+        / r["project 1-row uncached"].rps,
+        "cached vs uncached (1000-row)": r["project 1000-row cached"].rps
+        / r["project 1000-row uncached"].rps,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,6 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="single-row requests a run")
     parser.add_argument("--batch-requests", type=int, default=300, help="1000-row requests a run")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of every scenario, project and baseline alternating; the ratios are "
+        "the median of the rounds' (the machine's speed drifts between runs)",
+    )
     parser.add_argument(
         "--only", help="run only the scenarios whose names contain one of these (comma-separated)"
     )
@@ -233,7 +294,6 @@ def main(argv: list[str] | None = None) -> int:
         servers = [project, baseline]
         auth = {"Authorization": f"Api-Key {key}"}
         c = args.concurrency
-        results: dict[str, Result] = {}
         plan = [
             ("project GET /healthz (floor)", project_port, "/healthz", {}, 0, args.requests, False),
             (
@@ -288,68 +348,72 @@ def main(argv: list[str] | None = None) -> int:
             plan = [p for p in plan if any(w in p[0] for w in wanted)]
         # The project's CPU includes its Redis and PostgreSQL: the baseline has neither.
         project_pids = [project.pid, redis.process.pid, cluster_pid(cluster)]
-        cpu_ms: dict[str, float] = {}
-        print(
-            f"{'scenario':<34} {'req/s':>8} {'rows/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
-            f"{'errors':>6} {'CPU ms/req':>10} (project: gunicorn + redis + postgres)"
-        )
-        for seed, (name, port, path, headers, rows, count, cached) in enumerate(plan):
-            pids = project_pids if port == project_port else [baseline.pid]
-            results[name], cpu_ms[name] = run_scenario(
-                port,
-                path,
-                headers,
-                rows=rows,
-                count=count,
-                concurrency=c,
-                cached=cached,
-                seed=seed,
-                pids=pids,
-            )
-            split = (
-                ""
-                if len(cpu_ms[name]) == 1
-                else " (" + " + ".join(f"{part:.2f}" for part in cpu_ms[name]) + ")"
-            )
-            cpu_ms[name] = sum(cpu_ms[name])
-            print(line(name, results[name]) + f" {cpu_ms[name]:>10.2f}{split}", flush=True)
+        rounds: list[dict[str, tuple[Result, list[float]]]] = []
+        local_rounds: list[dict[int, float]] = []
+        for number in range(1, args.rounds + 1):
+            print(f"round {number} of {args.rounds}")
+            print(HEADER)
+            measured: dict[str, tuple[Result, list[float]]] = {}
+            for index, (name, port, path, headers, rows, count, cached) in enumerate(plan):
+                pids = project_pids if port == project_port else [baseline.pid]
+                measured[name] = run_scenario(
+                    port,
+                    path,
+                    headers,
+                    rows=rows,
+                    count=count,
+                    concurrency=c,
+                    # Each round sends bodies of its own: no round hits another's cache.
+                    seed=number * 100 + index,
+                    cached=cached,
+                    pids=pids,
+                )
+                print(line(name, *measured[name]), flush=True)
+            rounds.append(measured)
+            if not args.only:
+                # The servers idle meanwhile; measured every round, as it drifts too.
+                local_rounds.append(in_process(artifact))
+                for rows in (1, 1000):
+                    print(in_process_line(rows, local_rounds[-1][rows]), flush=True)
     finally:
         for process in servers:
             process.terminate()
             process.wait(30)
         redis.destroy()
         cluster.destroy()
-    try:
-        local = in_process(artifact)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     if args.only:
         return 0
-    print(f"{'in-process 1-row (one thread)':<34} {local[1]:>8.0f} {local[1]:>10.0f}")
-    print(
-        f"{'in-process 1000-row (one thread)':<34} {local[1000] / 1000:>8.0f} {local[1000]:>10.0f}"
-    )
-    ratios = {
-        "single-row throughput vs FastAPI": results["project 1-row uncached"].rps
-        / results["fastapi 1-row"].rps,
-        "1000-row rows/s vs FastAPI": results["project 1000-row uncached"].rows_per_second
-        / results["fastapi 1000-row"].rows_per_second,
-        "1000-row rows/s vs in-process": results["project 1000-row uncached"].rows_per_second
-        / local[1000],
-        "cached vs uncached (1-row)": results["project 1-row cached"].rps
-        / results["project 1-row uncached"].rps,
-        "cached vs uncached (1000-row)": results["project 1000-row cached"].rps
-        / results["project 1000-row uncached"].rps,
+    results = {name: merged([r[name][0] for r in rounds]) for name in rounds[0]}
+    cpu_ms = {
+        name: [statistics.mean(parts) for parts in zip(*(r[name][1] for r in rounds), strict=True)]
+        for name in rounds[0]
     }
+    local = {rows: statistics.median(r[rows] for r in local_rounds) for rows in (1, 1000)}
     print()
+    print(f"all {args.rounds} rounds: req/s over all requests, p50 and p99 of all of them")
+    print(HEADER)
+    for name, result in results.items():
+        print(line(name, result, cpu_ms[name]))
+    for rows in (1, 1000):
+        print(in_process_line(rows, local[rows]) + "  (median)")
+    each_round = [round_ratios(r, lr) for r, lr in zip(rounds, local_rounds, strict=True)]
+    per_round = {name: [ratios[name] for ratios in each_round] for name in each_round[0]}
+    ratios = {name: statistics.median(values) for name, values in per_round.items()}
+    print()
+    print("ratios: the median of the rounds' (each round's in brackets)")
     for name, value in ratios.items():
         target = TARGETS.get(name)
         verdict = "" if target is None else (" ok" if value >= target else f" MISSED (>= {target})")
-        print(f"{name:<34} {value:>6.2f}x{verdict}")
-    p99 = results["project 1-row uncached"].p99
+        each = " ".join(f"{v:.2f}" for v in per_round[name])
+        print(f"{name:<34} {value:>6.2f}x{verdict}  [{each}]")
+    p99s = [r["project 1-row uncached"][0].p99 for r in rounds]
+    p99 = statistics.median(p99s)
+    each = " ".join(f"{v:.1f}" for v in p99s)
     print(
         f"{'p99 1-row uncached, ' + str(c) + ' clients':<34} {p99:>6.2f} ms"
         + (" ok" if p99 <= 25 else " MISSED (<= 25 ms)")
+        + f"  [{each}]"
     )
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
@@ -367,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "in_process_rows_per_s": local,
         "ratios": ratios,
+        "ratios_per_round": per_round,
+        "rounds": args.rounds,
         "concurrency": c,
     }
     (out / "serving.json").write_text(json.dumps(record, indent=2))
