@@ -212,6 +212,8 @@ HEADER = (
 
 def line(name: str, r: Result, cpu_ms: list[float]) -> str:
     """A scenario's figures; ``cpu_ms`` is per process group (the project's three)."""
+    # A process that used no CPU can read a hair below zero (clock ticks): shown as 0.00.
+    cpu_ms = [max(0.0, part) for part in cpu_ms]
     split = "" if len(cpu_ms) == 1 else " (" + " + ".join(f"{p:.2f}" for p in cpu_ms) + ")"
     return (
         f"{name:<34} {r.rps:>8.0f} {r.rows_per_second:>10.0f} {r.p50:>7.2f} {r.p99:>7.2f}"
@@ -250,6 +252,7 @@ def round_ratios(measured: dict[str, tuple[Result, list[float]]], local: dict) -
         / r["fastapi 1000-row"].rows_per_second,
         "1000-row rows/s vs in-process": r["project 1000-row uncached"].rows_per_second
         / local[1000],
+        "fastapi 1000-row vs in-process": r["fastapi 1000-row"].rows_per_second / local[1000],
         "cached vs uncached (1-row)": r["project 1-row cached"].rps
         / r["project 1-row uncached"].rps,
         "cached vs uncached (1000-row)": r["project 1000-row cached"].rps
@@ -407,14 +410,15 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "" if target is None else (" ok" if value >= target else f" MISSED (>= {target})")
         each = " ".join(f"{v:.2f}" for v in per_round[name])
         print(f"{name:<34} {value:>6.2f}x{verdict}  [{each}]")
-    p99s = [r["project 1-row uncached"][0].p99 for r in rounds]
-    p99 = statistics.median(p99s)
-    each = " ".join(f"{v:.1f}" for v in p99s)
-    print(
-        f"{'p99 1-row uncached, ' + str(c) + ' clients':<34} {p99:>6.2f} ms"
-        + (" ok" if p99 <= 25 else " MISSED (<= 25 ms)")
-        + f"  [{each}]"
-    )
+    for name, scenario, has_target in (
+        ("p99 1-row uncached", "project 1-row uncached", True),
+        ("fastapi p99 1-row", "fastapi 1-row", False),
+    ):
+        p99s = [r[scenario][0].p99 for r in rounds]
+        p99 = statistics.median(p99s)
+        verdict = (" ok" if p99 <= 25 else " MISSED (<= 25 ms)") if has_target else ""
+        each = " ".join(f"{v:.1f}" for v in p99s)
+        print(f"{name + ', ' + str(c) + ' clients':<34} {p99:>6.2f} ms{verdict}  [{each}]")
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     record = {
