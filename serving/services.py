@@ -115,11 +115,8 @@ def _lookup(*, model, alias, version, body):
 
 
 def _rows(body, served: ServedVersion):
-    if isinstance(body, JSONBody):
-        parsed, raw = body.parsed(), body.raw
-    else:
-        parsed, raw = body, None
-    return parse_rows(parsed, served.feature_names, max_rows=settings.SERVING_MAX_ROWS, raw=raw)
+    parsed = body.parsed() if isinstance(body, JSONBody) else body
+    return parse_rows(parsed, served.feature_names, max_rows=settings.SERVING_MAX_ROWS)
 
 
 def _predict(served: ServedVersion, rows) -> list[float | None]:
