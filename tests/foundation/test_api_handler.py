@@ -121,6 +121,28 @@ def test_an_api_answer_is_the_same_through_both_handlers(application, bot_key):
         assert api_headers[name] == site_headers[name], name
 
 
+def test_every_api_view_checks_csrf_itself():
+    # API_MIDDLEWARE has no CsrfViewMiddleware: a view under /api/v1/ that is not a DRF
+    # view (DRF's are csrf_exempt and check sessions' tokens themselves) would take a
+    # staff session's POST unchecked. Walk every route under /api/v1/.
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from rest_framework.views import APIView
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                yield prefix + str(entry.pattern), entry.callback
+
+    routes = list(walk(get_resolver().url_patterns))
+    api = [(route, view) for route, view in routes if route.startswith("api/v1/")]
+    assert {"api/v1/trades", "api/v1/models/<slug:name>/predict"} <= {r for r, _ in api}
+    for route, view in api:
+        view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
+        assert view_class is not None and issubclass(view_class, APIView), route
+
+
 def test_a_staff_session_still_needs_its_csrf_token_to_write(application, django_user_model):
     # CsrfViewMiddleware is not in API_MIDDLEWARE: DRF's SessionAuthentication checks.
     staff = django_user_model.objects.create_user("desk-lead", password="x", is_staff=True)
