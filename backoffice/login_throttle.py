@@ -5,7 +5,7 @@
 Counts live in the shared cache for a window; a locked pair is refused before the
 password is checked. When the cache is down the limit is not enforced (logged): the
 password check itself still protects the account. Every cache call goes through
-serving.guard, as the predictions' do: a hung Redis would otherwise cost its socket
+backoffice.cache_guard, as the predictions' do: a hung Redis would otherwise cost its socket
 timeout on every API request (the API-key limit is checked before each key), so after
 an error the cache is left alone for SERVING_CACHE_RETRY_SECONDS, with one warning per
 outage and process.
@@ -19,7 +19,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 
-from serving.guard import guard
+from backoffice.cache_guard import guard
 
 logger = logging.getLogger(__name__)
 

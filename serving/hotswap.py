@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from backoffice import cache_guard
 from models_registry import selectors
 from models_registry.models import ModelVersion
-from serving import guard
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class Resolver:
     def check_stamps(self, *, force: bool = False) -> None:
         """Read the stamps if the interval has passed; act on the ones that changed."""
         if force or self.stamps_due():
-            self.apply_stamps(guard.cache_get_many(STAMP_KEYS, "stamps"))
+            self.apply_stamps(cache_guard.cache_get_many(STAMP_KEYS, "stamps"))
 
     def stamps_due(self) -> bool:
         return time.monotonic() - self._checked_at >= settings.SERVING_ALIAS_CHECK_MS / 1000
@@ -134,7 +134,7 @@ class Resolver:
         if ALIAS_STAMP not in found:
             # First start, or Redis lost its keys: a stamp every worker can agree on.
             token = uuid.uuid4().hex
-            guard.cache_add(ALIAS_STAMP, token, None, "stamps")
+            cache_guard.cache_add(ALIAS_STAMP, token, None, "stamps")
             found = {**found, ALIAS_STAMP: token}
         first = not self._stamps
         changed = {k for k, v in found.items() if self._stamps.get(k) != v}
@@ -178,7 +178,7 @@ resolver = Resolver()
 def announce_alias_change(**kwargs) -> None:
     """Receiver of models_registry.signals.aliases_changed: a new alias stamp for all."""
     resolver.forget()
-    if not guard.cache_set(ALIAS_STAMP, uuid.uuid4().hex, None, "stamps"):
+    if not cache_guard.cache_set(ALIAS_STAMP, uuid.uuid4().hex, None, "stamps"):
         logger.warning(
             "alias moved while the shared cache is down: workers see it within "
             f"{FALLBACK_MAX_AGE:g} s of their next resolution instead",
@@ -193,7 +193,7 @@ def announce_evict(*, model: str | None) -> bool:
     """
     token = uuid.uuid4().hex[:12]
     resolver.generation = token
-    return guard.cache_set(EVICT_STAMP, {"token": token, "model": model}, None, "stamps")
+    return cache_guard.cache_set(EVICT_STAMP, {"token": token, "model": model}, None, "stamps")
 
 
 def announce_warm(
@@ -211,4 +211,4 @@ def announce_warm(
         "version": version,
         "aliases": aliases,
     }
-    return guard.cache_set(WARM_STAMP, stamp, None, "stamps")
+    return cache_guard.cache_set(WARM_STAMP, stamp, None, "stamps")

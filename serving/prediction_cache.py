@@ -6,7 +6,7 @@ key order, spacing or number spelling (1 or 1.0) the client used. A large body i
 stored under the hash of its exact bytes, looked up before it is parsed. Entries live
 SERVING_PREDICTION_CACHE_TTL seconds; 0 turns the cache off. The lookup shares its
 round trip with the alias stamps, and a new entry is written with the next request's
-(serving.guard.Exchange). A cache that cannot be reached is skipped (serving.guard):
+(serving.guard.Exchange). A cache that cannot be reached is skipped (backoffice.cache_guard):
 the prediction is computed, only slower.
 
 The statistics are this worker's own counters since it started.
@@ -21,6 +21,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import caches
 
+from backoffice import cache_guard
 from serving import guard
 from serving.hotswap import ServedVersion, resolver
 
@@ -77,14 +78,14 @@ class PredictionCache:
         lookups = self.hits + self.misses
         return {
             "backend": type(caches["default"]).__name__,
-            "available": guard.guard.available,
+            "available": cache_guard.guard.available,
             "ttl_seconds": self.ttl,
             "hits": self.hits,
             "misses": self.misses,
             "stores": self.stores,  # queued for the shared cache
             "hit_ratio": round(self.hits / lookups, 4) if lookups else None,
-            "errors": guard.guard.errors,
-            "skipped_while_down": guard.guard.skipped,
+            "errors": cache_guard.guard.errors,
+            "skipped_while_down": cache_guard.guard.skipped,
         }
 
     def reset_stats(self) -> None:

@@ -7,7 +7,7 @@ requests since; its count rides to Redis with the next prediction's read
 (serving.guard.Exchange), which brings the new shared total back. So it costs no round
 trip of its own, and several workers together may let through a few more than the rate
 for as long as one request takes. It fails open: with the cache unreachable, requests
-pass and serving.guard logs the outage.
+pass and backoffice.cache_guard logs the outage.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
+from backoffice import cache_guard
 from backoffice.models import ApiKey
 from serving import guard
 
@@ -81,7 +82,7 @@ class PredictRateThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         rate = parse_rate(settings.SERVING_PREDICT_RATE)
-        if rate is None or not guard.guard.available:
+        if rate is None or not cache_guard.guard.available:
             return True  # off, or failing open while the shared cache is down
         limit, period = rate
         now = time.time()

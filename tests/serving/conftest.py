@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
+from backoffice import cache_guard
 from backoffice.services import api_key_create
 from models_registry.services import model_register
 from serving import guard, hotswap, warmup
@@ -36,8 +37,8 @@ def fresh_serving_state(settings):
         resolver.reset()
         predictors.clear()
         prediction_cache.reset_stats()
-        guard.guard.reset()
-        guard.guard.errors = guard.guard.skipped = 0
+        cache_guard.guard.reset()
+        cache_guard.guard.errors = cache_guard.guard.skipped = 0
         forget_keys()
         counters.clear()
         guard.exchange.run([])  # nothing of the last test rides along

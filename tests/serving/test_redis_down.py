@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from backoffice import cache_guard
 from models_registry.services import alias_move
-from serving import guard
 from tests.registry import factories
 from tests.serving.conftest import predict, register
 
@@ -24,7 +24,7 @@ def test_predictions_succeed_while_redis_is_down_and_use_it_again_when_back(
 
     own_redis.stop()
     settings.SERVING_PREDICT_RATE = "1000/s"  # the throttle needs the cache: it fails open
-    with caplog.at_level(logging.WARNING, logger="serving.cache"):
+    with caplog.at_level(logging.WARNING, logger="backoffice.cache"):
         started = time.monotonic()
         for _ in range(5):
             response = predict(bot, "edge-xgb", body)
@@ -47,7 +47,7 @@ def test_predictions_succeed_while_redis_is_down_and_use_it_again_when_back(
     # The prediction made while Redis was down is written with this request's lookup.
     assert predict(bot, "edge-xgb", body).status_code == 200
     assert predict(bot, "edge-xgb", body).json()["cached"] is True
-    assert guard.guard.available
+    assert cache_guard.guard.available
 
 
 def test_the_cache_endpoint_reports_the_outage(ops, bot, xgb, own_redis):
