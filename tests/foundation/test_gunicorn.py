@@ -30,9 +30,8 @@ def cluster():
     yield from own_cluster("gunicorn_drill")
 
 
-@pytest.fixture(scope="module")
-def server(cluster, tmp_path_factory):
-    env = clean_environment(
+def server_environment(cluster, **overrides: str) -> dict[str, str]:
+    return clean_environment(
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "x" * 60),
         DJANGO_SECURE_SSL_REDIRECT="0",
@@ -40,8 +39,13 @@ def server(cluster, tmp_path_factory):
         POSTGRES_PASSWORD=cluster.password,
         REDIS_URL=os.environ["REDIS_URL"],
         REDIS_PASSWORD=os.environ.get("REDIS_PASSWORD", ""),
-        DB_CONNECT_TIMEOUT="2",
+        **overrides,
     )
+
+
+@pytest.fixture(scope="module")
+def server(cluster, tmp_path_factory):
+    env = server_environment(cluster, DB_CONNECT_TIMEOUT="2")
     gunicorn = GunicornServer(env, tmp_path_factory.mktemp("gunicorn"))
     gunicorn.prepare()
     gunicorn.start()
@@ -94,16 +98,7 @@ def test_the_request_id_comes_back_in_the_response_and_the_log(server):
 
 
 def test_gunicorn_adds_its_access_line_when_asked(cluster, tmp_path_factory):
-    env = clean_environment(
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "x" * 60),
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=cluster.url(with_password=False),
-        POSTGRES_PASSWORD=cluster.password,
-        REDIS_URL=os.environ["REDIS_URL"],
-        REDIS_PASSWORD=os.environ.get("REDIS_PASSWORD", ""),
-        GUNICORN_ACCESS_LOG="1",
-    )
+    env = server_environment(cluster, GUNICORN_ACCESS_LOG="1")
     gunicorn = GunicornServer(env, tmp_path_factory.mktemp("gunicorn-access"), workers=1)
     gunicorn.start()  # the module's server has migrated this cluster
     try:
