@@ -43,6 +43,7 @@ class RequestContextMiddleware:
             response["X-Request-ID"] = request_id
             context["user"] = _user_label(request)
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            length = response.get("Content-Length")  # set by CommonMiddleware
             level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
             if response.status_code >= 500:
                 level = logging.ERROR
@@ -52,7 +53,7 @@ class RequestContextMiddleware:
                 extra={
                     "status": response.status_code,
                     "duration_ms": duration_ms,
-                    "response_bytes": response.get("Content-Length"),  # CommonMiddleware
+                    "response_bytes": int(length) if length else None,
                     "remote_addr": request.META.get("REMOTE_ADDR"),
                     "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
                 },

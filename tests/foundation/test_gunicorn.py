@@ -93,7 +93,7 @@ def test_the_request_id_comes_back_in_the_response_and_the_log(server):
     assert (line["method"], line["path"], line["status"]) == ("GET", "/api/v1/trades", 401)
     assert line["remote_addr"] == "127.0.0.1"
     assert line["user_agent"] == "drill-bot/1"
-    assert line["response_bytes"] == str(len(response.content))
+    assert line["response_bytes"] == len(response.content)
     assert line["user"] == "anonymous" and line["duration_ms"] > 0
 
 
