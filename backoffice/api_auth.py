@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions, permissions
 
-from backoffice.login_throttle import count_failures, failure_counts
+from backoffice.login_throttle import client_address, count_failures, failure_counts
 from backoffice.models import ApiKey
 from backoffice.services import ApiKeyUnverifiable, api_key_authenticate
 
@@ -67,7 +67,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 def _failure_key(request) -> str:
-    return f"api-key-fail:{request.META.get('REMOTE_ADDR', '?')}"
+    return f"api-key-fail:{client_address(request)}"
 
 
 def _too_many_failures(request) -> bool:
@@ -80,9 +80,7 @@ def _too_many_failures(request) -> bool:
 
 def _count_failure(request) -> None:
     count_failures([_failure_key(request)], settings.API_KEY_FAILURE_WINDOW_SECONDS, "API key")
-    logger.warning(
-        "invalid or revoked API key", extra={"client": request.META.get("REMOTE_ADDR", "?")}
-    )
+    logger.warning("invalid or revoked API key", extra={"client": client_address(request)})
 
 
 def scope(name: str) -> type[permissions.BasePermission]:

@@ -19,24 +19,24 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 
-from backoffice.cache_guard import guard
+from backoffice.cache_guard import cache_get_many, guard
 
 logger = logging.getLogger(__name__)
 
 
-def _client(request) -> str:
+def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "?") if request is not None else "?"
 
 
 def _keys(request, username: str) -> tuple[str, str]:
     user = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()[:16]
-    client = _client(request)
+    client = client_address(request)
     return f"login-fail:{client}:{user}", f"login-fail:{client}"
 
 
 def failure_counts(keys: list[str], what: str) -> dict[str, int] | None:
     """The failure counts under ``keys``; None while the cache does not answer."""
-    return guard.call(f"{what} throttle", lambda: cache.get_many(keys), None)
+    return cache_get_many(keys, f"{what} throttle")
 
 
 def count_failures(keys: tuple[str, ...] | list[str], window: int, what: str) -> None:
@@ -66,7 +66,7 @@ def locked_out(request, username: str) -> bool:
 def count_failure(sender, credentials, request=None, **kwargs):
     keys = _keys(request, credentials.get("username", ""))
     count_failures(keys, settings.ADMIN_LOGIN_WINDOW_SECONDS, "login")
-    logger.warning("admin login failed", extra={"client": _client(request)})
+    logger.warning("admin login failed", extra={"client": client_address(request)})
 
 
 @receiver(user_logged_in)

@@ -68,7 +68,23 @@ def load_average() -> str:
 # -- database -----------------------------------------------------------------------
 
 
-class BenchDatabase:
+class _Started:
+    """``with X() as x:`` runs ``up()`` and always ``close()``, also when ``up()`` fails
+    halfway (whatever it started is stopped)."""
+
+    def __enter__(self):
+        try:
+            self.up()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class BenchDatabase(_Started):
     """A migrated throwaway cluster; ``with BenchDatabase() as db: ...`` removes it all."""
 
     def __init__(
@@ -86,17 +102,6 @@ class BenchDatabase:
         self.cluster = None
         self.tmp = Path(tempfile.mkdtemp(prefix="bo-bench-"))
         self.env: dict[str, str] = {}
-
-    def __enter__(self) -> BenchDatabase:
-        try:
-            self.up()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def up(self) -> None:
         sys.path.insert(0, str(REPO))
@@ -548,7 +553,7 @@ print(session.session_key)
 """
 
 
-class ServedStack:
+class ServedStack(_Started):
     """The project under gunicorn as in production, on throwaway servers.
 
     A migrated BenchDatabase seeded with ``trades`` trades (COPY), a Redis with a
@@ -567,17 +572,6 @@ class ServedStack:
         self.server = None
         self.key = ""
         self.session = ""
-
-    def __enter__(self) -> ServedStack:
-        try:
-            self.up()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def up(self) -> None:
         from tests.harness.services import RedisServer

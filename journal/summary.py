@@ -85,15 +85,15 @@ _KEYS_OF = """
            account
     FROM {rows} WHERE status = 'closed' {extra}
 """
-_CHANGED = """
-    AND id IN (SELECT b.id FROM before_rows b JOIN after_rows a ON a.id = b.id
-               WHERE b.status = 'closed'
-                 AND (a.status, a.closed_at, a.executed_at, a.pnl, a.symbol, a.strategy,
-                      a.account)
-                     IS DISTINCT FROM
-                     (b.status, b.closed_at, b.executed_at, b.pnl, b.symbol, b.strategy,
-                      b.account))
+# Closed trades (before_rows b) that an UPDATE changed (after_rows a).
+_CLOSED_CHANGED = """
+    SELECT b.id FROM before_rows b JOIN after_rows a ON a.id = b.id
+    WHERE b.status = 'closed'
+      AND (a.status, a.closed_at, a.executed_at, a.pnl, a.symbol, a.strategy, a.account)
+          IS DISTINCT FROM
+          (b.status, b.closed_at, b.executed_at, b.pnl, b.symbol, b.strategy, b.account)
 """
+_CHANGED = f"AND id IN ({_CLOSED_CHANGED})"
 
 CREATE_SQL = f"""
 CREATE TABLE {TABLE} (
@@ -129,13 +129,7 @@ BEGIN
     )
 };
     -- A closed trade changed (never done by the application): rebuild what it touched.
-    IF EXISTS (SELECT 1 FROM before_rows b JOIN after_rows a ON a.id = b.id
-               WHERE b.status = 'closed'
-                 AND (a.status, a.closed_at, a.executed_at, a.pnl, a.symbol, a.strategy,
-                      a.account)
-                     IS DISTINCT FROM
-                     (b.status, b.closed_at, b.executed_at, b.pnl, b.symbol, b.strategy,
-                      b.account)) THEN
+    IF EXISTS ({_CLOSED_CHANGED}) THEN
         {
     _rebuild(
         _KEYS_OF.format(rows="before_rows", extra=_CHANGED)

@@ -57,6 +57,11 @@ class LiveServer(GunicornServer):
             raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
         return result
 
+    def create_key(self, name: str, scopes: str) -> str:
+        """A new API key with ``scopes`` (comma-separated), as create_api_key prints it."""
+        printed = self.manage("create_api_key", name, "--scopes", scopes).stdout
+        return printed.strip().splitlines()[-1]
+
     def start(
         self, *, migrate: bool = True, collectstatic: bool = False, timeout: float = 60
     ) -> LiveServer:

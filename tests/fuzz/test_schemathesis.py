@@ -80,8 +80,7 @@ def live(tmp_path_factory):
             "--alias",
             "staging",
         )
-        created = server.manage("create_api_key", "fuzzer", "--scopes", SCOPES)
-        server.key = created.stdout.strip().splitlines()[-1]
+        server.key = server.create_key("fuzzer", SCOPES)
         server.start(migrate=False)
         yield server
     finally:

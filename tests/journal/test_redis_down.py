@@ -17,30 +17,29 @@ import psycopg
 import pytest
 import requests
 
-from tests.harness.services import PostgresCluster, RedisServer, ServiceError
-from tests.live_server import LiveServer
+from tests.harness.services import RedisServer
+from tests.live_server import LiveServer, own_cluster
 
 
 @pytest.fixture
-def stack(tmp_path):
-    try:
-        cluster = PostgresCluster(name="redis_down").up()
-    except ServiceError as exc:
-        pytest.fail(f"cannot start a PostgreSQL cluster: {exc}")
+def cluster():
+    yield from own_cluster("redis_down")
+
+
+@pytest.fixture
+def stack(cluster, tmp_path):
     redis = RedisServer().start()
     live = LiveServer(cluster, tmp_path)
     # A Redis of the drill's own, to stop (the tier's Redis stays up for other tests).
     live.env.update(REDIS_URL=redis.url(), REDIS_PASSWORD=redis.password)
     try:
         live.manage("migrate", "--noinput")
-        created = live.manage("create_api_key", "bot", "--scopes", "trades:write,trades:read")
-        live.key = created.stdout.strip().splitlines()[-1]
+        live.key = live.create_key("bot", "trades:write,trades:read")
         live.start(migrate=False)
         yield cluster, redis, live
     finally:
         live.stop()
         redis.destroy()
-        cluster.destroy()
 
 
 def batch(number: int, size: int = 100) -> list[dict]:

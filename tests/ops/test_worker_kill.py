@@ -42,8 +42,7 @@ def cluster():
 def server(cluster, tmp_path_factory):
     live = LiveServer(cluster, tmp_path_factory.mktemp("worker-kill"))
     live.manage("migrate", "--noinput")
-    created = live.manage("create_api_key", "kill-bot", "--scopes", "trades:write")
-    live.key = created.stdout.strip().splitlines()[-1]
+    live.key = live.create_key("kill-bot", "trades:write")
     live.start(migrate=False)
     yield live
     live.stop()

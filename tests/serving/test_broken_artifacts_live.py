@@ -41,8 +41,7 @@ def server(cluster, tmp_path_factory):
         path.write_bytes(trained.data)
         live.manage("register_model", str(path), "--name", name, "--alias", "production")
     for persona, scopes in (("bot", "predict"), ("ops", "cache:admin")):
-        created = live.manage("create_api_key", persona, "--scopes", scopes)
-        setattr(live, persona, created.stdout.strip().splitlines()[-1])
+        setattr(live, persona, live.create_key(persona, scopes))
     live.start(migrate=False)
     yield live
     live.stop()

@@ -29,11 +29,8 @@ def server(cluster, tmp_path_factory):
         path = scratch / f"v{seed}.json"
         path.write_bytes(factories.xgboost_model(seed=seed).data)
         live.manage("register_model", str(path), "--name", "edge", *alias)
-    key = (
-        live.manage("create_api_key", "bot", "--scopes", "predict").stdout.strip().splitlines()[-1]
-    )
+    live.key = live.create_key("bot", "predict")
     live.start(migrate=False)
-    live.key = key
     # Each worker warms up on its first request (imports, loads): not part of the drill.
     body = {"inputs": factories.xgboost_model().probe[:1].tolist()}
     with ThreadPoolExecutor(4) as pool:
