@@ -34,7 +34,13 @@ from pathlib import Path
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from journal.records import FIELDS, MAX_FUTURE, MAX_JSON_BYTES
+from journal.records import (
+    FIELDS,
+    MAX_FUTURE,
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_JSON_NUMBER_DIGITS,
+)
 from journal.storage import COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -96,11 +102,24 @@ def _decimal(column: str, pattern: str = _UNSIGNED) -> str:
     )
 
 
+# journal.records.storable_json's limits in jsonpath: a container nested deeper than
+# MAX_JSON_DEPTH (level 0 is the object itself), a number of more digits before the point.
+_TOO_DEEP = (
+    f'strict $.**{{{MAX_JSON_DEPTH} to last}} ? (@.type() == "object" || @.type() == "array")'
+)
+_TOO_BIG = (
+    f'strict $.** ? (@.type() == "number" && '
+    f"(@ >= 1e{MAX_JSON_NUMBER_DIGITS} || @ <= -1e{MAX_JSON_NUMBER_DIGITS}))"
+)
+
+
 def _json(column: str) -> str:
     return _optional(
         column,
         f"(octet_length({column}) <= {MAX_JSON_BYTES} AND {column} !~ '{_EXPONENT}' "
-        f"AND jsonb_typeof({column}::jsonb) = 'object')",
+        f"AND jsonb_typeof({column}::jsonb) = 'object' "
+        f"AND NOT jsonb_path_exists({column}::jsonb, '{_TOO_DEEP}') "
+        f"AND NOT jsonb_path_exists({column}::jsonb, '{_TOO_BIG}'))",
     )
 
 

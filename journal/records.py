@@ -39,7 +39,16 @@ SIDES = ("long", "short")
 
 MAX_INTEGER_DIGITS = 12
 MAX_DECIMAL_PLACES = 8
-MAX_JSON_BYTES = 64 * 1024
+# agent_votes and signals: each at most this many bytes as compact JSON, this deep, with
+# numbers below this magnitude. A trade of the largest size is about 34 KB, so the
+# largest batch (1,000 trades) fits the API's body limit (settings.JOURNAL_MAX_BODY_MB).
+MAX_JSON_BYTES = 16 * 1024
+MAX_JSON_DEPTH = 16
+MAX_JSON_NUMBER_DIGITS = 15  # digits before the point; a float holds 15 exactly
+# Times a trade may carry. PostgreSQL holds far more, but a trade from 1989 or 2101 is
+# a bug upstream, and Python's datetime overflows near year 9999 with an offset.
+EARLIEST_YEAR = 1990
+LATEST_YEAR = 2100
 # Clocks drift; a trade far in the future is a bug upstream, not a trade.
 MAX_FUTURE = timedelta(minutes=5)
 
@@ -98,8 +107,27 @@ class TradeRecord:
         return out
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """``value`` quoted for an error message: cut to ``limit`` characters, with lone
+    surrogates and control characters escaped, so that the message itself can be
+    encoded, logged and rendered whatever the input held."""
+    text = str(value)[:limit]
+    return repr(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def check_storable_text(text: str) -> None:
+    """ValueError unless PostgreSQL can store ``text``: no NUL, no lone surrogate."""
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must not contain a lone surrogate (not valid Unicode)") from None
+
+
 def _text(value: Any, *, max_length: int, allow_blank: bool = True) -> str:
-    if not isinstance(value, str | int):
+    if value.__class__ is bool or not isinstance(value, str | int):
         raise ValueError("must be text")
     text = str(value).strip()
     if not text and not allow_blank:
@@ -108,6 +136,7 @@ def _text(value: Any, *, max_length: int, allow_blank: bool = True) -> str:
         raise ValueError(f"must be at most {max_length} characters (got {len(text)})")
     if _CONTROL.search(text):
         raise ValueError("must not contain control characters")
+    check_storable_text(text)
     return text
 
 
@@ -118,17 +147,20 @@ def _decimal(value: Any, *, positive: bool = False, non_negative: bool = False) 
         # Only reached by callers that parsed JSON without parse_float=Decimal;
         # repr gives the shortest text that round-trips, never binary noise.
         value = repr(value)
+    text = str(value).strip()
+    if len(text) > 100:  # Decimal would read a million digits; no amount has 100
+        raise ValueError(f"must be a decimal number of at most 100 characters (got {len(text)})")
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"must be a decimal number (got {str(value)[:40]!r})") from None
+        raise ValueError(f"must be a decimal number (got {shown(text)})") from None
     if not number.is_finite():
         raise ValueError("must be a finite number")
-    _sign, digits, exponent = number.as_tuple()
+    exponent = number.as_tuple().exponent
     places = -exponent if exponent < 0 else 0
     if places > MAX_DECIMAL_PLACES:
         raise ValueError(f"must have at most {MAX_DECIMAL_PLACES} decimal places")
-    if len(digits) - places > MAX_INTEGER_DIGITS:
+    if number and number.adjusted() >= MAX_INTEGER_DIGITS:
         raise ValueError(f"must have at most {MAX_INTEGER_DIGITS} digits before the point")
     if positive and number <= 0:
         raise ValueError("must be greater than 0")
@@ -145,13 +177,15 @@ def _timestamp(value: Any) -> datetime:
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"must be an ISO 8601 time with offset (got {text[:40]!r})") from None
+            raise ValueError(f"must be an ISO 8601 time with offset (got {shown(text)})") from None
     else:
         raise ValueError("must be an ISO 8601 time with offset")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("needs a UTC offset, as in 2026-01-02T15:04:05+00:00")
-    if moment.year < 1990:
-        raise ValueError("must be in 1990 or later")
+    # The year as written (as the CSV fast path reads it), checked before the conversion
+    # to UTC, which overflows near the ends of the calendar.
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}")
     return moment.astimezone(UTC)
 
 
@@ -165,43 +199,102 @@ _TEXT_JSON = json.JSONDecoder(parse_constant=_reject_constant)
 
 def _json_object(value: Any) -> dict:
     if isinstance(value, str):
-        # Text (CSV): parsed once, numbers as float (as _plain_json would make them),
-        # its size read off the text itself. This is the import's hot path.
-        size = len(value.encode())
+        # Text (CSV): parsed once, numbers as float; its size read off the text itself.
+        size = len(value.encode("utf-8", "surrogatepass"))
         if size > MAX_JSON_BYTES:
             raise ValueError(f"must be at most {MAX_JSON_BYTES} bytes as JSON (got {size})")
         try:
-            parsed = _TEXT_JSON.decode(value) if value.strip() else {}
+            value = _TEXT_JSON.decode(value) if value.strip() else {}
         except json.JSONDecodeError as exc:
             raise ValueError(f"must be a JSON object ({exc.msg} at position {exc.pos})") from None
-        if not isinstance(parsed, dict):
-            raise ValueError("must be a JSON object")
-        return parsed
+        except RecursionError:
+            raise ValueError(f"must be nested at most {MAX_JSON_DEPTH} levels deep") from None
+        except ValueError as exc:  # an integer of thousands of digits, NaN, Infinity
+            raise ValueError(f"must be a JSON object ({exc})") from None
     if not isinstance(value, dict):
         raise ValueError("must be a JSON object")
-    size = len(json.dumps(value, default=str))
+    cleaned = storable_json(value)
+    size = len(json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_JSON_BYTES:
         raise ValueError(f"must be at most {MAX_JSON_BYTES} bytes as JSON (got {size})")
-    return _plain_json(value)
+    return cleaned
 
 
-def _plain_json(value: Any) -> Any:
-    """Numbers inside signals and votes as int or float, ready for JSONField.
+_JSON_NUMBER_LIMIT = 10**MAX_JSON_NUMBER_DIGITS
 
-    A float's repr is the shortest text that reads back as the same number, so a
-    decimal written with up to 15 significant digits comes back as written.
+
+def storable_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """A copy of ``value`` that PostgreSQL's jsonb takes and Python's json reads back,
+    or ValueError naming what is wrong.
+
+    Numbers become int or float (a Decimal read by parse_float=Decimal included): finite
+    and below 10**15 in magnitude. Text, keys included, holds no NUL and no lone
+    surrogate. Nesting is at most ``max_depth`` deep. Walked without recursion, so that
+    no input can exhaust the stack.
     """
-    if isinstance(value, dict):
-        return {str(k): _plain_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_json(v) for v in value]
-    if isinstance(value, Decimal):
-        if not value.is_finite():
+    root: list[Any] = [None]
+    # (container to fill, key or index in it, value to check, depth)
+    stack: list[tuple[Any, Any, Any, int]] = [(root, 0, value, 1)]
+    while stack:
+        target, slot, item, depth = stack.pop()
+        kind = item.__class__
+        if kind is str:
+            _json_text(item)
+        elif kind is int:
+            if not -_JSON_NUMBER_LIMIT < item < _JSON_NUMBER_LIMIT:
+                raise ValueError(
+                    f"must hold numbers of at most {MAX_JSON_NUMBER_DIGITS} digits before the point"
+                )
+        elif kind is float or kind is Decimal:
+            item = _json_number(item)
+        elif kind is dict or kind is list:
+            if depth > max_depth:
+                raise ValueError(f"must be nested at most {max_depth} levels deep")
+            if kind is dict:
+                copy: Any = {}
+                for key, child in item.items():
+                    key = key if key.__class__ is str else str(key)
+                    _json_text(key)
+                    copy[key] = None
+                    stack.append((copy, key, child, depth + 1))
+            else:
+                copy = [None] * len(item)
+                stack.extend((copy, index, child, depth + 1) for index, child in enumerate(item))
+            item = copy
+        elif item is not None and kind is not bool:
+            raise ValueError(f"must hold only JSON values (not {kind.__name__})")
+        target[slot] = item
+    return root[0]
+
+
+def _json_text(text: str) -> None:
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must not contain a lone surrogate (not valid Unicode)") from None
+
+
+def _json_number(number: float | Decimal) -> int | float:
+    if number.__class__ is float:
+        if number != number or number in (float("inf"), float("-inf")):
             raise ValueError("must not contain NaN or Infinity")
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, float) and value != value:
-        raise ValueError("must not contain NaN")
-    return value
+        if abs(number) >= _JSON_NUMBER_LIMIT:
+            raise ValueError(
+                f"must hold numbers of at most {MAX_JSON_NUMBER_DIGITS} digits before the point"
+            )
+        return number
+    if not number.is_finite():
+        raise ValueError("must not contain NaN or Infinity")
+    if number and number.adjusted() >= MAX_JSON_NUMBER_DIGITS:
+        raise ValueError(
+            f"must hold numbers of at most {MAX_JSON_NUMBER_DIGITS} digits before the point"
+        )
+    # A float's repr is the shortest text that reads back as the same number, so a
+    # decimal written with up to 15 significant digits comes back as written.
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def _symbol(value: Any) -> str:
@@ -261,7 +354,7 @@ def parse_record(data: Any, *, now: datetime | None = None) -> TradeRecord:
     values: dict[str, Any] = {}
     if not _PARSERS.keys() >= data.keys():
         for name in data.keys() - _PARSERS.keys():
-            errors[str(name)[:64]] = "unknown field"
+            errors[str(name)[:64].encode("utf-8", "backslashreplace").decode()] = "unknown field"
     # One pass over the record's own fields: this is the import's hot path.
     for name, raw in data.items():
         parse = _PARSERS.get(name)

@@ -1,5 +1,6 @@
 """The trade record format: every rule, with the field it names."""
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -65,13 +66,45 @@ def test_each_required_field_is_named_when_missing(name):
         ({"trade_id": "a\x00b"}, "trade_id", "control characters"),
         ({"colour": "red"}, "colour", "unknown field"),
         ({"pnl": None}, "pnl", "required when closed_at"),
-        ({"signals": {"blob": "x" * 70_000}}, "signals", "at most 65536 bytes"),
+        ({"signals": {"blob": "x" * 17_000}}, "signals", "at most 16384 bytes"),
+        # Values PostgreSQL (or Python reading them back) would refuse: never accepted.
+        ({"executed_at": "9999-12-31T23:00:00-05:00"}, "executed_at", "1990 to 2100"),
+        ({"closed_at": "0001-01-01T00:00:00+05:00"}, "closed_at", "1990 to 2100"),
+        ({"signals": {"x": "x\u0000"}}, "signals", "NUL"),
+        ({"agent_votes": {"x\u0000": 1}}, "agent_votes", "NUL"),
+        ({"signals": {"x": float("inf")}}, "signals", "NaN or Infinity"),
+        ({"signals": {"x": Decimal("-Infinity")}}, "signals", "NaN or Infinity"),
+        ({"signals": {"x": Decimal("1e5000")}}, "signals", "at most 15 digits"),
+        ({"signals": {"x": 10**5000}}, "signals", "at most 15 digits"),
+        ({"signals": '{"x": 1e5000}'}, "signals", "NaN or Infinity"),
+        ({"signals": '{"x": ' + "9" * 5001 + "}"}, "signals", "JSON object"),
+        ({"signals": '{"x": Infinity}'}, "signals", "Infinity"),
+        ({"signals": '{"x": "\\u0000"}'}, "signals", "NUL"),
+        ({"signals": '{"x": "\\ud800"}'}, "signals", "lone surrogate"),
+        ({"signals": "[" * 3000 + "]" * 3000}, "signals", "nested"),
+        ({"signals": {"a": [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}}, "signals", "nested"),
+        ({"signals": {"x": object()}}, "signals", "only JSON values"),
+        ({"strategy": "\ud800"}, "strategy", "lone surrogate"),
+        ({"trade_id": "T\udfff"}, "trade_id", "lone surrogate"),
+        ({"account": "a\u0000b"}, "account", "control characters"),
+        ({"quantity": "1e5000"}, "quantity", "at most 12 digits"),
+        ({"quantity": "1" * 5000}, "quantity", "at most 100 characters"),
+        ({"quantity": True}, "quantity", "decimal number"),
+        ({"strategy": True}, "strategy", "must be text"),
+        ({"strategy": ["a"]}, "strategy", "must be text"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(overrides, field, reason):
     errors = errors_of(trade_data(**overrides))
     assert field in errors, errors
     assert reason in errors[field]
+    # The message can be rendered and logged whatever the value held.
+    json.dumps(errors, ensure_ascii=False).encode("utf-8")
+
+
+def test_an_unknown_field_with_a_lone_surrogate_is_named_renderably():
+    errors = errors_of(trade_data(**{"bad\ud800": 1}))
+    assert errors == {"bad\\ud800": "unknown field"}
 
 
 def test_an_open_trade_cannot_carry_a_realised_pnl():
