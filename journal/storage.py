@@ -1,8 +1,11 @@
 """Idempotent SQL for storing trades: PostgreSQL statements, and the SQLite equivalent.
 
-Both paths do the same thing inside the caller's transaction:
-1. insert every record whose key (trade_id, executed_at) is new, skipping the others;
-2. complete, once, a stored open trade that arrives again with its closing fields.
+Both paths do the same thing inside the caller's transaction, for records applied in
+their order:
+1. a key met several times in the batch counts once, in its latest state: an open trade
+   followed by its close is stored closed (a second close changes nothing);
+2. insert every record whose key (trade_id, executed_at) is new, skipping the others;
+3. complete, once, a stored open trade that arrives again with its closing fields.
 """
 
 from __future__ import annotations
@@ -66,10 +69,32 @@ def row_values(record: TradeRecord, recorded_at, json_adapter=lambda v: v) -> tu
 
 
 def insert_trades(records: Sequence[TradeRecord]) -> tuple[int, int]:
-    """Store records; returns (created, closed). Duplicates are the rest."""
+    """Store records in order; returns (created, closed). Duplicates are the rest.
+
+    ``closed`` counts the trades this batch completed: stored open before, or opened
+    earlier in the same batch.
+    """
+    latest, closed_in_batch = latest_states(records)
     if connection.vendor == "postgresql":
-        return _insert_postgres(records)
-    return _insert_orm(records)
+        created_keys, closed = _insert_postgres(latest)
+    else:
+        created_keys, closed = _insert_orm(latest)
+    return len(created_keys), closed + len(closed_in_batch & created_keys)
+
+
+def latest_states(records: Sequence[TradeRecord]) -> tuple[list[TradeRecord], set]:
+    """One record per key, in first-seen order: the first closed version of a key wins
+    over its open one. Also the keys whose open version this batch itself closed."""
+    latest: dict[tuple, TradeRecord] = {}
+    closed_in_batch: set = set()
+    for record in records:
+        seen = latest.get(record.key)
+        if seen is None:
+            latest[record.key] = record
+        elif record.is_closed and not seen.is_closed:
+            latest[record.key] = record
+            closed_in_batch.add(record.key)
+    return list(latest.values()), closed_in_batch
 
 
 INSERT_SQL = (
@@ -87,7 +112,7 @@ CLOSE_SQL = """
 CLOSE_ROW = "(%s, %s::timestamptz, %s::timestamptz, %s::numeric, %s::numeric, %s::numeric)"
 
 
-def _insert_postgres(records: Sequence[TradeRecord]) -> tuple[int, int]:
+def _insert_postgres(records: Sequence[TradeRecord]) -> tuple[set, int]:
     from psycopg.types.json import Jsonb
 
     now = timezone.now()
@@ -101,9 +126,9 @@ def _insert_postgres(records: Sequence[TradeRecord]) -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         created_keys = set(cursor.fetchall())
-        closing = _closing_candidates(records, created_keys)
+        closing = [r for r in records if r.is_closed and r.key not in created_keys]
         if not closing:
-            return len(created_keys), 0
+            return created_keys, 0
         close_params: list = []
         for record in closing:
             close_params.extend(
@@ -117,21 +142,10 @@ def _insert_postgres(records: Sequence[TradeRecord]) -> tuple[int, int]:
                 ]
             )
         cursor.execute(CLOSE_SQL.format(rows=", ".join([CLOSE_ROW] * len(closing))), close_params)
-        return len(created_keys), len(cursor.fetchall())
+        return created_keys, len(cursor.fetchall())
 
 
-def _closing_candidates(records, created_keys) -> list[TradeRecord]:
-    """Closed records that were not inserted: maybe completions of open trades."""
-    seen: set = set()
-    candidates = []
-    for record in records:
-        if record.is_closed and record.key not in created_keys and record.key not in seen:
-            seen.add(record.key)
-            candidates.append(record)
-    return candidates
-
-
-def _insert_orm(records: Sequence[TradeRecord]) -> tuple[int, int]:
+def _insert_orm(records: Sequence[TradeRecord]) -> tuple[set, int]:
     """The same semantics through the ORM, for the embedded SQLite default."""
     keys = {record.key for record in records}
     existing = {
@@ -143,15 +157,13 @@ def _insert_orm(records: Sequence[TradeRecord]) -> tuple[int, int]:
     }
     now = timezone.now()
     new, closed = [], 0
-    for record in records:
+    for record in records:  # one record per key (latest_states)
         status = existing.get(record.key)
         if status is None:
             new.append(Trade(**dict(zip(COLUMNS, row_values(record, now), strict=True))))
-            existing[record.key] = "new"
         elif status == TradeStatus.OPEN and record.is_closed:
             closed += Trade.objects.filter(
                 trade_id=record.trade_id, executed_at=record.executed_at, status=TradeStatus.OPEN
             ).update(status=TradeStatus.CLOSED, **{name: getattr(record, name) for name in CLOSING})
-            existing[record.key] = TradeStatus.CLOSED
     Trade.objects.bulk_create(new, batch_size=500)
-    return len(new), closed
+    return {record.key for record in new}, closed
