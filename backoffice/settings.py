@@ -244,7 +244,10 @@ SPOOL_DIR = env.path("SPOOL_DIR", VAR_DIR / "spool")
 JOURNAL_COMPRESS_AFTER_DAYS = env.integer("JOURNAL_COMPRESS_AFTER_DAYS", 30, minimum=1)
 # How far back the hourly refresh of the daily P&L aggregate reaches.
 JOURNAL_DAILY_PNL_REFRESH_DAYS = env.integer("JOURNAL_DAILY_PNL_REFRESH_DAYS", 90, minimum=1)
+# Trades per POST /api/v1/trades, and its body limit: 1,000 trades of the largest size
+# (signals and agent_votes of journal.records.MAX_JSON_BYTES each) are about 34 MB.
 JOURNAL_MAX_BATCH = 1000
+JOURNAL_MAX_BODY_MB = env.integer("JOURNAL_MAX_BODY_MB", 40, minimum=1)
 
 # ---------------------------------------------------------------------------
 # Desk records
@@ -265,9 +268,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["backoffice.api.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["backoffice.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "backoffice.api_auth.exception_handler",
 }
+# The body limit of API endpoints that name none of their own (trade ideas, cache).
+API_MAX_BODY_MB = env.integer("API_MAX_BODY_MB", 1, minimum=1)
 # While the database is down, an API key that this worker verified within this many
 # seconds is still accepted, so that its trades reach the spool.
 API_KEY_OUTAGE_GRACE_SECONDS = env.integer("API_KEY_OUTAGE_GRACE_SECONDS", 900)
@@ -310,6 +316,12 @@ MODEL_UPLOAD_MAX_MB = env.integer("MODEL_UPLOAD_MAX_MB", 200, minimum=1)
 # Rows per predict request, and the body size read before JSON parsing.
 SERVING_MAX_ROWS = env.integer("SERVING_MAX_ROWS", 10_000, minimum=1)
 SERVING_MAX_BODY_MB = env.integer("SERVING_MAX_BODY_MB", 32, minimum=1)
+# The API's parsers read bodies themselves, within their endpoint's limit
+# (backoffice.api.parsers); Django's own limit sits above every one of them, so that it
+# never answers an API request first (with an HTML 400).
+DATA_UPLOAD_MAX_MEMORY_SIZE = (
+    (max(JOURNAL_MAX_BODY_MB, API_MAX_BODY_MB, SERVING_MAX_BODY_MB) + 1) * 1024 * 1024
+)
 # The per-worker LRU of loaded models: bounded by count and by (artifact) bytes.
 SERVING_PREDICTOR_CACHE_MODELS = env.integer("SERVING_PREDICTOR_CACHE_MODELS", 16, minimum=1)
 SERVING_PREDICTOR_CACHE_MB = env.integer("SERVING_PREDICTOR_CACHE_MB", 1024, minimum=1)

@@ -10,10 +10,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from backoffice.api.parsers import JSONParser
 from backoffice.api_auth import scope
 from desk.models import Action, Decision, Direction, IdeaStatus, Strategy, TradeIdea
 from desk.services import DeskError, idea_submit
-from journal.api import FIELD_ERRORS, CursorPagination, DecimalJSONParser
+from journal.api import FIELD_ERRORS, CursorPagination
 from journal.filters import SymbolFilter, UtcDateTimeFilter
 from journal.records import _SYMBOL
 
@@ -188,7 +189,7 @@ class DecisionPagination(IdeaPagination):
 class TradeIdeasView(ListAPIView):
     """Submit trade ideas (the AI engine) and list them."""
 
-    parser_classes = [DecimalJSONParser]
+    parser_classes = [JSONParser]
     serializer_class = TradeIdeaOut
     pagination_class = IdeaPagination
     filter_backends = [DjangoFilterBackend]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from decimal import Decimal
 
@@ -17,12 +16,12 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import pagination, serializers, status
-from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api.parsers import JSONParser
 from backoffice.api_auth import scope
 from journal import metrics
 from journal.filters import MetricsFilter, TradeFilter
@@ -31,17 +30,6 @@ from journal.records import FIELDS
 from journal.services import SpoolUnavailable, TradesRejected, record_trades
 
 logger = logging.getLogger(__name__)
-
-
-class DecimalJSONParser(JSONParser):
-    """JSON with every number with a fraction read as Decimal, never as float."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            return json.loads(stream.read().decode(encoding), parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"malformed JSON: {exc}") from None
 
 
 class TradeInSerializer(serializers.Serializer):
@@ -153,7 +141,8 @@ class TradeCursorPagination(CursorPagination):
 class TradesView(ListAPIView):
     """Record trades (bots) and list them (filters, cursor pagination)."""
 
-    parser_classes = [DecimalJSONParser]
+    parser_classes = [JSONParser]
+    body_limit_mb = "JOURNAL_MAX_BODY_MB"
     serializer_class = TradeOutSerializer
     pagination_class = TradeCursorPagination
     filter_backends = [DjangoFilterBackend]

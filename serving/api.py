@@ -113,6 +113,7 @@ class PredictView(ServingAPIView):
     permission_classes = [scope("predict")]
     throttle_classes = [PredictRateThrottle]
     parser_classes = [BoundedJSONParser]
+    body_limit_mb = "SERVING_MAX_BODY_MB"
     renderer_classes = [FastJSONRenderer]
 
     @extend_schema(

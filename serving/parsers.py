@@ -9,16 +9,13 @@ API must), and bounds nesting depth. The body is read at most SERVING_MAX_BODY_M
 from __future__ import annotations
 
 import orjson
-from django.conf import settings
-from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
+from rest_framework import exceptions
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
+from backoffice.api.parsers import read_body
+from backoffice.api.renderers import JSONRenderer as SafeJSONRenderer
 
 
 class JSONBody:
@@ -47,27 +44,30 @@ class JSONBody:
         return self._parsed
 
 
-class BoundedJSONParser(JSONParser):
-    """Reads at most SERVING_MAX_BODY_MB; request.data is a JSONBody, parsed by orjson."""
+class BoundedJSONParser(BaseParser):
+    """Reads at most the view's body limit (backoffice.api.parsers); request.data is a
+    JSONBody, parsed by orjson when first needed."""
+
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.SERVING_MAX_BODY_MB * 1024 * 1024
-        if stream is None:
-            return JSONBody(b"")
-        data = stream.read(limit + 1)
-        if len(data) > limit:
-            raise PayloadTooLarge(
-                f"the body is larger than {settings.SERVING_MAX_BODY_MB} MB; send fewer rows"
-            )
-        return JSONBody(data)
+        return JSONBody(read_body(stream, parser_context, advice="send fewer rows"))
 
 
 class FastJSONRenderer(JSONRenderer):
-    """orjson for the answer; anything orjson does not know goes through DRF's encoder."""
+    """orjson for the answer; anything orjson does not know goes through DRF's encoder,
+    and text orjson cannot encode (a lone surrogate echoed from the input) through the
+    project's renderer."""
 
     _fallback = JSONEncoder().default
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
-        return orjson.dumps(data, default=self._fallback)
+        try:
+            return orjson.dumps(data, default=self._fallback)
+        except orjson.JSONEncodeError:
+            return _SAFE.render(data, accepted_media_type, renderer_context)
+
+
+_SAFE = SafeJSONRenderer()
