@@ -403,3 +403,6 @@ class ReviewChangeAdmin(ReadOnlyAdmin):
     def trade_link(self, obj):
         url = reverse("admin:journal_trade_change", args=[obj.review.trade_id])
         return format_html('<a href="{}">trade #{}</a>', url, obj.review.trade_id)
+
+
+from journal import admin_quarantine  # noqa: E402,F401 - registers the quarantine's admin

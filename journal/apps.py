@@ -1,10 +1,10 @@
-import os
+import time
 
 from django.apps import AppConfig
 
 
 class JournalConfig(AppConfig):
-    """The trade journal and the desk records."""
+    """The trade journal: capture, the spool, import and export, reviews, analytics."""
 
     name = "journal"
     verbose_name = "Trade journal"
@@ -15,25 +15,37 @@ class JournalConfig(AppConfig):
         health.register_check("spool", check_spool)
 
 
-def check_spool() -> dict:
-    """The spool's backlog (trades waiting for replay_spool); fails if it is not writable.
+# An append that failed this recently (a full disk) keeps readiness failing until an
+# append or the probe succeeds again.
+SPOOL_ERROR_MEMORY_SECONDS = 60
 
-    A backlog is not a failure: the web tier is ready, and the trades are safe on disk;
-    operators see the figure here and in the admin.
+
+def check_spool() -> dict:
+    """The spool's backlog, the age of its oldest trade and its quarantined lines; fails
+    when the spool cannot be written (a small file written and synced as a probe).
+
+    A backlog is not a failure: the trades are safe on disk and the periodic replay
+    (journal.tasks) drains it within seconds of the database answering.
     """
     from backoffice.health import CheckFailed
     from journal.services import get_spool
+    from journal.spool import SpoolError
 
     spool = get_spool()
     try:
-        spool.directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CheckFailed(f"the spool directory {spool.directory}: {exc.strerror}") from None
-    if not os.access(spool.directory, os.W_OK):
-        raise CheckFailed(f"the spool directory {spool.directory} is not writable")
+        spool.writable()
+    except SpoolError as exc:
+        raise CheckFailed(str(exc)) from None
+    failed = spool.last_error
+    if failed is not None and time.time() - failed[0] < SPOOL_ERROR_MEMORY_SECONDS:
+        raise CheckFailed(
+            f"the last spool write failed {time.time() - failed[0]:.0f} s ago: {failed[1]}"
+        )
     backlog = spool.backlog()
+    oldest = backlog["oldest_spooled_at"]
     return {
         "backlog": backlog["trades"],
         "files": backlog["files"],
-        "rejected": spool.rejected_count(),
+        "oldest_age_seconds": round(time.time() - oldest, 1) if oldest else None,
+        "quarantined_files": len(spool.quarantined()),
     }

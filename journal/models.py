@@ -158,3 +158,58 @@ class ReviewChange(models.Model):
 
     def __str__(self):
         return f"{self.field}: {self.old_value!r} → {self.new_value!r}"
+
+
+class QuarantineStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a person"
+    RESUBMITTED = "resubmitted", "Fixed and re-submitted"
+    DISCARDED = "discarded", "Discarded"
+
+
+class QuarantinedLine(models.Model):
+    """A spooled line that a replay could not store, kept byte for byte.
+
+    The spool's quarantine directory holds the same bytes on the disk they were spooled
+    to; this row is the operator's worklist: fix and re-submit, or discard with a reason.
+    Rows are never deleted; a decision is recorded on the row (who, when, what).
+    """
+
+    quarantined_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=200, help_text="the sealed spool file")
+    line_number = models.PositiveIntegerField()
+    raw = models.BinaryField(help_text="the line's exact bytes")
+    sha256 = models.CharField(max_length=64)
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=12, choices=QuarantineStatus.choices, default=QuarantineStatus.PENDING
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolution = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = "quarantined spool line"
+        ordering = ["-quarantined_at", "-id"]
+        constraints = [
+            # A replay that runs again after a crash quarantines the same line once.
+            models.UniqueConstraint(
+                fields=["source", "line_number"], name="journal_quarantine_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=QuarantineStatus.values),
+                name="journal_quarantine_status_valid",
+            ),
+        ]
+        indexes = [
+            # The admin's worklist and /readyz's count: pending first.
+            models.Index(fields=["status", "-quarantined_at"], name="journal_quarantine_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.source} line {self.line_number}"

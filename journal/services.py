@@ -9,6 +9,7 @@ sent again with its closing fields; nothing else about a stored trade ever chang
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from django.db import DatabaseError, connection, transaction
 from backoffice.db.errors import is_database_outage
 from journal import storage
 from journal.records import RecordError, TradeRecord, parse_record
-from journal.spool import Spool, SpoolError
+from journal.spool import Spool, SpooledLine, SpoolError
 
 logger = logging.getLogger(__name__)
 
@@ -166,16 +167,19 @@ class ReplayBusy(Exception):
 class ReplayResult:
     files: int = 0
     read: int = 0
-    rejected: int = 0
+    quarantined: int = 0
     stored: CaptureResult = field(default_factory=CaptureResult)
 
 
-def spool_replay(*, batch_size: int = 500, progress=None) -> ReplayResult:
+def spool_replay(*, batch_size: int = 2000, progress=None) -> ReplayResult:
     """Move spooled trades into the database, idempotently; delete only what committed.
 
-    Safe while new trades are being spooled (active files are sealed under their lock
-    first) and after a crash halfway (a sealed file is replayed again from its first
-    line; the unique key makes the second pass store nothing twice).
+    A line that cannot be read, or that the database refuses, is quarantined with its
+    exact bytes and the reason (spool directory and QuarantinedLine) and blocks nothing:
+    every other line is stored. Safe while new trades are being spooled (active files
+    are sealed under their lock first) and after a crash halfway (a sealed file is
+    replayed again from its first line; the unique key makes the second pass store
+    nothing twice). A database outage stops the replay; what was committed stays.
     """
     spool = get_spool()
     result = ReplayResult()
@@ -187,32 +191,121 @@ def spool_replay(*, batch_size: int = 500, progress=None) -> ReplayResult:
     return result
 
 
+@dataclass
+class DrainOutcome:
+    replay: ReplayResult
+
+    def summary(self) -> dict:
+        stored = self.replay.stored
+        return {
+            "read": self.replay.read,
+            "created": stored.created,
+            "closed": stored.closed,
+            "duplicates": stored.duplicates,
+            "quarantined": self.replay.quarantined,
+        }
+
+
+def spool_drain() -> DrainOutcome | None:
+    """The periodic job's replay: None (nothing done) when the spool is empty, another
+    replay runs, or the database does not answer yet; else the replay's outcome, with
+    the daily summary compacted after it. Logs what it did; never raises for an outage.
+    """
+    from journal import summary
+
+    spool = get_spool()
+    if not spool.has_backlog():
+        return None
+    try:
+        connection.ensure_connection()  # before sealing: nothing to do while it is down
+        result = spool_replay()
+    except ReplayBusy:
+        return None
+    except DatabaseError as exc:
+        if not is_database_outage(exc):
+            raise
+        _discard_broken_connection()
+        logger.info(
+            "spool drain: the database does not answer yet", extra={"error": _first_line(exc)}
+        )
+        return None
+    outcome = DrainOutcome(result)
+    logger.info("spool drained", extra=outcome.summary())
+    if result.stored.created or result.stored.closed:
+        # A replay stores in batches, each adding its own summary rows: fold them.
+        summary.compact()
+    return outcome
+
+
 def _replay_file(spool: Spool, path: Path, batch_size: int, result: ReplayResult, progress):
-    batch: list[TradeRecord] = []
+    batch: list[tuple[SpooledLine, TradeRecord]] = []
     for line in spool.read(path):
         result.read += 1
         if line.entry is None:
-            spool.reject(line, line.error or "unreadable")
-            result.rejected += 1
+            _quarantine(spool, line, line.error or "unreadable line", result)
             continue
         try:
-            batch.append(parse_record(line.entry["trade"]))
+            batch.append((line, parse_record(line.entry["trade"])))
         except RecordError as exc:
-            spool.reject(line, str(exc))
-            result.rejected += 1
+            _quarantine(spool, line, f"invalid trade: {exc}", result)
             continue
         if len(batch) >= batch_size:
-            _replay_batch(batch, result, progress)
+            _replay_batch(spool, batch, result, progress)
             batch = []
     if batch:
-        _replay_batch(batch, result, progress)
+        _replay_batch(spool, batch, result, progress)
 
 
-def _replay_batch(batch: list[TradeRecord], result: ReplayResult, progress) -> None:
-    stored = store_records(batch)
+def _replay_batch(spool: Spool, batch: list, result: ReplayResult, progress) -> None:
+    try:
+        stored = store_records([record for _line, record in batch])
+    except DatabaseError as exc:
+        if is_database_outage(exc):
+            raise
+        # Every rule a database would apply is checked before a trade is spooled, so
+        # this is rare: find the lines it refuses, one savepoint each.
+        logger.warning(
+            "replay: the database refused a batch; storing it line by line",
+            extra={"error": _first_line(exc)},
+        )
+        stored = CaptureResult()
+        for line, record in batch:
+            try:
+                stored.add(store_records([record]))
+            except DatabaseError as line_exc:
+                if is_database_outage(line_exc):
+                    raise
+                _quarantine(
+                    spool, line, f"refused by the database: {_first_line(line_exc)}", result
+                )
     result.stored.add(stored)
     if progress is not None:
         progress(len(batch))
+
+
+def _quarantine(spool: Spool, line: SpooledLine, reason: str, result: ReplayResult) -> None:
+    from journal.models import QuarantinedLine
+
+    spool.quarantine(line, reason)
+    QuarantinedLine.objects.get_or_create(
+        source=line.path.name,
+        line_number=line.line_number,
+        defaults={
+            "raw": line.raw,
+            "sha256": hashlib.sha256(line.raw).hexdigest(),
+            "reason": reason,
+        },
+    )
+    result.quarantined += 1
+    logger.error(
+        "replay: spooled line quarantined",
+        extra={"source": line.path.name, "line": line.line_number, "reason": reason[:300]},
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 class _replay_lock:  # noqa: N801 - used as a context manager
@@ -320,3 +413,81 @@ def trade_review(*, trade, reviewer, reason: str = "", **changes):
     review.save()
     ReviewChange.objects.bulk_create(changed)
     return review
+
+
+# -- quarantine ----------------------------------------------------------------------
+
+
+class QuarantineError(Exception):
+    """A quarantined line cannot be decided as asked; ``field`` names the input at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        self.field = field
+        super().__init__(message)
+
+
+class QuarantineDecided(QuarantineError):
+    """The quarantined line was already re-submitted or discarded (by someone else)."""
+
+
+def _pending_line(line_id: int):
+    from journal.models import QuarantinedLine, QuarantineStatus
+
+    # The row lock serialises two operators deciding the same line at once.
+    line = QuarantinedLine.objects.select_for_update().get(pk=line_id)
+    if line.status != QuarantineStatus.PENDING:
+        who = f" by {line.resolved_by}" if line.resolved_by_id else ""
+        raise QuarantineDecided(f"this line was already {line.get_status_display().lower()}{who}")
+    return line
+
+
+@transaction.atomic
+def quarantine_resubmit(*, line_id: int, trade: object, user) -> CaptureResult:
+    """Store the fixed trade of a quarantined line, and record who did it and the outcome.
+
+    Raises TradesRejected (nothing changes) when the fixed trade is still invalid, and
+    QuarantineDecided when someone decided the line first.
+    """
+    from django.utils import timezone
+
+    from journal.models import QuarantineStatus
+
+    line = _pending_line(line_id)
+    result = record_trades([trade], source="quarantine")
+    line.status = QuarantineStatus.RESUBMITTED
+    line.resolved_by = user
+    line.resolved_at = timezone.now()
+    line.resolution = (
+        f"re-submitted: {result.created} created, {result.closed} closed, "
+        f"{result.duplicates} already stored"
+    )
+    line.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
+    transaction.on_commit(lambda: get_spool().archive_quarantined(line.source, line.line_number))
+    logger.info(
+        "quarantined line re-submitted",
+        extra={"source": line.source, "line": line.line_number, "resolution": line.resolution},
+    )
+    return result
+
+
+@transaction.atomic
+def quarantine_discard(*, line_id: int, reason: str, user) -> None:
+    """Give up on a quarantined line, with the reason; its bytes stay on record."""
+    from django.utils import timezone
+
+    from journal.models import QuarantineStatus
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise QuarantineError("discarding a quarantined line needs a reason", "reason")
+    line = _pending_line(line_id)
+    line.status = QuarantineStatus.DISCARDED
+    line.resolved_by = user
+    line.resolved_at = timezone.now()
+    line.resolution = reason[:2000]
+    line.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
+    transaction.on_commit(lambda: get_spool().archive_quarantined(line.source, line.line_number))
+    logger.warning(
+        "quarantined line discarded",
+        extra={"source": line.source, "line": line.line_number, "reason": reason[:300]},
+    )

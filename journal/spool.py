@@ -4,7 +4,8 @@ No Django import here. Layout of the spool directory:
 
     active-<host>-<pid>-<id>.jsonl  appended to by one writer, under an flock
     sealed-<stamp>-<n>.jsonl        taken by a replay; nothing appends to it any more
-    rejected/                       lines a replay could not read, with the reason
+    quarantine/<sealed>-<line>.jsonl         a line a replay could not store: its exact
+    quarantine/<sealed>-<line>.reason.json   bytes (mode 0600), and why, with where from
 
 Durability: a batch is written in one ``write`` call, flushed and fsynced (and the
 directory fsynced when the file is new) before ``append`` returns, so a caller told
@@ -43,6 +44,7 @@ class SpoolError(OSError):
 class SpooledLine:
     path: Path
     line_number: int
+    raw: bytes  # the line's exact bytes, its newline included
     entry: dict[str, Any] | None  # None when the line could not be read
     error: str | None = None
 
@@ -63,6 +65,8 @@ class Spool:
         self._lock = threading.Lock()
         self._file = None
         self._path: Path | None = None
+        # (time, reason) of the last failed append, cleared by the next good one.
+        self.last_error: tuple[float, str] | None = None
 
     # -- writing ----------------------------------------------------------------
     def append(self, records: list[dict[str, Any]]) -> int:
@@ -80,13 +84,16 @@ class Spool:
                 handle = self._writable_file()
                 self._write_whole(handle.fileno(), payload)
             except OSError as exc:
+                self._discard_if_empty()
                 self._close()
+                self.last_error = (time.time(), exc.strerror or str(exc))
                 raise SpoolError(
                     exc.errno, f"cannot write the trade spool: {exc.strerror}"
                 ) from exc
             finally:
                 if self._file is not None:
                     fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+        self.last_error = None
         return len(records)
 
     @staticmethod
@@ -141,6 +148,17 @@ class Spool:
         self._file = os.fdopen(fd, "ab", buffering=0)
         _fsync_dir(self.directory)  # the new name survives a crash too
 
+    def _discard_if_empty(self) -> None:
+        """Remove the active file when nothing was ever written to it (a full disk
+        refused its first batch), so that refused requests leave no empty files."""
+        if self._file is None or self._path is None:
+            return
+        try:
+            if os.fstat(self._file.fileno()).st_size == 0:
+                os.unlink(self._path)
+        except OSError:
+            pass
+
     def _close(self) -> None:
         if self._file is not None:
             try:
@@ -187,24 +205,66 @@ class Spool:
                     entry = json.loads(raw)
                     if not isinstance(entry, dict) or not isinstance(entry.get("trade"), dict):
                         raise ValueError("not a spool entry")
-                except (ValueError, UnicodeDecodeError) as exc:
-                    # A torn last line: its writer never heard "spooled".
-                    yield SpooledLine(path, number, None, f"unreadable line: {exc}")
+                except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                    # A torn last line (its writer never heard "spooled"), or bytes
+                    # changed on disk.
+                    reason = f"unreadable line: {type(exc).__name__}: {str(exc)[:200]}"
+                    yield SpooledLine(path, number, raw, None, reason)
                     continue
-                yield SpooledLine(path, number, entry)
+                yield SpooledLine(path, number, raw, entry)
 
-    def reject(self, line: SpooledLine, reason: str) -> None:
-        """Keep a line that cannot be replayed, with the reason, for a person to look at."""
-        rejected = self.directory / "rejected"
-        rejected.mkdir(exist_ok=True)
-        target = rejected / f"{line.path.stem}.rejected.jsonl"
-        record = {"source": line.path.name, "line": line.line_number, "reason": reason}
-        if line.entry is not None:
-            record["entry"] = line.entry
-        with target.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, default=str) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.directory / "quarantine"
+
+    def quarantine(self, line: SpooledLine, reason: str) -> Path:
+        """Keep a line that cannot be stored: its exact bytes (mode 0600) and, beside
+        them, the reason and where it came from. Durable (fsynced) before it returns, so
+        the sealed file it came from may then be removed. Idempotent: a replay that
+        runs again after a crash writes the same file again."""
+        directory = self.quarantine_dir
+        directory.mkdir(mode=0o700, exist_ok=True)
+        name = f"{line.path.stem}-{line.line_number:07d}"
+        target = directory / f"{name}{SUFFIX}"
+        _write_durably(target, line.raw)
+        about = {
+            "source": line.path.name,
+            "line": line.line_number,
+            "reason": reason,
+            "quarantined_at": time.time(),
+            "bytes": len(line.raw),
+        }
+        _write_durably(directory / f"{name}.reason.json", json.dumps(about).encode())
+        _fsync_dir(directory)
+        return target
+
+    def archive_quarantined(self, source: str, line_number: int) -> bool:
+        """Move a decided line's files into quarantine/decided/ (kept, no longer counted
+        as waiting); False when they are not on this host's disk."""
+        name = f"{Path(source).stem}-{line_number:07d}"
+        decided = self.quarantine_dir / "decided"
+        moved = False
+        for path in (
+            self.quarantine_dir / f"{name}{SUFFIX}",
+            self.quarantine_dir / f"{name}.reason.json",
+        ):
+            if path.exists():
+                decided.mkdir(mode=0o700, exist_ok=True)
+                os.rename(path, decided / path.name)
+                moved = True
+        if moved:
+            _fsync_dir(self.quarantine_dir)
+        return moved
+
+    def quarantined(self) -> list[Path]:
+        """The quarantined lines' files, oldest first."""
+        if not self.quarantine_dir.exists():
+            return []
+        return sorted(
+            path
+            for path in self.quarantine_dir.glob(f"*{SUFFIX}")
+            if not path.name.endswith(".reason.json")
+        )
 
     @staticmethod
     def remove(path: Path) -> None:
@@ -212,24 +272,69 @@ class Spool:
         path.unlink(missing_ok=True)
         _fsync_dir(path.parent)
 
-    def backlog(self) -> dict[str, int]:
-        """Lines and files waiting for a replay."""
+    def backlog(self) -> dict[str, Any]:
+        """Lines and files waiting for a replay, and when the oldest was spooled (epoch
+        seconds, None when nothing waits)."""
         lines = files = 0
+        oldest: float | None = None
         if self.directory.exists():
             for path in self.directory.glob(f"*{SUFFIX}"):
                 if path.name.startswith((ACTIVE_PREFIX, SEALED_PREFIX)):
                     files += 1
                     try:
                         with path.open("rb") as handle:
+                            first = _spooled_at(handle.readline())
+                            handle.seek(0)
                             lines += sum(1 for line in handle if line.strip())
                     except FileNotFoundError:
                         continue
-        return {"trades": lines, "files": files}
+                    if first is not None and (oldest is None or first < oldest):
+                        oldest = first
+        return {"trades": lines, "files": files, "oldest_spooled_at": oldest if lines else None}
 
-    def rejected_count(self) -> int:
-        rejected = self.directory / "rejected"
-        if not rejected.exists():
-            return 0
-        return sum(
-            1 for path in rejected.glob("*.jsonl") for line in path.open("rb") if line.strip()
-        )
+    def has_backlog(self) -> bool:
+        """True when an active or sealed file holds anything (cheap: sizes only)."""
+        if not self.directory.exists():
+            return False
+        for path in self.directory.glob(f"*{SUFFIX}"):
+            if path.name.startswith((ACTIVE_PREFIX, SEALED_PREFIX)):
+                try:
+                    if path.stat().st_size:
+                        return True
+                except FileNotFoundError:
+                    continue
+        return False
+
+    def writable(self) -> None:
+        """SpoolError unless a small file can be written and synced here now (a full or
+        read-only disk fails this before a trade has to)."""
+        probe = self.directory / f".probe-{uuid.uuid4().hex}.tmp"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write_durably(probe, b"x" * 4096)
+        except OSError as exc:
+            raise SpoolError(
+                exc.errno, f"cannot write the trade spool: {exc.strerror or exc}"
+            ) from exc
+        finally:
+            probe.unlink(missing_ok=True)
+
+
+def _spooled_at(line: bytes) -> float | None:
+    try:
+        stamp = json.loads(line).get("spooled_at")
+    except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
+        return None
+    return float(stamp) if isinstance(stamp, int | float) else None
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` as the whole file at ``path`` (mode 0600) and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)

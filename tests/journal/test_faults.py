@@ -93,3 +93,15 @@ def test_a_batch_that_fits_only_in_part_is_cut_off_not_left_torn(nearly_full_spo
     (nearly_full_spool / "ballast").unlink()
     assert spool.append(records) == 20
     assert spool.backlog()["trades"] == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_requests_leave_no_empty_spool_files_and_readyz_fails(full_spool, bot, client):
+    assert bot.get("/api/v1/trades").status_code == 200  # the worker has seen the key
+    for _ in range(29):
+        drop_this_connection()
+        assert bot.post("/api/v1/trades", [trade_data()], format="json").status_code == 503
+    assert list(full_spool.glob("active-*.jsonl")) == []
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert "spool" in ready.json()["failed"]

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from journal.models import Trade
+from journal.models import QuarantinedLine, Trade
 from journal.services import ReplayBusy, _replay_lock, get_spool, record_trades, spool_replay
 from journal.spool import Spool
 from tests.journal.conftest import trade_data
@@ -30,7 +30,9 @@ def test_a_batch_is_appended_as_json_lines_and_counted(tmp_path):
     spool = Spool(tmp_path)
     assert spool.append(spooled_records(3)) == 3
     assert spool.append(spooled_records(2, "T")) == 2
-    assert spool.backlog() == {"trades": 5, "files": 1}
+    backlog = spool.backlog()
+    assert (backlog["trades"], backlog["files"]) == (5, 1)
+    assert time.time() - 10 < backlog["oldest_spooled_at"] <= time.time()
     (path,) = tmp_path.glob("active-*.jsonl")
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[0]["trade"]["trade_id"] == "S-000000"
@@ -73,17 +75,24 @@ def test_sealing_while_writers_append_loses_and_doubles_nothing(tmp_path):
 
 @pytest.mark.smoke
 @pytest.mark.django_db
-def test_a_torn_line_is_kept_aside_not_dropped(tmp_path, settings):
+def test_a_torn_line_is_quarantined_byte_for_byte_not_dropped(tmp_path, settings):
     settings.SPOOL_DIR = tmp_path
     spool = get_spool()
     spool.append(spooled_records(2))
     (path,) = tmp_path.glob("active-*.jsonl")
+    torn = b'{"batch": "x", "trade": {"trade_id": "TORN"'
     with path.open("ab") as handle:
-        handle.write(b'{"batch": "x", "trade": {"trade_id": "TORN"')  # power cut mid-write
+        handle.write(torn)  # power cut mid-write
     result = spool_replay()
-    assert result.rejected == 1 and result.stored.created == 2
-    rejected = (tmp_path / "rejected").glob("*.jsonl")
-    assert "unreadable line" in next(rejected).read_text()
+    assert result.quarantined == 1 and result.stored.created == 2
+    (kept,) = spool.quarantined()
+    assert kept.read_bytes() == torn
+    assert kept.stat().st_mode & 0o777 == 0o600
+    about = json.loads(kept.with_name(kept.name.replace(".jsonl", ".reason.json")).read_text())
+    assert "unreadable line" in about["reason"] and about["line"] == 3
+    line = QuarantinedLine.objects.get()
+    assert bytes(line.raw) == torn and line.line_number == 3
+    assert not list(tmp_path.glob("sealed-*.jsonl")), "the replayed file is removed"
 
 
 @pytest.mark.smoke
@@ -99,7 +108,7 @@ def test_replay_stores_spooled_trades_once_and_empties_the_spool(spool_dir):
         out.getvalue()
     )
     assert Trade.objects.count() == 25
-    assert get_spool().backlog() == {"trades": 0, "files": 0}
+    assert get_spool().backlog() == {"trades": 0, "files": 0, "oldest_spooled_at": None}
     call_command("replay_spool", "--no-progress", stdout=io.StringIO())
     assert Trade.objects.count() == 25
 

@@ -1,4 +1,9 @@
-"""Move spooled trades into the database, idempotently."""
+"""Move spooled trades into the database, idempotently.
+
+Exit status: 0 when every line was stored (or already was), 2 when some lines were
+quarantined (they are listed in the admin under "Quarantined spool lines"), 1 when the
+replay could not run or the database failed during it.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
@@ -12,7 +17,7 @@ class Command(BaseCommand):
     help = "Replay the trade spool into the database; safe to run again and while trades arrive."
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--batch-size", type=int, default=2000)
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, batch_size, no_progress, **options):
@@ -41,10 +46,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"replayed {result.read} spooled trade(s) from {result.files} file(s): "
             f"{stored.created} created, {stored.duplicates} already stored, "
-            f"{stored.closed} closed, {result.rejected} rejected"
+            f"{stored.closed} closed, {result.quarantined} quarantined"
         )
-        if result.rejected:
-            self.stdout.write(f"rejected lines are kept in {spool.directory / 'rejected'}")
         if stored.created or stored.closed:
             # A replay stores in batches, each adding its own summary rows: fold them.
             summary.compact()
+        if result.quarantined:
+            raise CommandError(
+                f"{result.quarantined} line(s) could not be stored and were quarantined "
+                f"(their bytes are in {spool.quarantine_dir}; decide them in the admin, "
+                "Quarantined spool lines)",
+                returncode=2,
+            )
