@@ -140,5 +140,9 @@ def cache_set(key: str, value, timeout: float | None, operation: str = "set") ->
     return guard.call(operation, write, False)
 
 
+def cache_delete(key: str, operation: str = "delete") -> bool:
+    return guard.call(operation, lambda: default_cache().delete(key), False)
+
+
 def cache_add(key: str, value, timeout: float | None, operation: str = "add") -> bool | None:
     return guard.call(operation, lambda: default_cache().add(key, value, timeout), None)

@@ -71,9 +71,11 @@ def api_key_create(*, name: str, scopes: list[str] | str, created_by=None) -> tu
 def api_key_revoke(*, key: ApiKey) -> bool:
     """Revoke a key at once; True if it was active. Revoking twice changes nothing."""
     # A conditional update, so that two staff revoking at once record one time.
-    return bool(
+    revoked = bool(
         ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     )
+    forget_shared_verification(key)
+    return revoked
 
 
 class ApiKeyUnverifiable(Exception):
@@ -85,6 +87,12 @@ class ApiKeyUnverifiable(Exception):
 # moment ago can still hand their trades to the spool; revocations reach the
 # database first and so take effect at once whenever it answers.
 _recently_verified: dict[str, tuple[float, ApiKey]] = {}
+# The same, shared by every worker through the cache: a worker that never saw a key
+# accepts it during an outage when any worker verified it within the grace period.
+# Written at most once a minute per key and worker (wall-clock seconds in the value).
+SHARED_VERIFIED_PREFIX = "api-key-verified:"
+SHARED_WRITE_INTERVAL = 60.0
+_shared_written: dict[str, float] = {}
 
 
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
@@ -106,7 +114,29 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
         _recently_verified.pop(digest, None)
     else:
         _recently_verified[digest] = (time.monotonic(), key)
+        _share_verification(digest, key)
     return key
+
+
+def _share_verification(digest: str, key: ApiKey) -> None:
+    from backoffice.cache_guard import cache_set
+
+    now = time.monotonic()
+    if now - _shared_written.get(digest, -SHARED_WRITE_INTERVAL) < SHARED_WRITE_INTERVAL:
+        return
+    _shared_written[digest] = now
+    grace = settings.API_KEY_OUTAGE_GRACE_SECONDS
+    record = {"id": key.pk, "name": key.name, "prefix": key.prefix, "scopes": key.scopes}
+    cache_set(SHARED_VERIFIED_PREFIX + digest, {**record, "at": time.time()}, grace, "API key")
+
+
+def forget_shared_verification(key: ApiKey) -> None:
+    """A revoked key is no longer accepted from another worker's verification."""
+    from backoffice.cache_guard import cache_delete
+
+    cache_delete(SHARED_VERIFIED_PREFIX + key.key_hash, "API key")
+    _shared_written.pop(key.key_hash, None)
+    _recently_verified.pop(key.key_hash, None)
 
 
 def _verify(raw_key: str, digest: str) -> ApiKey | None:
@@ -121,14 +151,37 @@ def _verify(raw_key: str, digest: str) -> ApiKey | None:
 
 
 def _verified_before_outage(digest: str) -> ApiKey:
-    seen = _recently_verified.get(digest)
     grace = settings.API_KEY_OUTAGE_GRACE_SECONDS
-    if seen is None or time.monotonic() - seen[0] > grace:
-        raise ApiKeyUnverifiable(
-            "the database is unreachable and this API key cannot be verified; try again shortly"
+    seen = _recently_verified.get(digest)
+    if seen is not None and time.monotonic() - seen[0] <= grace:
+        logger.warning(
+            "database unreachable: API key accepted from this process's recent verification",
+            extra={"api_key": seen[1].name},
         )
-    logger.warning(
-        "database unreachable: API key accepted from this process's recent verification",
-        extra={"api_key": seen[1].name},
+        return seen[1]
+    shared = _shared_verification(digest, grace)
+    if shared is not None:
+        logger.warning(
+            "database unreachable: API key accepted from a worker's recent verification",
+            extra={"api_key": shared.name},
+        )
+        return shared
+    raise ApiKeyUnverifiable(
+        "the database is unreachable and this API key cannot be verified; try again shortly"
     )
-    return seen[1]
+
+
+def _shared_verification(digest: str, grace: float) -> ApiKey | None:
+    from backoffice.cache_guard import cache_get
+
+    record = cache_get(SHARED_VERIFIED_PREFIX + digest, "API key")
+    if not isinstance(record, dict) or time.time() - float(record.get("at", 0)) > grace:
+        return None
+    # An unsaved copy: enough for the scope check and the request log, never saved.
+    return ApiKey(
+        pk=record["id"],
+        name=record["name"],
+        prefix=record["prefix"],
+        key_hash=digest,
+        scopes=list(record["scopes"]),
+    )
