@@ -190,6 +190,46 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # ---------------------------------------------------------------------------
+# Job engine: Celery worker and beat (backoffice.celery), Redis as the broker
+# ---------------------------------------------------------------------------
+# The broker is the shared Redis (its keys under CELERY_KEY_PREFIX); without REDIS_URL
+# there is no job engine (the embedded default: `make run` has no spool to drain).
+CELERY_BROKER_URL = (
+    env.redis_url(
+        env.text("CELERY_BROKER_URL", _redis_url),
+        password=env.secret("REDIS_PASSWORD", required=False),
+    )
+    if _redis_url
+    else "memory://"
+)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the JSON logging of LOGGING, as everywhere
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Keys of several deployments (and of the test suite's drills) never mix.
+    "global_keyprefix": env.text("CELERY_KEY_PREFIX", "bo-jobs:"),
+    "socket_connect_timeout": 2,
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often the spool is drained: a trade spooled during an outage reaches the database
+# within this many seconds of the database answering again.
+JOURNAL_DRAIN_INTERVAL_SECONDS = env.number("JOURNAL_DRAIN_INTERVAL_SECONDS", 5.0, minimum=0.5)
+CELERY_BEAT_SCHEDULE = {
+    "drain-spool": {
+        "task": "journal.drain_spool",
+        "schedule": JOURNAL_DRAIN_INTERVAL_SECONDS,
+        # A run that waited longer than one interval is replaced by the next one.
+        "options": {"expires": JOURNAL_DRAIN_INTERVAL_SECONDS},
+    },
+    "compact-trade-summary": {
+        "task": "journal.compact_trade_summary",
+        "schedule": 3600.0,
+        "options": {"expires": 600},
+    },
+}
+
+# ---------------------------------------------------------------------------
 # Auth
 # ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

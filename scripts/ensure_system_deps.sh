@@ -11,6 +11,8 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v runuser >/dev/null || missing+=(util-linux)
+# Validates docker-compose.yml (tests/test_deploy_files.py); no engine is needed.
+command -v docker-compose >/dev/null || missing+=(docker-compose)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -85,3 +85,74 @@ class LiveServer(GunicornServer):
             except json.JSONDecodeError:
                 continue
         return lines
+
+
+class JobEngine:
+    """A real Celery worker and beat (backoffice.celery) for a live server's settings,
+    with a broker key prefix of their own on the tier's Redis; logs to files the harness
+    reads for secrets. ``start()`` waits until the worker is ready; ``stop()`` ends both.
+    """
+
+    def __init__(self, live: LiveServer, scratch: Path, **overrides: str):
+        self.env = {
+            **live.env,
+            "CELERY_KEY_PREFIX": f"jobs-{uuid.uuid4().hex[:8]}:",
+            **overrides,
+        }
+        log_dir = Path(os.environ.get("BACKOFFICE_TEST_LOG_DIR") or scratch)
+        self.logs = {
+            name: log_dir / f"celery-{name}-{uuid.uuid4().hex[:6]}.log"
+            for name in ("worker", "beat")
+        }
+        self.schedule = scratch / "celerybeat-schedule"
+        self.processes: list[subprocess.Popen] = []
+
+    def _spawn(self, name: str, *args: str) -> None:
+        import sys
+
+        from tests.support import REPO
+
+        with self.logs[name].open("a") as out:
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "backoffice", name, *args],
+                    cwd=REPO,
+                    env=self.env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+
+    def start(self, timeout: float = 60) -> JobEngine:
+        import time
+
+        self._spawn("worker", "--concurrency", "1", "--pool", "solo", "--loglevel", "INFO")
+        self._spawn("beat", "--loglevel", "INFO", "--schedule", str(self.schedule))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    self.stop()
+                    raise AssertionError(f"celery exited: {self.log_text()[-3000:]}")
+            if "ready" in self.logs["worker"].read_text(errors="replace"):
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"the celery worker was not ready in time: {self.log_text()[-3000:]}")
+
+    def log_text(self) -> str:
+        return "\n".join(
+            path.read_text(errors="replace") for path in self.logs.values() if path.exists()
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        self.processes = []

@@ -151,10 +151,21 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 # --- docker-compose.yml -------------------------------------------------------------------
 
 
-def test_compose_has_the_four_services_and_no_version_key():
+def test_compose_has_the_six_services_and_no_version_key():
     data = load_compose()
     assert "version" not in data, "the compose spec has no `version:` key; drop it"
-    assert set(data.get("services") or {}) >= {"db", "redis", "migrate", "web"}
+    assert set(data.get("services") or {}) >= {"db", "redis", "migrate", "web", "worker", "beat"}
+
+
+def test_compose_runs_the_job_engine_beside_web_on_the_same_spool():
+    services = load_compose()["services"]
+    worker, beat = services["worker"], services["beat"]
+    assert "worker" in " ".join(worker["command"]) and "beat" in " ".join(beat["command"])
+    assert "spool:/app/var/spool" in [str(v) for v in worker.get("volumes") or []]
+    for service in (worker, beat):
+        assert environment_of(service) == environment_of(services["web"])
+        assert set(secret_names_of(service)) >= set(SECRET_NAMES)
+        assert depends_on_conditions(service).get("migrate") == "service_completed_successfully"
 
 
 def test_compose_db_is_timescaledb_with_password_from_a_file():
@@ -194,7 +205,7 @@ def test_compose_every_referenced_secret_is_declared_with_a_file_under_secrets_d
 
 def test_compose_app_services_read_every_secret_from_files():
     services = load_compose()["services"]
-    for name in ("migrate", "web"):
+    for name in ("migrate", "web", "worker", "beat"):
         env = environment_of(services[name])
         assert set(secret_names_of(services[name])) >= set(SECRET_NAMES), name
         assert env.get("DJANGO_SECRET_KEY_FILE") == "/run/secrets/django_secret_key"

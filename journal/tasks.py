@@ -1,0 +1,25 @@
+"""The journal's periodic jobs (Celery, scheduled by settings.CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+import logging
+
+from backoffice.celery import app
+from journal import summary
+from journal.services import spool_drain
+
+logger = logging.getLogger(__name__)
+
+
+@app.task(name="journal.drain_spool", ignore_result=True)
+def drain_spool() -> dict | None:
+    """Replay the spool when it holds trades and the database answers (every few
+    seconds): spooled trades reach the database without an operator."""
+    outcome = spool_drain()
+    return None if outcome is None else outcome.summary()
+
+
+@app.task(name="journal.compact_trade_summary", ignore_result=True)
+def compact_trade_summary() -> tuple[int, int]:
+    """Fold the daily summary's rows of past days (hourly)."""
+    return summary.compact()
