@@ -16,7 +16,7 @@ help:
 	@echo "make serve   - gunicorn against the configured services (DATABASE_URL, REDIS_URL, ...)"
 	@echo "make secrets - generate ./secrets/* for docker-compose (never overwrites)"
 	@echo "make backup  - pg_dump + model artifacts into var/backups/ (make restore BACKUP=.. DATABASE=..)"
-	@echo "make fuzz    - schemathesis on every API operation, 10x make test's run (FUZZ_EXAMPLES=1000)"
+	@echo "make fuzz    - schemathesis and the journal's property tests, 10x make test's run"
 	@echo "make load    - bench/load.py: each API and admin scenario at rising concurrency, its knee"
 	@echo "make soak    - bench/soak.py: 10 minutes of mixed traffic, errors and worker memory (MINUTES=..)"
 	@echo "make audit   - every pinned dependency against PyPI (scripts/audit_pins.py, pip-audit)"
@@ -58,11 +58,15 @@ test: $(STAMP) system-deps tsdb-deps
 	$(PY) -m tests.harness.run $(if $(TIERS),--tiers $(TIERS)) $(ARGS)
 
 # The schemathesis run of tests/fuzz (in make test with 100 examples per operation, the
-# same every time) with FUZZ_EXAMPLES per operation, fresh random cases each run.
+# same every time) with FUZZ_EXAMPLES per operation, and the journal's property tests
+# (the capture state machine, the record rules) with ten times make test's examples;
+# fresh random cases each run.
 .PHONY: fuzz
 fuzz: $(STAMP) system-deps
 	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),1000) FUZZ_RANDOM=1 \
-		$(PY) -m tests.harness.run --tiers postgres tests/fuzz $(ARGS)
+		HYPOTHESIS_MACHINE_EXAMPLES=2000 HYPOTHESIS_RULES_EXAMPLES=3000 \
+		$(PY) -m tests.harness.run --tiers postgres tests/fuzz \
+		tests/journal/test_capture_machine.py tests/journal/test_rules_agree.py $(ARGS)
 
 # Every pin against PyPI: scripts/audit_pins.py (the newest release of each pin's series,
 # advisories on the newest release), then pip-audit (PyPI's per-release advisories),

@@ -31,6 +31,7 @@ import os
 import secrets
 from pathlib import Path
 
+import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -252,7 +253,16 @@ def import_csv(path: Path, result, progress=None) -> bool:
     try:
         with transaction.atomic():
             rows, created, closed = _run(path, advance)
-    except (Declined, DataError, IntegrityError, UnicodeDecodeError, csv.Error) as exc:
+    except (
+        Declined,
+        DataError,
+        IntegrityError,
+        # COPY's own errors come from psycopg unwrapped (a NUL byte in a cell).
+        psycopg.errors.DataError,
+        psycopg.errors.IntegrityError,
+        UnicodeDecodeError,
+        csv.Error,
+    ) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         logger.info(
             "import of %s: the fast path declined the file (%s); validating it row by row",

@@ -198,11 +198,11 @@ class DrainOutcome:
     def summary(self) -> dict:
         stored = self.replay.stored
         return {
-            "read": self.replay.read,
-            "created": stored.created,
-            "closed": stored.closed,
-            "duplicates": stored.duplicates,
-            "quarantined": self.replay.quarantined,
+            "trades_read": self.replay.read,
+            "trades_created": stored.created,
+            "trades_closed": stored.closed,
+            "trades_duplicate": stored.duplicates,
+            "lines_quarantined": self.replay.quarantined,
         }
 
 
@@ -217,7 +217,10 @@ def spool_drain() -> DrainOutcome | None:
     if not spool.has_backlog():
         return None
     try:
-        connection.ensure_connection()  # before sealing: nothing to do while it is down
+        # A connection an outage broke is replaced (as at a request's or a task's start);
+        # asked before sealing: there is nothing to do while the database is down.
+        connection.close_if_unusable_or_obsolete()
+        connection.ensure_connection()
         result = spool_replay()
     except ReplayBusy:
         return None

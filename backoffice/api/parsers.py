@@ -47,14 +47,15 @@ def read_body(stream, parser_context: dict | None, *, advice: str = "") -> bytes
     return data
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
 class JSONParser(BaseParser):
     """JSON with every number that has a fraction or an exponent read as Decimal (never
-    a float), NaN and Infinity refused, and nesting that would exhaust the stack refused
-    as malformed (a 400, not a RecursionError)."""
+    a float), and nesting that would exhaust the stack refused as malformed (a 400, not
+    a RecursionError).
+
+    NaN and Infinity, which JSON does not have but some clients send, are read as
+    Decimal too, so that the field holding one is named by its validation (every
+    validator of the API refuses non-finite numbers) instead of a bare parse error.
+    """
 
     media_type = "application/json"
     advice = ""
@@ -66,7 +67,7 @@ class JSONParser(BaseParser):
         except UnicodeDecodeError as exc:
             raise exceptions.ParseError(f"the body is not UTF-8 text (byte {exc.start})") from None
         try:
-            return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+            return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
         except RecursionError:
             raise exceptions.ParseError("malformed JSON: nested too deeply") from None
         except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits

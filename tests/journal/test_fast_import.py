@@ -99,6 +99,8 @@ PLAIN = [
     {"confidence": "1.0000"},
     {"confidence": "0.123456"},  # rounded to 4 places by the column, both ways
     {"signals": '{"a": 1.10, "b": [1, 2.5, {"c": null}], "d": true}'},
+    {"signals": '{"a": ' + "[" * 15 + "]" * 15 + "}"},
+    {"signals": '{"a": 999999999999999, "b": -999999999999999.9}'},
     {"signals": '{"dup": 1, "dup": 2}'},
     {"signals": '  {"padded": 1}  '},
     {"signals": '{"text": "caf\\u00e9"}'},
@@ -176,6 +178,16 @@ INVALID = [
     {"signals": '{"a": "' + "x" * 70_000 + '"}'},
     {"model_version": "no-version"},
     {"model_version": "a@b@c"},
+    # Stored once by the fast path and then unreadable by the application (the issue's
+    # reproductions): nesting Python's json cannot read, an integer it refuses to parse.
+    {"signals": '{"a": ' + "[" * 3000 + "]" * 3000 + "}"},
+    {"signals": '{"a": ' + "9" * 5001 + "}"},
+    {"signals": '{"a": ' + "[" * 17 + "]" * 17 + "}"},
+    {"signals": '{"a": 1000000000000000}'},
+    {"signals": '{"a": -1000000000000000.5}'},
+    {"signals": '{"a": "\\u0000"}'},
+    {"signals": '{"a": "\\ud800"}'},
+    {"executed_at": "2101-01-01T00:00:00Z"},
 ]
 
 

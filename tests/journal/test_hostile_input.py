@@ -65,16 +65,29 @@ def test_hostile_values_are_a_400_naming_the_field_and_store_nothing(bot, extra,
 
 
 @pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ('"quantity": Infinity', "quantity"),
+        ('"signals": {"x": NaN}', "signals"),
+        ('"pnl": -Infinity', "pnl"),
+    ],
+)
+def test_nan_and_infinity_are_named_by_field(bot, extra, field):
+    body = json.dumps(trade_data())[:-1] + ", " + extra + "}"
+    response = post(bot, body)
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize(
     "body",
     [
-        '{"trade_id": Infinity}',
-        '{"x": NaN}',
         "[" * 100_000 + "]" * 100_000,
         '{"a": ' + "9" * 5001 + "}",
         "\xff\xfe",
         '{"a": "\\ud800"',
     ],
-    ids=["infinity", "nan", "nesting-100k", "5001-digits", "not-utf8", "truncated"],
+    ids=["nesting-100k", "5001-digits", "not-utf8", "truncated"],
 )
 def test_malformed_bodies_are_a_400_in_json(bot, body):
     response = bot.post(
@@ -86,8 +99,9 @@ def test_malformed_bodies_are_a_400_in_json(bot, body):
 
 
 def test_ideas_refuse_deep_nesting_with_a_400_too(db):
-    from backoffice.services import api_key_create
     from rest_framework.test import APIClient
+
+    from backoffice.services import api_key_create
 
     _, raw = api_key_create(name="ai-engine", scopes="ideas:write")
     engine = APIClient()
