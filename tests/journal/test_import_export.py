@@ -174,3 +174,23 @@ def test_export_filters_and_writes_to_stdout(good_csv):
     lines = out.getvalue().strip().splitlines()
     assert lines[0] == HEADER
     assert len(lines) == 2 and ",open," not in lines[1]  # status is not a format column
+
+
+def test_an_export_that_fails_halfway_leaves_no_partial_file(tmp_path, good_csv):
+    """A row the application cannot read (written past it, from an SQL console) breaks
+    the export mid-stream: the output file is not left half-written, and an earlier
+    export of the same name is left as it was."""
+    from django.db import connection
+
+    run_import(good_csv)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE journal_trade SET signals = (repeat('[', 3000) || repeat(']', 3000))::jsonb "
+            "WHERE trade_id = (SELECT max(trade_id) FROM journal_trade)"
+        )
+    output = tmp_path / "trades.csv"
+    output.write_text("yesterday's export\n")
+    with pytest.raises(RecursionError):
+        call_command("export_trades", "-o", str(output), "--no-progress", stderr=io.StringIO())
+    assert output.read_text() == "yesterday's export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["trades.csv"]

@@ -105,6 +105,21 @@ def test_an_oversized_body_is_a_413(bot, xgb, settings):
     settings.SERVING_MAX_BODY_MB = 1
     response = predict(bot, "edge-xgb", {"inputs": [[1.123456789] * 5] * 30_000})
     assert response.status_code == 413
+    assert response["Content-Type"].startswith("application/json")
+    assert "limit of 1 MB" in response.json()["detail"]
+
+
+def test_ten_thousand_rows_of_2_7_mb_are_predicted(bot, xgb):
+    """The documented largest body: above Django's own 2.5 MB upload limit, which
+    answered 503 'retry shortly' before (a bot would retry it forever)."""
+    trained, _ = xgb
+    values = [61.23456789123456, 0.8123456789123456, 1.512345678912345, -2.25, 3.0000123]
+    row = dict(zip(trained.features, values, strict=True))
+    body = json.dumps({"instances": [row] * 10_000}, indent=8)  # 2.8 MB, pretty-printed
+    assert len(body) > 2.6 * 1024 * 1024
+    response = bot.post("/api/v1/models/edge-xgb/predict", body, content_type="application/json")
+    assert response.status_code == 200, response.content[:200]
+    assert len(response.json()["predictions"]) == 10_000
 
 
 def test_a_body_that_is_not_json_is_a_415(bot, xgb):

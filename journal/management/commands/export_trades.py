@@ -1,5 +1,6 @@
 """Export trades in the record format, streamed, for a filter."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -51,10 +52,25 @@ class Command(BaseCommand):
         output = options["output"]
         try:
             if output:
-                with output.open("w", encoding="utf-8", newline="") as handle:
-                    count = export_rows(filterset.qs, handle, options["format"], bar.update)
+                count = self.export_to_file(filterset.qs, output, options["format"], bar.update)
             else:
                 count = export_rows(filterset.qs, self.stdout._out, options["format"], bar.update)
         finally:
             bar.close()
         self.stderr.write(f"exported {count} trade(s)")
+
+    @staticmethod
+    def export_to_file(queryset, output: Path, fmt: str, progress) -> int:
+        """Write beside ``output`` and rename only when every row is written: a failure
+        halfway leaves no partial file (and an existing file as it was)."""
+        partial = output.with_name(f".{output.name}.partial-{os.getpid()}")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as handle:
+                count = export_rows(queryset, handle, fmt, progress)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, output)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return count
