@@ -19,10 +19,9 @@ from typing import IO, Any
 
 from django.db import connection, transaction
 
-from journal import fast_import
+from journal import fast_import, storage
 from journal.records import FIELDS, REQUIRED, RecordError, TradeRecord, parse_record
 from journal.services import store_records
-from journal.storage import COLUMNS, row_values
 
 FORMATS = ("csv", "jsonl")
 MAX_REPORTED_ERRORS = 50
@@ -251,51 +250,23 @@ def _store(batch: list[TradeRecord], result: ImportResult) -> None:
     result.duplicates += stored.duplicates
 
 
-STAGE_COLUMNS = ", ".join(COLUMNS)
-CREATE_STAGE = f"""
-    CREATE TEMPORARY TABLE journal_trade_import ON COMMIT DROP AS
-    SELECT {STAGE_COLUMNS} FROM journal_trade WITH NO DATA
-"""  # noqa: S608 - fixed column names
-MOVE_STAGE = f"""
-    INSERT INTO journal_trade ({STAGE_COLUMNS})
-    SELECT DISTINCT ON (trade_id, executed_at) {STAGE_COLUMNS} FROM journal_trade_import
-    ORDER BY trade_id, executed_at, closed_at NULLS FIRST
-    ON CONFLICT (trade_id, executed_at) DO NOTHING
-"""  # noqa: S608
-CLOSE_FROM_STAGE = """
-    UPDATE journal_trade AS t
-    SET closed_at = s.closed_at, exit_price = s.exit_price, pnl = s.pnl, fees = s.fees,
-        status = 'closed'
-    FROM (SELECT DISTINCT ON (trade_id, executed_at) * FROM journal_trade_import
-          WHERE closed_at IS NOT NULL ORDER BY trade_id, executed_at) AS s
-    WHERE t.trade_id = s.trade_id AND t.executed_at = s.executed_at AND t.status = 'open'
-"""
-
-
 def _import_copy(rows, result: ImportResult) -> None:
-    """COPY the valid rows into a temporary table, then move them in one statement."""
-    from django.utils import timezone
-
-    now = timezone.now()
+    """COPY the valid rows into the stage (journal.storage), then move them at once."""
     with connection.cursor() as cursor:
-        # ON COMMIT DROP does not fire inside an outer transaction (two imports in one).
-        cursor.execute("DROP TABLE IF EXISTS journal_trade_import")
-        cursor.execute(CREATE_STAGE)
-        with cursor.copy(f"COPY journal_trade_import ({STAGE_COLUMNS}) FROM STDIN") as copy:
-            for _line, item in rows:
-                record = _collect(result, item)
-                if record is not None:
-                    copy.write_row(row_values(record, now, json.dumps))
+        storage.stage(cursor, _valid_records(rows, result))
         if result.errors and not result.valid:
             return
         # The DISTINCT ON sort of a large file spills to disk at the default work_mem.
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(MOVE_STAGE)
-        result.created = max(cursor.rowcount, 0)
-        cursor.execute(CLOSE_FROM_STAGE)
-        result.closed = max(cursor.rowcount, 0)
-        cursor.execute("DROP TABLE journal_trade_import")
+        result.created, result.closed = storage.move_stage(cursor)
     result.duplicates = result.valid - result.created - result.closed
+
+
+def _valid_records(rows, result: ImportResult):
+    for _line, item in rows:
+        record = _collect(result, item)
+        if record is not None:
+            yield record
 
 
 # -- export -----------------------------------------------------------------------

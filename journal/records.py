@@ -127,6 +127,15 @@ def check_storable_text(text: str) -> None:
 
 
 def _text(value: Any, *, max_length: int, allow_blank: bool = True) -> str:
+    if value.__class__ is str and value.isascii() and value.isprintable():
+        # The usual case, checked at C speed: ASCII (no surrogate) and printable (no
+        # control character, NUL included).
+        text = value.strip()
+        if len(text) > max_length:
+            raise ValueError(f"must be at most {max_length} characters (got {len(text)})")
+        if not text and not allow_blank:
+            raise ValueError("must not be empty")
+        return text
     if value.__class__ is bool or not isinstance(value, str | int):
         raise ValueError("must be text")
     text = str(value).strip()
@@ -140,7 +149,18 @@ def _text(value: Any, *, max_length: int, allow_blank: bool = True) -> str:
     return text
 
 
+# A decimal in the plain spelling within the limits: no further check is needed.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,8})?")
+
+
 def _decimal(value: Any, *, positive: bool = False, non_negative: bool = False) -> Decimal:
+    if value.__class__ is str and _PLAIN_DECIMAL.fullmatch(value):
+        number = Decimal(value)
+        if positive and number <= 0:
+            raise ValueError("must be greater than 0")
+        if non_negative and number < 0:
+            raise ValueError("must not be negative")
+        return number
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal | float):
         raise ValueError("must be a decimal number")
     if isinstance(value, float):
@@ -213,10 +233,11 @@ def _json_object(value: Any) -> dict:
             raise ValueError(f"must be a JSON object ({exc})") from None
     if not isinstance(value, dict):
         raise ValueError("must be a JSON object")
-    cleaned = storable_json(value)
-    size = len(json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode())
-    if size > MAX_JSON_BYTES:
-        raise ValueError(f"must be at most {MAX_JSON_BYTES} bytes as JSON (got {size})")
+    cleaned, bound = _storable_json(value, MAX_JSON_DEPTH)
+    if bound > MAX_JSON_BYTES:  # only then is the exact size worth its serialisation
+        size = len(json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode())
+        if size > MAX_JSON_BYTES:
+            raise ValueError(f"must be at most {MAX_JSON_BYTES} bytes as JSON (got {size})")
     return cleaned
 
 
@@ -232,7 +253,21 @@ def storable_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     surrogate. Nesting is at most ``max_depth`` deep. Walked without recursion, so that
     no input can exhaust the stack.
     """
+    return _storable_json(value, max_depth)[0]
+
+
+_FLAT = frozenset({str, int, float, bool, type(None)})
+
+
+def _storable_json(value: Any, max_depth: int) -> tuple[Any, int]:
+    """storable_json's copy, and an upper bound of its size as compact UTF-8 JSON (a
+    character of text is at most 6 bytes escaped, a number at most 24)."""
+    if value.__class__ is dict and _FLAT.issuperset(map(type, value.values())):
+        flat = _flat_json(value)  # the usual signals: one level of plain values
+        if flat is not None:
+            return flat
     root: list[Any] = [None]
+    bound = 0
     # (container to fill, key or index in it, value to check, depth)
     stack: list[tuple[Any, Any, Any, int]] = [(root, 0, value, 1)]
     while stack:
@@ -240,31 +275,61 @@ def storable_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         kind = item.__class__
         if kind is str:
             _json_text(item)
+            bound += 6 * len(item) + 3
         elif kind is int:
             if not -_JSON_NUMBER_LIMIT < item < _JSON_NUMBER_LIMIT:
                 raise ValueError(
                     f"must hold numbers of at most {MAX_JSON_NUMBER_DIGITS} digits before the point"
                 )
+            bound += 24
         elif kind is float or kind is Decimal:
             item = _json_number(item)
+            bound += 24
         elif kind is dict or kind is list:
             if depth > max_depth:
                 raise ValueError(f"must be nested at most {max_depth} levels deep")
+            bound += 2
             if kind is dict:
                 copy: Any = {}
                 for key, child in item.items():
                     key = key if key.__class__ is str else str(key)
                     _json_text(key)
+                    bound += 6 * len(key) + 4
                     copy[key] = None
                     stack.append((copy, key, child, depth + 1))
             else:
                 copy = [None] * len(item)
                 stack.extend((copy, index, child, depth + 1) for index, child in enumerate(item))
+                bound += len(item)
             item = copy
-        elif item is not None and kind is not bool:
+        elif item is None or kind is bool:
+            bound += 5
+        else:
             raise ValueError(f"must hold only JSON values (not {kind.__name__})")
         target[slot] = item
-    return root[0]
+    return root[0], bound
+
+
+def _flat_json(value: dict) -> tuple[dict, int] | None:
+    """A one-level object of text, whole numbers, floats, booleans and nulls, checked in
+    one pass; None hands anything less plain to the general walk."""
+    bound = 2
+    for key, item in value.items():
+        if key.__class__ is not str:
+            return None
+        _json_text(key)
+        kind = item.__class__
+        if kind is str:
+            _json_text(item)
+            bound += 6 * (len(key) + len(item)) + 8
+        elif kind is float:
+            _json_number(item)
+            bound += 6 * len(key) + 28
+        elif kind is int and not -_JSON_NUMBER_LIMIT < item < _JSON_NUMBER_LIMIT:
+            return None  # the general walk names it
+        else:
+            bound += 6 * len(key) + 28
+    return dict(value), bound
 
 
 def _json_text(text: str) -> None:

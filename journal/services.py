@@ -171,7 +171,7 @@ class ReplayResult:
     stored: CaptureResult = field(default_factory=CaptureResult)
 
 
-def spool_replay(*, batch_size: int = 2000, progress=None) -> ReplayResult:
+def spool_replay(*, batch_size: int = 5000, progress=None) -> ReplayResult:
     """Move spooled trades into the database, idempotently; delete only what committed.
 
     A line that cannot be read, or that the database refuses, is quarantined with its
@@ -240,8 +240,14 @@ def spool_drain() -> DrainOutcome | None:
     return outcome
 
 
+# A replay batch also ends at this many bytes of spooled lines: 5,000 trades of the
+# largest size would otherwise hold 170 MB.
+REPLAY_BATCH_BYTES = 16 * 1024 * 1024
+
+
 def _replay_file(spool: Spool, path: Path, batch_size: int, result: ReplayResult, progress):
     batch: list[tuple[SpooledLine, TradeRecord]] = []
+    size = 0
     for line in spool.read(path):
         result.read += 1
         if line.entry is None:
@@ -252,9 +258,10 @@ def _replay_file(spool: Spool, path: Path, batch_size: int, result: ReplayResult
         except RecordError as exc:
             _quarantine(spool, line, f"invalid trade: {exc}", result)
             continue
-        if len(batch) >= batch_size:
+        size += len(line.raw)
+        if len(batch) >= batch_size or size >= REPLAY_BATCH_BYTES:
             _replay_batch(spool, batch, result, progress)
-            batch = []
+            batch, size = [], 0
     if batch:
         _replay_batch(spool, batch, result, progress)
 

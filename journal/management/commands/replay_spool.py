@@ -17,12 +17,13 @@ class Command(BaseCommand):
     help = "Replay the trade spool into the database; safe to run again and while trades arrive."
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--batch-size", type=int, default=5000)
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, batch_size, no_progress, **options):
         spool = get_spool()
-        waiting = spool.backlog()["trades"]
+        # Counting the backlog reads every spooled line: only for the progress bar.
+        waiting = None if no_progress else spool.backlog()["trades"]
         bar = tqdm(
             total=waiting,
             unit=" trades",
