@@ -321,8 +321,7 @@ class ONNXPredictor(Predictor):
         names = [n for n in names if n]
         if names and len(names) != self.n_features:
             raise LoadError(
-                f"the ONNX metadata names {len(names)} features; the input holds "
-                f"{self.n_features}"
+                f"the ONNX metadata names {len(names)} features; the input holds {self.n_features}"
             )
         kind = self.metadata.get("output_kind", "value")
         return ModelInfo(
@@ -335,9 +334,7 @@ class ONNXPredictor(Predictor):
     def signature(self) -> Signature:
         return Signature(
             inputs=(Tensor(self.input.name, _ORT_TYPES[self.input.type][0], self.input_dims),),
-            outputs=(
-                Tensor(self.output.name, _ORT_TYPES[self.output.type][0], self.output_dims),
-            ),
+            outputs=(Tensor(self.output.name, _ORT_TYPES[self.output.type][0], self.output_dims),),
         )
 
 
@@ -353,7 +350,10 @@ def _has_external_data(model) -> bool:
                 return True
         for node in graph.node:
             for attribute in node.attribute:
-                if attribute.HasField("t") and attribute.t.data_location == onnx.TensorProto.EXTERNAL:
+                if (
+                    attribute.HasField("t")
+                    and attribute.t.data_location == onnx.TensorProto.EXTERNAL
+                ):
                     return True
                 if attribute.HasField("g"):
                     graphs.append(attribute.g)
@@ -404,9 +404,7 @@ def extension_for(framework: str, filename: str) -> str:
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if EXTENSIONS.get(suffix) == framework:
         return suffix
-    return {XGBOOST: ".json", LIGHTGBM: ".txt", SKLEARN_JOBLIB: ".joblib", ONNX: ".onnx"}[
-        framework
-    ]
+    return {XGBOOST: ".json", LIGHTGBM: ".txt", SKLEARN_JOBLIB: ".joblib", ONNX: ".onnx"}[framework]
 
 
 def check_predicts(predictor: Predictor, n_features: int) -> None:

@@ -25,9 +25,7 @@ def lstm_feature_names(features: list[str], steps: int) -> list[str]:
     return [f"{name}_t{step}" for step in range(steps) for name in features]
 
 
-def lstm_onnx(
-    *, features: list[str], steps: int = 4, hidden: int = 8, seed: int = 0
-) -> bytes:
+def lstm_onnx(*, features: list[str], steps: int = 4, hidden: int = 8, seed: int = 0) -> bytes:
     """The serialized ONNX model of a one-layer LSTM classifier (random weights)."""
     from onnx import TensorProto, helper, numpy_helper
 

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('models_registry', '0002_model_manager_permissions'),
+        ("models_registry", "0002_model_manager_permissions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='modelversion',
-            name='framework',
-            field=models.CharField(choices=[('xgboost', 'XGBoost (JSON / UBJ)'), ('lightgbm', 'LightGBM (text model)'), ('sklearn-joblib', 'scikit-learn or other object (joblib)'), ('onnx', 'ONNX (ONNX Runtime: neural networks and more)')], max_length=20),
+            model_name="modelversion",
+            name="framework",
+            field=models.CharField(
+                choices=[
+                    ("xgboost", "XGBoost (JSON / UBJ)"),
+                    ("lightgbm", "LightGBM (text model)"),
+                    ("sklearn-joblib", "scikit-learn or other object (joblib)"),
+                    ("onnx", "ONNX (ONNX Runtime: neural networks and more)"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
