@@ -77,17 +77,15 @@ def test_infer_with_one_tensor_per_feature_and_nested_data_gives_the_same_number
     trained, _ = lgbm
     rows = fp32(trained.probe[:4])
     own = predict(bot, "edge-lgbm", {"inputs": rows.tolist()}).json()["predictions"]
-    columns = [
-        {"name": name, "datatype": "FP64", "shape": [4, 1], "data": [[v] for v in rows[:, i]]}
-        for i, name in enumerate(reversed(trained.features))
-        for i in [trained.features.index(name)]
+    columns = [  # any order: the tensors are put in schema order by name
+        {"name": name, "datatype": "FP64", "shape": [4, 1], "data": [[v] for v in column]}
+        for name, column in reversed(list(zip(trained.features, rows.T, strict=True)))
     ]
     answer = infer(bot, "edge-lgbm/versions/1", {"inputs": columns}).json()
     assert answer["outputs"][0]["data"] == own
 
 
 def test_integer_and_fp64_tensors_are_taken_as_numbers(bot, xgb):
-    trained, _ = xgb
     ints = np.array([[50, 0, 1, 0, 2], [60, 1, 2, 1, 3]])
     own = predict(bot, "edge-xgb", {"inputs": ints.tolist()}).json()["predictions"]
     for datatype in ("INT32", "INT64", "UINT8", "FP64", "FP16"):
