@@ -37,6 +37,13 @@ class Prediction:
     # answer's Server-Timing header).
     timings: dict[str, float] = field(default_factory=dict)
 
+    def server_timing(self, *, render_started: float) -> str:
+        """The Server-Timing header: parse, cache, predict, and the answer's rendering
+        since ``render_started`` (a time.perf_counter() reading)."""
+        render = (time.perf_counter() - render_started) * 1000
+        stages = {**self.timings, "render": render}
+        return ", ".join(f"{name};dur={ms:.3f}" for name, ms in stages.items())
+
 
 RowsFrom = Callable[[ServedVersion], np.ndarray]
 

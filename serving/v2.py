@@ -17,6 +17,7 @@ HTTP status a V2 client expects. Tensors: serving.tensors.
 from __future__ import annotations
 
 import re
+import time
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -184,7 +185,7 @@ class InferView(V2View):
     throttle_classes = [PredictRateThrottle]
 
     def post(self, request, name: str, version: str | None = None):
-        raw = _read_body(request)
+        raw = read_body(request)
         infer = parse_infer(raw, request.headers.get("Inference-Header-Content-Length"))
         served = _target(name, version, check=False)
         signature = signature_of(served)
@@ -199,6 +200,7 @@ class InferView(V2View):
         alias = None if version is not None and version.isdigit() else version
         number = int(version) if version is not None and version.isdigit() else None
         result = prediction_make(model=name, alias=alias, version=number, rows_from=rows_from)
+        render_started = time.perf_counter()
         body, header_length = encode_answer(
             infer,
             signature if result.served.id == served.id else signature_of(result.served),
@@ -211,11 +213,11 @@ class InferView(V2View):
         else:
             response = HttpResponse(body, content_type="application/octet-stream")
             response["Inference-Header-Content-Length"] = str(header_length)
-        response["Server-Timing"] = server_timing(result.timings)
+        response["Server-Timing"] = result.server_timing(render_started=render_started)
         return response
 
 
-def _read_body(request) -> bytes:
+def read_body(request) -> bytes:
     """The body, at most SERVING_MAX_BODY_MB; compressed bodies are refused."""
     limit = settings.SERVING_MAX_BODY_MB * 1024 * 1024
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
@@ -231,8 +233,3 @@ def _read_body(request) -> bytes:
     if len(data) > limit:
         raise PayloadTooLarge(f"the body is larger than {settings.SERVING_MAX_BODY_MB} MB")
     return data
-
-
-def server_timing(timings: dict[str, float]) -> str:
-    """The Server-Timing header of a prediction: milliseconds per stage."""
-    return ", ".join(f"{name};dur={ms:.3f}" for name, ms in timings.items())
