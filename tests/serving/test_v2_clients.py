@@ -75,7 +75,7 @@ def test_tritons_client_sees_a_live_ready_server_and_the_models_tensors(server, 
     assert client.is_model_ready("edge-xgb", headers=auth(server))
     meta = client.get_model_metadata("edge-lstm", headers=auth(server))
     assert meta["inputs"] == [{"name": "sequence", "datatype": "FP32", "shape": [-1, 4, 2]}]
-    with pytest.raises(InferenceServerException, match="401|Api-Key|credentials"):
+    with pytest.raises(InferenceServerException, match=r"401|Api-Key|credentials"):
         client.get_model_metadata("edge-xgb")
 
 
