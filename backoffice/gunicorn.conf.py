@@ -73,7 +73,15 @@ def on_starting(server):
     if problem:
         server.log.error("configuration error: %s", problem)
         sys.exit(2)
-    _reset_metrics_directory()
+    try:
+        _reset_metrics_directory()
+    except OSError as exc:
+        server.log.error(
+            "configuration error: PROMETHEUS_MULTIPROC_DIR=%s cannot be used: %s",
+            os.environ["PROMETHEUS_MULTIPROC_DIR"],
+            exc.strerror,
+        )
+        sys.exit(2)
 
 
 def _reset_metrics_directory():
