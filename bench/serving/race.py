@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,7 +189,25 @@ def start_mlserver(scratch: Path, artifact: Path) -> tuple[subprocess.Popen, int
         stderr=subprocess.STDOUT,
     )
     wait_ready(port, process, log, timeout=180)
+    wait_http_ok(f"http://127.0.0.1:{port}/v2/models/bench/ready", process, log)
     return process, port
+
+
+def wait_http_ok(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    """MLServer listens before its workers have loaded the model: wait for ready."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{url} never answered 200:\n{log.read_text()[-2000:]}")
 
 
 def lua_script(target: Target, seed: int) -> str:
@@ -237,6 +256,7 @@ def run_wrk(target: Target, *, clients: int, seconds: int, seed: int, scratch: P
 
 def check_answers(targets: list[Target]) -> None:
     """One request each before the race: a 200 with a prediction, or stop here."""
+    import urllib.error
     import urllib.request
 
     for target in targets:
@@ -246,9 +266,14 @@ def check_answers(targets: list[Target]) -> None:
             data=body,
             headers={"Content-Type": "application/json", **target.headers},
         )
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
-            answer = response.read()[:200]
-            print(f"  {target.name:<16} {response.status} {answer.decode(errors='replace')}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                status, answer = response.status, response.read()[:200]
+        except urllib.error.HTTPError as exc:
+            status, answer = exc.code, exc.read()[:300]
+        print(f"  {target.name:<16} {status} {answer.decode(errors='replace')}")
+        if status != 200:
+            raise SystemExit(f"{target.name} does not answer 200: stopping before the race")
 
 
 def main(argv: list[str] | None = None) -> int:
