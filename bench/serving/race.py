@@ -169,6 +169,8 @@ def start_mlserver(scratch: Path, artifact: Path) -> tuple[subprocess.Popen, int
                 "grpc_port": free_port(),
                 "metrics_port": free_port(),
                 "parallel_workers": 2,
+                # Its Prometheus files; by default ./.metrics of the working directory.
+                "metrics_dir": str(root / "metrics"),
             }
         )
     )
@@ -184,6 +186,7 @@ def start_mlserver(scratch: Path, artifact: Path) -> tuple[subprocess.Popen, int
     log = scratch / "mlserver.log"
     process = subprocess.Popen(
         [str(venv / "bin" / "mlserver"), "start", str(root)],
+        cwd=root,
         env={**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"},
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
