@@ -10,6 +10,9 @@ def not_found(request, exception):
     Under /api/ the body has the API's error shape (``detail``, ``code``), as the views'
     own 404s do; elsewhere it is Django's page.
     """
+    if request.path == "/v2" or request.path.startswith("/v2/"):
+        # The Open Inference Protocol's error body (serving.v2).
+        return JsonResponse({"error": "no such endpoint or model (names are slugs)"}, status=404)
     if request.path.startswith("/api/"):
         return JsonResponse(
             {"detail": "no such endpoint or resource (names are slugs)", "code": "not_found"},

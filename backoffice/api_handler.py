@@ -21,6 +21,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
 
 API_PREFIX = "/api/v1/"
+# The Open Inference Protocol's paths answer JSON from DRF views too (serving.v2).
+V2_PREFIX = "/v2"
 
 
 def check_api_middleware(api: list[str], site: list[str]) -> None:
@@ -60,13 +62,14 @@ class ApiHandler(WSGIHandler):
 
 
 class Dispatcher:
-    """Sends /api/v1/ to the API's handler and everything else to Django's."""
+    """Sends /api/v1/ and /v2 to the API's handler and everything else to Django's."""
 
     def __init__(self, site, api):
         self.site = site
         self.api = api
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO", "").startswith(API_PREFIX):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(API_PREFIX) or path == V2_PREFIX or path.startswith("/v2/"):
             return self.api(environ, start_response)
         return self.site(environ, start_response)

@@ -10,9 +10,17 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
+from pathlib import Path
+
 from gunicorn import glogging
 
 from backoffice import env, logconf
+
+# Prometheus' multiprocess mode (backoffice/prometheus.py): every worker writes its
+# figures under this directory and a scrape sums them. Set before any worker imports
+# prometheus_client, which reads it at import; emptied in on_starting.
+_VAR_DIR = Path(os.environ.get("BACKOFFICE_VAR_DIR") or Path(__file__).resolve().parents[1] / "var")
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_VAR_DIR / "prometheus"))
 
 bind = env.text("GUNICORN_BIND", "0.0.0.0:8000")
 # gunicorn's docs start from 2 x cores + 1; sync workers suit CPU-bound prediction.
@@ -65,6 +73,30 @@ def on_starting(server):
     if problem:
         server.log.error("configuration error: %s", problem)
         sys.exit(2)
+    try:
+        _reset_metrics_directory()
+    except OSError as exc:
+        server.log.error(
+            "configuration error: PROMETHEUS_MULTIPROC_DIR=%s cannot be used: %s",
+            os.environ["PROMETHEUS_MULTIPROC_DIR"],
+            exc.strerror,
+        )
+        sys.exit(2)
+
+
+def _reset_metrics_directory():
+    """The figures of an earlier run's workers must not be summed into this one's."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker's gauges die with it; its counters stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def post_fork(server, worker):

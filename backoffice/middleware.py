@@ -6,6 +6,7 @@ import time
 import uuid
 
 from backoffice.logconf import request_context
+from backoffice.prometheus import observe_request
 
 logger = logging.getLogger("backoffice.request")
 
@@ -14,6 +15,8 @@ logger = logging.getLogger("backoffice.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 # Probes hit these every few seconds; their lines would drown the log at INFO.
 _QUIET_PATHS = frozenset({"/healthz", "/readyz"})
+# Methods a metric's label takes as they are; any other is "other" (bounded labels).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def request_id_from(header: str | None) -> str:
@@ -42,7 +45,16 @@ class RequestContextMiddleware:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
             context["user"] = _user_label(request)
-            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            elapsed = time.perf_counter() - started
+            duration_ms = round(elapsed * 1000, 3)
+            match = getattr(request, "resolver_match", None)
+            observe_request(
+                # The URL pattern, not the path: one series per route, whatever the names.
+                route=match.route if match is not None else "unmatched",
+                method=request.method if request.method in _METHODS else "other",
+                status=response.status_code,
+                seconds=elapsed,
+            )
             length = response.get("Content-Length")  # set by CommonMiddleware
             level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
             if response.status_code >= 500:

@@ -387,3 +387,10 @@ if SERVING_PREDICT_RATE != "off" and not re.match(r"^\d+/[smh]$", SERVING_PREDIC
         f"SERVING_PREDICT_RATE={SERVING_PREDICT_RATE!r} is not a rate: use e.g. 100/s, "
         "6000/m or off"
     )
+
+# ---------------------------------------------------------------------------
+# Metrics for operators (backoffice/prometheus.py)
+# ---------------------------------------------------------------------------
+# GET /metrics answers staff, or this token as `Authorization: Bearer <token>`; unset,
+# only staff. PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py) is read by the library.
+PROMETHEUS_SCRAPE_TOKEN = env.secret("PROMETHEUS_SCRAPE_TOKEN", required=False)

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from backoffice import health, schema  # noqa: F401 - schema registers the API-key scheme
+from backoffice import health, prometheus, schema  # noqa: F401 - schema registers the API-key scheme
+from serving import v2
 
 # Each app lists its endpoints in its own urls.py.
 api_v1 = [
@@ -15,8 +16,12 @@ api_v1 = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", prometheus.metrics_view, name="prometheus-metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    # The Open Inference Protocol (V2) of KServe, Triton and MLServer clients.
+    path("v2", v2.ServerMetadataView.as_view(), name="v2-server"),
+    path("v2/", include("serving.v2_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from backoffice.prometheus import observe_verdict
 from desk.gate import Observations, Verdict, judge
 from desk.models import Action, Decision, IdeaStatus, RiskConfig, RiskConfigChange, TradeIdea
 
@@ -175,6 +176,7 @@ def idea_submit(*, idea: TradeIdea, actor: str) -> tuple[TradeIdea, Verdict]:
     if verdict.halt_reason:
         _halt_ai(config, verdict.halt_reason, idea=idea)
     _transition(idea, verdict.status, actor=actor, rationale=_summary(verdict))
+    transaction.on_commit(lambda: observe_verdict(verdict.status))
     return idea, verdict
 
 

@@ -10,9 +10,28 @@ class JournalConfig(AppConfig):
     verbose_name = "Trade journal"
 
     def ready(self):
-        from backoffice import health
+        from backoffice import health, prometheus
 
         health.register_check("spool", check_spool)
+        prometheus.register_gauge(
+            "journal_spool_backlog_trades",
+            "Trades in the spool waiting for replay_spool (the database was down).",
+            lambda: spool_figures()[0],
+        )
+        prometheus.register_gauge(
+            "journal_spool_replay_lag_seconds",
+            "Age of the oldest spooled trade not yet replayed; 0 with an empty spool.",
+            lambda: spool_figures()[1],
+        )
+
+
+def spool_figures() -> tuple[int, float]:
+    """(trades waiting, seconds since the oldest of them was spooled; 0 when none)."""
+    from journal.services import get_spool
+
+    backlog = get_spool().backlog()
+    oldest = backlog["oldest_spooled_at"]
+    return backlog["trades"], 0.0 if oldest is None else max(0.0, time.time() - oldest)
 
 
 # An append that failed this recently (a full disk) keeps readiness failing until an

@@ -20,7 +20,7 @@ class ModelUploadForm(forms.ModelForm):
         help_text="An existing model gets a new version; a new name, a new model.",
     )
     file = forms.FileField(
-        help_text="XGBoost .json/.ubj, LightGBM .txt, or scikit-learn .joblib/.pkl."
+        help_text="XGBoost .json/.ubj, LightGBM .txt, scikit-learn .joblib/.pkl, or ONNX .onnx."
     )
     framework = forms.ChoiceField(choices=[(AUTO, "auto (from the file)"), *Framework.choices])
     features = forms.CharField(

@@ -25,7 +25,8 @@ import numpy as np
 XGBOOST = "xgboost"
 LIGHTGBM = "lightgbm"
 SKLEARN_JOBLIB = "sklearn-joblib"
-FRAMEWORKS = (XGBOOST, LIGHTGBM, SKLEARN_JOBLIB)
+ONNX = "onnx"
+FRAMEWORKS = (XGBOOST, LIGHTGBM, SKLEARN_JOBLIB, ONNX)
 
 # File name endings accepted per framework, and the one a stored artifact gets.
 EXTENSIONS = {
@@ -36,6 +37,7 @@ EXTENSIONS = {
     ".joblib": SKLEARN_JOBLIB,
     ".pkl": SKLEARN_JOBLIB,
     ".pickle": SKLEARN_JOBLIB,
+    ".onnx": ONNX,
 }
 # LightGBM names unnamed columns Column_0, Column_1 ...: that is no schema.
 _LIGHTGBM_DEFAULT_NAME = re.compile(r"^Column_\d+$")
@@ -44,6 +46,37 @@ _XGBOOST_TYPES = {"float": "float", "q": "float", "int": "int", "i": "bool", "c"
 
 class LoadError(Exception):
     """The bytes are not a usable model of the framework; the message says why."""
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One input or output tensor as the Open Inference Protocol names it.
+
+    ``shape`` leaves out the batch dimension (rows); -1 is a dimension of any size.
+    """
+
+    name: str
+    datatype: str  # FP32, FP64, INT64 ... (the V2 names)
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Signature:
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+
+
+def tabular_signature(n_features: int, *, output_datatype: str = "FP64") -> Signature:
+    """The tensors of a tree model: one FP32 matrix in, one value per row out.
+
+    The names and the FP32 input are Triton's FIL backend's (input__0, output__0), so
+    that a client written against this server keeps working against an exported
+    Triton repository (models_registry.export).
+    """
+    return Signature(
+        inputs=(Tensor("input__0", "FP32", (n_features,)),),
+        outputs=(Tensor("output__0", output_datatype, (1,)),),
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +97,10 @@ class Predictor(ABC):
 
     @abstractmethod
     def info(self) -> ModelInfo: ...
+
+    def signature(self) -> Signature:
+        """The tensors the Open Inference Protocol (V2) shows for this model."""
+        return tabular_signature(self.info().n_features)
 
 
 class XGBoostPredictor(Predictor):
@@ -197,10 +234,138 @@ class SklearnPredictor(Predictor):
         )
 
 
+_ORT_TYPES = {"tensor(float)": ("FP32", np.float32), "tensor(double)": ("FP64", np.float64)}
+
+
+class ONNXPredictor(Predictor):
+    """A neural (or any) model in ONNX, run by ONNX Runtime on the CPU.
+
+    Loading runs no code of the file's: ONNX is a protobuf of operators that ONNX
+    Runtime implements itself (no custom-operator library is registered). A model that
+    keeps tensors in external files is refused, so that a model cannot make the server
+    read a file of its choosing. The model takes one float tensor whose first dimension
+    is the batch; the rest (an LSTM's time steps times features, say) holds the
+    version's features in row-major order, so a row of the API is reshaped into it. It
+    gives one value per row. The file's metadata may carry ``feature_names``
+    (comma-separated) and ``output_kind``.
+    """
+
+    framework = ONNX
+
+    def __init__(self, data: bytes, *, threads: int = 1):
+        import onnx
+        import onnxruntime
+
+        try:
+            model = onnx.load_model_from_string(data)
+        except Exception as exc:  # protobuf raises DecodeError, or anything on odd bytes
+            raise LoadError(f"not an ONNX model: {type(exc).__name__}") from None
+        if not model.graph.node:
+            raise LoadError("not an ONNX model: the graph has no operator")
+        if _has_external_data(model):
+            raise LoadError("the ONNX model keeps tensors in external files: refused")
+        self.metadata = {p.key: p.value for p in model.metadata_props}
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only, not the graph optimizer's notes
+        try:
+            self.session = onnxruntime.InferenceSession(
+                data, sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph ...
+            raise LoadError(f"ONNX Runtime cannot load the model: {_first_line(exc)}") from None
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1:
+            raise LoadError(f"the ONNX model takes {len(inputs)} inputs; one is supported")
+        self.input = inputs[0]
+        self.output = outputs[0]
+        if self.input.type not in _ORT_TYPES or self.output.type not in _ORT_TYPES:
+            raise LoadError(
+                f"the ONNX model's input is {self.input.type} and output {self.output.type}; "
+                "float or double tensors are supported"
+            )
+        self.input_dims = self._fixed_dims(self.input.shape, "input")
+        self.output_dims = self._fixed_dims(self.output.shape, "output")
+        self.n_features = int(np.prod(self.input_dims)) if self.input_dims else 1
+        if int(np.prod(self.output_dims)) != 1:
+            raise LoadError(
+                f"the ONNX model's output has shape {self.output.shape}: one value per row "
+                "is supported"
+            )
+        self.input_dtype = _ORT_TYPES[self.input.type][1]
+
+    @staticmethod
+    def _fixed_dims(shape: list, which: str) -> tuple[int, ...]:
+        """The dimensions after the batch one, which must all be fixed."""
+        if not shape:
+            raise LoadError(f"the ONNX model's {which} has no batch dimension")
+        rest = tuple(shape[1:])
+        if not all(isinstance(d, int) and d > 0 for d in rest):
+            raise LoadError(
+                f"the ONNX model's {which} has shape {shape}: all but the first (batch) "
+                "dimension must be fixed"
+            )
+        return rest
+
+    def predict(self, rows: np.ndarray) -> list[float]:
+        batch = np.ascontiguousarray(rows, dtype=self.input_dtype).reshape(
+            (len(rows), *self.input_dims)
+        )
+        out = self.session.run([self.output.name], {self.input.name: batch})[0]
+        return np.asarray(out, dtype=np.float64).reshape(len(rows)).tolist()
+
+    def info(self) -> ModelInfo:
+        names = [n.strip() for n in self.metadata.get("feature_names", "").split(",")]
+        names = [n for n in names if n]
+        if names and len(names) != self.n_features:
+            raise LoadError(
+                f"the ONNX metadata names {len(names)} features; the input holds {self.n_features}"
+            )
+        kind = self.metadata.get("output_kind", "value")
+        return ModelInfo(
+            n_features=self.n_features,
+            feature_names=names or None,
+            feature_types=None,
+            output_kind=kind if kind in {"probability", "value"} else "value",
+        )
+
+    def signature(self) -> Signature:
+        return Signature(
+            inputs=(Tensor(self.input.name, _ORT_TYPES[self.input.type][0], self.input_dims),),
+            outputs=(Tensor(self.output.name, _ORT_TYPES[self.output.type][0], self.output_dims),),
+        )
+
+
+def _has_external_data(model) -> bool:
+    """Any initializer (in the graph or a subgraph) stored outside the file."""
+    import onnx
+
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        for tensor in graph.initializer:
+            if tensor.data_location == onnx.TensorProto.EXTERNAL:
+                return True
+        for node in graph.node:
+            for attribute in node.attribute:
+                if (
+                    attribute.HasField("t")
+                    and attribute.t.data_location == onnx.TensorProto.EXTERNAL
+                ):
+                    return True
+                if attribute.HasField("g"):
+                    graphs.append(attribute.g)
+                graphs.extend(attribute.graphs)
+    return False
+
+
 _PREDICTORS: dict[str, type[Predictor]] = {
     XGBOOST: XGBoostPredictor,
     LIGHTGBM: LightGBMPredictor,
     SKLEARN_JOBLIB: SklearnPredictor,
+    ONNX: ONNXPredictor,
 }
 
 
@@ -229,7 +394,8 @@ def detect_framework(data: bytes, filename: str) -> str:
         return XGBOOST
     raise LoadError(
         f"cannot tell the framework of {filename!r}: name it .json/.ubj (XGBoost), "
-        ".txt (LightGBM) or .joblib (scikit-learn), or pass the framework explicitly"
+        ".txt (LightGBM), .joblib (scikit-learn) or .onnx (ONNX), or pass the framework "
+        "explicitly"
     )
 
 
@@ -238,7 +404,7 @@ def extension_for(framework: str, filename: str) -> str:
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if EXTENSIONS.get(suffix) == framework:
         return suffix
-    return {XGBOOST: ".json", LIGHTGBM: ".txt", SKLEARN_JOBLIB: ".joblib"}[framework]
+    return {XGBOOST: ".json", LIGHTGBM: ".txt", SKLEARN_JOBLIB: ".joblib", ONNX: ".onnx"}[framework]
 
 
 def check_predicts(predictor: Predictor, n_features: int) -> None:

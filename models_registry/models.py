@@ -19,6 +19,7 @@ class Framework(models.TextChoices):
     XGBOOST = "xgboost", "XGBoost (JSON / UBJ)"
     LIGHTGBM = "lightgbm", "LightGBM (text model)"
     SKLEARN_JOBLIB = "sklearn-joblib", "scikit-learn or other object (joblib)"
+    ONNX = "onnx", "ONNX (ONNX Runtime: neural networks and more)"
 
 
 class OutputKind(models.TextChoices):

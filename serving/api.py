@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
+from django.http import HttpResponse
 from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -70,7 +72,7 @@ class PredictResponseSerializer(serializers.Serializer):
     cached = serializers.BooleanField(help_text="Answered from the prediction cache.")
 
 
-def _target(request) -> tuple[str | None, int | None]:
+def query_target(request) -> tuple[str | None, int | None]:
     """(alias, version) from the query string; InvalidInput names the parameter."""
     alias = request.query_params.get("alias")
     raw_version = request.query_params.get("version")
@@ -138,17 +140,20 @@ class PredictView(ServingAPIView):
         tags=["models"],
     )
     def post(self, request, name: str):
-        alias, version = _target(request)
+        alias, version = query_target(request)
         result = prediction_make(model=name, alias=alias, version=version, body=request.data)
-        return Response(
-            {
-                "model": result.served.model,
-                "version": result.served.version,
-                "alias": result.alias,
-                "predictions": result.predictions,
-                "cached": result.cached,
-            }
-        )
+        render_started = time.perf_counter()
+        body = {
+            "model": result.served.model,
+            "version": result.served.version,
+            "alias": result.alias,
+            "predictions": result.predictions,
+            "cached": result.cached,
+        }
+        # Rendered here, not by DRF, so that Server-Timing can include the rendering.
+        response = HttpResponse(FastJSONRenderer().render(body), content_type="application/json")
+        response["Server-Timing"] = result.server_timing(render_started=render_started)
+        return response
 
 
 # -- cache ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+from backoffice.prometheus import observe_model_load
 from models_registry.artifacts import ArtifactError
 from models_registry.loaders import LoadError, Predictor
 from models_registry.services import predictor_load
@@ -133,6 +134,7 @@ class PredictorCache:
             self._entries[served.id] = entry
             self.loads += 1
             evicted = self._shrink(keep=served.id)
+        observe_model_load(served, ok=True)
         logger.info(
             "model loaded",
             extra={
@@ -148,6 +150,7 @@ class PredictorCache:
 
     def _remember_failure(self, served: ServedVersion, message: str) -> None:
         logger.warning("model unavailable", extra={"model": served.label, "reason": message})
+        observe_model_load(served, ok=False)
         with self._lock:
             self._failures[served.id] = (time.monotonic() + FAILURE_RETRY, message)
 

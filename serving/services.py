@@ -7,10 +7,13 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 
+from backoffice.prometheus import observe_prediction
 from serving import guard
 from serving.errors import ModelUnavailable
 from serving.hotswap import STAMP_KEYS, ServedVersion, resolver
@@ -30,26 +33,53 @@ class Prediction:
     predictions: list[float | None]
     cached: bool
     duration_ms: float
+    # Milliseconds spent parsing the rows, in the shared cache and in the model (the
+    # answer's Server-Timing header).
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def server_timing(self, *, render_started: float) -> str:
+        """The Server-Timing header: parse, cache, predict, and the answer's rendering
+        since ``render_started`` (a time.perf_counter() reading)."""
+        render = (time.perf_counter() - render_started) * 1000
+        stages = {**self.timings, "render": render}
+        return ", ".join(f"{name};dur={ms:.3f}" for name, ms in stages.items())
+
+
+RowsFrom = Callable[[ServedVersion], np.ndarray]
 
 
 def prediction_make(
-    *, model: str, alias: str | None, version: int | None, body: object
+    *,
+    model: str,
+    alias: str | None,
+    version: int | None,
+    body: object = None,
+    rows_from: RowsFrom | None = None,
 ) -> Prediction:
     """Predict for the rows in ``body`` with ``model`` at ``version`` or ``alias``.
 
-    ``body`` is the parsed JSON or a serving.parsers.JSONBody. Raises
-    models_registry.services.NotFound (404), serving.errors.InvalidInput or DRF's
-    ParseError (400), or ModelUnavailable (503); nothing else reaches the caller.
+    ``body`` is the parsed JSON or a serving.parsers.JSONBody of the project's own
+    forms; the other protocols (V2 tensors, MLflow's bodies) pass ``rows_from``
+    instead: a function of the served version that gives its float64 rows in schema
+    order or raises InvalidInput. Raises models_registry.services.NotFound (404),
+    serving.errors.InvalidInput or DRF's ParseError (400), or ModelUnavailable (503);
+    nothing else reaches the caller.
     """
     started = time.perf_counter()
     ensure_warm()
-    served, rows, keys, values = _lookup(model=model, alias=alias, version=version, body=body)
+    timings = {"parse": 0.0, "cache": 0.0, "predict": 0.0}
+    served, rows, keys, values = _lookup(
+        model=model, alias=alias, version=version, body=body, rows_from=rows_from, timings=timings
+    )
     cached = values is not None
     if values is None:
+        predict_started = time.perf_counter()
         values = _predict(served, rows)
+        timings["predict"] = (time.perf_counter() - predict_started) * 1000
         for key in keys:
             prediction_cache.put(key, values)
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    observe_prediction(served, cached=cached, rows=len(values))
     served_alias = None if version is not None else (alias or "production")
     logger.info(
         "prediction",
@@ -69,10 +99,26 @@ def prediction_make(
         predictions=values,
         cached=cached,
         duration_ms=duration_ms,
+        timings=timings,
     )
 
 
-def _lookup(*, model, alias, version, body):
+class _Timer:
+    """Adds the milliseconds of a ``with`` block to ``timings[name]``."""
+
+    __slots__ = ("name", "started", "timings")
+
+    def __init__(self, timings: dict[str, float], name: str):
+        self.timings, self.name = timings, name
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.timings[self.name] += (time.perf_counter() - self.started) * 1000
+
+
+def _lookup(*, model, alias, version, body, rows_from, timings):
     """(version, rows or None, keys to store under, cached predictions or None).
 
     One round trip in the common case: the alias stamps travel with the lookup. A large
@@ -88,10 +134,12 @@ def _lookup(*, model, alias, version, body):
         raw_key = prediction_cache.raw_key(served, raw) if raw is not None else None
         rows = key = None
         if raw_key is None:
-            rows = _rows(body, served)
-            key = prediction_cache.key(served, rows)
+            with _Timer(timings, "parse"):
+                rows = _rows(body, served, rows_from)
+                key = prediction_cache.key(served, rows)
         first = raw_key or key
-        found = guard.exchange.run(([first] if first else []) + stamps)
+        with _Timer(timings, "cache"):
+            found = guard.exchange.run(([first] if first else []) + stamps)
         if stamps:
             resolver.apply_stamps(
                 None if found is None else {k: found[k] for k in STAMP_KEYS if k in found}
@@ -103,9 +151,11 @@ def _lookup(*, model, alias, version, body):
         break
     values = found.get(first) if found and first else None
     if values is None and raw_key is not None:
-        rows = _rows(body, served)
-        key = prediction_cache.key(served, rows)
-        found = guard.exchange.run([key])
+        with _Timer(timings, "parse"):
+            rows = _rows(body, served, rows_from)
+            key = prediction_cache.key(served, rows)
+        with _Timer(timings, "cache"):
+            found = guard.exchange.run([key])
         values = found.get(key) if found else None
         if values is not None:
             prediction_cache.put(raw_key, values)  # the next identical body skips parsing
@@ -114,7 +164,9 @@ def _lookup(*, model, alias, version, body):
     return served, rows, [k for k in (key, raw_key) if k], values
 
 
-def _rows(body, served: ServedVersion):
+def _rows(body, served: ServedVersion, rows_from: RowsFrom | None):
+    if rows_from is not None:
+        return rows_from(served)
     parsed = body.parsed() if isinstance(body, JSONBody) else body
     return parse_rows(parsed, served.feature_names, max_rows=settings.SERVING_MAX_ROWS)
 

@@ -2,9 +2,14 @@
 
 from django.urls import path
 
-from serving import api
+from serving import api, invocations
 
 urlpatterns = [
     path("models/<slug:name>/predict", api.PredictView.as_view(), name="models-predict"),
+    path(
+        "models/<slug:name>/invocations",
+        invocations.InvocationsView.as_view(),
+        name="models-invocations",
+    ),
     path("cache", api.CacheView.as_view(), name="cache"),
 ]

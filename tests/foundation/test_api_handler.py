@@ -87,11 +87,23 @@ def test_api_paths_go_to_the_api_handler_and_the_rest_to_the_site():
         return app
 
     dispatch = Dispatcher(handler("site"), handler("api"))
-    for path in ("/api/v1/trades", "/api/v1/models/m/predict", "/api/schema/", "/admin/", "/"):
+    for path in (
+        "/api/v1/trades",
+        "/api/v1/models/m/predict",
+        "/v2",
+        "/v2/models/m/infer",
+        "/v2x",
+        "/api/schema/",
+        "/admin/",
+        "/",
+    ):
         dispatch({"PATH_INFO": path}, None)
     assert seen == [
         ("api", "/api/v1/trades"),
         ("api", "/api/v1/models/m/predict"),
+        ("api", "/v2"),
+        ("api", "/v2/models/m/infer"),
+        ("site", "/v2x"),
         ("site", "/api/schema/"),  # the schema and Swagger UI are pages
         ("site", "/admin/"),
         ("site", "/"),
@@ -124,7 +136,7 @@ def test_an_api_answer_is_the_same_through_both_handlers(application, bot_key):
 def test_every_api_view_checks_csrf_itself():
     # API_MIDDLEWARE has no CsrfViewMiddleware: a view under /api/v1/ that is not a DRF
     # view (DRF's are csrf_exempt and check sessions' tokens themselves) would take a
-    # staff session's POST unchecked. Walk every route under /api/v1/.
+    # staff session's POST unchecked. Walk every route under /api/v1/ and /v2.
     from django.urls import URLPattern, URLResolver, get_resolver
     from rest_framework.views import APIView
 
@@ -136,8 +148,12 @@ def test_every_api_view_checks_csrf_itself():
                 yield prefix + str(entry.pattern), entry.callback
 
     routes = list(walk(get_resolver().url_patterns))
-    api = [(route, view) for route, view in routes if route.startswith("api/v1/")]
-    assert {"api/v1/trades", "api/v1/models/<slug:name>/predict"} <= {r for r, _ in api}
+    api = [(route, view) for route, view in routes if route.startswith(("api/v1/", "v2"))]
+    assert {
+        "api/v1/trades",
+        "api/v1/models/<slug:name>/predict",
+        "v2/models/<slug:name>/infer",
+    } <= {r for r, _ in api}
     for route, view in api:
         view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
         assert view_class is not None and issubclass(view_class, APIView), route

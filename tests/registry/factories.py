@@ -107,3 +107,23 @@ def sklearn_pipeline() -> Trained:
     buffer = io.BytesIO()
     joblib.dump(pipeline, buffer)
     return Trained(buffer.getvalue(), "pipeline.joblib", FEATURES, probe, expected)
+
+
+LSTM_FEATURES = ["ret", "vol"]
+LSTM_STEPS = 4
+
+
+@functools.cache
+def onnx_lstm_model(*, seed: int = 0) -> Trained:
+    """A one-layer LSTM built with onnx.helper; expected: ONNX Runtime run in-process."""
+    import onnxruntime
+
+    from models_registry.neural import INPUT_NAME, lstm_feature_names, lstm_onnx
+
+    data = lstm_onnx(features=LSTM_FEATURES, steps=LSTM_STEPS, seed=seed)
+    names = lstm_feature_names(LSTM_FEATURES, LSTM_STEPS)
+    probe = np.random.default_rng(17 + seed).normal(0, 1, (25, len(names)))
+    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    batch = probe.astype(np.float32).reshape(len(probe), LSTM_STEPS, len(LSTM_FEATURES))
+    expected = session.run(None, {INPUT_NAME: batch})[0].reshape(-1).astype(float).tolist()
+    return Trained(data, "lstm.onnx", names, probe, expected)

@@ -1,0 +1,107 @@
+"""POST /api/v1/models/{name}/invocations: MLflow's scoring bodies and answers.
+
+A client written for `mlflow models serve` posts to ``<base>/invocations``; with
+``<base>`` = ``/api/v1/models/{name}`` it reaches this view, with the predict
+endpoint's API key, scope, throttle, cache, log line and metrics (the same service,
+serving.services.prediction_make), and ``?alias=`` / ``?version=`` as there. The
+answer is MLflow's ``{"predictions": [...]}``; errors are MLflow's ``{"error_code",
+"message"}``. Bodies: serving.mlflow_bodies.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.views import APIView
+
+from backoffice.api_auth import scope
+from models_registry.services import NotFound
+from serving.api import query_target
+from serving.auth import RememberingApiKeyAuthentication
+from serving.errors import ServingError
+from serving.mlflow_bodies import rows_from_csv, rows_from_json
+from serving.parsers import FastJSONRenderer
+from serving.services import prediction_make
+from serving.throttles import PredictRateThrottle
+from serving.v2 import FirstRenderer, read_body
+
+# MLflow's error codes (its databricks_pb2.ErrorCode names) by HTTP status.
+ERROR_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    405: "BAD_REQUEST",
+    413: "BAD_REQUEST",
+    415: "BAD_REQUEST",
+    429: "REQUEST_LIMIT_EXCEEDED",
+    503: "TEMPORARILY_UNAVAILABLE",
+}
+CONTENT_TYPES = ("application/json", "text/csv")
+
+
+class UnsupportedContentType(ServingError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+@extend_schema(exclude=True)  # MLflow's scoring protocol, documented in the README
+class InvocationsView(APIView):
+    authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
+    permission_classes = [scope("predict")]
+    throttle_classes = [PredictRateThrottle]
+    renderer_classes = [FastJSONRenderer]
+    parser_classes: list = []
+    content_negotiation_class = FirstRenderer
+
+    def handle_exception(self, exc):
+        if isinstance(exc, NotFound):
+            exc = exceptions.NotFound(str(exc))
+        if isinstance(exc, ServingError):
+            response = _error(exc.status, str(exc))
+            if exc.status == 503:
+                response["Retry-After"] = "5"
+            return response
+        response = super().handle_exception(exc)
+        data = response.data
+        message = data.get("detail", data) if isinstance(data, dict) else data
+        response.data = {
+            "error_code": ERROR_CODES.get(response.status_code, "INTERNAL_ERROR"),
+            "message": str(message),
+        }
+        return response
+
+    def post(self, request, name: str):
+        alias, version = query_target(request)
+        content_type = request.content_type.split(";")[0].strip().lower()
+        if content_type not in CONTENT_TYPES:
+            raise UnsupportedContentType(
+                f"Content-Type {content_type[:40]!r} is not supported: send "
+                f"{' or '.join(CONTENT_TYPES)}"
+            )
+        raw = read_body(request)
+        parse = rows_from_json if content_type == "application/json" else rows_from_csv
+
+        def rows_from(served):
+            return parse(raw, served.feature_names, max_rows=settings.SERVING_MAX_ROWS)
+
+        result = prediction_make(model=name, alias=alias, version=version, rows_from=rows_from)
+        render_started = time.perf_counter()
+        response = HttpResponse(
+            FastJSONRenderer().render({"predictions": result.predictions}),
+            content_type="application/json",
+        )
+        response["Server-Timing"] = result.server_timing(render_started=render_started)
+        return response
+
+
+def _error(status: int, message: str) -> HttpResponse:
+    body = {"error_code": ERROR_CODES.get(status, "BAD_REQUEST"), "message": message}
+    return HttpResponse(
+        FastJSONRenderer().render(body), status=status, content_type="application/json"
+    )

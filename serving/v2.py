@@ -1,0 +1,235 @@
+"""The Open Inference Protocol (V2) beside /api/v1/: the paths KServe, Triton and
+MLServer clients call.
+
+  GET  /v2/health/live, /v2/health/ready        no credentials (orchestrators' probes)
+  GET  /v2                                      server metadata
+  GET  /v2/models/{name}[/versions/{v}]         model metadata: input and output tensors
+  GET  /v2/models/{name}[/versions/{v}]/ready
+  POST /v2/models/{name}[/versions/{v}]/infer   tensors in, tensors out
+
+The same API keys (scope ``predict``), staff sessions, throttle, prediction cache, log
+lines and metrics as POST /api/v1/models/{name}/predict, through the same service
+(serving.services.prediction_make). ``{v}`` is a version number or an alias; without
+it, the ``production`` alias. Errors are the protocol's ``{"error": "..."}`` with the
+HTTP status a V2 client expects. Tensors: serving.tensors.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from backoffice import health
+from backoffice.api_auth import scope
+from models_registry.loaders import ONNX, Signature, tabular_signature
+from models_registry.services import NotFound
+from serving.auth import RememberingApiKeyAuthentication
+from serving.errors import InvalidInput, PayloadTooLarge, ServingError
+from serving.hotswap import ServedVersion, resolver
+from serving.parsers import FastJSONRenderer
+from serving.predictors import predictors
+from serving.services import prediction_make
+from serving.tensors import encode_answer, parse_infer, rows_for
+from serving.throttles import PredictRateThrottle
+
+SERVER_NAME = "backoffice"
+SERVER_VERSION = "1.0.0"
+EXTENSIONS = ["binary_tensor_data"]
+_VERSION = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
+_PLATFORMS = {
+    "xgboost": "xgboost_json",
+    "lightgbm": "lightgbm_text",
+    "sklearn-joblib": "sklearn_joblib",
+    ONNX: "onnxruntime_onnx",
+}
+
+
+class FirstRenderer(BaseContentNegotiation):
+    """JSON whatever the client's Accept says: V2 answers JSON (or JSON and bytes)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+@extend_schema(exclude=True)  # the protocol has its own specification, not this schema
+class V2View(APIView):
+    authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
+    permission_classes = [scope("predict")]
+    renderer_classes = [FastJSONRenderer]
+    parser_classes: list = []
+    content_negotiation_class = FirstRenderer
+
+    def handle_exception(self, exc):
+        """Every error as the protocol's {"error": message}, keeping DRF's status and
+        headers (WWW-Authenticate, Retry-After)."""
+        if isinstance(exc, NotFound):
+            exc = exceptions.NotFound(str(exc))
+        if isinstance(exc, ServingError):
+            response = HttpResponse(
+                FastJSONRenderer().render({"error": str(exc)}),
+                status=exc.status,
+                content_type="application/json",
+            )
+            if exc.status == 503:
+                response["Retry-After"] = "5"
+            return response
+        response = super().handle_exception(exc)
+        data = response.data
+        message = data.get("detail", data) if isinstance(data, dict) else data
+        response.data = {"error": str(message)}
+        return response
+
+
+def _target(name: str, version: str | None, *, check: bool = True) -> ServedVersion:
+    """The served version of ``name`` at a version number or an alias (default production).
+
+    ``check=False``: the alias stamps are read by the prediction's own round trip.
+    """
+    if version is None:
+        return resolver.resolve(model=name, alias=None, version=None, check=check)
+    if not _VERSION.match(version):
+        raise InvalidInput("a version is a number or an alias (a slug)", field="version")
+    if version.isdigit():
+        if not 0 < int(version) < 2**31:
+            raise NotFound(f"model {name} has no version {version}")
+        return resolver.resolve(model=name, alias=None, version=int(version), check=check)
+    return resolver.resolve(model=name, alias=version, version=None, check=check)
+
+
+def signature_of(served: ServedVersion) -> Signature:
+    """The version's tensors: from the schema for tree models, from the graph for ONNX."""
+    if served.framework == ONNX:
+        return predictors.get(served, count_hit=False).predictor.signature()
+    return tabular_signature(len(served.feature_names))
+
+
+def _tensor(tensor) -> dict:
+    return {"name": tensor.name, "datatype": tensor.datatype, "shape": [-1, *tensor.shape]}
+
+
+class ServerLiveView(V2View):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        return HttpResponse(b'{"live":true}', content_type="application/json")
+
+
+class ServerReadyView(V2View):
+    """Ready when /readyz is: the database, the cache and the spool answer."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        ok, _ = health.run_checks()
+        body = b'{"ready":true}' if ok else b'{"ready":false}'
+        response = HttpResponse(body, status=200 if ok else 503, content_type="application/json")
+        if not ok:
+            response["Retry-After"] = "5"
+        return response
+
+
+class ServerMetadataView(V2View):
+    def get(self, request):
+        return self._json(
+            {"name": SERVER_NAME, "version": SERVER_VERSION, "extensions": EXTENSIONS}
+        )
+
+    @staticmethod
+    def _json(body: dict) -> HttpResponse:
+        return HttpResponse(FastJSONRenderer().render(body), content_type="application/json")
+
+
+class ModelMetadataView(ServerMetadataView):
+    def get(self, request, name: str, version: str | None = None):
+        served = _target(name, version)
+        signature = signature_of(served)
+        return self._json(
+            {
+                "name": served.model,
+                "versions": [str(served.version)],
+                "platform": _PLATFORMS.get(served.framework, served.framework),
+                "inputs": [_tensor(t) for t in signature.inputs],
+                "outputs": [_tensor(t) for t in signature.outputs],
+                "parameters": {
+                    "features": list(served.feature_names),
+                    "output_kind": served.output_kind,
+                },
+            }
+        )
+
+
+class ModelReadyView(ServerMetadataView):
+    """Ready once this worker has loaded the version (loading it now if need be)."""
+
+    def get(self, request, name: str, version: str | None = None):
+        served = _target(name, version)
+        predictors.get(served, count_hit=False)  # ModelUnavailable (503) if it cannot load
+        return self._json({"name": served.model, "ready": True})
+
+
+class InferView(V2View):
+    throttle_classes = [PredictRateThrottle]
+
+    def post(self, request, name: str, version: str | None = None):
+        raw = read_body(request)
+        infer = parse_infer(raw, request.headers.get("Inference-Header-Content-Length"))
+        served = _target(name, version, check=False)
+        signature = signature_of(served)
+
+        def rows_from(current: ServedVersion):
+            # ``current`` differs from ``served`` only if the alias moved meanwhile.
+            tensors = signature if current.id == served.id else signature_of(current)
+            return rows_for(
+                infer, tensors, current.feature_names, max_rows=settings.SERVING_MAX_ROWS
+            )
+
+        alias = None if version is not None and version.isdigit() else version
+        number = int(version) if version is not None and version.isdigit() else None
+        result = prediction_make(model=name, alias=alias, version=number, rows_from=rows_from)
+        render_started = time.perf_counter()
+        body, header_length = encode_answer(
+            infer,
+            signature if result.served.id == served.id else signature_of(result.served),
+            model=result.served.model,
+            version=result.served.version,
+            predictions=result.predictions,
+        )
+        if header_length is None:
+            response = HttpResponse(body, content_type="application/json")
+        else:
+            response = HttpResponse(body, content_type="application/octet-stream")
+            response["Inference-Header-Content-Length"] = str(header_length)
+        response["Server-Timing"] = result.server_timing(render_started=render_started)
+        return response
+
+
+def read_body(request) -> bytes:
+    """The body, at most SERVING_MAX_BODY_MB; compressed bodies are refused."""
+    limit = settings.SERVING_MAX_BODY_MB * 1024 * 1024
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in {"", "identity"}:
+        raise InvalidInput(
+            f"Content-Encoding {encoding[:20]!r} is not supported: send the body uncompressed",
+            field="Content-Encoding",
+        )
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is larger than {settings.SERVING_MAX_BODY_MB} MB")
+    data = request._request.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the body is larger than {settings.SERVING_MAX_BODY_MB} MB")
+    return data
