@@ -190,3 +190,21 @@ def test_a_body_over_the_limit_is_a_json_413_naming_it(bot, settings):
 def test_djangos_own_limit_sits_above_every_api_limit(settings):
     top = max(settings.JOURNAL_MAX_BODY_MB, settings.SERVING_MAX_BODY_MB, settings.API_MAX_BODY_MB)
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE > top * 1024 * 1024
+
+
+def test_a_large_batch_takes_the_staged_copy_and_counts_alike(settings):
+    """From journal.storage.COPY_THRESHOLD rows a batch goes through COPY: the same
+    in-order states and counts as the small batches above."""
+    from journal.storage import COPY_THRESHOLD
+
+    stored_open = open_trade_data(trade_id="BIG-STORED-OPEN")
+    record_trades([stored_open])
+    pairs = [open_trade_data(trade_id=f"BIG-PAIR-{n}") for n in range(50)]
+    batch = [trade_data(trade_id=f"BIG-NEW-{n}") for n in range(COPY_THRESHOLD)]
+    for opened in pairs:
+        batch += [opened, closing_of(opened, "3.5")]
+    batch += [stored_open, closing_of(stored_open, "-1.25")]
+    result = record_trades(batch)
+    assert (result.created, result.closed, result.duplicates) == (COPY_THRESHOLD + 50, 51, 1)
+    assert Trade.objects.filter(trade_id__startswith="BIG-PAIR-", pnl=Decimal("3.5")).count() == 50
+    assert Trade.objects.get(trade_id="BIG-STORED-OPEN").pnl == Decimal("-1.25")

@@ -189,7 +189,7 @@ def insert_waits_on_lock(cluster) -> bool:
         return bool(
             conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE 'INSERT INTO journal_trade%'"
+                "AND query LIKE '%INSERT INTO journal_trade%'"
             ).fetchone()[0]
         )
 
