@@ -1,9 +1,12 @@
 """DRF authentication by API key and permission by scope.
 
 Machine clients send ``Authorization: Api-Key <key>``; staff may use their admin session
-instead. A view names the scope it needs with ``permission_classes = [scope("...")]``.
+instead. A view names the key scope it needs and the model permission a staff session
+needs for the same operation: ``permission_classes = [scope("trades:read",
+"journal.view_trade")]``.
 """
 
+import hashlib
 import logging
 
 from django.conf import settings
@@ -12,7 +15,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from backoffice.login_throttle import client_address, count_failures, failure_counts
 from backoffice.models import ApiKey
-from backoffice.services import ApiKeyUnverifiable, api_key_authenticate
+from backoffice.services import KEY_PREFIX_LENGTH, ApiKeyUnverifiable, api_key_authenticate
 
 KEYWORD = "Api-Key"
 logger = logging.getLogger(__name__)
@@ -47,18 +50,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, raw_key = header.partition(" ")
         if keyword.lower() != KEYWORD.lower():
             return None
-        if _too_many_failures(request):
-            raise exceptions.Throttled(
-                wait=settings.API_KEY_FAILURE_WINDOW_SECONDS,
-                detail="too many invalid API keys from this address; try again later",
-            )
+        # The key is checked first: a key that verifies is served even while its
+        # client address is limited (guessers and revoked keys from the same address
+        # cannot lock out a bot that holds a good key).
         try:
             key = api_key_authenticate(raw_key.strip())
         except ApiKeyUnverifiable as exc:
             raise ServiceUnavailable(str(exc)) from None
         if key is None:
-            _count_failure(request)
-            raise exceptions.AuthenticationFailed("invalid or revoked API key")
+            _refuse(request, raw_key.strip())
         request._request.api_key = key  # the request log names the key
         return ApiKeyUser(key), key
 
@@ -66,38 +66,63 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return KEYWORD
 
 
-def _failure_key(request) -> str:
-    return f"api-key-fail:{client_address(request)}"
+def _failure_keys(request, raw_key: str) -> tuple[str, str]:
+    """Failures count per (client address, key prefix) and per client address."""
+    client = client_address(request)
+    prefix = hashlib.sha256(raw_key[:KEY_PREFIX_LENGTH].encode()).hexdigest()[:16]
+    return f"api-key-fail:{client}:{prefix}", f"api-key-fail:{client}"
 
 
-def _too_many_failures(request) -> bool:
-    """Guessing keys is limited per client address (counted in the shared cache; not
-    enforced, and logged, while the cache is down: the key check still protects)."""
-    key = _failure_key(request)
-    counts = failure_counts([key], "API key")
-    return bool(counts) and counts.get(key, 0) >= settings.API_KEY_MAX_FAILURES
-
-
-def _count_failure(request) -> None:
-    count_failures([_failure_key(request)], settings.API_KEY_FAILURE_WINDOW_SECONDS, "API key")
+def _refuse(request, raw_key: str):
+    """401 for an invalid or revoked key, 429 once its client sent too many of them
+    (in the shared cache; while it is down, only the 401: the key check protects)."""
+    pair, client = _failure_keys(request, raw_key)
+    counts = failure_counts([pair, client], "API key") or {}
+    limit = settings.API_KEY_MAX_FAILURES
+    if counts.get(pair, 0) >= limit or counts.get(client, 0) >= limit * 4:
+        raise exceptions.Throttled(
+            wait=settings.API_KEY_FAILURE_WINDOW_SECONDS,
+            detail="too many invalid API keys from this address; try again later",
+        )
+    count_failures([pair, client], settings.API_KEY_FAILURE_WINDOW_SECONDS, "API key")
     logger.warning("invalid or revoked API key", extra={"client": client_address(request)})
+    raise exceptions.AuthenticationFailed("invalid or revoked API key")
 
 
-def scope(name: str) -> type[permissions.BasePermission]:
-    """A permission class: staff sessions, or an API key holding scope ``name``."""
+def scope(name: str, perm: str) -> type[permissions.BasePermission]:
+    """A permission class: an API key holding scope ``name``, or a staff session whose
+    user holds the model permission ``perm`` ("app_label.codename"), the one the same
+    operation needs in the admin. A superuser holds every permission."""
+    return access(scopes=(name,), perm=perm)
 
-    class HasScope(permissions.BasePermission):
-        message = f"this needs the API key scope {name!r} or a staff session"
+
+def access(*, scopes: tuple[str, ...], perm: str) -> type[permissions.BasePermission]:
+    """A permission class: a key holding any of ``scopes``, or a staff session whose
+    user has ``perm``. A staff session may do through the API exactly what its model
+    permissions allow in the admin, and nothing more."""
+    wanted = " or ".join(repr(name) for name in scopes)
+
+    class Access(permissions.BasePermission):
+        message = (
+            f"this needs an API key with the scope {wanted}, or a staff session with the "
+            f"permission {perm!r}"
+        )
 
         def has_permission(self, request, view):
             key = request.auth if isinstance(request.auth, ApiKey) else None
             if key is not None:
-                return key.has_scope(name)
+                return any(key.has_scope(name) for name in scopes)
             user = request.user
-            return bool(user and user.is_authenticated and user.is_staff and user.is_active)
+            return bool(
+                user
+                and user.is_authenticated
+                and user.is_staff
+                and user.is_active
+                and user.has_perm(perm)
+            )
 
-    HasScope.__name__ = HasScope.__qualname__ = f"HasScope[{name}]"
-    return HasScope
+    Access.__name__ = Access.__qualname__ = f"Access[{'|'.join(scopes)};{perm}]"
+    return Access
 
 
 def exception_handler(exc, context):

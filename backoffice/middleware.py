@@ -6,6 +6,7 @@ import time
 import uuid
 
 from backoffice.logconf import request_context
+from backoffice.login_throttle import client_address
 from backoffice.prometheus import observe_request
 
 logger = logging.getLogger("backoffice.request")
@@ -67,6 +68,8 @@ class RequestContextMiddleware:
                     "duration_ms": duration_ms,
                     "response_bytes": int(length) if length else None,
                     "remote_addr": request.META.get("REMOTE_ADDR"),
+                    # Past TRUSTED_PROXIES: the address the limits count by.
+                    "client_addr": client_address(request),
                     "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
                 },
             )
@@ -84,3 +87,50 @@ def _user_label(request) -> str:
     if user is not None and user.is_authenticated:
         return user.get_username()
     return "anonymous"
+
+
+class RejectNulMiddleware:
+    """A query-string parameter holding a NUL character is a 400, on every page.
+
+    PostgreSQL cannot hold NUL in text: a filter or search value with one failed its
+    query (a 500) on any list of the admin or filter of the API. No legitimate value
+    has one, so the request is answered at once: JSON under /api/ and /v2/, plain text
+    elsewhere (never echoing the value).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "%00" in request.META.get("QUERY_STRING", "").upper() or "\x00" in request.path:
+            bad = _nul_parameter(request)
+            if bad is not None:
+                return _nul_refusal(request, bad)
+        return self.get_response(request)
+
+
+def _nul_parameter(request) -> str | None:
+    if "\x00" in request.path:
+        return "(path)"
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            return name.replace("\x00", "\\0")[:64]
+    return None
+
+
+def _nul_refusal(request, parameter: str):
+    from django.http import HttpResponseBadRequest, JsonResponse
+
+    message = "must not contain a NUL character"
+    if request.path.startswith(("/api/", "/v2/")):
+        return JsonResponse(
+            {
+                "detail": f"{parameter}: {message}",
+                "code": "invalid",
+                "errors": [{"field": parameter, "message": message}],
+            },
+            status=400,
+        )
+    return HttpResponseBadRequest(
+        f"The parameter {parameter} {message}.", content_type="text/plain; charset=utf-8"
+    )

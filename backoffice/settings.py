@@ -5,6 +5,7 @@ as a file named by NAME_FILE (Docker secrets); with DJANGO_DEBUG off none of the
 default and start-up stops with a message naming both variables.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that the request id and timing cover everything below it.
     "backoffice.middleware.RequestContextMiddleware",
+    "backoffice.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,6 +73,7 @@ MIDDLEWARE = [
 # users itself), no messages. The same order as MIDDLEWARE (backoffice.api_handler).
 API_MIDDLEWARE = [
     "backoffice.middleware.RequestContextMiddleware",
+    "backoffice.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -243,7 +246,19 @@ LOGIN_URL = "admin:login"
 # window; then the login page answers 429 until the window passes.
 ADMIN_LOGIN_MAX_FAILURES = env.integer("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
 ADMIN_LOGIN_WINDOW_SECONDS = env.integer("ADMIN_LOGIN_WINDOW_SECONDS", 900, minimum=60)
-# Invalid API keys per client address in a window, then 429 for new keys from it.
+# Proxies in front of the app (IP addresses or CIDR networks, comma-separated) whose
+# X-Forwarded-For names the client: the login and API-key limits count per client
+# address, and behind a TLS proxy every client would otherwise share the proxy's.
+TRUSTED_PROXIES = env.string_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise env.ConfigError(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from None
+# Invalid API keys per (client address, key prefix) in a window, 4x that per address;
+# then 429 for invalid keys from it (a key that verifies is always served).
 API_KEY_MAX_FAILURES = env.integer("API_KEY_MAX_FAILURES", 20, minimum=1)
 API_KEY_FAILURE_WINDOW_SECONDS = env.integer("API_KEY_FAILURE_WINDOW_SECONDS", 300, minimum=10)
 

@@ -7,11 +7,10 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from backoffice.api.parsers import JSONParser
-from backoffice.api_auth import scope
+from backoffice.api_auth import access, scope
 from desk.models import Action, Decision, Direction, IdeaStatus, Strategy, TradeIdea
 from desk.services import DeskError, idea_submit
 from journal.api import FIELD_ERRORS, CursorPagination
@@ -139,18 +138,6 @@ def _field_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
-def any_scope(*names: str) -> type[BasePermission]:
-    checks = [scope(name) for name in names]
-
-    class AnyScope(BasePermission):
-        message = f"this needs one of the API key scopes {', '.join(names)} or a staff session"
-
-        def has_permission(self, request, view):
-            return any(check().has_permission(request, view) for check in checks)
-
-    return AnyScope
-
-
 class IdeaFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=IdeaStatus.choices)
     symbol = SymbolFilter()
@@ -198,8 +185,8 @@ class TradeIdeasView(ListAPIView):
 
     def get_permissions(self):
         if self.request.method == "POST":
-            return [scope("ideas:write")()]
-        return [any_scope("ideas:write", "trades:read")()]
+            return [scope("ideas:write", "desk.add_tradeidea")()]
+        return [access(scopes=("ideas:write", "trades:read"), perm="desk.view_tradeidea")()]
 
     @extend_schema(
         summary="Submit a trade idea; the risk gate answers at once",
@@ -247,8 +234,7 @@ class DecisionsView(ListAPIView):
     filterset_class = DecisionFilter
     queryset = Decision.objects.select_related("strategy")
 
-    def get_permissions(self):
-        return [any_scope("ideas:write", "trades:read")()]
+    permission_classes = [access(scopes=("ideas:write", "trades:read"), perm="desk.view_decision")]
 
     @extend_schema(
         summary="List decisions, newest first",

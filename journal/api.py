@@ -150,8 +150,9 @@ class TradesView(ListAPIView):
     queryset = Trade.objects.all()
 
     def get_permissions(self):
-        needed = "trades:write" if self.request.method == "POST" else "trades:read"
-        return [scope(needed)()]
+        if self.request.method == "POST":
+            return [scope("trades:write", "journal.add_trade")()]
+        return [scope("trades:read", "journal.view_trade")()]
 
     @extend_schema(
         summary="Record trades",
@@ -215,7 +216,7 @@ GROUPS = ("day", "symbol", "strategy")
 class MetricsView(APIView):
     """Performance figures for a filter (the time range is on closed_at)."""
 
-    permission_classes = [scope("trades:read")]
+    permission_classes = [scope("trades:read", "journal.view_trade")]
 
     @extend_schema(
         summary="Performance metrics",

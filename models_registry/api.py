@@ -136,7 +136,7 @@ class ModelDetailSerializer(serializers.ModelSerializer):
 
 
 class ModelListView(RegistryAPIView):
-    permission_classes = [scope("predict")]
+    permission_classes = [scope("predict", "models_registry.view_registeredmodel")]
 
     @extend_schema(
         operation_id="models_list",
@@ -150,7 +150,7 @@ class ModelListView(RegistryAPIView):
 
 
 class ModelDetailView(RegistryAPIView):
-    permission_classes = [scope("predict")]
+    permission_classes = [scope("predict", "models_registry.view_registeredmodel")]
 
     @extend_schema(
         operation_id="models_retrieve",

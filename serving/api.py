@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from backoffice.api_auth import scope
 from models_registry.api import ErrorSerializer, RegistryAPIView
 from serving import hotswap
-from serving.auth import RememberingApiKeyAuthentication
+from serving.auth import PREDICT, RememberingApiKeyAuthentication
 from serving.errors import InvalidInput, ServingError
 from serving.parsers import BoundedJSONParser, FastJSONRenderer
 from serving.prediction_cache import prediction_cache
@@ -112,7 +112,7 @@ _ERRORS = {
 
 class PredictView(ServingAPIView):
     authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
-    permission_classes = [scope("predict")]
+    permission_classes = [PREDICT]
     throttle_classes = [PredictRateThrottle]
     parser_classes = [BoundedJSONParser]
     body_limit_mb = "SERVING_MAX_BODY_MB"
@@ -221,7 +221,9 @@ def cache_state() -> dict:
 
 
 class CacheView(ServingAPIView):
-    permission_classes = [scope("cache:admin")]
+    # Warming and evicting decide which loaded versions answer: the authority of moving
+    # an alias.
+    permission_classes = [scope("cache:admin", "models_registry.change_modelalias")]
 
     @extend_schema(
         operation_id="cache_retrieve",

@@ -17,7 +17,7 @@ import time
 from django.conf import settings
 from rest_framework import authentication
 
-from backoffice.api_auth import KEYWORD, ApiKeyAuthentication, ApiKeyUser
+from backoffice.api_auth import KEYWORD, ApiKeyAuthentication, ApiKeyUser, scope
 
 _lock = threading.Lock()
 _verified: dict[str, tuple[float, object]] = {}
@@ -51,3 +51,9 @@ def forget_keys() -> None:
     """Drop every remembered key (tests)."""
     with _lock:
         _verified.clear()
+
+
+# Who may predict: a key with the scope "predict", or a staff session that may see model
+# versions in the admin (model managers, superusers): the same on every predict route
+# (/api/v1 predict and invocations, /v2 infer and metadata).
+PREDICT = scope("predict", "models_registry.view_modelversion")

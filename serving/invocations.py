@@ -19,10 +19,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.views import APIView
 
-from backoffice.api_auth import scope
 from models_registry.services import NotFound
 from serving.api import query_target
-from serving.auth import RememberingApiKeyAuthentication
+from serving.auth import PREDICT, RememberingApiKeyAuthentication
 from serving.errors import ServingError
 from serving.mlflow_bodies import rows_from_csv, rows_from_json
 from serving.parsers import FastJSONRenderer
@@ -53,7 +52,7 @@ class UnsupportedContentType(ServingError):
 @extend_schema(exclude=True)  # MLflow's scoring protocol, documented in the README
 class InvocationsView(APIView):
     authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
-    permission_classes = [scope("predict")]
+    permission_classes = [PREDICT]
     throttle_classes = [PredictRateThrottle]
     renderer_classes = [FastJSONRenderer]
     parser_classes: list = []

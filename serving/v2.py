@@ -29,10 +29,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from backoffice import health
-from backoffice.api_auth import scope
 from models_registry.loaders import ONNX, Signature, tabular_signature
 from models_registry.services import NotFound
-from serving.auth import RememberingApiKeyAuthentication
+from serving.auth import PREDICT, RememberingApiKeyAuthentication
 from serving.errors import InvalidInput, PayloadTooLarge, ServingError
 from serving.hotswap import ServedVersion, resolver
 from serving.parsers import FastJSONRenderer
@@ -66,7 +65,7 @@ class FirstRenderer(BaseContentNegotiation):
 @extend_schema(exclude=True)  # the protocol has its own specification, not this schema
 class V2View(APIView):
     authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
-    permission_classes = [scope("predict")]
+    permission_classes = [PREDICT]
     renderer_classes = [FastJSONRenderer]
     parser_classes: list = []
     content_negotiation_class = FirstRenderer

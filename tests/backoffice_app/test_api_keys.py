@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 class TradesProbe(APIView):
     """A view guarded like the trade endpoints, to exercise the auth chain."""
 
-    permission_classes = [scope("trades:write")]
+    permission_classes = [scope("trades:write", "journal.add_trade")]
 
     def get(self, request):
         return Response({"user": str(request.user)})
@@ -90,11 +90,18 @@ def test_no_credentials_is_401():
     assert call().status_code == 401
 
 
-def test_staff_sessions_pass_and_other_users_do_not(django_user_model):
+def test_staff_sessions_need_the_operations_model_permission(django_user_model):
+    from django.contrib.auth.models import Permission
+
     staff = django_user_model.objects.create_user("ann", is_staff=True)
     plain = django_user_model.objects.create_user("joe")
+    assert call(user=staff).status_code == 403  # staff, but not allowed to add trades
+    staff.user_permissions.add(Permission.objects.get(codename="add_trade"))
+    staff = django_user_model.objects.get(pk=staff.pk)  # a fresh permission cache
     assert call(user=staff).status_code == 200
-    assert call(user=plain).status_code == 403
+    plain.user_permissions.add(Permission.objects.get(codename="add_trade"))
+    plain = django_user_model.objects.get(pk=plain.pk)
+    assert call(user=plain).status_code == 403  # not staff
 
 
 def test_revoke_command():
@@ -109,15 +116,20 @@ def test_revoke_command():
 
 def test_the_admin_creates_a_key_shows_it_once_and_revokes(admin_client):
     response = admin_client.post(
-        "/admin/backoffice/apikey/add/",
-        {"name": "desk-bot", "scopes": ["predict", "trades:read"]},
-        follow=True,
+        "/admin/backoffice/apikey/add/", {"name": "desk-bot", "scopes": ["predict", "trades:read"]}
     )
+    # Shown on the answer itself, never stored, never in a cookie (the messages are).
     assert response.status_code == 200
-    shown = [str(m) for m in response.context["messages"]]
+    assert "no-store" in response["Cache-Control"]
+    raw = response.context["raw_key"]
     key = ApiKey.objects.get(name="desk-bot")
-    raw = shown[0].rsplit(": ", 1)[1]
     assert api_key_authenticate(raw) == key
+    assert raw in response.content.decode()
+    assert all(raw not in morsel.value for morsel in response.cookies.values())
+    assert all(raw not in str(m) for m in response.context["messages"])
+    following = admin_client.get("/admin/backoffice/apikey/")
+    assert raw not in following.content.decode()
+    assert all(raw not in morsel.value for morsel in admin_client.cookies.values())
     response = admin_client.post(
         "/admin/backoffice/apikey/",
         {"action": "revoke", "_selected_action": [key.pk]},
@@ -145,20 +157,66 @@ def call_from(address: str, key: str):
     return TradesProbe.as_view()(request)
 
 
-def test_guessing_keys_is_limited_per_address(fresh_counts, settings, caplog):
+def test_guessing_keys_is_limited_per_address_and_a_good_key_is_still_served(
+    fresh_counts, settings, caplog
+):
+    """Issue: 20 invalid keys from one address, then every valid key from it got 429
+    for 5 minutes (SECURITY.md said verified keys keep working; they did not)."""
     settings.API_KEY_MAX_FAILURES = 5
     _, raw = api_key_create(name="bot", scopes="trades:write")
-    for n in range(5):
-        assert call_from("10.0.0.7", f"guess-{n}").status_code == 401
+    for n in range(20):  # different prefixes: the per-address count (4x the limit)
+        assert call_from("10.0.0.7", f"guess-{n:06d}-xxxxxx").status_code == 401
     assert "invalid or revoked API key" in caplog.text
     assert raw not in caplog.text
-    locked = call_from("10.0.0.7", raw)
+    locked = call_from("10.0.0.7", "guess-999999-xxxxxx")
     assert locked.status_code == 429
     assert int(locked["Retry-After"]) == settings.API_KEY_FAILURE_WINDOW_SECONDS
     assert "too many invalid API keys" in locked.data["detail"]
-    # Another address is not affected; valid keys never count.
+    # The bot with a good key from the same address is served; valid keys never count.
     for _ in range(10):
-        assert call_from("10.0.0.8", raw).status_code == 200
+        assert call_from("10.0.0.7", raw).status_code == 200
+    assert call_from("10.0.0.8", raw).status_code == 200
+
+
+def test_a_revoked_key_sent_again_and_again_is_limited_by_its_prefix(fresh_counts, settings):
+    settings.API_KEY_MAX_FAILURES = 5
+    key, revoked = api_key_create(name="old-bot", scopes="trades:write")
+    _, good = api_key_create(name="new-bot", scopes="trades:write")
+    api_key_revoke(key=ApiKey.objects.get(pk=key.pk))
+    for _ in range(5):
+        assert call_from("10.0.0.9", revoked).status_code == 401
+    assert call_from("10.0.0.9", revoked).status_code == 429
+    assert call_from("10.0.0.9", good).status_code == 200
+
+
+def test_behind_a_trusted_proxy_clients_are_counted_apart(fresh_counts, settings):
+    settings.API_KEY_MAX_FAILURES = 1
+    settings.TRUSTED_PROXIES = ["10.9.0.0/16"]
+
+    def via_proxy(client: str, key: str, proxy: str = "10.9.0.2"):
+        request = APIRequestFactory().get(
+            "/probe",
+            headers={"Authorization": f"Api-Key {key}", "X-Forwarded-For": f"{client}, {proxy}"},
+            REMOTE_ADDR="10.9.0.1",
+        )
+        return TradesProbe.as_view()(request)
+
+    for n in range(4):
+        assert via_proxy("203.0.113.5", f"guess-{n:06d}-xxxxxx").status_code == 401
+    assert via_proxy("203.0.113.5", "guess-777777-xxxxxx").status_code == 429
+    # Another client behind the same proxy is not affected.
+    assert via_proxy("198.51.100.7", "guess-777777-xxxxxx").status_code == 401
+    # A client that is not a trusted proxy cannot choose its address with the header.
+    spoofed = APIRequestFactory().get(
+        "/probe",
+        headers={"Authorization": "Api-Key guess-888888-xxxxxx", "X-Forwarded-For": "192.0.2.1"},
+        REMOTE_ADDR="203.0.113.5",
+    )
+    for _ in range(4):
+        TradesProbe.as_view()(spoofed)
+    from backoffice.login_throttle import client_address
+
+    assert client_address(spoofed) == "203.0.113.5"
 
 
 def test_failures_below_the_limit_leave_valid_keys_working(fresh_counts, settings):

@@ -1,0 +1,235 @@
+"""Every API operation x every persona, against a table of expected answers.
+
+A staff session may do through the API exactly what its model permissions allow in the
+admin (issue: a Reviewer's session recorded trades, submitted ideas that were
+auto-executed in its name and evicted the caches). API keys may do what their scopes
+allow. "ok" means the operation ran (any answer but 401 and 403: a 400 for the dummy
+body of an allowed call is fine); 401 and 403 are the refusals.
+"""
+
+from importlib import import_module
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from rest_framework.test import APIClient
+
+from backoffice.models import ApiKey
+from backoffice.services import api_key_create, api_key_revoke
+from models_registry.services import model_register
+from tests.journal.conftest import trade_data
+from tests.registry import factories
+
+pytestmark = pytest.mark.django_db
+
+MODEL = "perm-xgb"
+V2_BODY = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP64", "data": [1.0]}]}
+# (name, method, path, body, key scopes that may, model permission a session needs)
+OPERATIONS = [
+    ("trades.create", "post", "/api/v1/trades", "trade", ("trades:write",), "journal.add_trade"),
+    ("trades.list", "get", "/api/v1/trades", None, ("trades:read",), "journal.view_trade"),
+    ("metrics", "get", "/api/v1/metrics", None, ("trades:read",), "journal.view_trade"),
+    (
+        "ideas.create",
+        "post",
+        "/api/v1/trade-ideas",
+        {"symbol": "EURUSD", "direction": "long", "entry_price": "1.1", "confidence_score": "0.5"},
+        ("ideas:write",),
+        "desk.add_tradeidea",
+    ),
+    (
+        "ideas.list",
+        "get",
+        "/api/v1/trade-ideas",
+        None,
+        ("ideas:write", "trades:read"),
+        "desk.view_tradeidea",
+    ),
+    (
+        "decisions.list",
+        "get",
+        "/api/v1/decisions",
+        None,
+        ("ideas:write", "trades:read"),
+        "desk.view_decision",
+    ),
+    (
+        "models.list",
+        "get",
+        "/api/v1/models",
+        None,
+        ("predict",),
+        "models_registry.view_registeredmodel",
+    ),
+    (
+        "models.detail",
+        "get",
+        f"/api/v1/models/{MODEL}",
+        None,
+        ("predict",),
+        "models_registry.view_registeredmodel",
+    ),
+    (
+        "predict",
+        "post",
+        f"/api/v1/models/{MODEL}/predict",
+        {"inputs": [[1, 2, 3, 4, 5]]},
+        ("predict",),
+        "models_registry.view_modelversion",
+    ),
+    (
+        "invocations",
+        "post",
+        f"/api/v1/models/{MODEL}/invocations",
+        {"inputs": [[1, 2, 3, 4, 5]]},
+        ("predict",),
+        "models_registry.view_modelversion",
+    ),
+    (
+        "v2.metadata",
+        "get",
+        f"/v2/models/{MODEL}",
+        None,
+        ("predict",),
+        "models_registry.view_modelversion",
+    ),
+    (
+        "v2.infer",
+        "post",
+        f"/v2/models/{MODEL}/infer",
+        V2_BODY,
+        ("predict",),
+        "models_registry.view_modelversion",
+    ),
+    (
+        "cache.get",
+        "get",
+        "/api/v1/cache",
+        None,
+        ("cache:admin",),
+        "models_registry.change_modelalias",
+    ),
+    (
+        "cache.warm",
+        "post",
+        "/api/v1/cache",
+        {},
+        ("cache:admin",),
+        "models_registry.change_modelalias",
+    ),
+    (
+        "cache.evict",
+        "delete",
+        "/api/v1/cache",
+        None,
+        ("cache:admin",),
+        "models_registry.change_modelalias",
+    ),
+]
+SCOPES = ["trades:read", "trades:write", "ideas:write", "predict", "cache:admin"]
+# The groups' own reach, written out (not derived from the permissions under test).
+GROUP_REACH = {
+    "Reviewer": {"trades.list", "metrics"},
+    "Risk manager": {"trades.list", "metrics", "ideas.list", "decisions.list"},
+    "Operator": {"trades.list", "metrics"},
+    "Model manager": {
+        "models.list",
+        "models.detail",
+        "predict",
+        "invocations",
+        "v2.metadata",
+        "v2.infer",
+        "cache.get",
+        "cache.warm",
+        "cache.evict",
+    },
+}
+ALL = {op[0] for op in OPERATIONS}
+
+
+def expected() -> dict[str, dict[str, object]]:
+    """persona -> operation -> "ok", 401 or 403."""
+    table: dict[str, dict[str, object]] = {}
+    table["superuser"] = dict.fromkeys(ALL, "ok")
+    for group, reach in GROUP_REACH.items():
+        table[group] = {op: "ok" if op in reach else 403 for op in ALL}
+    table["staff without a group"] = dict.fromkeys(ALL, 403)
+    table["non-staff user"] = dict.fromkeys(ALL, 403)
+    for scope in SCOPES:
+        table[f"key {scope}"] = {op[0]: "ok" if scope in op[4] else 403 for op in OPERATIONS}
+    table["revoked key"] = dict.fromkeys(ALL, 401)
+    table["no credentials"] = dict.fromkeys(ALL, 401)
+    return table
+
+
+def run_group_migrations() -> None:
+    """The data migrations that make the groups (again: a flushed test database has none)."""
+    loader = MigrationLoader(connection)
+    editor = SimpleNamespace(connection=connection)
+    for app, name, function in [
+        ("journal", "0003_groups", "create_groups"),
+        ("journal", "0006_operator_group", "create_group"),
+        ("desk", "0003_risk_manager_permissions", "grant"),
+        ("models_registry", "0002_model_manager_permissions", "grant"),
+    ]:
+        module = import_module(f"{app}.migrations.{name}")
+        getattr(module, function)(loader.project_state((app, name)).apps, editor)
+
+
+@pytest.fixture
+def personas(django_user_model, settings):
+    settings.SERVING_PREDICT_RATE = "off"
+    run_group_migrations()
+    trained = factories.xgboost_model()
+    model_register(data=trained.data, filename=trained.filename, name=MODEL, alias="production")
+    clients: dict[str, APIClient] = {}
+
+    def session(name, **flags):
+        user = django_user_model.objects.create_user(name.replace(" ", "-"), password="x", **flags)
+        client = APIClient()
+        client.force_login(user)
+        clients[name] = client
+        return user
+
+    session("superuser", is_staff=True, is_superuser=True)
+    for group in GROUP_REACH:
+        session(group, is_staff=True).groups.add(Group.objects.get(name=group))
+    session("staff without a group", is_staff=True)
+    session("non-staff user")
+    for scope in SCOPES:
+        _, raw = api_key_create(name=f"key-{scope}", scopes=scope)
+        clients[f"key {scope}"] = APIClient(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    key, raw = api_key_create(name="revoked", scopes=SCOPES)
+    api_key_revoke(key=ApiKey.objects.get(pk=key.pk))
+    clients["revoked key"] = APIClient(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    clients["no credentials"] = APIClient()
+    return clients
+
+
+def test_every_persona_gets_exactly_its_reach_on_every_operation(personas):
+    table = expected()
+    answers: dict[str, dict[str, object]] = {}
+    for persona, client in personas.items():
+        answers[persona] = {}
+        for name, method, path, body, _scopes, _perm in OPERATIONS:
+            if body == "trade":
+                body = trade_data()
+            response = getattr(client, method)(path, body, format="json")
+            status = response.status_code
+            answers[persona][name] = status if status in (401, 403) else "ok"
+            assert status < 500, (persona, name, status, response.content[:200])
+    wrong = {
+        (persona, op): (answers[persona][op], want)
+        for persona, row in table.items()
+        for op, want in row.items()
+        if answers[persona][op] != want
+    }
+    assert not wrong, f"(persona, operation): (answer, expected): {wrong}"
+
+
+def test_a_refused_session_is_told_which_permission_it_lacks(personas):
+    response = personas["Reviewer"].post("/api/v1/trades", trade_data(), format="json")
+    assert response.status_code == 403
+    assert "journal.add_trade" in response.json()["detail"]
