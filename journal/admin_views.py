@@ -16,8 +16,8 @@ from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from journal.ingest import csv_lines
 from journal.models import ReviewStatus, Trade
-from journal.selectors import trade_csv_lines
 from journal.services import ReviewRejected, trade_review
 
 BULK_LIMIT = 500  # trades one bulk action may change; more is a mistake, not a review
@@ -93,8 +93,6 @@ def export_view(request, model_admin):
 
 def csv_response(queryset, filename: str) -> StreamingHttpResponse:
     """The trades of ``queryset`` as a streamed CSV download in the record format."""
-    response = StreamingHttpResponse(
-        trade_csv_lines(queryset=queryset), content_type="text/csv; charset=utf-8"
-    )
+    response = StreamingHttpResponse(csv_lines(queryset), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -54,6 +54,7 @@ BATCH_ROWS = 10_000
 # with COLLATE "C" so that ranges are byte ranges whatever the database's collation.
 _TEXT = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, no blank at either end
 _SYMBOL = r"^[A-Z0-9][A-Z0-9._/:=^-]*$"
+_ESCAPED = r"^''[=+@''-]"  # journal.ingest.spreadsheet_text's apostrophe
 _UNSIGNED = r"^[0-9]+(\.[0-9]+)?$"
 _SIGNED = r"^-?[0-9]+(\.[0-9]+)?$"
 _CONFIDENCE = r"^(0(\.[0-9]+)?|1(\.0+)?)$"
@@ -81,7 +82,11 @@ def _optional(column: str, condition: str) -> str:
 
 
 def _text(column: str, max_length: int = 64) -> str:
-    return f"({_matches(column, _TEXT)} AND char_length({column}) <= {max_length})"
+    # A cell escaped for spreadsheets ('=..., ''...) is unescaped by the exact path.
+    return (
+        f"({_matches(column, _TEXT)} AND char_length({column}) <= {max_length} "
+        f"AND NOT {_matches(column, _ESCAPED)})"
+    )
 
 
 def _time(column: str) -> str:

