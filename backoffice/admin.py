@@ -2,7 +2,9 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
+from backoffice.admin_site import ModelAdmin
 from backoffice.models import ApiKey, Scope
 from backoffice.services import ApiKeyError, api_key_create, api_key_revoke
 
@@ -16,7 +18,7 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ModelAdmin):
     list_display = ["name", "prefix", "scope_list", "active", "created_at", "last_used_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
@@ -66,11 +68,25 @@ class ApiKeyAdmin(admin.ModelAdmin):
             form.add_error(None, str(exc))
             raise
         obj.pk = key.pk
-        self.message_user(
-            request,
-            f"API key {key.name!r} created. Copy it now, it is not shown again: {raw_key}",
-            messages.WARNING,
-        )
+        # Shown once, on the answer to this request (response_add): never in the
+        # messages, which travel in a cookie and are shown on the next page.
+        request._new_api_key = (key, raw_key)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        created = getattr(request, "_new_api_key", None)
+        if created is None:
+            return super().response_add(request, obj, post_url_continue)
+        key, raw_key = created
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"API key {key.name} created",
+            "key": key,
+            "raw_key": raw_key,
+        }
+        response = TemplateResponse(request, "admin/backoffice/apikey/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request, queryset):

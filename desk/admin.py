@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from backoffice.admin_site import ReadOnlyAdmin
+from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
 from desk.models import (
     AccountSnapshot,
     CalendarEvent,
@@ -31,7 +31,7 @@ from desk.services import risk_config_update as update_config
 
 
 @admin.register(Strategy)
-class StrategyAdmin(admin.ModelAdmin):
+class StrategyAdmin(ModelAdmin):
     list_display = ["name", "is_active", "symbols", "rr_expectation", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
@@ -51,7 +51,7 @@ class RiskConfigForm(forms.ModelForm):
 
 
 @admin.register(RiskConfig)
-class RiskConfigAdmin(admin.ModelAdmin):
+class RiskConfigAdmin(ModelAdmin):
     """One editable page: the list goes straight to the single row."""
 
     form = RiskConfigForm
@@ -108,7 +108,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(TradeIdea)
-class TradeIdeaAdmin(admin.ModelAdmin):
+class TradeIdeaAdmin(ModelAdmin):
     list_display = [
         "id",
         "created_at",

@@ -18,7 +18,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from backoffice.admin_site import ReadOnlyAdmin
+from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
 from journal import admin_views, dashboard
 from journal.admin_filters import (
     AccountFilter,
@@ -70,7 +70,7 @@ EXECUTION_FIELDS = (
 
 
 @admin.register(Trade)
-class TradeAdmin(admin.ModelAdmin):
+class TradeAdmin(ModelAdmin):
     list_display = [
         "time",
         "symbol",

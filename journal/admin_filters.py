@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from journal.models import ReviewStatus
+from journal.records import EARLIEST_YEAR, LATEST_YEAR
 from journal.selectors import trade_distinct_values
 
 NONE = "__none__"  # the choice value of an empty strategy or account
@@ -181,5 +182,9 @@ def _day_start(text: str) -> datetime | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise IncorrectLookupParameters(f"not a date (YYYY-MM-DD): {text!r}") from None
+        raise IncorrectLookupParameters(f"not a date (YYYY-MM-DD): {text[:20]!r}") from None
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise IncorrectLookupParameters(
+            f"give a date in the years {EARLIEST_YEAR} to {LATEST_YEAR}, not {text!r}"
+        )
     return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
+from backoffice.admin_site import ModelAdmin
 from journal.models import QuarantinedLine, QuarantineStatus
 from journal.services import (
     QuarantineError,
@@ -68,7 +69,7 @@ class DiscardForm(forms.Form):
 
 
 @admin.register(QuarantinedLine)
-class QuarantinedLineAdmin(admin.ModelAdmin):
+class QuarantinedLineAdmin(ModelAdmin):
     list_display = ["quarantined_at", "where", "short_reason", "status", "resolved_by"]
     list_filter = ["status"]
     list_select_related = ["resolved_by"]

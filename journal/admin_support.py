@@ -12,7 +12,6 @@ from django import forms
 from django.apps import apps
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.urls import NoReverseMatch, reverse
@@ -20,6 +19,7 @@ from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 
+from backoffice.admin_site import ChangeList
 from journal.charts import plain
 from journal.models import ReviewStatus, Trade, TradeReview
 from journal.selectors import COUNT_CAP, model_versions_by_label, trade_count_estimate

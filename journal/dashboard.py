@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 
 from journal import charts, metrics, performance
 from journal.models import Trade
+from journal.records import EARLIEST_YEAR, LATEST_YEAR
 from journal.selectors import trade_distinct_values
 
 PERIODS = (("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 365 days"))
@@ -50,6 +51,12 @@ class DashboardForm(forms.Form):
         for name in ("symbol", "strategy", "account"):
             self.fields[name].choices = _choices(name)
 
+    def clean_since(self):
+        return _within_journal_years(self.cleaned_data.get("since"))
+
+    def clean_until(self):
+        return _within_journal_years(self.cleaned_data.get("until"))
+
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
@@ -73,6 +80,12 @@ class DashboardForm(forms.Form):
             for name in ("symbol", "strategy", "account")
         }
         return Selection(period=period, since=since, until=until, **filters)
+
+
+def _within_journal_years(day: date | None) -> date | None:
+    if day is not None and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise forms.ValidationError(f"Give a date in the years {EARLIEST_YEAR} to {LATEST_YEAR}.")
+    return day
 
 
 @dataclass(frozen=True)

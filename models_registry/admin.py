@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from backoffice.admin_site import ModelAdmin
 from models_registry import selectors
 from models_registry.forms import AliasMoveForm, ModelUploadForm
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
@@ -38,7 +39,7 @@ def metrics_table(version: ModelVersion):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(ModelAdmin):
     list_display = [
         "__str__",
         "framework",
@@ -165,7 +166,7 @@ class AliasInline(admin.TabularInline):
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(admin.ModelAdmin):
+class RegisteredModelAdmin(ModelAdmin):
     list_display = ["name", "task", "version_count", "aliases_list", "move_link", "created_at"]
     search_fields = ["name", "description"]
     fields = ["name", "task", "description", "created_at", "history"]
@@ -283,7 +284,7 @@ class RegisteredModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(AliasMove)
-class AliasMoveAdmin(admin.ModelAdmin):
+class AliasMoveAdmin(ModelAdmin):
     list_display = [
         "moved_at",
         "model",
