@@ -170,11 +170,21 @@ def healthz(request):
 @never_cache
 @require_GET
 def readyz(request):
-    """200 when every dependency answers, else 503 naming what failed."""
+    """200 when every dependency answers, else 503 naming what failed.
+
+    Anyone (a load balancer, an orchestrator) sees ready / not ready per check; the
+    details (timings, figures, error texts that may name hosts and ports) are for
+    staff only.
+    """
     ok, results = run_checks()
+    user = getattr(request, "user", None)
+    staff = bool(user and user.is_authenticated and user.is_active and user.is_staff)
     body = {
         "status": "ready" if ok else "not ready",
-        "checks": {name: result.as_dict() for name, result in results.items()},
+        "checks": {
+            name: result.as_dict() if staff else ("ok" if result.ok else "failed")
+            for name, result in results.items()
+        },
     }
     if not ok:
         body["failed"] = sorted(name for name, result in results.items() if not result.ok)

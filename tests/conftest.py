@@ -82,3 +82,15 @@ def _process_alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state not in {"Z", "X"}
+
+
+@pytest.fixture
+def staff_client(db, django_user_model):
+    """A client of its own, logged in as a plain staff user (e.g. for /readyz's details)."""
+    from django.test import Client
+
+    staff = Client()
+    staff.force_login(
+        django_user_model.objects.create_user("ops-staff", password="x", is_staff=True)
+    )
+    return staff

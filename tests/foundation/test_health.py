@@ -30,8 +30,8 @@ def test_healthz_answers_while_the_process_runs(client):
 
 @pytest.mark.smoke
 @pytest.mark.django_db
-def test_readyz_is_ready_when_database_migrations_and_cache_answer(client):
-    response = client.get("/readyz")
+def test_readyz_is_ready_when_database_migrations_and_cache_answer(staff_client):
+    response = staff_client.get("/readyz")
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ready"
@@ -40,13 +40,14 @@ def test_readyz_is_ready_when_database_migrations_and_cache_answer(client):
 
 
 @pytest.mark.django_db
-def test_readyz_uses_redis_in_this_tier(client):
-    body = client.get("/readyz").json()
+def test_readyz_uses_redis_in_this_tier(staff_client):
+    body = staff_client.get("/readyz").json()
     assert body["checks"]["cache"]["backend"] == "RedisCache"
 
 
 @pytest.mark.django_db
-def test_readyz_names_the_cache_when_redis_is_unreachable(client, settings):
+def test_readyz_names_the_cache_when_redis_is_unreachable(staff_client, settings):
+    client = staff_client
     settings.CACHES = redis_cache(f"redis://127.0.0.1:{free_port()}/0")
     started = time.monotonic()
     response = client.get("/readyz")
@@ -60,7 +61,8 @@ def test_readyz_names_the_cache_when_redis_is_unreachable(client, settings):
 
 
 @pytest.mark.django_db
-def test_readyz_gives_up_on_a_hung_redis_within_its_deadline(client, settings, monkeypatch):
+def test_readyz_gives_up_on_a_hung_redis_within_its_deadline(staff_client, settings, monkeypatch):
+    client = staff_client
     redis = RedisServer().start()
     try:
         os.kill(redis.process.pid, signal.SIGSTOP)  # accepts connections, never answers
@@ -80,7 +82,8 @@ def test_readyz_gives_up_on_a_hung_redis_within_its_deadline(client, settings, m
 
 
 @pytest.mark.django_db(transaction=True)
-def test_readyz_names_an_unapplied_migration(client, monkeypatch):
+def test_readyz_names_an_unapplied_migration(staff_client, monkeypatch):
+    client = staff_client
     monkeypatch.setattr(health, "_migrations_ok_until", 0.0)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -103,7 +106,9 @@ def test_readyz_names_an_unapplied_migration(client, monkeypatch):
     assert client.get("/readyz").status_code == 200
 
 
-def test_a_failing_check_registered_by_an_app_turns_readyz_503(client, db, monkeypatch):
+def test_a_failing_check_registered_by_an_app_turns_readyz_503(staff_client, monkeypatch):
+    client = staff_client
+
     def backlog():
         raise health.CheckFailed("3 trades wait in the spool")
 
@@ -111,3 +116,15 @@ def test_a_failing_check_registered_by_an_app_turns_readyz_503(client, db, monke
     body = client.get("/readyz").json()
     assert body["failed"] == ["spool"]
     assert body["checks"]["spool"]["error"] == "CheckFailed: 3 trades wait in the spool"
+
+
+@pytest.mark.django_db
+def test_the_public_readyz_says_only_ready_or_not_per_check(client, settings):
+    """Issue: the public /readyz showed the database's host, port and error text."""
+    settings.CACHES = redis_cache(f"redis://127.0.0.1:{free_port()}/0")
+    public = client.get("/readyz")
+    assert public.status_code == 503
+    body = public.json()
+    assert body["checks"]["cache"] == "failed" and body["checks"]["database"] == "ok"
+    assert body["failed"] == ["cache"]
+    assert "127.0.0.1" not in public.content.decode() and "error" not in public.content.decode()

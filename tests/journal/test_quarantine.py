@@ -10,7 +10,7 @@ import io
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -81,7 +81,9 @@ def test_an_open_and_its_close_spooled_apart_replay_closed(spool_dir):
     opened = open_trade_data(trade_id="SPOOLED-PAIR")
     closed = {
         **opened,
-        "closed_at": (datetime.fromisoformat(opened["executed_at"]) + timedelta(hours=1)).isoformat(),
+        "closed_at": (
+            datetime.fromisoformat(opened["executed_at"]) + timedelta(hours=1)
+        ).isoformat(),
         "exit_price": "1.2",
         "pnl": "30",
     }
@@ -213,9 +215,9 @@ def test_a_reviewer_sees_no_quarantine_and_cannot_decide(client, quarantined, dj
     assert quarantined.status == QuarantineStatus.PENDING
 
 
-def test_readyz_reports_the_quarantine_and_the_oldest_spooled_trade(client, quarantined):
+def test_readyz_reports_the_quarantine_and_the_oldest_spooled_trade(staff_client, quarantined):
     get_spool().append([trade_data()])
-    spool = client.get("/readyz").json()["checks"]["spool"]
+    spool = staff_client.get("/readyz").json()["checks"]["spool"]
     assert spool["quarantined_files"] == 1
     assert spool["backlog"] == 1 and 0 <= spool["oldest_age_seconds"] < 60
 

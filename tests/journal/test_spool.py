@@ -122,9 +122,9 @@ def test_a_second_replay_is_refused_while_one_runs(spool_dir):
 
 @pytest.mark.smoke
 @pytest.mark.django_db
-def test_readyz_shows_the_backlog(client, spool_dir):
+def test_readyz_shows_the_backlog(staff_client, spool_dir):
     get_spool().append(spooled_records(4))
-    body = client.get("/readyz").json()
+    body = staff_client.get("/readyz").json()
     assert body["checks"]["spool"]["backlog"] == 4
     assert body["status"] == "ready"
 

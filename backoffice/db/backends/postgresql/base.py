@@ -9,7 +9,7 @@ migrations apply on plain PostgreSQL (ordinary tables, same constraints and inde
 
 import logging
 
-from django.db import ProgrammingError
+from django.db import DatabaseError
 from timescale.db.backends.postgresql.base import DatabaseWrapper as TimescaleDatabaseWrapper
 
 from backoffice.db.backends.postgresql.schema import DatabaseSchemaEditor
@@ -34,10 +34,15 @@ class DatabaseWrapper(TimescaleDatabaseWrapper):
                 return
             try:
                 cursor.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-            except ProgrammingError:
+            except DatabaseError as exc:
+                # Installed but not usable here: not preloaded (shared_preload_libraries),
+                # or no right to create it. The database works as plain PostgreSQL, as
+                # the README promises, and says so once per connection setup.
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 logger.warning(
-                    "timescaledb is available but could not be created (needs a "
-                    "superuser or an existing extension); hypertables are skipped"
+                    "timescaledb is installed but cannot be created here; running as "
+                    "plain PostgreSQL (no hypertables, compression or policies)",
+                    extra={"error": first_line[:300]},
                 )
         self._timescale_installed = None
 
