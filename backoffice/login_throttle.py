@@ -1,7 +1,7 @@
 """Failed admin logins are limited per (client address, account).
 
 (The counting helpers and the client address also serve the API keys' limit:
-backoffice.api_auth.)
+backoffice.api.auth.)
 
 Counts live in the shared cache for a window; a locked pair is refused before the
 password is checked. Only the pair is counted: a per-address or per-account count lets

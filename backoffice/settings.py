@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 # /api/v1/ answers JSON: no static files, no CSRF middleware (DRF checks CSRF for session
-# users itself), no messages. The same order as MIDDLEWARE (backoffice.api_handler).
+# users itself), no messages. The same order as MIDDLEWARE (backoffice.api.handler).
 API_MIDDLEWARE = [
     "backoffice.middleware.RequestContextMiddleware",
     "backoffice.middleware.RejectNulMiddleware",
@@ -318,14 +318,14 @@ DESK_DECISION_COMPRESS_AFTER_DAYS = env.integer("DESK_DECISION_COMPRESS_AFTER_DA
 # ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "backoffice.api_auth.ApiKeyAuthentication",
+        "backoffice.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["backoffice.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["backoffice.api.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "backoffice.api_auth.exception_handler",
+    "EXCEPTION_HANDLER": "backoffice.api.errors.exception_handler",
 }
 # The body limit of API endpoints that name none of their own (trade ideas, cache).
 API_MAX_BODY_MB = env.integer("API_MAX_BODY_MB", 1, minimum=1)
@@ -335,10 +335,12 @@ API_KEY_OUTAGE_GRACE_SECONDS = env.integer("API_KEY_OUTAGE_GRACE_SECONDS", 900)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trading back office API",
     "VERSION": "1.0.0",
+    # The contract every endpoint keeps (auth, errors, pagination, idempotency).
+    "DESCRIPTION": (BASE_DIR / "backoffice" / "api" / "introduction.md").read_text(),
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "backoffice.api_errors.document_server_limits",
+        "backoffice.api.schema.one_error_body",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

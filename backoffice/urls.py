@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from backoffice import health, prometheus, schema  # noqa: F401 - schema registers the API-key scheme
+from backoffice import health, prometheus
+from backoffice.api import schema  # noqa: F401 - registers the API-key scheme
 from serving import v2
 
 # Each app lists its endpoints in its own urls.py.
@@ -26,4 +27,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
-handler404 = "backoffice.api_errors.not_found"
+handler404 = "backoffice.api.errors.not_found"
+handler500 = "backoffice.api.errors.server_error"

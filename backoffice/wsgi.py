@@ -1,7 +1,7 @@
 """WSGI entry point for gunicorn (see backoffice/gunicorn.conf.py).
 
 Pages go through Django's handler with settings.MIDDLEWARE; /api/v1/ goes through the
-same URLs and views with the shorter settings.API_MIDDLEWARE (backoffice.api_handler).
+same URLs and views with the shorter settings.API_MIDDLEWARE (backoffice.api.handler).
 """
 
 import os
@@ -12,6 +12,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
 site = get_wsgi_application()  # sets Django up
 
-from backoffice.api_handler import ApiHandler, Dispatcher  # noqa: E402 - needs Django set up
+from backoffice.api.handler import ApiHandler, Dispatcher  # noqa: E402 - needs Django set up
 
 application = Dispatcher(site, ApiHandler())

@@ -9,13 +9,14 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
+from backoffice.api.auth import access, scope
+from backoffice.api.pagination import CursorPagination
 from backoffice.api.parsers import JSONParser
-from backoffice.api_auth import access, scope
+from backoffice.api.serializers import StrictSerializer
 from desk.models import Action, Decision, Direction, IdeaStatus, Strategy, TradeIdea
-from desk.services import DeskError, idea_submit
-from journal.api import FIELD_ERRORS, CursorPagination
+from desk.services import idea_submit
 from journal.filters import SymbolFilter, UtcDateTimeFilter
-from journal.records import _SYMBOL
+from journal.records import SYMBOL
 
 PRICE = {"max_digits": 20, "decimal_places": 8}
 TICK = Decimal("0.00000001")
@@ -31,10 +32,10 @@ class StrategyNameField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-class TradeIdeaIn(serializers.Serializer):
+class TradeIdeaIn(StrictSerializer):
     """A trade idea with the seed's field names."""
 
-    symbol = serializers.RegexField(_SYMBOL, max_length=32)
+    symbol = serializers.RegexField(SYMBOL, max_length=32)
     direction = serializers.ChoiceField(choices=Direction.choices)
     entry_price = serializers.DecimalField(**PRICE, min_value=TICK)
     entry_range = serializers.ListField(
@@ -63,9 +64,6 @@ class TradeIdeaIn(serializers.Serializer):
     def to_internal_value(self, data):
         if isinstance(data, dict) and isinstance(data.get("symbol"), str):
             data = {**data, "symbol": data["symbol"].strip().upper()}
-        unknown = set(data) - set(self.fields) if isinstance(data, dict) else set()
-        if unknown:
-            raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
         return super().to_internal_value(data)
 
     def to_idea(self) -> TradeIdea:
@@ -125,19 +123,6 @@ class DecisionOut(serializers.ModelSerializer):
         ]
 
 
-def _field_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's errors with every value a list of messages; a list's item is named
-    ``entry_range[1]`` instead of nesting {"entry_range": {1: [...]}}."""
-    flat: dict[str, list[str]] = {}
-    for key, value in errors.items():
-        name = f"{prefix}[{key}]" if prefix else str(key)
-        if isinstance(value, dict):
-            flat.update(_field_errors(value, name))
-        else:
-            flat[name] = [str(message) for message in value]
-    return flat
-
-
 class IdeaFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=IdeaStatus.choices)
     symbol = SymbolFilter()
@@ -164,9 +149,6 @@ class DecisionFilter(django_filters.FilterSet):
 
 class IdeaPagination(CursorPagination):
     ordering = ("-created_at", "-id")
-    page_size = 100
-    page_size_query_param = "limit"
-    max_page_size = 1000
 
 
 class DecisionPagination(IdeaPagination):
@@ -200,18 +182,12 @@ class TradeIdeasView(ListAPIView):
                     "risk_check_result": serializers.DictField(),
                 },
             ),
-            400: FIELD_ERRORS,
         },
     )
     def post(self, request):
         incoming = TradeIdeaIn(data=request.data)
-        if not incoming.is_valid():
-            return Response(_field_errors(incoming.errors), status=400)
-        actor = str(request.user)
-        try:
-            idea, _ = idea_submit(idea=incoming.to_idea(), actor=actor)
-        except DeskError as exc:
-            return Response({exc.field or "detail": [str(exc)]}, status=400)
+        incoming.is_valid(raise_exception=True)
+        idea, _ = idea_submit(idea=incoming.to_idea(), actor=str(request.user))  # DeskError
         return Response(
             {"id": idea.pk, "status": idea.status, "risk_check_result": idea.risk_check_result},
             status=201,
@@ -219,7 +195,7 @@ class TradeIdeasView(ListAPIView):
 
     @extend_schema(
         summary="List trade ideas, newest first",
-        responses={200: TradeIdeaOut, 400: FIELD_ERRORS},
+        responses={200: TradeIdeaOut},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -238,7 +214,7 @@ class DecisionsView(ListAPIView):
 
     @extend_schema(
         summary="List decisions, newest first",
-        responses={200: DecisionOut, 400: FIELD_ERRORS},
+        responses={200: DecisionOut},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from backoffice.errors import DomainError
 from backoffice.prometheus import observe_verdict
 from desk.gate import Observations, Verdict, judge
 from desk.models import Action, Decision, IdeaStatus, RiskConfig, RiskConfigChange, TradeIdea
@@ -33,16 +34,18 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-class DeskError(Exception):
+class DeskError(DomainError):
     """A desk operation cannot be done; ``field`` names the input at fault, if any."""
 
     def __init__(self, message: str, field: str | None = None):
-        self.field = field
-        super().__init__(message)
+        super().__init__(message, field=field)
 
 
 class IllegalTransition(DeskError):
     """The workflow does not allow this move (or another person decided first)."""
+
+    status = 409
+    code = "conflict"
 
 
 # -- risk config ----------------------------------------------------------------------

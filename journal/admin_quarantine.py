@@ -137,7 +137,7 @@ class QuarantinedLineAdmin(ModelAdmin):
                 line_id=line.pk, trade=form.cleaned_data["trade"], user=request.user
             )
         except TradesRejected as exc:
-            for field, message in exc.errors[0].items():
+            for field, message in exc.by_index[0].items():
                 form.add_error("trade", f"{field}: {message}")
             return False
         except QuarantineError as exc:

@@ -15,19 +15,21 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import pagination, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api.auth import scope
+from backoffice.api.pagination import CursorPagination
 from backoffice.api.parsers import JSONParser
-from backoffice.api_auth import scope
+from backoffice.errors import DomainError
 from journal import metrics
 from journal.filters import MetricsFilter, TradeFilter
 from journal.models import Trade
 from journal.records import FIELDS
-from journal.services import SpoolUnavailable, TradesRejected, record_trades
+from journal.services import record_trades
 
 logger = logging.getLogger(__name__)
 
@@ -75,35 +77,6 @@ CAPTURED = inline_serializer(
     },
 )
 SPOOLED = inline_serializer("TradesSpooled", {"spooled": serializers.IntegerField()})
-ITEM_ERRORS = inline_serializer(
-    "TradeErrors",
-    {
-        "detail": serializers.CharField(),
-        "errors": inline_serializer(
-            "TradeFieldError",
-            {
-                "index": serializers.IntegerField(),
-                "field": serializers.CharField(),
-                "message": serializers.CharField(),
-            },
-            many=True,
-            required=False,
-            help_text="one entry per bad field; absent when the batch as a whole is refused "
-            "(empty, too long, malformed JSON)",
-        ),
-    },
-)
-DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
-# DRF's and django-filter's validation errors: each bad field (or filter) with its
-# messages; `detail` alone for a body that is not JSON.
-FIELD_ERRORS = OpenApiResponse(
-    {
-        "type": "object",
-        "properties": {"detail": {"type": "string"}},
-        "additionalProperties": {"type": "array", "items": {"type": "string"}},
-    },
-    description='each bad field with its messages, e.g. {"until": ["Enter a valid date/time."]}',
-)
 METRICS_REPORT = inline_serializer(
     "MetricsReport",
     {
@@ -115,27 +88,9 @@ METRICS_REPORT = inline_serializer(
 )
 
 
-class CursorPagination(pagination.CursorPagination):
-    """DRF's cursor pagination, but a cursor it did not issue is a 400 naming `cursor`.
-
-    DRF answers 404 "Invalid cursor", which reads as a missing resource.
-    """
-
-    def decode_cursor(self, request):
-        try:
-            return super().decode_cursor(request)
-        except NotFound:
-            raise ValidationError(
-                {"cursor": ["not a cursor this API issued: use a next or previous link"]}
-            ) from None
-
-
 class TradeCursorPagination(CursorPagination):
     # The partition column first: ORDER BY id over every chunk is slow (TIMESCALEDB.md).
     ordering = ("-executed_at", "-id")
-    page_size = 100
-    page_size_query_param = "limit"
-    max_page_size = 1000
 
 
 class TradesView(ListAPIView):
@@ -165,36 +120,23 @@ class TradesView(ListAPIView):
         responses={
             201: CAPTURED,
             202: OpenApiResponse(SPOOLED, description="database down: trades spooled"),
-            400: ITEM_ERRORS,
-            503: OpenApiResponse(DETAIL, description="database down and spool full"),
+            400: OpenApiResponse(
+                description="Invalid trades, nothing stored: `errors` names each bad field "
+                "of each trade (`index` in the batch)."
+            ),
+            503: OpenApiResponse(description="The database is down and the spool full."),
         },
     )
     def post(self, request):
         items = request.data if isinstance(request.data, list) else [request.data]
         limit = settings.JOURNAL_MAX_BATCH
         if not items:
-            return Response({"detail": "send at least one trade"}, status=400)
+            raise DomainError("send at least one trade", field="body")
         if len(items) > limit:
-            return Response(
-                {"detail": f"at most {limit} trades per request (got {len(items)})"}, status=400
+            raise DomainError(
+                f"at most {limit} trades per request (got {len(items)})", field="body"
             )
-        try:
-            result = record_trades(items, source="api")
-        except TradesRejected as exc:
-            return Response(
-                {
-                    "detail": f"{len(exc.errors)} of {exc.total} trade(s) invalid; "
-                    "nothing was stored",
-                    "errors": [
-                        {"index": index, "field": field, "message": message}
-                        for index, fields in exc.errors.items()
-                        for field, message in fields.items()
-                    ],
-                },
-                status=400,
-            )
-        except SpoolUnavailable as exc:
-            return Response({"detail": str(exc)}, status=503, headers={"Retry-After": "30"})
+        result = record_trades(items, source="api")  # TradesRejected, SpoolUnavailable
         if result.spooled:
             return Response({"spooled": result.spooled}, status=status.HTTP_202_ACCEPTED)
         return Response(
@@ -204,7 +146,7 @@ class TradesView(ListAPIView):
 
     @extend_schema(
         summary="List trades, newest first",
-        responses={200: TradeOutSerializer, 400: FIELD_ERRORS},
+        responses={200: TradeOutSerializer},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -226,12 +168,12 @@ class MetricsView(APIView):
             OpenApiParameter("since", OpenApiTypes.DATETIME, description="closed_at from"),
             OpenApiParameter("until", OpenApiTypes.DATETIME, description="closed_at before"),
         ],
-        responses={200: METRICS_REPORT, 400: DETAIL},
+        responses={200: METRICS_REPORT},
     )
     def get(self, request):
         filterset = MetricsFilter(request.query_params, queryset=Trade.objects.all())
         if not filterset.is_valid():
-            return Response({"detail": "invalid filter", "errors": filterset.errors}, status=400)
+            raise ValidationError(filterset.errors)
         result = metrics.report_for(filterset)
         return Response(_jsonable(result))
 

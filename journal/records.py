@@ -52,7 +52,7 @@ LATEST_YEAR = 2100
 # Clocks drift; a trade far in the future is a bug upstream, not a trade.
 MAX_FUTURE = timedelta(minutes=5)
 
-_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/:=^-]{0,31}$")
+SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/:=^-]{0,31}$")
 _MODEL_VERSION = re.compile(r"^[A-Za-z0-9_.-]{1,100}@[A-Za-z0-9_.-]{1,30}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -364,7 +364,7 @@ def _json_number(number: float | Decimal) -> int | float:
 
 def _symbol(value: Any) -> str:
     symbol = _text(value, max_length=32, allow_blank=False).upper()
-    if not _SYMBOL.match(symbol):
+    if not SYMBOL.match(symbol):
         raise ValueError("must be letters, digits and . _ / : = ^ - (up to 32)")
     return symbol
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from backoffice.db.errors import is_database_outage
+from backoffice.errors import DomainError, Unavailable
 from journal import storage
 from journal.records import RecordError, TradeRecord, parse_record
 from journal.spool import Spool, SpooledLine, SpoolError
@@ -30,24 +31,31 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 
 
-class TradesRejected(Exception):
+class TradesRejected(DomainError):
     """Some records of a batch are invalid; nothing of the batch was stored.
 
-    ``errors`` maps the index of each bad record to {field: reason}.
+    ``by_index`` maps the index of each bad record to {field: reason}; ``errors`` lists
+    them all for the API, each with its ``index``.
     """
 
-    def __init__(self, errors: dict[int, dict[str, str]], total: int):
-        self.errors = errors
+    def __init__(self, by_index: dict[int, dict[str, str]], total: int):
+        self.by_index = by_index
         self.total = total
-        first = next(iter(errors.items()))
         super().__init__(
-            f"{len(errors)} of {total} trade(s) invalid, nothing stored; "
-            f"first: #{first[0]} {first[1]}"
+            f"{len(by_index)} of {total} trade(s) invalid; nothing was stored",
+            errors=[
+                {"index": index, "field": name, "message": reason}
+                for index, fields in by_index.items()
+                for name, reason in fields.items()
+            ],
         )
 
 
-class SpoolUnavailable(Exception):
+class SpoolUnavailable(Unavailable):
     """The database is down and the spool cannot be written: the trades were not taken."""
+
+    code = "spool_unavailable"
+    retry_after = 30
 
 
 @dataclass

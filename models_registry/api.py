@@ -4,67 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api_auth import scope
+from backoffice.api.auth import scope
 from models_registry import selectors
 from models_registry.models import ModelVersion, RegisteredModel
-from models_registry.services import NotFound, RegistryError
 
 logger = logging.getLogger(__name__)
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What is wrong, and what to change.")
-    code = serializers.CharField(help_text="A stable machine-readable code.")
-    field = serializers.CharField(
-        required=False, help_text="The input at fault, e.g. instances[3].rsi_14."
-    )
-    row = serializers.IntegerField(required=False, help_text="The index of the row at fault.")
-
-
-class RegistryAPIView(APIView):
-    """Maps the registry's errors to 4xx/503 bodies; no input ever makes a 500."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, NotFound):
-            return self.error(404, str(exc), code="not_found", field=exc.field)
-        if isinstance(exc, RegistryError):
-            return self.error(400, str(exc), code="invalid", field=exc.field)
-        if isinstance(exc, DatabaseError):
-            logger.warning("registry database unavailable", extra={"error": str(exc)[:200]})
-            return self.error(
-                503,
-                "the model registry's database is unavailable; retry shortly",
-                code="registry_unavailable",
-            )
-        try:
-            response = super().handle_exception(exc)
-        except Exception:
-            logger.exception("unexpected error in the API", extra={"view": type(self).__name__})
-            return self.error(
-                503, "the request could not be served; retry shortly", code="unavailable"
-            )
-        # DRF's own errors (auth, throttle, parse) get the same body shape.
-        if isinstance(response.data, dict) and set(response.data) == {"detail"}:
-            detail = getattr(exc, "detail", None)
-            response.data["code"] = getattr(detail, "code", None) or "error"
-        return response
-
-    @staticmethod
-    def error(
-        status: int, detail: str, *, code: str, field: str | None = None, row: int | None = None
-    ) -> Response:
-        body: dict = {"detail": detail, "code": code}
-        if field is not None:
-            body["field"] = field
-        if row is not None:
-            body["row"] = row
-        return Response(body, status=status)
 
 
 class FeatureSerializer(serializers.Serializer):
@@ -135,7 +84,7 @@ class ModelDetailSerializer(serializers.ModelSerializer):
         return VersionSerializer(obj.versions.all(), many=True, context=context).data
 
 
-class ModelListView(RegistryAPIView):
+class ModelListView(APIView):
     permission_classes = [scope("predict", "models_registry.view_registeredmodel")]
 
     @extend_schema(
@@ -149,7 +98,7 @@ class ModelListView(RegistryAPIView):
         return Response(ModelSummarySerializer(selectors.model_list(), many=True).data)
 
 
-class ModelDetailView(RegistryAPIView):
+class ModelDetailView(APIView):
     permission_classes = [scope("predict", "models_registry.view_registeredmodel")]
 
     @extend_schema(
@@ -157,7 +106,7 @@ class ModelDetailView(RegistryAPIView):
         summary="One model: versions, aliases, feature schema, metrics",
         responses={
             200: ModelDetailSerializer,
-            404: OpenApiResponse(ErrorSerializer, description="No model of that name."),
+            404: OpenApiResponse(description="No model of that name."),
         },
         tags=["models"],
     )

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from backoffice.errors import DomainError
 from models_registry import artifacts, loaders
 from models_registry.models import (
     AliasMove,
@@ -38,16 +39,15 @@ _FEATURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$")
 NUMBERING_ATTEMPTS = 5
 
 
-class RegistryError(Exception):
+class RegistryError(DomainError):
     """A registry request cannot be carried out; ``field`` names the input at fault."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class NotFound(RegistryError):
     """No such model, version or alias (the API answers 404)."""
+
+    status = 404
+    code = "not_found"
 
 
 @dataclass(frozen=True)

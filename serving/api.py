@@ -13,12 +13,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from backoffice.api_auth import scope
-from models_registry.api import ErrorSerializer, RegistryAPIView
+from backoffice.api.auth import scope
+from backoffice.api.serializers import StrictSerializer
 from serving import hotswap
 from serving.auth import PREDICT, RememberingApiKeyAuthentication
-from serving.errors import InvalidInput, ServingError
+from serving.errors import InvalidInput
 from serving.parsers import BoundedJSONParser, FastJSONRenderer
 from serving.prediction_cache import prediction_cache
 from serving.predictors import predictors
@@ -26,17 +27,10 @@ from serving.services import prediction_make
 from serving.throttles import PredictRateThrottle
 from serving.warmup import warm_one, warm_production_aliases
 
-# The remembering variant shares its parent's "ApiKeyAuth" scheme (backoffice.schema).
+# The remembering variant shares its parent's "ApiKeyAuth" scheme (backoffice.api.schema).
 set_override(RememberingApiKeyAuthentication, "suppress_collision_warning", True)
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
-
-
-class ServingAPIView(RegistryAPIView):
-    def handle_exception(self, exc):
-        if isinstance(exc, ServingError):
-            return Response(exc.as_body(), status=exc.status)
-        return super().handle_exception(exc)
 
 
 # -- predict -------------------------------------------------------------------------------
@@ -92,25 +86,23 @@ def query_target(request) -> tuple[str | None, int | None]:
 
 _ERRORS = {
     400: OpenApiResponse(
-        ErrorSerializer,
-        description="Malformed JSON, a missing, unknown or non-numeric feature (named in "
-        "`field`, with the row index in `row`), too many rows, or a bad query parameter.",
+        description="Malformed JSON, missing, unknown or non-numeric features (every one "
+        "named in `errors`, with its row), too many rows, or a bad query parameter.",
     ),
-    401: OpenApiResponse(ErrorSerializer, description="No or an invalid API key."),
-    403: OpenApiResponse(ErrorSerializer, description="The key lacks the `predict` scope."),
-    404: OpenApiResponse(ErrorSerializer, description="Unknown model, version or alias."),
-    413: OpenApiResponse(ErrorSerializer, description="The body exceeds SERVING_MAX_BODY_MB."),
-    415: OpenApiResponse(ErrorSerializer, description="The body is not application/json."),
-    429: OpenApiResponse(ErrorSerializer, description="Throttled (Retry-After says when)."),
+    401: OpenApiResponse(description="No or an invalid API key."),
+    403: OpenApiResponse(description="The key lacks the `predict` scope."),
+    404: OpenApiResponse(description="Unknown model, version or alias."),
+    413: OpenApiResponse(description="The body is larger than the endpoint's limit (32 MB)."),
+    415: OpenApiResponse(description="The body is not application/json."),
+    429: OpenApiResponse(description="Throttled (Retry-After says when)."),
     503: OpenApiResponse(
-        ErrorSerializer,
         description="This model's artifact is missing, fails its hash check or does not "
         "load; other models keep serving.",
     ),
 }
 
 
-class PredictView(ServingAPIView):
+class PredictView(APIView):
     authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
     permission_classes = [PREDICT]
     throttle_classes = [PredictRateThrottle]
@@ -181,7 +173,7 @@ class CacheStateSerializer(serializers.Serializer):
     aliases = serializers.DictField()
 
 
-class CacheWarmSerializer(serializers.Serializer):
+class CacheWarmSerializer(StrictSerializer):
     model = serializers.SlugField(
         required=False, help_text="One model; all warm aliases if absent."
     )
@@ -220,7 +212,7 @@ def cache_state() -> dict:
     }
 
 
-class CacheView(ServingAPIView):
+class CacheView(APIView):
     # Warming and evicting decide which loaded versions answer: the authority of moving
     # an alias.
     permission_classes = [scope("cache:admin", "models_registry.change_modelalias")]
@@ -242,10 +234,8 @@ class CacheView(ServingAPIView):
         tags=["cache"],
     )
     def post(self, request):
-        form = CacheWarmSerializer(data=request.data if isinstance(request.data, dict) else {})
-        if not form.is_valid():
-            field, problems = next(iter(form.errors.items()))
-            raise InvalidInput(f"{field}: {problems[0]}", field=field)
+        form = CacheWarmSerializer(data=request.data if request.data != {} else {})
+        form.is_valid(raise_exception=True)
         model = form.validated_data.get("model")
         alias = form.validated_data.get("alias")
         version = form.validated_data.get("version")
@@ -265,6 +255,8 @@ class CacheView(ServingAPIView):
     )
     def delete(self, request):
         model = request.query_params.get("model") or None
+        if model is not None and not _SLUG.match(model):
+            raise InvalidInput("model must be a model's name (a slug)", field="model")
         evicted = predictors.evict(model=model)
         broadcast = hotswap.announce_evict(model=model)
         return Response(

@@ -17,7 +17,7 @@ import time
 from django.conf import settings
 from rest_framework import authentication
 
-from backoffice.api_auth import KEYWORD, ApiKeyAuthentication, ApiKeyUser, scope
+from backoffice.api.auth import KEYWORD, ApiKeyAuthentication, ApiKeyUser, scope
 
 _lock = threading.Lock()
 _verified: dict[str, tuple[float, object]] = {}

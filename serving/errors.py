@@ -1,38 +1,25 @@
-"""The serving app's domain exception, mapped by the API to its HTTP status."""
+"""The serving app's domain errors (backoffice.errors.DomainError: status, code, fields).
+
+The API answers them in its one error body; the V2 and MLflow-shaped routes in their
+protocols' own bodies (serving.v2, serving.invocations).
+"""
 
 from __future__ import annotations
 
+from backoffice.errors import DomainError
 
-class ServingError(Exception):
-    """A prediction cannot be made as asked; the message says why and what to change.
 
-    ``status`` is the HTTP answer (400 bad input, 503 a model that cannot be served);
-    ``field`` and ``row`` point at the offending input where there is one.
-    """
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, message: str, *, field: str | None = None, row: int | None = None):
-        super().__init__(message)
-        self.field = field
-        self.row = row
-
-    def as_body(self) -> dict:
-        body: dict = {"detail": str(self), "code": self.code}
-        if self.field is not None:
-            body["field"] = self.field
-        if self.row is not None:
-            body["row"] = self.row
-        return body
+class ServingError(DomainError):
+    """A prediction cannot be made as asked; the message says why and what to change."""
 
 
 class InvalidInput(ServingError):
-    """The request body or a query parameter is wrong (400)."""
+    """The request body or a query parameter is wrong (400); ``errors`` names every
+    bad row and feature found."""
 
 
 class PayloadTooLarge(ServingError):
-    """The body is larger than SERVING_MAX_BODY_MB (413)."""
+    """The body is larger than SERVING_MAX_BODY_MB (413; the V2 routes read their own)."""
 
     status = 413
     code = "too_large"
@@ -46,3 +33,4 @@ class ModelUnavailable(ServingError):
 
     status = 503
     code = "model_unavailable"
+    retry_after = 5

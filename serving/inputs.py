@@ -78,27 +78,61 @@ def _instances_table(rows: list, names: list[str]) -> list:
     return table
 
 
+# A bad body names every problem at once, up to this many (a client fixes them all in
+# one round trip; a body of 10,000 broken rows does not get 50,000 errors back).
+MAX_REPORTED = 100
+
+
+def _refuse(problems: list[dict]) -> None:
+    """InvalidInput naming every problem found (the first ones, up to MAX_REPORTED)."""
+    rows = sorted({p["row"] for p in problems if "row" in p})
+    first = problems[0]["message"]
+    more = (
+        f" (and {len(problems) - 1} more problem(s) in {len(rows)} row(s))"
+        if len(problems) > 1
+        else ""
+    )
+    raise InvalidInput(f"{first}{more}", errors=problems[:MAX_REPORTED])
+
+
 def _explain_instances(rows: list, names: list[str]) -> None:
-    """Find and name the first bad row of an instances body (slow path)."""
+    """Name every bad row of an instances body: missing and unknown features (slow path)."""
     allowed = set(names)
+    problems: list[dict] = []
     for index, row in enumerate(rows):
         where = f"instances[{index}]"
         if not isinstance(row, dict):
-            raise InvalidInput(
-                f"{where} must be an object of feature values", field=where, row=index
+            problems.append(
+                {
+                    "field": where,
+                    "row": index,
+                    "message": f"{where} must be an object of feature values",
+                }
             )
-        for name in names:
-            if name not in row:
-                raise InvalidInput(
-                    f"{where} lacks feature {name!r}", field=f"{where}.{name}", row=index
-                )
-        for key in row:
-            if key not in allowed:
-                raise InvalidInput(
-                    f"{where} has unknown feature {key!r}; the model takes {', '.join(names)}",
-                    field=f"{where}.{key}",
-                    row=index,
-                )
+        else:
+            for name in names:
+                if name not in row:
+                    problems.append(
+                        {
+                            "field": f"{where}.{name}",
+                            "row": index,
+                            "message": f"{where} lacks feature {name!r}",
+                        }
+                    )
+            for key in row:
+                if key not in allowed:
+                    problems.append(
+                        {
+                            "field": f"{where}.{key}",
+                            "row": index,
+                            "message": f"{where} has unknown feature {key!r}; the model takes "
+                            f"{', '.join(names)}",
+                        }
+                    )
+        if len(problems) >= MAX_REPORTED:
+            break
+    if problems:
+        _refuse(problems)
     raise InvalidInput("instances do not match the model's features", field="instances")
 
 
@@ -106,18 +140,19 @@ def _inputs_table(rows: list, names: list[str]) -> list:
     n = len(names)
     if all(type(row) is list and len(row) == n for row in rows):
         return rows
+    problems: list[dict] = []
     for index, row in enumerate(rows):
         where = f"inputs[{index}]"
         if not isinstance(row, list):
-            raise InvalidInput(
-                f"{where} must be a list of {n} numbers in schema order", field=where, row=index
-            )
-        if len(row) != n:
-            raise InvalidInput(
-                f"{where} has {len(row)} values; the model takes {n} ({', '.join(names)})",
-                field=where,
-                row=index,
-            )
+            message = f"{where} must be a list of {n} numbers in schema order"
+        elif len(row) != n:
+            message = f"{where} has {len(row)} values; the model takes {n} ({', '.join(names)})"
+        else:
+            continue
+        problems.append({"field": where, "row": index, "message": message})
+        if len(problems) >= MAX_REPORTED:
+            break
+    _refuse(problems)
     raise AssertionError("unreachable")
 
 
@@ -135,7 +170,8 @@ def _to_array(table: list, form: str, names: list[str]) -> np.ndarray:
 
 
 def _explain_values(table: list, form: str, names: list[str]) -> None:
-    """Name the first value that is not a finite JSON number (slow path)."""
+    """Name every value that is not a finite JSON number (slow path)."""
+    problems: list[dict] = []
     for index, row in enumerate(table):
         for position, value in enumerate(row):
             name = names[position]
@@ -143,19 +179,20 @@ def _explain_values(table: list, form: str, names: list[str]) -> None:
                 f"{form}[{index}].{name}" if form == "instances" else f"{form}[{index}][{position}]"
             )
             if type(value) not in _NUMBER_TYPES:
-                raise InvalidInput(
-                    f"{field} (feature {name!r}) is not a number (got {_json_type(value)})",
-                    field=field,
-                    row=index,
-                )
-            try:
-                finite = math.isfinite(float(value))
-            except OverflowError:
-                finite = False
-            if not finite:
-                raise InvalidInput(
-                    f"{field} (feature {name!r}) is not a finite number", field=field, row=index
-                )
+                message = f"{field} (feature {name!r}) is not a number (got {_json_type(value)})"
+            else:
+                try:
+                    finite = math.isfinite(float(value))
+                except OverflowError:
+                    finite = False
+                if finite:
+                    continue
+                message = f"{field} (feature {name!r}) is not a finite number"
+            problems.append({"field": field, "row": index, "message": message})
+        if len(problems) >= MAX_REPORTED:
+            break
+    if problems:
+        _refuse(problems)
     raise InvalidInput(f"{form} holds a value that is not a number", field=form)
 
 

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from backoffice.api_auth import scope
+from backoffice.api.auth import scope
 from backoffice.models import ApiKey
 from backoffice.services import (
     ApiKeyError,

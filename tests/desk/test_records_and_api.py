@@ -103,7 +103,13 @@ def test_an_engine_submits_an_idea_and_sees_the_verdict(open_desk, engine, strat
 def test_bad_ideas_get_a_400_naming_the_field(open_desk, engine, override, field):
     response = engine.post("/api/v1/trade-ideas", idea_body(**override), format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in fields_of(response)
+
+
+def fields_of(response) -> list[str]:
+    body = response.json()
+    assert set(body) == {"detail", "code", "errors"}, body
+    return [error["field"] for error in body["errors"]]
 
 
 @pytest.mark.smoke
@@ -148,12 +154,12 @@ def test_a_refused_idea_names_each_field_as_the_schema_says(open_desk, engine):
     # The schema promised {"detail"}; the answer names the fields, list items by index.
     response = engine.post("/api/v1/trade-ideas", {}, format="json")
     assert response.status_code == 400
-    assert {"symbol", "direction", "entry_price", "confidence_score"} <= set(response.json())
+    assert {"symbol", "direction", "entry_price", "confidence_score"} <= set(fields_of(response))
     assert_documented(response, "POST", "/api/v1/trade-ideas")
     response = engine.post(
         "/api/v1/trade-ideas", idea_body(entry_range=["1.08", "-1"]), format="json"
     )
-    assert list(response.json()) == ["entry_range[1]"]
+    assert fields_of(response) == ["entry_range[1]"]
     assert_documented(response, "POST", "/api/v1/trade-ideas")
 
 
@@ -163,7 +169,7 @@ def test_bad_filters_and_cursors_are_documented_400s(open_desk, engine):
         for query in ({"until": "null"}, {"cursor": "spool_error"}):
             response = engine.get(path, query)
             assert response.status_code == 400
-            assert set(response.json()) == set(query)
+            assert set(fields_of(response)) == set(query)
             assert_documented(response, "GET", path)
     offset = engine.get("/api/v1/decisions", {"since": "2026-03-03T05:00:00+20:41"})
     assert offset.status_code == 200
@@ -173,4 +179,6 @@ def test_a_strategy_name_with_a_nul_is_a_400_naming_it(open_desk, engine):
     # PostgreSQL refuses NUL in text: the lookup of such a strategy name was a 500.
     response = engine.post("/api/v1/trade-ideas", idea_body(strategy="br\x00eak"), format="json")
     assert response.status_code == 400
-    assert response.json() == {"strategy": ["Null characters are not allowed."]}
+    assert response.json()["errors"] == [
+        {"field": "strategy", "message": "Null characters are not allowed."}
+    ]

@@ -13,7 +13,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 
-from backoffice.api_handler import ApiHandler, Dispatcher, check_api_middleware
+from backoffice.api.handler import ApiHandler, Dispatcher, check_api_middleware
 from backoffice.services import api_key_create
 from tests.journal.conftest import trade_data
 
@@ -161,7 +161,9 @@ def test_every_api_view_checks_csrf_itself():
 
 def test_a_staff_session_still_needs_its_csrf_token_to_write(application, django_user_model):
     # CsrfViewMiddleware is not in API_MIDDLEWARE: DRF's SessionAuthentication checks.
-    staff = django_user_model.objects.create_user("desk-lead", password="x", is_staff=True)
+    staff = django_user_model.objects.create_user(
+        "desk-lead", password="x", is_staff=True, is_superuser=True
+    )
     browser = Client()
     browser.force_login(staff)
     session = {"sessionid": browser.cookies["sessionid"].value}

@@ -152,11 +152,9 @@ def check_capture_and_listing(cluster, live):
     )
     server_errors = [line for line in lines if str(line.get("status", "")).startswith("5")]
     assert {line.get("path") for line in server_errors} == {"/readyz"}, "only readiness fails"
-    # The API-key limit cannot be counted: said once per worker, not once per request.
+    # The shared cache is missed (the key's shared verification cannot be written):
+    # said once per worker, not once per request.
     unenforced = [
-        line
-        for line in lines
-        if line.get("message", "").startswith("shared cache unavailable")
-        and line.get("operation") == "API key throttle"
+        line for line in lines if line.get("message", "").startswith("shared cache unavailable")
     ]
     assert 1 <= len(unenforced) <= 2, [line["message"] for line in lines[-30:]]

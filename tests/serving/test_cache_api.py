@@ -36,7 +36,7 @@ def test_post_warms_every_production_alias_or_one_version(ops, xgb, lgbm):
     missing = ops.post("/api/v1/cache", {"model": "ghost"}, format="json")
     assert missing.status_code == 404
     bad = ops.post("/api/v1/cache", {"version": 1}, format="json")
-    assert bad.status_code == 400 and bad.json()["field"] == "model"
+    assert bad.status_code == 400 and [e["field"] for e in bad.json()["errors"]] == ["model"]
 
 
 def test_delete_evicts_one_model_or_all(ops, xgb, lgbm):
@@ -57,10 +57,17 @@ def test_eviction_also_drops_cached_predictions(ops, bot, xgb):
     assert predict(bot, "edge-xgb", body).json()["cached"] is False
 
 
-def test_the_cache_endpoints_need_the_cache_admin_scope(bot, client, staff):
+def test_the_cache_endpoints_need_the_cache_admin_scope_or_the_alias_permission(
+    bot, client, staff, django_user_model
+):
+    from django.contrib.auth.models import Permission
+
     assert bot.get("/api/v1/cache").status_code == 403
     assert bot.delete("/api/v1/cache").status_code == 403
     assert client.get("/api/v1/cache").status_code == 401
+    assert staff.get("/api/v1/cache").status_code == 403  # staff, without the permission
+    user = django_user_model.objects.get(username="sue")
+    user.user_permissions.add(Permission.objects.get(codename="change_modelalias"))
     assert staff.get("/api/v1/cache").status_code == 200
 
 

@@ -72,9 +72,41 @@ def test_a_bad_body_is_a_400_naming_the_field_and_row(bot, xgb, body, field, row
     response = predict(bot, "edge-xgb", body)
     assert response.status_code == 400, response.content
     error = response.json()
+    assert set(error) == {"detail", "code", "errors"}
     assert message in error["detail"]
-    assert error.get("field") == field
-    assert error.get("row") == row
+    if field is None:
+        assert error["errors"] == []
+    else:
+        (named,) = error["errors"]
+        assert named["field"] == field and message in named["message"]
+        assert named.get("row") == row
+
+
+def test_every_missing_and_bad_feature_is_named_at_once(bot, xgb):
+    """Issue: predict named only the first missing feature (six round trips for six)."""
+    rows = [
+        {"rsi_14": 1},
+        {**ROW, "macd_hist": "x", "colour": 1},
+        ROW,
+        without(without(ROW, "atr_pct"), "spread_bps"),
+    ]
+    response = predict(bot, "edge-xgb", {"instances": rows})
+    assert response.status_code == 400
+    named = {(e["row"], e["field"]) for e in response.json()["errors"]}
+    assert named == {
+        (0, "instances[0].macd_hist"),
+        (0, "instances[0].atr_pct"),
+        (0, "instances[0].trend_strength"),
+        (0, "instances[0].spread_bps"),
+        (1, "instances[1].colour"),
+        (3, "instances[3].atr_pct"),
+        (3, "instances[3].spread_bps"),
+    }
+    values = predict(bot, "edge-xgb", {"inputs": [[1, "a", 3, None, 5], [1, 2, 3, 4, 5]]})
+    assert [(e["row"], e["field"]) for e in values.json()["errors"]] == [
+        (0, "inputs[0][1]"),
+        (0, "inputs[0][3]"),
+    ]
 
 
 def test_more_than_ten_thousand_rows_is_a_400(bot, xgb):
@@ -147,7 +179,7 @@ def test_an_unknown_model_version_or_alias_is_a_404_and_a_bad_query_a_400(
     trained, _ = xgb
     response = predict(bot, model, {"instances": instances(trained)}, query)
     assert response.status_code == status
-    assert response.json()["field"] == field
+    assert [e["field"] for e in response.json()["errors"]] == [field]
     assert message in response.json()["detail"]
 
 

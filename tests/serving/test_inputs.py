@@ -30,7 +30,7 @@ def test_a_single_feature_model_takes_instances_too():
 def test_a_value_that_is_not_a_finite_float_is_named(value):
     with pytest.raises(InvalidInput, match="inputs\\[1\\]\\[2\\] \\(feature 'c'\\)") as caught:
         parse_rows({"inputs": [[1, 2, 3], [1, 2, value]]}, NAMES, max_rows=10)
-    assert (caught.value.field, caught.value.row) == ("inputs[1][2]", 1)
+    assert [(e["field"], e["row"]) for e in caught.value.errors] == [("inputs[1][2]", 1)]
 
 
 def test_the_row_limit_is_checked_before_any_row_is_read():

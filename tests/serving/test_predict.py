@@ -74,9 +74,18 @@ def test_ten_thousand_rows_are_served(bot, lgbm):
     assert len(response.json()["predictions"]) == 10_000
 
 
-def test_a_staff_session_may_predict_and_the_models_are_listed(staff, xgb, lgbm):
+def test_a_model_managers_session_may_predict_and_the_models_are_listed(
+    staff, xgb, lgbm, django_user_model
+):
+    from django.contrib.auth.models import Permission
+
     trained, _ = xgb
-    assert predict(staff, "edge-xgb", {"inputs": trained.probe.tolist()}).status_code == 200
+    body = {"inputs": trained.probe.tolist()}
+    assert predict(staff, "edge-xgb", body).status_code == 403  # staff, not a model manager
+    django_user_model.objects.get(username="sue").user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_modelversion", "view_registeredmodel"])
+    )
+    assert predict(staff, "edge-xgb", body).status_code == 200
     listed = staff.get("/api/v1/models").json()
     assert [(m["name"], m["aliases"]) for m in listed] == [
         ("edge-lgbm", {"production": 1}),

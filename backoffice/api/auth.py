@@ -13,18 +13,13 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions, permissions
 
+from backoffice.errors import Unavailable
 from backoffice.login_throttle import client_address, count_failures, failure_counts
 from backoffice.models import ApiKey
 from backoffice.services import KEY_PREFIX_LENGTH, ApiKeyUnverifiable, api_key_authenticate
 
 KEYWORD = "Api-Key"
 logger = logging.getLogger(__name__)
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = 503
-    default_detail = "the service is unavailable; try again shortly"
-    default_code = "service_unavailable"
 
 
 class ApiKeyUser(AnonymousUser):
@@ -49,14 +44,19 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         keyword, _, raw_key = header.partition(" ")
         if keyword.lower() != KEYWORD.lower():
-            return None
+            # Not silently ignored: "credentials were not provided" sends a bot
+            # developer looking in the wrong place.
+            raise exceptions.AuthenticationFailed(
+                f"the Authorization scheme {keyword[:20]!r} is not accepted: send "
+                f"'Authorization: {KEYWORD} <key>'"
+            )
         # The key is checked first: a key that verifies is served even while its
         # client address is limited (guessers and revoked keys from the same address
         # cannot lock out a bot that holds a good key).
         try:
             key = api_key_authenticate(raw_key.strip())
         except ApiKeyUnverifiable as exc:
-            raise ServiceUnavailable(str(exc)) from None
+            raise Unavailable(str(exc)) from None
         if key is None:
             _refuse(request, raw_key.strip())
         request._request.api_key = key  # the request log names the key
@@ -123,18 +123,3 @@ def access(*, scopes: tuple[str, ...], perm: str) -> type[permissions.BasePermis
 
     Access.__name__ = Access.__qualname__ = f"Access[{'|'.join(scopes)};{perm}]"
     return Access
-
-
-def exception_handler(exc, context):
-    """DRF's handler, plus: a database outage is a 503 with Retry-After, never a 500."""
-    from django.db import DatabaseError
-    from rest_framework.views import exception_handler as drf_exception_handler
-
-    from backoffice.db.errors import is_database_outage
-
-    if isinstance(exc, DatabaseError) and is_database_outage(exc):
-        exc = ServiceUnavailable("the database is unreachable; try again shortly")
-    response = drf_exception_handler(exc, context)
-    if response is not None and response.status_code == 503:
-        response["Retry-After"] = "5"
-    return response

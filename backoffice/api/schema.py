@@ -1,0 +1,99 @@
+"""OpenAPI: the API-key scheme, the one error body and what every operation may answer.
+
+The authentication extension describes backoffice.api.auth.ApiKeyAuthentication (the
+generator would warn and document no security scheme without it). Imported by
+backoffice.urls: the schema is only ever generated from the URLs, and management
+commands, which never load them, do not pay for drf-spectacular's import.
+
+``one_error_body`` (a postprocessing hook) gives every 4xx and 5xx answer of every
+operation the one error body (backoffice.api.errors), and adds what any operation may
+answer besides its own responses.
+"""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "backoffice.api.auth.ApiKeyAuthentication"
+    match_subclasses = True  # serving.auth's remembering variant too (serving.api)
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; keys are made with `manage.py create_api_key`.",
+        }
+
+
+ERROR = {
+    "type": "object",
+    "description": "The one error body of the API (see the introduction).",
+    "properties": {
+        "detail": {"type": "string", "description": "What is wrong, in a sentence."},
+        "code": {"type": "string", "description": "A stable machine-readable code."},
+        "errors": {
+            "type": "array",
+            "description": "Every problem found, each naming its input; empty when the "
+            "request as a whole is refused.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string", "example": "instances[3].rsi_14"},
+                    "message": {"type": "string"},
+                    "row": {"type": "integer", "description": "The predict row at fault."},
+                    "index": {"type": "integer", "description": "The batch item at fault."},
+                },
+                "required": ["field", "message"],
+            },
+        },
+    },
+    "required": ["detail", "code", "errors"],
+}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+# What any authenticated operation may answer, whatever its view (backoffice.api.auth).
+COMMON_ANSWERS = {
+    "401": "No credentials, an invalid or revoked API key, or another Authorization scheme "
+    "than Api-Key.",
+    "403": "The key lacks the operation's scope, or the staff session the model permission.",
+    "429": "Too many invalid API keys from this address; Retry-After says when to try again.",
+    "503": "The database is unreachable; Retry-After says when to try again.",
+}
+BODY_ANSWERS = {
+    "400": "Malformed JSON or invalid input: `errors` names every field at fault.",
+    "413": "The body is larger than the endpoint's limit.",
+    "415": "The body is not application/json.",
+}
+
+
+def one_error_body(result, generator, request, public):
+    """Every 4xx and 5xx answer in the one body; the answers every operation may give.
+
+    gunicorn's own 414 (an HTML page) when the request line passes limit_request_line
+    (4094 bytes); for operations that need credentials, the authentication answers and
+    the database outage; for operations with a body, the parser's refusals. An
+    operation's own description of one of these codes is kept.
+    """
+    too_long = {
+        "description": "The URL is too long for the server (gunicorn's limit_request_line).",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("414", too_long)
+            if operation.get("security"):
+                for code, description in COMMON_ANSWERS.items():
+                    responses.setdefault(code, {"description": description})
+            if "requestBody" in operation:
+                for code, description in BODY_ANSWERS.items():
+                    responses.setdefault(code, {"description": description})
+            elif operation.get("parameters"):
+                responses.setdefault("400", {"description": "A parameter is invalid."})
+            for code, answer in responses.items():
+                if code != "414" and code[:1] in "45":
+                    answer["content"] = _ERROR_CONTENT
+    return result
