@@ -62,3 +62,28 @@ def test_bootstrap_requires_and_finds_timescaledb():
     text = out.getvalue()
     assert "timescaledb" in text and "installed" in text
     assert "hypertables" in text and "7 present" in text
+
+
+def test_one_command_reapplies_every_apps_policies_after_a_setting_changes(settings):
+    """DESK_SNAPSHOT_RETENTION_DAYS had no re-apply path; one command covers every app."""
+    settings.DESK_SNAPSHOT_RETENTION_DAYS = 45
+    settings.JOURNAL_COMPRESS_AFTER_DAYS = 14
+    out = io.StringIO()
+    try:
+        call_command("timescale_policies", stdout=out)
+        jobs = query(
+            "SELECT proc_name, hypertable_name, config FROM timescaledb_information.jobs "
+            "WHERE proc_name IN ('policy_retention', 'policy_compression')"
+        )
+        retention = {t: json.loads(c)["drop_after"] for p, t, c in jobs if p == "policy_retention"}
+        assert retention == dict.fromkeys(SNAPSHOTS, "45 days")
+        compression = {
+            t: json.loads(c)["compress_after"] for p, t, c in jobs if p == "policy_compression"
+        }
+        assert compression["journal_trade"] == "14 days"
+        assert "desk: retention of snapshots: 45 days" in out.getvalue()
+        assert "journal: compression of trade chunks older than 14 days" in out.getvalue()
+    finally:
+        settings.DESK_SNAPSHOT_RETENTION_DAYS = 30
+        settings.JOURNAL_COMPRESS_AFTER_DAYS = 30
+        call_command("timescale_policies", stdout=io.StringIO())

@@ -33,6 +33,8 @@ from tests.harness.services import (
     ServiceError,
     TimescaleServer,
     find_postgres_bindir,
+    native_timescaledb,
+    native_timescaledb_version,
 )
 
 RESULTS_DIR = REPO / "var" / "test-results"
@@ -151,6 +153,7 @@ class Harness:
         self.started: list = []
         self.scratch = Path(tempfile.mkdtemp(prefix="bo-test-"))
         self.results: list[TierResult] = []
+        self.timescale_kind = ""
 
     # -- servers ------------------------------------------------------------------
     def start(self, service):
@@ -190,13 +193,33 @@ class Harness:
         return env
 
     def timescale_environment(self) -> dict[str, str]:
+        """TEST_TIMESCALE_URL; else a native TimescaleDB where this machine's PostgreSQL
+        has it (a cluster of its own, with the extension preloaded); else the npm build."""
         if os.environ.get("TEST_TIMESCALE_URL"):
+            self.timescale_kind = "TEST_TIMESCALE_URL"
             print("harness: timescale tier on TEST_TIMESCALE_URL")
             return {"DATABASE_URL": os.environ["TEST_TIMESCALE_URL"]}
         started = time.monotonic()
+        bindir = find_postgres_bindir()
+        if native_timescaledb(bindir):
+            cluster = self.start(PostgresCluster(bindir, name="timescale", timescale=True))
+            self.timescale_kind = (
+                f"native TimescaleDB {native_timescaledb_version(bindir)} "
+                f"(PostgreSQL {bindir.parent.name})"
+            )
+            print(
+                f"harness: {self.timescale_kind} on 127.0.0.1:{cluster.port}, ready in "
+                f"{time.monotonic() - started:.1f} s"
+            )
+            return {
+                "DATABASE_URL": cluster.url(with_password=False),
+                "POSTGRES_PASSWORD": cluster.password,
+                "TEST_PG_BINDIR": str(bindir),
+            }
         server = self.start(TimescaleServer())
+        self.timescale_kind = f"TimescaleDB {server.version} (npm, WebAssembly)"
         print(
-            f"harness: TimescaleDB {server.version} (npm, WASM) on 127.0.0.1:{server.port}, "
+            f"harness: {self.timescale_kind} on 127.0.0.1:{server.port}, "
             f"ready in {time.monotonic() - started:.1f} s"
         )
         return {
@@ -313,6 +336,8 @@ class Harness:
                 f"harness: tier {r.tier:<9} {status:<6} {r.passed} passed, {r.failed} failed, "
                 f"{r.skipped} skipped"
             )
+            if r.tier == "timescale" and self.timescale_kind:
+                print(f"harness:   on {self.timescale_kind}")
             for problem in r.problems:
                 print(f"harness:   problem: {problem}")
             for skipped in r.skipped_tests:

@@ -51,6 +51,23 @@ def find_postgres_bindir() -> Path | None:
     return candidates[-1].parent if candidates else None
 
 
+def native_timescaledb(bindir: Path | None) -> bool:
+    """True when the PostgreSQL of ``bindir`` has TimescaleDB installed (its library)."""
+    return bool(bindir) and any((bindir.parent / "lib").glob("timescaledb*.so"))
+
+
+def native_timescaledb_version(bindir: Path) -> str:
+    """The installed TimescaleDB's version, from its control file ("?" if unreadable)."""
+    share = bindir.parents[3] / "share" / "postgresql" / bindir.parent.name / "extension"
+    try:
+        for line in (share / "timescaledb.control").read_text().splitlines():
+            if line.startswith("default_version"):
+                return line.split("=", 1)[1].strip().strip("'")
+    except OSError:
+        pass
+    return "?"
+
+
 class PostgresCluster:
     """A PostgreSQL cluster in a temporary directory, on a free loopback port.
 
@@ -59,8 +76,13 @@ class PostgresCluster:
     the suite exercises the password path of DATABASE_URL / POSTGRES_PASSWORD.
     """
 
-    def __init__(self, bindir: Path | None = None, *, name: str = "backoffice"):
+    def __init__(
+        self, bindir: Path | None = None, *, name: str = "backoffice", timescale: bool = False
+    ):
         self.bindir = bindir or find_postgres_bindir()
+        # Preload TimescaleDB (it must be, to be created). Only when asked: the plain
+        # tier stays plain PostgreSQL on a machine where TimescaleDB is installed.
+        self.timescale = timescale
         if self.bindir is None or not (self.bindir / "initdb").exists():
             raise ServiceError(
                 "PostgreSQL: no server binaries (looked for /usr/lib/postgresql/*/bin; "
@@ -136,8 +158,13 @@ class PostgresCluster:
             "-c full_page_writes=off",
             "-c max_connections=200",
         ]
-        if (self.bindir.parent / "lib" / "timescaledb.so").exists():
-            options.append("-c shared_preload_libraries=timescaledb")
+        if self.timescale:
+            if not native_timescaledb(self.bindir):
+                raise ServiceError(f"PostgreSQL in {self.bindir}: TimescaleDB is not installed")
+            options += [
+                "-c shared_preload_libraries=timescaledb",
+                "-c timescaledb.telemetry_level=off",
+            ]
         return " ".join(options)
 
     def start(self) -> PostgresCluster:

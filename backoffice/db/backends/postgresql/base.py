@@ -29,15 +29,26 @@ class DatabaseWrapper(TimescaleDatabaseWrapper):
         # extension is not available, which is a supported configuration here.
         super(TimescaleDatabaseWrapper, self).prepare_database()
         with self.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
-            if cursor.fetchone() is None:
+            cursor.execute(
+                "SELECT current_setting('shared_preload_libraries') LIKE '%%timescaledb%%', "
+                "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')"
+            )
+            preloaded, available = cursor.fetchone()
+            if not available:
+                return
+            if not preloaded:
+                # Installed but not preloaded: CREATE EXTENSION would end the session
+                # (a FATAL error). The database works as plain PostgreSQL, as the README
+                # promises, and says so.
+                logger.warning(
+                    "timescaledb is installed but not in shared_preload_libraries; running "
+                    "as plain PostgreSQL (no hypertables, compression or policies)"
+                )
                 return
             try:
                 cursor.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
             except DatabaseError as exc:
-                # Installed but not usable here: not preloaded (shared_preload_libraries),
-                # or no right to create it. The database works as plain PostgreSQL, as
-                # the README promises, and says so once per connection setup.
+                # No right to create it here: plain PostgreSQL too, said once.
                 first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 logger.warning(
                     "timescaledb is installed but cannot be created here; running as "

@@ -1,31 +1,15 @@
 """Set up a database for the back office and say what was checked."""
 
-import os
-
-from django.conf import settings
-from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
-from desk.services import risk_config_get
-
-GROUPS = ("Reviewer", "Risk manager", "Model manager")
-HYPERTABLES = (
-    "journal_trade",
-    "desk_decision",
-    "desk_marketbar",
-    "desk_indicatorsnapshot",
-    "desk_calendarevent",
-    "desk_newsitem",
-    "desk_accountsnapshot",
-)
+from backoffice import app_hooks, health
 
 
 class Command(BaseCommand):
-    help = "Check the database and TimescaleDB, migrate, create defaults, print a report."
+    help = "Check the database and TimescaleDB, migrate, check every app, print a report."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -41,18 +25,10 @@ class Command(BaseCommand):
             self.timescale(require_timescale)
         call_command("migrate", interactive=False, verbosity=0)
         self.migrations()
-        config = risk_config_get()
-        self.report(
-            "OK",
-            "risk config",
-            f"one row (AI trading {'on' if config.ai_trading_enabled else 'off'})",
-        )
-        self.groups()
+        app_hooks.bootstrap(self.report)  # each app's own checks and defaults
         if getattr(connection, "timescale_installed", False):
             self.hypertables()
-        self.cache()
-        for name in ("SPOOL_DIR", "MODEL_STORAGE_DIR"):
-            self.writable(name, getattr(settings, name))
+        self.readiness()
         if self.failures:
             raise CommandError(f"bootstrap found {self.failures} problem(s); see FAIL above")
         self.stdout.write(self.style.SUCCESS("bootstrap: everything checked is in order"))
@@ -99,7 +75,7 @@ class Command(BaseCommand):
             self.report(
                 "FAIL" if required else "WARN",
                 "timescaledb",
-                f"{available[0]} available but not installed (needs a superuser)",
+                f"{available[0]} available but not installed (not preloaded, or needs a superuser)",
             )
         else:
             self.report("OK", "timescaledb", f"extension {row[0]} installed")
@@ -113,17 +89,8 @@ class Command(BaseCommand):
         else:
             self.report("OK", "migrations", f"all {applied} applied")
 
-    def groups(self):
-        for name in GROUPS:
-            group, created = Group.objects.get_or_create(name=name)
-            count = group.permissions.count()
-            self.report(
-                "OK" if count else "WARN",
-                f"group {name}",
-                f"{'created, ' if created else ''}{count} permission(s)",
-            )
-
     def hypertables(self):
+        expected = app_hooks.hypertables()
         with connection.cursor() as cursor:
             cursor.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")
             present = {row[0] for row in cursor.fetchall()}
@@ -131,30 +98,21 @@ class Command(BaseCommand):
                 "SELECT count(*) FROM timescaledb_information.jobs WHERE proc_name LIKE 'policy_%%'"
             )
             jobs = cursor.fetchone()[0]
-        missing = [t for t in HYPERTABLES if t not in present]
+        missing = [t for t in expected if t not in present]
         if missing:
             self.report("FAIL", "hypertables", f"missing: {', '.join(missing)}")
         else:
-            self.report("OK", "hypertables", f"{len(HYPERTABLES)} present, {jobs} policy job(s)")
+            self.report("OK", "hypertables", f"{len(expected)} present, {jobs} policy job(s)")
 
-    def cache(self):
-        try:
-            cache.set("bootstrap:check", "1", 10)
-            ok = cache.get("bootstrap:check") == "1"
-        except Exception as exc:
-            self.report(
-                "WARN",
-                "cache",
-                f"unreachable ({type(exc).__name__}); predictions and throttles degrade",
-            )
-            return
-        backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
-        self.report("OK" if ok else "WARN", "cache", backend)
-
-    def writable(self, name, path):
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            ok = os.access(path, os.W_OK)
-        except OSError as exc:
-            ok, path = False, f"{path} ({exc.strerror})"
-        self.report("OK" if ok else "FAIL", name, f"{path} {'writable' if ok else 'NOT writable'}")
+    def readiness(self):
+        """The checks of /readyz (cache, spool, ...), as an operator reads them."""
+        _ok, results = health.run_checks()
+        for name, result in results.items():
+            if name == "database":
+                continue  # checked above, migrations included
+            if result.ok:
+                figures = ", ".join(f"{k} {v}" for k, v in result.details.items())
+                self.report("OK", name, figures or "answers")
+            else:
+                # The cache degrades predictions and limits; anything else stops work.
+                self.report("WARN" if name == "cache" else "FAIL", name, result.error or "failed")
