@@ -144,3 +144,14 @@ def test_every_migration_applies_on_timescale(db):
     loader = MigrationLoader(connection)
     assert set(loader.disk_migrations) <= set(loader.applied_migrations)
     assert connection.timescale_installed
+
+
+@pytest.mark.django_db
+def test_the_applications_sessions_run_without_jit():
+    """JIT compiled the chunked aggregates of a hypertable for seconds (FACTS.md: 8.5 of
+    8.8 s); the application's connections turn it off (DB_JIT=1 turns it back on)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
