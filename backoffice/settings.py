@@ -306,7 +306,7 @@ JOURNAL_COMPRESS_AFTER_DAYS = env.integer("JOURNAL_COMPRESS_AFTER_DAYS", 30, min
 # How far back the hourly refresh of the daily P&L aggregate reaches.
 JOURNAL_DAILY_PNL_REFRESH_DAYS = env.integer("JOURNAL_DAILY_PNL_REFRESH_DAYS", 90, minimum=1)
 # Trades per POST /api/v1/trades, and its body limit: 1,000 trades of the largest size
-# (signals and agent_votes of journal.records.MAX_JSON_BYTES each) are about 34 MB.
+# (signals and agent_votes of journal.write.records.MAX_JSON_BYTES each) are about 34 MB.
 JOURNAL_MAX_BATCH = 1000
 JOURNAL_MAX_BODY_MB = env.integer("JOURNAL_MAX_BODY_MB", 40, minimum=1)
 

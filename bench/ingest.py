@@ -4,7 +4,7 @@ Generates N trades as a CSV file in the trade record format and times, on a thro
 PostgreSQL cluster migrated with the project's migrations:
   import_trades  ``manage.py import_trades FILE --no-progress``: the real command, in its
                  own process, into an empty journal_trade (the generated file is in the
-                 plain spelling, so the fast path of journal/fast_import.py: COPY as
+                 plain spelling, so the fast path of journal/write/fast_import.py: COPY as
                  text, rules checked in SQL, INSERT ... ON CONFLICT DO NOTHING)
   re-import      the same command on the same file again: the idempotent path (0 created)
   bulk_create    a naive Django importer in its own process: csv.DictReader, parse_record,
@@ -74,7 +74,7 @@ def bulk_child(path: Path, limit: int, batch_size: int) -> dict:
     from django.db import transaction
 
     from journal.models import Trade, TradeStatus
-    from journal.records import parse_record
+    from journal.write.records import parse_record
 
     started = time.perf_counter()
     created = 0

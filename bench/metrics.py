@@ -4,15 +4,15 @@
 Loads N trades (psql \\copy of a generated trade file, then one INSERT ... SELECT; then
 VACUUM ANALYZE, as autovacuum would) into a throwaway PostgreSQL cluster migrated with the
 project's migrations, and times, in a child process configured for that cluster:
-  sql    journal.metrics.report_for(), as GET /metrics and performance_report call it:
+  sql    journal.analytics.metrics.report_for(), as GET /metrics and performance_report call it:
          on plain PostgreSQL it reads the daily summary that triggers keep
-         (journal/summary.py); only one row a day reaches Python for drawdown,
+         (journal/analytics/summary.py); only one row a day reaches Python for drawdown,
          Sharpe and Sortino
-  scan   journal.metrics.report() on the trades themselves (one grouped scan), the
+  scan   journal.analytics.metrics.report() on the trades themselves (one grouped scan), the
          path where the summary cannot answer (TimescaleDB, SQLite, other filters)
   naive  every closed trade's (closed_at, pnl) loaded through the ORM
          (list(values_list(...))), then the summary figures and the per-day series
-         computed in Python, with the same definitions (journal.performance)
+         computed in Python, with the same definitions (journal.analytics.performance)
 The naive side computes less than report() (no holding time, no symbol and strategy
 groups, two columns instead of all that report() aggregates), so the speed-up is a
 lower bound. Each is timed 3 times, alternately; the median counts. Both must agree on
@@ -50,7 +50,7 @@ def naive_report() -> dict:
     """What a report written without the database's help does: load, then loop."""
     from decimal import Decimal
 
-    from journal import performance
+    from journal.analytics import performance
     from journal.models import Trade, TradeStatus
 
     rows = list(Trade.objects.filter(status=TradeStatus.CLOSED).values_list("closed_at", "pnl"))
@@ -125,8 +125,8 @@ def child(repeats: int) -> dict:
     import django
 
     django.setup()
+    from journal.analytics.metrics import report, report_for
     from journal.filters import MetricsFilter
-    from journal.metrics import report, report_for
     from journal.models import Trade
 
     def served():

@@ -6,7 +6,7 @@ journal_trade:
   import_trades  ``manage.py import_trades FILE --no-progress`` (the CSV fast path)
   replay_spool   ``manage.py replay_spool --no-progress`` of the same trades, spooled
                  as the API spools them during an outage (validated records, batches of
-                 1,000 appended by journal.spool.Spool)
+                 1,000 appended by journal.write.spool.Spool)
 Every time is the wall-clock time of the whole process, start-up included.
 
 Target: replay_spool >= 0.5x import_trades (rows/s).
@@ -34,8 +34,8 @@ REPLAYED = re.compile(r"replayed (\d+) spooled trade\(s\).*: (\d+) created")
 def spool_trades(csv_path: Path, spool_dir: Path, batch: int = 1000) -> int:
     """Spool the file's trades as the API does: parse_record, then Spool.append of
     each batch's records in their JSON form."""
-    from journal.records import parse_record
-    from journal.spool import Spool
+    from journal.write.records import parse_record
+    from journal.write.spool import Spool
 
     spool = Spool(spool_dir)
     written = 0

@@ -16,7 +16,7 @@ from backoffice.api.serializers import StrictSerializer
 from desk.models import Action, Decision, Direction, IdeaStatus, Strategy, TradeIdea
 from desk.services import idea_submit
 from journal.filters import SymbolFilter, UtcDateTimeFilter
-from journal.records import SYMBOL
+from journal.write.records import SYMBOL
 
 PRICE = {"max_digits": 20, "decimal_places": 8}
 TICK = Decimal("0.00000001")

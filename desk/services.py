@@ -140,7 +140,7 @@ def _halt_ai(config: RiskConfig, reason: str, *, idea: TradeIdea) -> None:
 
 def journal_observations(now: datetime | None = None) -> Observations:
     """Open trades, today's closed P&L (UTC day) and the current drawdown."""
-    from journal import metrics, performance
+    from journal.analytics import metrics, performance
     from journal.models import Trade, TradeStatus
 
     now = now or timezone.now()

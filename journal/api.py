@@ -25,17 +25,17 @@ from backoffice.api.auth import scope
 from backoffice.api.pagination import CursorPagination
 from backoffice.api.parsers import JSONParser
 from backoffice.errors import DomainError
-from journal import metrics
+from journal.analytics import metrics
 from journal.filters import MetricsFilter, TradeFilter
 from journal.models import Trade
-from journal.records import FIELDS
-from journal.services import record_trades
+from journal.write.capture import record_trades
+from journal.write.records import FIELDS
 
 logger = logging.getLogger(__name__)
 
 
 class TradeInSerializer(serializers.Serializer):
-    """The trade record format (documentation of the body; journal.records validates)."""
+    """The trade record format (documentation of the body; journal.write.records validates)."""
 
     trade_id = serializers.CharField(max_length=64)
     executed_at = serializers.DateTimeField(help_text="ISO 8601 with offset; position opened")

@@ -27,7 +27,7 @@ class JournalConfig(AppConfig):
 
 def spool_figures() -> tuple[int, float]:
     """(trades waiting, seconds since the oldest of them was spooled; 0 when none)."""
-    from journal.services import get_spool
+    from journal.write.capture import get_spool
 
     backlog = get_spool().backlog()
     oldest = backlog["oldest_spooled_at"]
@@ -47,8 +47,8 @@ def check_spool() -> dict:
     (journal.tasks) drains it within seconds of the database answering.
     """
     from backoffice.health import CheckFailed
-    from journal.services import get_spool
-    from journal.spool import SpoolError
+    from journal.write.capture import get_spool
+    from journal.write.spool import SpoolError
 
     spool = get_spool()
     try:

@@ -4,7 +4,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from journal.services import record_trades
+from journal.write.capture import record_trades
 
 SYMBOLS = {
     "EURUSD": Decimal("1.0850"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from backoffice.celery import app
-from journal import summary
-from journal.services import spool_drain
+from journal.analytics import summary
+from journal.write.replay import spool_drain
 
 logger = logging.getLogger(__name__)
 

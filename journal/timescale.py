@@ -1,7 +1,7 @@
 """TimescaleDB features of the journal: compression and the daily P&L aggregate.
 
 All of this runs only where the extension is installed; on plain PostgreSQL and SQLite
-the same daily figures come from ordinary queries (journal.metrics).
+the same daily figures come from ordinary queries (journal.analytics.metrics).
 """
 
 from __future__ import annotations

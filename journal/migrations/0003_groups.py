@@ -1,7 +1,7 @@
 """The staff groups, with least privilege: Reviewer, Risk manager, Model manager.
 
 - Reviewer: sees trades and the review history, edits reviews (through the trade page,
-  which saves with journal.services.trade_review). Nobody may change or delete a trade.
+  which saves with journal.reviews.trade_review). Nobody may change or delete a trade.
 - Risk manager: what a Reviewer has; the desk app's own migration adds trade ideas and
   the risk config to this group.
 - Model manager: created empty here; the registry app's own migration adds its

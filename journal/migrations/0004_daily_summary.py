@@ -1,4 +1,4 @@
-"""The daily summary of closed trades, kept by statement triggers (journal.summary).
+"""The daily summary of closed trades, kept by statement triggers (journal.analytics.summary).
 
 Plain PostgreSQL only: TimescaleDB refuses transition tables on hypertables (there the
 continuous aggregate of 0002 serves), and SQLite has no such triggers.
@@ -7,7 +7,7 @@ continuous aggregate of 0002 serves), and SQLite has no such triggers.
 from django.db import migrations
 
 from backoffice.db.operations import timescale_installed
-from journal import summary
+from journal.analytics import summary
 
 
 def _plain_postgresql(schema_editor) -> bool:

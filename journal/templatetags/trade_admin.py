@@ -1,9 +1,9 @@
-"""The trade list's rows, rendered in one pass (see journal.admin_support.trade_rows)."""
+"""The trade list's rows, rendered in one pass (see journal.admin.support.trade_rows)."""
 
 from django import template
 from django.contrib.admin.templatetags.admin_list import result_headers
 
-from journal.admin_support import trade_rows
+from journal.admin.support import trade_rows
 
 register = template.Library()
 

@@ -19,7 +19,7 @@ from django.db import connection
 
 from journal.models import Trade
 from journal.selectors import DISTINCT_FIELDS
-from journal.services import record_trades
+from journal.write.capture import record_trades
 from tests.journal.conftest import trade_data
 
 groups_migration = importlib.import_module("journal.migrations.0003_groups")

@@ -1,4 +1,4 @@
-"""The dashboard's SVG charts (journal.charts): pure functions, no database."""
+"""The dashboard's SVG charts (journal.analytics.charts): pure functions, no database."""
 
 import re
 from datetime import date, timedelta
@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from journal import charts
+from journal.analytics import charts
 
 pytestmark = pytest.mark.smoke
 

@@ -6,8 +6,8 @@ from decimal import Decimal as D
 import pytest
 from django.contrib.auth.models import Permission
 
-from journal import metrics
-from journal.dashboard import DashboardForm, Selection, dashboard_figures
+from journal.analytics import metrics
+from journal.analytics.dashboard import DashboardForm, Selection, dashboard_figures
 from tests.admin.conftest import make_trades, recent
 
 pytestmark = pytest.mark.smoke

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 import pytest
 from django.http import StreamingHttpResponse
 
-from journal.records import FIELDS, parse_record
+from journal.write.records import FIELDS, parse_record
 from tests.admin.conftest import make_trades
 
 pytestmark = pytest.mark.smoke

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from journal.admin import TradePaginator
+from journal.admin.support import TradePaginator
 from tests.admin.conftest import make_trades
 
 pytestmark = [pytest.mark.timescale]

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from journal.admin import TradePaginator
+from journal.admin.support import TradePaginator
 from journal.models import Trade
-from journal.services import trade_review
+from journal.reviews import trade_review
 from tests.admin.conftest import make_trades
 
 LIST = "/admin/journal/trade/"

@@ -6,9 +6,9 @@ from html import unescape
 import pytest
 from django.contrib.auth.models import Permission
 
-from journal import admin as journal_admin
+from journal.admin import trades as journal_admin
 from journal.models import ReviewChange, Trade, TradeReview
-from journal.services import trade_review
+from journal.reviews import trade_review
 from tests.admin.conftest import make_trades
 
 pytestmark = pytest.mark.smoke

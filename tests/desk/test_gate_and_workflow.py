@@ -18,7 +18,7 @@ from desk.services import (
     idea_submit,
     risk_config_update,
 )
-from journal.services import record_trades
+from journal.write.capture import record_trades
 from tests.desk.conftest import idea
 from tests.journal.conftest import open_trade_data, trade_data
 

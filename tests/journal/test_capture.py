@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from journal.models import Trade, TradeStatus
-from journal.services import TradesRejected, record_trades
+from journal.write.capture import TradesRejected, record_trades
 from tests.journal.conftest import open_trade_data, trade_data
 from tests.openapi import assert_documented
 

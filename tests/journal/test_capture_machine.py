@@ -36,8 +36,8 @@ from rest_framework.test import APIClient
 
 from backoffice.services import api_key_create
 from journal.models import Trade
-from journal.services import get_spool
 from journal.tasks import drain_spool
+from journal.write.capture import get_spool
 from tests.tcp_proxy import TcpProxy
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_MACHINE_EXAMPLES", "200"))

@@ -1,4 +1,4 @@
-"""The CSV fast path (journal/fast_import.py) against the exact path, on real PostgreSQL.
+"""The CSV fast path (journal/write/fast_import.py) against the exact path, on real PostgreSQL.
 
 The fast path checks rows in SQL and must never accept a row that parse_record refuses,
 nor store it differently: every spelling below is imported both ways, in savepoints that
@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
-from journal import fast_import
-from journal.ingest import ImportFailed, ImportResult, import_file
 from journal.models import Trade
-from journal.records import FIELDS, RecordError, parse_record
+from journal.write import fast_import
+from journal.write.imports import ImportFailed, ImportResult, import_file
+from journal.write.records import FIELDS, RecordError, parse_record
 
 pytestmark = pytest.mark.django_db
 

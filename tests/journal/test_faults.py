@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from journal.models import Trade
-from journal.services import get_spool
-from journal.spool import SpoolError
+from journal.write.capture import get_spool
+from journal.write.spool import SpoolError
 from tests.journal.conftest import trade_data
 
 

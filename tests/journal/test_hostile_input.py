@@ -13,8 +13,8 @@ from decimal import Decimal
 import pytest
 
 from journal.models import Trade, TradeStatus
-from journal.records import MAX_JSON_BYTES
-from journal.services import record_trades
+from journal.write.capture import record_trades
+from journal.write.records import MAX_JSON_BYTES
 from tests.journal.conftest import open_trade_data, trade_data
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -193,9 +193,9 @@ def test_djangos_own_limit_sits_above_every_api_limit(settings):
 
 
 def test_a_large_batch_takes_the_staged_copy_and_counts_alike(settings):
-    """From journal.storage.COPY_THRESHOLD rows a batch goes through COPY: the same
+    """From journal.write.storage.COPY_THRESHOLD rows a batch goes through COPY: the same
     in-order states and counts as the small batches above."""
-    from journal.storage import COPY_THRESHOLD
+    from journal.write.storage import COPY_THRESHOLD
 
     stored_open = open_trade_data(trade_id="BIG-STORED-OPEN")
     record_trades([stored_open])

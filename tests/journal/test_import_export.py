@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from journal.models import Trade
-from journal.records import FIELDS
+from journal.write.records import FIELDS
 from tests.journal.conftest import open_trade_data, trade_data
 
 pytestmark = pytest.mark.django_db
@@ -211,7 +211,7 @@ FORMULAS = [
 def test_formula_text_is_exported_safe_and_round_trips_exactly(tmp_path, fmt):
     """OWASP CSV injection: text cells starting with = + - @ are written with a leading
     apostrophe (read as text by spreadsheets); the import takes it off again."""
-    from journal.services import record_trades
+    from journal.write.capture import record_trades
     from tests.journal.conftest import trade_data
 
     record_trades(
@@ -242,7 +242,7 @@ def test_formula_text_is_exported_safe_and_round_trips_exactly(tmp_path, fmt):
 
 
 def test_the_admin_export_is_spreadsheet_safe_too(client, django_user_model):
-    from journal.services import record_trades
+    from journal.write.capture import record_trades
     from tests.journal.conftest import trade_data
 
     record_trades([trade_data(strategy='=HYPERLINK("x")', account="+cmd|' /C calc'!A0")])

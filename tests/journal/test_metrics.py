@@ -5,8 +5,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from journal import metrics
-from journal.services import record_trades
+from journal.analytics import metrics
+from journal.write.capture import record_trades
 from tests.journal.conftest import open_trade_data, trade_data
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -136,7 +136,7 @@ def test_the_compaction_command_says_where_there_is_no_summary(db):
     from django.core.management import call_command
     from django.db import connection
 
-    from journal import summary
+    from journal.analytics import summary
 
     out = io.StringIO()
     call_command("compact_trade_summary", stdout=out)

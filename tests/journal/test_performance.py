@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from journal import performance as p
+from journal.analytics import performance as p
 
 pytestmark = pytest.mark.smoke
 

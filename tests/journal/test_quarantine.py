@@ -17,11 +17,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from journal.models import QuarantinedLine, QuarantineStatus, Trade, TradeStatus
-from journal.services import (
+from journal.write.capture import TradesRejected, get_spool
+from journal.write.replay import (
     QuarantineDecided,
     QuarantineError,
-    TradesRejected,
-    get_spool,
     quarantine_discard,
     quarantine_resubmit,
     spool_replay,

@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 
 from journal.models import ReviewChange, Trade, TradeReview
-from journal.services import ReviewRejected, record_trades, trade_review
+from journal.reviews import ReviewRejected, trade_review
+from journal.write.capture import record_trades
 from tests.journal.conftest import trade_data
 
 

@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backoffice.api.renderers import JSONRenderer
-from journal import fast_import
 from journal.api import TradeOutSerializer
-from journal.ingest import ImportFailed, ImportResult, import_file
 from journal.models import Trade
-from journal.records import FIELDS, RecordError, parse_record
-from journal.services import store_records
+from journal.write import fast_import
+from journal.write.capture import store_records
+from journal.write.imports import ImportFailed, ImportResult, import_file
+from journal.write.records import FIELDS, RecordError, parse_record
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from journal.models import QuarantinedLine, Trade
-from journal.services import ReplayBusy, _replay_lock, get_spool, record_trades, spool_replay
-from journal.spool import Spool
+from journal.write.capture import get_spool, record_trades
+from journal.write.replay import ReplayBusy, _replay_lock, spool_replay
+from journal.write.spool import Spool
 from tests.journal.conftest import trade_data
 from tests.support import REPO, clean_environment
 

@@ -1,4 +1,4 @@
-"""The daily summary (journal/summary.py) gives the same report as the trades, whatever
+"""The daily summary (journal/analytics/summary.py) gives the same report as the trades, whatever
 wrote them: API capture, closing later, both imports, a delete, an edit, a truncate."""
 
 import csv
@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from journal import metrics, summary
+from journal.analytics import metrics, summary
 from journal.api import _jsonable
 from journal.filters import MetricsFilter
-from journal.ingest import import_file
 from journal.models import Trade
-from journal.records import FIELDS
-from journal.services import record_trades
+from journal.write.capture import record_trades
+from journal.write.imports import import_file
+from journal.write.records import FIELDS
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from journal import metrics
-from journal.services import record_trades
+from journal.analytics import metrics
+from journal.write.capture import record_trades
 from tests.journal.conftest import trade_data
 
 pytestmark = [pytest.mark.timescale]
@@ -142,7 +142,7 @@ def test_the_daily_aggregate_gives_the_figures_of_the_plain_query(three_days):
 
 def test_without_the_summary_triggers_the_report_reads_the_trades(three_days):
     """TimescaleDB refuses transition tables on hypertables: no daily summary here."""
-    from journal import summary
+    from journal.analytics import summary
     from journal.filters import MetricsFilter
     from journal.models import Trade
 

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from desk.services import idea_submit, risk_config_update
-from journal.services import record_trades
+from journal.write.capture import record_trades
 from tests.desk.conftest import idea
 from tests.journal.conftest import trade_data
 

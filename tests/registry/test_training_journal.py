@@ -37,8 +37,9 @@ def closed_trades(count: int) -> list[dict]:
 
 
 def test_it_trains_on_closed_journal_trades_with_their_numeric_signals():
-    journal = pytest.importorskip("journal.services")
-    result = journal.record_trades(closed_trades(260), source="test")
+    from journal.write.capture import record_trades
+
+    result = record_trades(closed_trades(260), source="test")
     assert result.created == 260
     (version,) = model_train(frameworks=("xgboost",), source="journal", rounds=20)
     assert version.feature_names == ["momentum", "rsi"]

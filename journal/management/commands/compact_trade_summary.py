@@ -1,8 +1,8 @@
-"""Fold the daily trade summary's rows of past days into one per key (journal.summary)."""
+"""Fold the daily trade summary's rows of past days into one per key (journal.analytics.summary)."""
 
 from django.core.management.base import BaseCommand
 
-from journal import summary
+from journal.analytics import summary
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from journal.filters import TradeFilter
-from journal.ingest import export_rows
 from journal.models import Trade
+from journal.write.exports import export_rows
 
 
 class Command(BaseCommand):

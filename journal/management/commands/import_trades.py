@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from journal.ingest import MAX_REPORTED_ERRORS, ImportFailed, file_size, import_file
+from journal.write.imports import MAX_REPORTED_ERRORS, ImportFailed, file_size, import_file
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from journal import metrics
+from journal.analytics import metrics
 from journal.filters import MetricsFilter
 from journal.models import Trade
 

@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from tqdm import tqdm
 
-from journal import summary
-from journal.services import ReplayBusy, get_spool, spool_replay
+from journal.analytics import summary
+from journal.write.capture import get_spool
+from journal.write.replay import ReplayBusy, spool_replay
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ What keeps the trade list fast on a hypertable (../shared/TIMESCALEDB.md):
 - ORDER BY executed_at DESC first, so the time index serves the page (the changelist
   appends -pk, which an incremental sort handles within equal times);
 - filter choices from an index skip-scan, exact-match search, no facet counts.
-Execution data is read-only for everybody; reviews are written by journal.services.
+Execution data is read-only for everybody; reviews are written by journal.reviews.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
-from journal import admin_views, dashboard
-from journal.admin_filters import (
+from journal.admin import views as admin_views
+from journal.admin.filters import (
     AccountFilter,
     ExecutedAtFilter,
     ReviewStatusFilter,
     StrategyFilter,
     SymbolFilter,
 )
-from journal.admin_support import (
+from journal.admin.support import (
     REVIEW_FORM_FIELDS,
     TradeChangeList,
     TradePaginator,
@@ -39,15 +39,16 @@ from journal.admin_support import (
     plain_decimal,
     review_of,
 )
-from journal.admin_views import BULK_LIMIT
+from journal.admin.views import BULK_LIMIT
+from journal.analytics import dashboard
 from journal.models import ReviewChange, ReviewStatus, Trade, TradeReview
+from journal.reviews import ReviewRejected, trade_review
 from journal.selectors import (
     model_versions_by_label,
     review_history,
     trade_desk_links,
     trade_distinct_values,
 )
-from journal.services import ReviewRejected, trade_review
 
 EXECUTION_FIELDS = (
     "trade_id",
@@ -298,7 +299,7 @@ class TradeAdmin(ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
-        """Never saves the trade: the review goes through journal.services.trade_review."""
+        """Never saves the trade: the review goes through journal.reviews.trade_review."""
         changes = form.review_changes()
         if not changes:
             return
@@ -405,4 +406,4 @@ class ReviewChangeAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">trade #{}</a>', url, obj.review.trade_id)
 
 
-from journal import admin_quarantine  # noqa: E402,F401 - registers the quarantine's admin
+from journal.admin import quarantine as admin_quarantine  # noqa: E402,F401 - registers the quarantine's admin

@@ -1,9 +1,9 @@
 """The performance dashboard of the admin: figures for a period and filter, and charts.
 
-Built on journal.metrics: the summary and the tables per symbol and strategy come from
+Built on journal.analytics.metrics: the summary and the tables per symbol and strategy come from
 SQL aggregates over the closed trades; the daily series from metrics.daily_pnl (the
 TimescaleDB continuous aggregate where installed); equity and drawdown from
-journal.performance. Trades count on the UTC day they closed.
+journal.analytics.performance. Trades count on the UTC day they closed.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils.safestring import mark_safe
 
-from journal import charts, metrics, performance
+from journal.analytics import charts, metrics, performance
 from journal.models import Trade
-from journal.records import EARLIEST_YEAR, LATEST_YEAR
 from journal.selectors import trade_distinct_values
+from journal.write.records import EARLIEST_YEAR, LATEST_YEAR
 
 PERIODS = (("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 365 days"))
 DEFAULT_PERIOD = "90"
@@ -164,7 +164,7 @@ def dashboard_figures(*, selection: Selection) -> dict[str, Any]:
 def roll_up(groups: list[dict[str, Any]], field: str | None) -> list[dict[str, Any]]:
     """Sum grouped aggregates by ``field`` (None: everything in one row), best first.
 
-    The ratios follow the journal's definitions (journal.performance).
+    The ratios follow the journal's definitions (journal.analytics.performance).
     """
     totals: dict[Any, dict[str, Any]] = {}
     if field is None:
@@ -190,7 +190,7 @@ def roll_up(groups: list[dict[str, Any]], field: str | None) -> list[dict[str, A
 def dashboard_charts(days: list[dict[str, Any]]) -> dict[str, str]:
     """The three SVG charts of a daily series (empty strings for no days).
 
-    journal.charts escapes every text it writes, so the SVG is marked safe here.
+    journal.analytics.charts escapes every text it writes, so the SVG is marked safe here.
     """
     svg = {
         "equity": charts.line_chart(

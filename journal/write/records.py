@@ -456,3 +456,29 @@ def _check_consistency(values: dict[str, Any], errors: dict[str, str], now: date
     for name in ("exit_price", "pnl"):
         if name not in values:
             errors[name] = "is required when closed_at is given"
+
+
+# -- the CSV spelling of text cells ---------------------------------------------------
+
+# OWASP's advice for CSV files opened in a spreadsheet: a text cell starting with one of
+# these is read as a formula (=HYPERLINK(...), +cmd|' /C calc'!A0), so it is written with
+# a leading apostrophe, which spreadsheets show as text. A cell starting with an
+# apostrophe gets one more, so that the import takes exactly one off again: export then
+# import gives back every value as it was.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+# The text fields of the format (numbers, times, JSON and the fixed vocabularies are
+# never read as formulas: a negative P&L stays a number).
+TEXT_FIELDS = frozenset({"trade_id", "strategy", "account", "broker_order_id", "model_version"})
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell as it is exported: a leading apostrophe where a spreadsheet would
+    see a formula (or an apostrophe)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def from_spreadsheet_text(text: str) -> str:
+    """The inverse of spreadsheet_text, for a text cell read from CSV."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text

@@ -1,9 +1,8 @@
-"""Writes of the trade journal: capture, the spool fallback, replay, reviews.
+"""Replay: spooled trades into the database; what cannot be stored, into the quarantine.
 
-A trade is stored once: the database's unique key (trade_id, executed_at) decides,
-with INSERT ... ON CONFLICT DO NOTHING, so a retry, a replay or a re-import never
-doubles a trade. A trade first recorded while open may be completed once, when it is
-sent again with its closing fields; nothing else about a stored trade ever changes.
+The periodic job (journal.tasks.drain_spool) and ``manage.py replay_spool`` call
+spool_replay; an operator decides each quarantined line in the admin
+(quarantine_resubmit, quarantine_discard).
 """
 
 from __future__ import annotations
@@ -12,159 +11,23 @@ import fcntl
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from backoffice.db.errors import is_database_outage
-from backoffice.errors import DomainError, Unavailable
-from journal import storage
-from journal.records import RecordError, TradeRecord, parse_record
-from journal.spool import Spool, SpooledLine, SpoolError
+from journal.write.capture import (
+    CaptureResult,
+    _discard_broken_connection,
+    get_spool,
+    record_trades,
+    store_records,
+)
+from journal.write.records import RecordError, TradeRecord, parse_record
+from journal.write.spool import Spool, SpooledLine
 
 logger = logging.getLogger(__name__)
-
-MAX_BATCH = 1000
-
-
-class TradesRejected(DomainError):
-    """Some records of a batch are invalid; nothing of the batch was stored.
-
-    ``by_index`` maps the index of each bad record to {field: reason}; ``errors`` lists
-    them all for the API, each with its ``index``.
-    """
-
-    def __init__(self, by_index: dict[int, dict[str, str]], total: int):
-        self.by_index = by_index
-        self.total = total
-        super().__init__(
-            f"{len(by_index)} of {total} trade(s) invalid; nothing was stored",
-            errors=[
-                {"index": index, "field": name, "message": reason}
-                for index, fields in by_index.items()
-                for name, reason in fields.items()
-            ],
-        )
-
-
-class SpoolUnavailable(Unavailable):
-    """The database is down and the spool cannot be written: the trades were not taken."""
-
-    code = "spool_unavailable"
-    retry_after = 30
-
-
-@dataclass
-class CaptureResult:
-    created: int = 0
-    duplicates: int = 0
-    closed: int = 0
-    spooled: int = 0
-
-    def add(self, other: CaptureResult) -> None:
-        self.created += other.created
-        self.duplicates += other.duplicates
-        self.closed += other.closed
-        self.spooled += other.spooled
-
-
-@lru_cache(maxsize=4)
-def _spool_for(directory: str) -> Spool:
-    return Spool(directory)
-
-
-def get_spool() -> Spool:
-    """The spool under settings.SPOOL_DIR (one instance per directory and process)."""
-    return _spool_for(str(settings.SPOOL_DIR))
-
-
-def validate_records(items: Sequence[object]) -> list[TradeRecord]:
-    """Parse every item; raise TradesRejected naming each bad one (by index) and field."""
-    records: list[TradeRecord] = []
-    errors: dict[int, dict[str, str]] = {}
-    for index, item in enumerate(items):
-        try:
-            records.append(item if isinstance(item, TradeRecord) else parse_record(item))
-        except RecordError as exc:
-            errors[index] = exc.errors
-    if errors:
-        raise TradesRejected(errors, total=len(items))
-    return records
-
-
-def store_records(records: Sequence[TradeRecord]) -> CaptureResult:
-    """Insert records idempotently, in one transaction; raises on any database error."""
-    result = CaptureResult()
-    with transaction.atomic():
-        for start in range(0, len(records), MAX_BATCH):
-            chunk = records[start : start + MAX_BATCH]
-            created, closed = storage.insert_trades(chunk)
-            result.created += created
-            result.closed += closed
-            result.duplicates += len(chunk) - created - closed
-    return result
-
-
-def record_trades(items: Sequence[object], *, source: str = "api") -> CaptureResult:
-    """Validate and store trades; spool them when the database cannot be reached.
-
-    Raises TradesRejected (nothing stored) for invalid input, SpoolUnavailable when the
-    database is down and the spool cannot be written either.
-    """
-    records = validate_records(items)
-    if not records:
-        return CaptureResult()
-    try:
-        result = store_records(records)
-    except DatabaseError as exc:
-        if not is_database_outage(exc):
-            raise
-        _discard_broken_connection()
-        return _spool(records, exc, source=source)
-    if result.created or result.closed:
-        logger.info(
-            "trades recorded",
-            extra={
-                "source": source,
-                "trades_created": result.created,
-                "trades_duplicate": result.duplicates,
-                "trades_closed": result.closed,
-            },
-        )
-    return result
-
-
-def _discard_broken_connection() -> None:
-    try:
-        connection.close()
-    except DatabaseError:
-        pass
-
-
-def _spool(records: Sequence[TradeRecord], exc: BaseException, *, source: str) -> CaptureResult:
-    try:
-        written = get_spool().append([record.as_json() for record in records])
-    except SpoolError as spool_exc:
-        logger.error(
-            "trades refused: database unreachable and spool not writable",
-            extra={"source": source, "trades": len(records), "spool_error": str(spool_exc)},
-        )
-        raise SpoolUnavailable(
-            "the database is unreachable and the trade spool cannot be written "
-            f"({spool_exc.strerror}); nothing was taken, send again later"
-        ) from spool_exc
-    logger.warning(
-        "database unreachable: trades spooled",
-        extra={"source": source, "spooled": written, "error": str(exc).splitlines()[0][:200]},
-    )
-    return CaptureResult(spooled=written)
-
-
-# -- replay ------------------------------------------------------------------------
 
 
 class ReplayBusy(Exception):
@@ -219,7 +82,7 @@ def spool_drain() -> DrainOutcome | None:
     replay runs, or the database does not answer yet; else the replay's outcome, with
     the daily summary compacted after it. Logs what it did; never raises for an outage.
     """
-    from journal import summary
+    from journal.analytics import summary
 
     spool = get_spool()
     if not spool.has_backlog():
@@ -343,94 +206,6 @@ class _replay_lock:  # noqa: N801 - used as a context manager
     def __exit__(self, *exc_info):
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
-
-
-# -- reviews -----------------------------------------------------------------------
-
-
-class ReviewRejected(Exception):
-    """A review change is invalid; ``field`` names the bad field."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        super().__init__(f"{field}: {message}")
-
-
-REVIEW_FIELDS = ("status", "grade", "tags", "notes", "mistakes")
-GRADES = ("", "A", "B", "C", "D", "F")
-
-
-def _clean_review_value(name: str, value):
-    from journal.models import ReviewStatus
-
-    if name == "status":
-        if value not in ReviewStatus.values:
-            raise ReviewRejected(name, f"must be one of {', '.join(ReviewStatus.values)}")
-        return value
-    if name == "grade":
-        value = (value or "").strip().upper()
-        if value not in GRADES:
-            raise ReviewRejected(name, "must be A, B, C, D, F or empty")
-        return value
-    if name == "tags":
-        if isinstance(value, str):
-            value = [tag for tag in (t.strip() for t in value.split(",")) if tag]
-        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-            raise ReviewRejected(name, "must be a list of words")
-        if any(len(tag) > 40 for tag in value) or len(value) > 20:
-            raise ReviewRejected(name, "at most 20 tags of at most 40 characters")
-        return sorted(set(value))
-    value = (value or "").strip()
-    if len(value) > 10_000:
-        raise ReviewRejected(name, "must be at most 10,000 characters")
-    return value
-
-
-def _as_text(value) -> str:
-    return ", ".join(value) if isinstance(value, list) else str(value)
-
-
-@transaction.atomic
-def trade_review(*, trade, reviewer, reason: str = "", **changes):
-    """Change a trade's review; every changed field is recorded (who, when, old → new).
-
-    Flagging needs a reason. Returns the review; raises ReviewRejected naming the field.
-    """
-    from django.utils import timezone
-
-    from journal.models import ReviewChange, ReviewStatus, TradeReview
-
-    unknown = set(changes) - set(REVIEW_FIELDS)
-    if unknown:
-        raise ReviewRejected(sorted(unknown)[0], "is not a review field")
-    cleaned = {name: _clean_review_value(name, value) for name, value in changes.items()}
-    reason = (reason or "").strip()[:500]
-    if cleaned.get("status") == ReviewStatus.FLAGGED and not reason:
-        raise ReviewRejected("reason", "flagging a trade needs a reason")
-    # The row lock serialises two reviewers saving the same trade at once.
-    review, _ = TradeReview.objects.select_for_update().get_or_create(trade_id=trade.pk)
-    changed = []
-    for name, value in cleaned.items():
-        old = getattr(review, name)
-        if old != value:
-            changed.append(
-                ReviewChange(
-                    review=review,
-                    changed_by=reviewer,
-                    field=name,
-                    old_value=_as_text(old),
-                    new_value=_as_text(value),
-                    reason=reason,
-                )
-            )
-            setattr(review, name, value)
-    if not changed:
-        return review
-    review.reviewed_by = reviewer
-    review.reviewed_at = timezone.now()
-    review.save()
-    ReviewChange.objects.bulk_create(changed)
-    return review
 
 
 # -- quarantine ----------------------------------------------------------------------

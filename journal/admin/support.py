@@ -20,10 +20,10 @@ from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 
 from backoffice.admin_site import ChangeList
-from journal.charts import plain
+from journal.analytics.charts import plain
 from journal.models import ReviewStatus, Trade, TradeReview
+from journal.reviews import GRADES
 from journal.selectors import COUNT_CAP, model_versions_by_label, trade_count_estimate
-from journal.services import GRADES
 
 REVIEW_FORM_FIELDS = {
     "review_status": "status",

@@ -12,7 +12,7 @@ objects without exponents.
 A file with any row outside them -- an error, or an unusual but valid spelling such as
 ``LONG`` or ``+1.5``, a row of the wrong width, bytes that are not UTF-8 -- is handed
 back, with nothing of the attempt left behind, to the exact path
-(``journal.ingest._import_copy``), which accepts what is valid and names line, field and
+(``journal.write.imports._import_copy``), which accepts what is valid and names line, field and
 reason for the rest. So this path never decides that a row is wrong; it only recognises
 files that are plainly right, which is what bulk files from our own exports and from
 brokers' systems are.
@@ -35,14 +35,14 @@ import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from journal.records import (
+from journal.write.records import (
     FIELDS,
     MAX_FUTURE,
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_NUMBER_DIGITS,
 )
-from journal.storage import COLUMNS
+from journal.write.storage import COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ BATCH_ROWS = 10_000
 # with COLLATE "C" so that ranges are byte ranges whatever the database's collation.
 _TEXT = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, no blank at either end
 _SYMBOL = r"^[A-Z0-9][A-Z0-9._/:=^-]*$"
-_ESCAPED = r"^''[=+@''-]"  # journal.ingest.spreadsheet_text's apostrophe
+_ESCAPED = r"^''[=+@''-]"  # journal.write.records.spreadsheet_text's apostrophe
 _UNSIGNED = r"^[0-9]+(\.[0-9]+)?$"
 _SIGNED = r"^-?[0-9]+(\.[0-9]+)?$"
 _CONFIDENCE = r"^(0(\.[0-9]+)?|1(\.0+)?)$"
@@ -108,7 +108,7 @@ def _decimal(column: str, pattern: str = _UNSIGNED) -> str:
     )
 
 
-# journal.records.storable_json's limits in jsonpath: a container nested deeper than
+# journal.write.records.storable_json's limits in jsonpath: a container nested deeper than
 # MAX_JSON_DEPTH (level 0 is the object itself), a number of more digits before the point.
 _TOO_DEEP = (
     f'strict $.**{{{MAX_JSON_DEPTH} to last}} ? (@.type() == "object" || @.type() == "array")'
@@ -286,7 +286,7 @@ def import_csv(path: Path, result, progress=None) -> bool:
 
 
 def _run(path: Path, advance) -> tuple[int, int, int]:
-    from journal.ingest import check_header  # the same messages as the exact path
+    from journal.write.imports import check_header  # the same messages as the exact path
 
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)

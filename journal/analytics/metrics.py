@@ -2,7 +2,7 @@
 
 The database aggregates (counts, sums, extremes, per day / symbol / strategy); only the
 per-day series, one row a day, reaches Python for the equity curve, drawdown, Sharpe
-and Sortino (journal.performance). Days are bucketed with time_bucket on TimescaleDB
+and Sortino (journal.analytics.performance). Days are bucketed with time_bucket on TimescaleDB
 and date_trunc elsewhere. Trades count on the UTC day they closed; open trades are
 not in the figures.
 """
@@ -31,8 +31,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDay
 
-from journal import performance
-from journal import summary as daily_summary
+from journal.analytics import performance
+from journal.analytics import summary as daily_summary
 from journal.models import Trade, TradeStatus
 from journal.timescale import DAILY_PNL_VIEW
 

@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from journal.models import Trade, TradeStatus
-from journal.records import TradeRecord
+from journal.write.records import TradeRecord
 
 COLUMNS = (
     "trade_id",
@@ -152,7 +152,7 @@ COPY_THRESHOLD = 200  # rows from which the staged COPY beats one INSERT ... VAL
 
 def _json_text(value) -> str:
     # orjson: several times json.dumps's speed; the record rules keep every number within
-    # its range (journal.records.storable_json).
+    # its range (journal.write.records.storable_json).
     return orjson.dumps(value).decode()
 
 

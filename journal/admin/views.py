@@ -1,7 +1,7 @@
 """Views the trade admin adds under /admin/journal/trade/: flag with a reason, CSV export.
 
 Each is wired in TradeAdmin.get_urls() through admin_site.admin_view (staff only) and
-checks the model permission it needs; writes go through journal.services.trade_review.
+checks the model permission it needs; writes go through journal.reviews.trade_review.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from journal.ingest import csv_lines
 from journal.models import ReviewStatus, Trade
-from journal.services import ReviewRejected, trade_review
+from journal.reviews import ReviewRejected, trade_review
+from journal.write.exports import csv_lines
 
 BULK_LIMIT = 500  # trades one bulk action may change; more is a mistake, not a review
 

@@ -1,6 +1,6 @@
 """Trading performance maths on aggregated figures. No Django import.
 
-The database aggregates the trades (journal.metrics); these functions turn the
+The database aggregates the trades (journal.analytics.metrics); these functions turn the
 aggregates into the desk's figures. Definitions (also in the README):
 
 - win: a closed trade with pnl > 0; loss: pnl < 0; a trade at exactly 0 is neither,

@@ -2,7 +2,7 @@
 
 A line a replay could not store is listed here with its exact bytes and the reason. An
 operator fixes the trade and re-submits it, or discards the line with a reason; either
-decision is recorded on the line (journal.services.quarantine_resubmit / _discard).
+decision is recorded on the line (journal.write.replay.quarantine_resubmit / _discard).
 """
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ from django.template.response import TemplateResponse
 
 from backoffice.admin_site import ModelAdmin
 from journal.models import QuarantinedLine, QuarantineStatus
-from journal.services import (
-    QuarantineError,
-    TradesRejected,
-    quarantine_discard,
-    quarantine_resubmit,
-)
+from journal.write.capture import TradesRejected
+from journal.write.replay import QuarantineError, quarantine_discard, quarantine_resubmit
 
 
 def line_text(line: QuarantinedLine) -> str:

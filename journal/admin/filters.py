@@ -15,8 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from journal.models import ReviewStatus
-from journal.records import EARLIEST_YEAR, LATEST_YEAR
 from journal.selectors import trade_distinct_values
+from journal.write.records import EARLIEST_YEAR, LATEST_YEAR
 
 NONE = "__none__"  # the choice value of an empty strategy or account
 

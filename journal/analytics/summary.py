@@ -1,7 +1,7 @@
 """The daily summary of closed trades on plain PostgreSQL, kept by the database itself.
 
 ``journal_daily_summary`` holds, per closing day (UTC), symbol, strategy and account,
-the counts, sums and extremes that every figure of ``journal.metrics.report`` is made
+the counts, sums and extremes that every figure of ``journal.analytics.metrics.report`` is made
 of. Statement triggers on ``journal_trade`` keep it, in the writer's own transaction,
 whatever the path (API capture, spool replay, either import, a SQL console):
 
@@ -255,7 +255,7 @@ def rollups(
     account: str | None = None,
 ) -> dict[str, dict]:
     """The report's roll-ups in one statement (GROUPING SETS): per day, per symbol, per
-    strategy (name -> sums, as journal.metrics._roll_up makes them), and the total with
+    strategy (name -> sums, as journal.analytics.metrics._roll_up makes them), and the total with
     its extremes and holding time. ``until`` is exclusive."""
     where, params = day_filters(since, until, symbol, strategy, account)
     sql = f"""

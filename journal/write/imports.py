@@ -1,9 +1,10 @@
-"""Import and export of trades in the record format: CSV or JSON lines.
+"""Import of trades in the record format: CSV or JSON lines.
 
 An import reads and validates every row and commits all of it or nothing (unless the
-operator asks to skip invalid rows, which are then reported). On PostgreSQL the rows
-are streamed with COPY into a temporary table and moved with one
-INSERT ... SELECT ... ON CONFLICT DO NOTHING, so re-importing a file changes nothing.
+operator asks to skip invalid rows, which are then reported). On PostgreSQL a plainly
+spelled CSV file takes the fast path (journal.write.fast_import); any other file is
+validated row by row and streamed with COPY into the stage of journal.write.storage,
+so re-importing a file changes nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +16,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from django.db import connection, transaction
 
-from journal import fast_import, storage
-from journal.records import FIELDS, REQUIRED, RecordError, TradeRecord, parse_record
-from journal.services import store_records
+from journal.write import fast_import, storage
+from journal.write.capture import store_records
+from journal.write.records import (
+    FIELDS,
+    REQUIRED,
+    TEXT_FIELDS,
+    RecordError,
+    TradeRecord,
+    from_spreadsheet_text,
+    parse_record,
+)
 
 FORMATS = ("csv", "jsonl")
 MAX_REPORTED_ERRORS = 50
@@ -202,7 +211,7 @@ def import_file(
     result = ImportResult(dry_run=dry_run, method="copy" if use_copy else "batches")
     rows = validated_rows(path, fmt, progress)
     with transaction.atomic():
-        # A plainly right CSV file is checked in SQL (journal/fast_import.py); any other
+        # A plainly right CSV file is checked in SQL (journal/write/fast_import.py); any other
         # is validated row by row, naming line, field and reason.
         try_fast = fast and use_copy and fmt == "csv"
         if not (try_fast and fast_import.import_csv(path, result, progress)):
@@ -254,7 +263,7 @@ def _store(batch: list[TradeRecord], result: ImportResult) -> None:
 
 
 def _import_copy(rows, result: ImportResult) -> None:
-    """COPY the valid rows into the stage (journal.storage), then move them at once."""
+    """COPY the valid rows into the stage (journal.write.storage), then move them at once."""
     with connection.cursor() as cursor:
         storage.stage(cursor, _valid_records(rows, result))
         if result.errors and not result.valid:
@@ -270,87 +279,6 @@ def _valid_records(rows, result: ImportResult):
         record = _collect(result, item)
         if record is not None:
             yield record
-
-
-# -- export -----------------------------------------------------------------------
-
-# OWASP's advice for CSV files opened in a spreadsheet: a text cell starting with one of
-# these is read as a formula (=HYPERLINK(...), +cmd|' /C calc'!A0), so it is written with
-# a leading apostrophe, which spreadsheets show as text. A cell starting with an
-# apostrophe gets one more, so that the import takes exactly one off again: export then
-# import gives back every value as it was.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-# The text fields of the format (numbers, times, JSON and the fixed vocabularies are
-# never read as formulas: a negative P&L stays a number).
-TEXT_FIELDS = frozenset({"trade_id", "strategy", "account", "broker_order_id", "model_version"})
-
-
-def spreadsheet_text(text: str) -> str:
-    """A text cell as it is exported: a leading apostrophe where a spreadsheet would
-    see a formula (or an apostrophe)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def from_spreadsheet_text(text: str) -> str:
-    """The inverse of spreadsheet_text, for a text cell read from CSV."""
-    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
-        return text[1:]
-    return text
-
-
-def export_cell(value: Any, field: str | None = None) -> str:
-    """One value as it is written in a CSV cell of the record format."""
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    text = str(value)
-    return spreadsheet_text(text) if field in TEXT_FIELDS else text
-
-
-class _Echo:
-    """A file-like object whose write returns what it was given (for csv.writer)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(queryset, chunk_size: int = 5000) -> Iterator[str]:
-    """The trades of ``queryset`` as CSV lines in the record format, header first, safe
-    to open in a spreadsheet; streamed through a server-side cursor. The one CSV writer
-    of the journal: export_trades and the admin's export both use it."""
-    writer = csv.writer(_Echo(), lineterminator="\n")
-    yield writer.writerow(FIELDS)
-    for values in queryset.values_list(*FIELDS).iterator(chunk_size=chunk_size):
-        yield writer.writerow([export_cell(v, f) for f, v in zip(FIELDS, values, strict=True)])
-
-
-def export_rows(queryset, handle: IO[str], fmt: str, progress=None) -> int:
-    """Stream trades in the record format; returns the number written."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}")
-    count = 0
-    if fmt == "csv":
-        lines = csv_lines(queryset)
-        handle.write(next(lines))
-        for line in lines:
-            handle.write(line)
-            count += 1
-            if progress is not None:
-                progress(1)
-        return count
-    for values in queryset.values_list(*FIELDS).iterator(chunk_size=5000):
-        row = {
-            name: (export_cell(v) if not isinstance(v, dict | list) else v)
-            for name, v in zip(FIELDS, values, strict=True)
-        }
-        handle.write(json.dumps(row) + "\n")
-        count += 1
-        if progress is not None:
-            progress(1)
-    return count
 
 
 def file_size(path: Path) -> int:

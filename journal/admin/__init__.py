@@ -1,0 +1,10 @@
+"""The journal in the admin: the trade list and page, reviews, export, the quarantine.
+
+trades      TradeAdmin (the list, the trade's page, review actions) and the dashboard URL
+support     the list's paginator and changelist, the review form, display helpers
+filters     the list filters (cheap on millions of rows)
+views       the flag and export views of the trade list
+quarantine  the worklist of quarantined spool lines
+"""
+
+from journal.admin import quarantine, trades  # noqa: F401 - they register their admins
