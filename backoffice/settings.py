@@ -60,10 +60,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that the request id and timing cover everything below it.
     "backoffice.middleware.RequestContextMiddleware",
+    # Before any middleware that answers by itself (RejectNul, WhiteNoise's static
+    # files), so that every answer carries a policy.
+    "backoffice.content_security.ContentSecurityPolicyMiddleware",
     "backoffice.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Before WhiteNoise, so that static files carry a policy too.
-    "backoffice.content_security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,9 +77,9 @@ MIDDLEWARE = [
 # users itself), no messages. The same order as MIDDLEWARE (backoffice.api.handler).
 API_MIDDLEWARE = [
     "backoffice.middleware.RequestContextMiddleware",
+    "backoffice.content_security.ContentSecurityPolicyMiddleware",
     "backoffice.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "backoffice.content_security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -4,10 +4,10 @@ the finding's payload never runs.
 A superuser opens every admin page (tests/admin/every_page.py, built from
 admin.site._registry, with a row of every model, some of their text hostile), uses the
 admin's scripts (action checkboxes, filters, the date widgets, the permission picker,
-the dashboard's charts, approve, reject, flag, the alias move) and Swagger UI at
-/api/docs/. The browser's own reports decide: a `securitypolicyviolation` listener
-installed before any page script runs, CSP messages on the console, script errors and
-failed subresources all fail the test. A reviewer then opens the finding's export URLs
+the dashboard's charts, approve, reject, flag, the alias move, a new API key) and
+Swagger UI at /api/docs/. The browser's own reports decide: a `securitypolicyviolation`
+listener installed before any page script runs, CSP messages on the console, script
+errors and failed subresources all fail the test. A reviewer then opens the finding's export URLs
 with a payload that would retitle the page, set a global and fetch a URL the test
 watches: none of it happens. Screenshots go to tests/artifacts/screenshots/csp-*.png.
 """
@@ -280,6 +280,16 @@ def decide_and_move(page, url: str, report: BrowserReport, idea_pk: int) -> None
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(r"/admin/models_registry/registeredmodel/\d+/change/"))
     report.assert_clean("moving an alias")
+
+    # Create an API key: the answer shows it once.
+    open_page(page, f"{url}/admin/backoffice/apikey/add/")
+    page.fill("#id_name", "bot-csp")
+    page.check("input[name=scopes][value='trades:read']")
+    page.click("input[name=_save]")
+    page.wait_for_selector("#api-key")
+    assert page.input_value("#api-key").startswith("bo_")
+    shot(page, "csp-api-key-created")
+    report.assert_clean("creating an API key")
 
 
 def use_swagger_ui(page, url: str, report: BrowserReport) -> None:
