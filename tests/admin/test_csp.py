@@ -192,7 +192,7 @@ def test_static_files_load_nothing(settings):
 
 
 def test_the_api_handler_sets_the_policy_too(db):
-    # /api/v1/ runs API_MIDDLEWARE (backoffice.api_handler), not MIDDLEWARE.
+    # /api/v1/ runs API_MIDDLEWARE (backoffice.api.handler), not MIDDLEWARE.
     from backoffice.wsgi import application
 
     status, headers, _ = call(application.api, "/api/v1/trades")
