@@ -1,6 +1,7 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backoffice import health, prometheus
 from backoffice.api import schema  # noqa: F401 - registers the API-key scheme
@@ -24,7 +25,18 @@ urlpatterns = [
     path("v2", v2.ServerMetadataView.as_view(), name="v2-server"),
     path("v2/", include("serving.v2_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's init script as a file (?script), so the page
+    # runs under the Content-Security-Policy without inline scripts; its stylesheet
+    # draws icons as data: images, which this page alone may load.
+    path(
+        "api/docs/",
+        csp_update({"img-src": ["data:"]})(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="schema", template_name="api/swagger_ui.html"
+            )
+        ),
+        name="api-docs",
+    ),
 ]
 
 handler404 = "backoffice.api.errors.not_found"

@@ -242,13 +242,13 @@ class TradeIdeaAdmin(ModelAdmin):
             "<table><tr><th>rule</th><th>limit</th><th>observed</th><th>result</th></tr>{}</table>",
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td style='color:{}'>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class='{}'>{}</td></tr>",
                 (
                     (
                         c["rule"],
                         json.dumps(c["limit"]),
                         json.dumps(c["observed"]),
-                        "#1a7f37" if c["passed"] else "#b42318",
+                        "gate-pass" if c["passed"] else "gate-fail",
                         "pass" if c["passed"] else f"FAIL ({c['effect']})",
                     )
                     for c in checks

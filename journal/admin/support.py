@@ -194,7 +194,7 @@ def json_block(value) -> str:
     if not value:
         return "—"
     return format_html(
-        "<pre style='margin:0;white-space:pre-wrap'>{}</pre>",
+        "<pre class='json-block'>{}</pre>",
         json.dumps(value, indent=1, sort_keys=True),
     )
 

@@ -151,9 +151,7 @@ class TradeAdmin(ModelAdmin):
 
     @admin.display(description="time", ordering="executed_at")
     def time(self, obj):
-        return format_html(
-            '<span style="white-space:nowrap">{}</span>', f"{obj.executed_at:%Y-%m-%d %H:%M:%S}"
-        )
+        return format_html('<span class="nowrap">{}</span>', f"{obj.executed_at:%Y-%m-%d %H:%M:%S}")
 
     @admin.display(description="quantity")
     def quantity_display(self, obj):
@@ -171,8 +169,9 @@ class TradeAdmin(ModelAdmin):
     def pnl_coloured(self, obj):
         if obj.pnl is None:
             return "open"
-        colour = "#2e7d32" if obj.pnl > 0 else "#c62828" if obj.pnl < 0 else "inherit"
-        return format_html('<span style="color:{}">{}</span>', colour, f"{obj.pnl:,.2f}")
+        # Colours in backoffice/static/backoffice/admin.css: the CSP refuses style="".
+        outcome = "pnl-win" if obj.pnl > 0 else "pnl-loss" if obj.pnl < 0 else "pnl-even"
+        return format_html('<span class="{}">{}</span>', outcome, f"{obj.pnl:,.2f}")
 
     @admin.display(description="model version")
     def model_version_display(self, obj):
@@ -186,13 +185,7 @@ class TradeAdmin(ModelAdmin):
     def review_status(self, obj):
         review = review_of(obj)
         status = review.status if review else ReviewStatus.UNREVIEWED
-        colour = {"reviewed": "#2e7d32", "flagged": "#c62828"}.get(status, "#666")
-        return format_html(
-            '<span class="review-{}" style="color:{}">{}</span>',
-            status,
-            colour,
-            ReviewStatus(status).label,
-        )
+        return format_html('<span class="review-{}">{}</span>', status, ReviewStatus(status).label)
 
     # -- the trade's page ------------------------------------------------------------
     def get_fieldsets(self, request, obj=None):

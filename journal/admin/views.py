@@ -86,7 +86,11 @@ def export_view(request, model_admin):
     try:
         changelist = model_admin.get_changelist_instance(request)
     except IncorrectLookupParameters as exc:
-        return HttpResponseBadRequest(f"bad filter: {exc}")
+        # The message quotes the filter's value: plain text (and nosniff) so that a
+        # browser never renders it as a page (issue 15, reflected XSS).
+        return HttpResponseBadRequest(
+            f"bad filter: {exc}\n", content_type="text/plain; charset=utf-8"
+        )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return csv_response(changelist.queryset, f"trades-{stamp}.csv")
 

@@ -105,8 +105,7 @@ def _svg(name: str, label: str, parts: list[str]) -> str:
         f'<svg class="chart" data-chart="{escape(name)}" role="img" '
         f'aria-label="{escape(label)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">'
-        f"<title>{escape(label)}</title>"
-        "<style>.axis{font:11px sans-serif;fill:#666}</style>" + "".join(parts) + "</svg>"
+        f"<title>{escape(label)}</title>" + "".join(parts) + "</svg>"
     )
 
 

@@ -48,8 +48,8 @@ def test_the_list_shows_the_columns_a_reviewer_needs(reviewer_client):
             rf'<th scope="col" class="[^"]*column-{name}[^"]*">(.*?)</th>', html, re.S
         )
         assert header and label in header.group(1), name
-    assert 'color:#2e7d32">66.30<' in html, "a win is green"
-    assert 'color:#c62828">-12.50<' in html, "a loss is red"
+    assert 'class="pnl-win">66.30<' in html, "a win is green"
+    assert 'class="pnl-loss">-12.50<' in html, "a loss is red"
     assert html.count('class="review-unreviewed"') == 2
 
 

@@ -17,7 +17,12 @@ from backoffice.api.handler import ApiHandler, Dispatcher, check_api_middleware
 from backoffice.services import api_key_create
 from tests.journal.conftest import trade_data
 
-SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options")
+SECURITY_HEADERS = (
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "X-Frame-Options",
+    "Content-Security-Policy",
+)
 
 
 def call(app, path, *, method="GET", body=b"", headers=None, cookies=None):
