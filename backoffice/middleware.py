@@ -131,6 +131,9 @@ def _nul_refusal(request, parameter: str):
             },
             status=400,
         )
-    return HttpResponseBadRequest(
+    response = HttpResponseBadRequest(
         f"The parameter {parameter} {message}.", content_type="text/plain; charset=utf-8"
     )
+    # Answered before SecurityMiddleware, which would add it.
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

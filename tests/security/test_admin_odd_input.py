@@ -142,3 +142,14 @@ def test_nul_in_an_api_filter_is_a_json_400_naming_it(client):
     assert response.json()["errors"] == [
         {"field": "strategy", "message": "must not contain a NUL character"}
     ]
+
+
+def test_the_api_docs_script_with_the_csrf_token_is_for_this_origin_only(client):
+    for url in ("/api/docs/", "/api/docs/?script"):
+        assert client.get(url)["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+def test_a_nul_refusal_page_is_not_sniffed(client):
+    response = client.get("/admin/journal/trade/?q=%00")
+    assert response.status_code == 400
+    assert response["X-Content-Type-Options"] == "nosniff"
