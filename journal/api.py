@@ -29,37 +29,45 @@ from journal.analytics import metrics
 from journal.filters import MetricsFilter, TradeFilter
 from journal.models import Trade
 from journal.write.capture import record_trades
-from journal.write.records import FIELDS
+from journal.write.records import FIELDS, SIDES, SPEC, Field
 
 logger = logging.getLogger(__name__)
 
 
-class TradeInSerializer(serializers.Serializer):
-    """The trade record format (documentation of the body; journal.write.records validates)."""
+def _documented(spec: Field) -> serializers.Field:
+    """The DRF field that documents one field of the format in the schema (the view
+    validates with journal.write.records.parse_record, not with this)."""
+    optional = {} if spec.required else {"required": False}
+    if spec.kind in ("text", "symbol", "model_version"):
+        field = serializers.CharField(
+            max_length=spec.max_length, allow_blank=not spec.required, **optional
+        )
+    elif spec.kind == "time":
+        field = serializers.DateTimeField(allow_null=not spec.required, **optional)
+    elif spec.kind == "side":
+        field = serializers.ChoiceField(choices=list(SIDES))
+    elif spec.kind == "json":
+        field = serializers.DictField(**optional)
+    elif spec.kind == "confidence":
+        field = serializers.DecimalField(
+            max_digits=5, decimal_places=4, allow_null=True, **optional
+        )
+    else:  # decimal
+        field = serializers.DecimalField(
+            max_digits=20, decimal_places=8, allow_null=not spec.required, **optional
+        )
+    field.help_text = spec.help or None
+    return field
 
-    trade_id = serializers.CharField(max_length=64)
-    executed_at = serializers.DateTimeField(help_text="ISO 8601 with offset; position opened")
-    closed_at = serializers.DateTimeField(required=False, allow_null=True)
-    symbol = serializers.CharField(max_length=32)
-    side = serializers.ChoiceField(choices=["long", "short"])
-    quantity = serializers.DecimalField(max_digits=20, decimal_places=8)
-    entry_price = serializers.DecimalField(max_digits=20, decimal_places=8)
-    exit_price = serializers.DecimalField(
-        max_digits=20, decimal_places=8, required=False, allow_null=True
-    )
-    fees = serializers.DecimalField(max_digits=20, decimal_places=8, required=False)
-    pnl = serializers.DecimalField(max_digits=20, decimal_places=8, required=False, allow_null=True)
-    strategy = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    account = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    broker_order_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    agent_votes = serializers.DictField(required=False)
-    signals = serializers.DictField(required=False)
-    model_version = serializers.CharField(
-        required=False, allow_blank=True, help_text="name@version"
-    )
-    confidence = serializers.DecimalField(
-        max_digits=5, decimal_places=4, required=False, allow_null=True
-    )
+
+TradeInSerializer = type(
+    "TradeInSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "The trade record format (journal.write.records.SPEC).",
+        **{spec.name: _documented(spec) for spec in SPEC},
+    },
+)
 
 
 class TradeOutSerializer(serializers.ModelSerializer):

@@ -49,23 +49,13 @@ from journal.selectors import (
     trade_desk_links,
     trade_distinct_values,
 )
+from journal.write.records import FIELDS, JSON_FIELDS
 
+# The trade's execution data, every field of the format but the ones shown formatted
+# (the JSON blocks, the model version as a link); read-only for everybody.
 EXECUTION_FIELDS = (
-    "trade_id",
-    "executed_at",
-    "closed_at",
-    "symbol",
-    "side",
-    "quantity",
-    "entry_price",
-    "exit_price",
-    "fees",
-    "pnl",
+    *(name for name in FIELDS if name not in (*JSON_FIELDS, "model_version")),
     "status",
-    "strategy",
-    "account",
-    "broker_order_id",
-    "confidence",
     "recorded_at",
 )
 

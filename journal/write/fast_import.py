@@ -35,12 +35,15 @@ import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from journal.write import storage
 from journal.write.records import (
     FIELDS,
     MAX_FUTURE,
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_NUMBER_DIGITS,
+    SPEC,
+    header_problem,
 )
 from journal.write.storage import COLUMNS
 
@@ -181,65 +184,44 @@ TABLE_HAS_RANGE = """
     SELECT EXISTS (SELECT 1 FROM journal_trade WHERE executed_at BETWEEN %s AND %s)
 """
 
+_CASTS = {"time": "timestamptz", "decimal": "numeric", "confidence": "numeric", "json": "jsonb"}
+
+
+def _typed(spec) -> str:
+    """A staged text column as journal_trade's type, its default where it is absent."""
+    column = spec.name
+    if spec.default is not None and not spec.required:
+        default = "{}" if isinstance(spec.default, dict) else str(spec.default)
+        column = f"coalesce({column}, '{default}')"
+    cast = _CASTS.get(spec.kind)
+    return f"{column}::{cast}" if cast else column
+
+
 # The staged text as journal_trade's types, in COLUMNS order; recorded_at is %s.
 _TYPED = {
-    "trade_id": "trade_id",
-    "executed_at": "executed_at::timestamptz",
-    "closed_at": "closed_at::timestamptz",
-    "symbol": "symbol",
-    "side": "side",
-    "quantity": "quantity::numeric",
-    "entry_price": "entry_price::numeric",
-    "exit_price": "exit_price::numeric",
-    "fees": "coalesce(fees, '0')::numeric",
-    "pnl": "pnl::numeric",
+    **{spec.name: _typed(spec) for spec in SPEC},
     "status": "CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END",
-    "strategy": "coalesce(strategy, '')",
-    "account": "coalesce(account, '')",
-    "broker_order_id": "coalesce(broker_order_id, '')",
-    "agent_votes": "coalesce(agent_votes, '{}')::jsonb",
-    "signals": "coalesce(signals, '{}')::jsonb",
-    "model_version": "coalesce(model_version, '')",
-    "confidence": "confidence::numeric",
     "recorded_at": "%s::timestamptz",
 }
-_COLUMNS = ", ".join(COLUMNS)
 _TYPED_SELECT = ", ".join(f"{_TYPED[name]} AS {name}" for name in COLUMNS)
+_TYPED_STAGE = f"(SELECT {_TYPED_SELECT} FROM {STAGE}) AS typed"  # noqa: S608
 # Keys met twice in one file: the open version first, so that the closing one completes
 # it (as the exact path does). Without such keys (the usual file) no sort is needed.
-MOVE = f"""
-    INSERT INTO journal_trade ({_COLUMNS})
-    SELECT DISTINCT ON (trade_id, executed_at) {_COLUMNS}
-    FROM (SELECT {_TYPED_SELECT} FROM {STAGE}) AS typed
-    ORDER BY trade_id, executed_at, closed_at NULLS FIRST
-    ON CONFLICT (trade_id, executed_at) DO NOTHING
-"""  # noqa: S608 - fixed names
-MOVE_UNIQUE = f"""
-    INSERT INTO journal_trade ({_COLUMNS})
-    SELECT {_TYPED_SELECT} FROM {STAGE}
-    ON CONFLICT (trade_id, executed_at) DO NOTHING
-"""  # noqa: S608
+MOVE = storage.insert_sql(_TYPED_STAGE, distinct=True)
+MOVE_UNIQUE = storage.insert_sql(_TYPED_STAGE)
 # A file of new keys in a time range the table has no trade in (a first import, a day's
 # file before any capture of that day): a plain INSERT, about a fifth cheaper than the
 # conflict checks. A writer who adds one of its keys meanwhile makes it fail with a
 # unique violation, which hands the file to the exact path.
-MOVE_NEW = MOVE_UNIQUE.replace("ON CONFLICT (trade_id, executed_at) DO NOTHING", "")
+MOVE_NEW = storage.insert_sql(_TYPED_STAGE, on_conflict=False)
 HAS_REPEATED_KEYS = f"""
     SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY trade_id, executed_at::timestamptz
                    HAVING count(*) > 1)
 """  # noqa: S608
-CLOSE = f"""
-    UPDATE journal_trade AS t
-    SET closed_at = s.closed_at, exit_price = s.exit_price, pnl = s.pnl, fees = s.fees,
-        status = 'closed'
-    FROM (SELECT DISTINCT ON (trade_id, executed_at) trade_id,
-                 executed_at::timestamptz AS executed_at, closed_at::timestamptz AS closed_at,
-                 exit_price::numeric AS exit_price, pnl::numeric AS pnl,
-                 coalesce(fees, '0')::numeric AS fees
-          FROM {STAGE} WHERE closed_at IS NOT NULL
-          ORDER BY trade_id, executed_at) AS s
-    WHERE t.trade_id = s.trade_id AND t.executed_at = s.executed_at AND t.status = 'open'
-"""  # noqa: S608
+_CLOSING_SELECT = ", ".join(
+    f"{_TYPED[name]} AS {name}" for name in ("trade_id", "executed_at", *storage.CLOSING)
+)
+CLOSE = storage.close_sql(f"(SELECT {_CLOSING_SELECT} FROM {STAGE}) AS typed")  # noqa: S608
 
 
 def import_csv(path: Path, result, progress=None) -> bool:
@@ -286,15 +268,14 @@ def import_csv(path: Path, result, progress=None) -> bool:
 
 
 def _run(path: Path, advance) -> tuple[int, int, int]:
-    from journal.write.imports import check_header  # the same messages as the exact path
-
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if not header:
             raise Declined("no header")
         header = [name.strip() for name in header]
-        check_header(header)  # a bad header is refused here, with the exact message
+        if header_problem(header):
+            raise Declined("the header")  # the exact path refuses it, saying why
         # An unlogged table, not a temporary one: PostgreSQL scans it with parallel
         # workers (about twice as fast here). Made and dropped inside the transaction,
         # so a crash leaves nothing behind.

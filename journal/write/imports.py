@@ -23,12 +23,11 @@ from django.db import connection, transaction
 from journal.write import fast_import, storage
 from journal.write.capture import store_records
 from journal.write.records import (
-    FIELDS,
-    REQUIRED,
     TEXT_FIELDS,
     RecordError,
     TradeRecord,
     from_spreadsheet_text,
+    header_problem,
     parse_record,
 )
 
@@ -142,22 +141,9 @@ def read_csv(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | Row
 
 
 def check_header(header: list[str]) -> None:
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise ImportFailed(f"line 1: column {name!r} appears twice; nothing was imported")
-        seen.add(name)
-    unknown = [name for name in header if name not in FIELDS]
-    if unknown:
-        raise ImportFailed(
-            f"line 1: unknown column(s) {', '.join(map(repr, unknown))}; the columns are "
-            f"{', '.join(FIELDS)}"
-        )
-    missing = [name for name in REQUIRED if name not in seen]
-    if missing:
-        raise ImportFailed(
-            f"line 1: missing required column(s) {', '.join(missing)}; nothing was imported"
-        )
+    problem = header_problem(header)
+    if problem:
+        raise ImportFailed(f"line 1: {problem}; nothing was imported")
 
 
 def read_jsonl(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | RowError]]:

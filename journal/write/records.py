@@ -10,32 +10,54 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-FIELDS = (
-    "trade_id",
-    "executed_at",
-    "closed_at",
-    "symbol",
-    "side",
-    "quantity",
-    "entry_price",
-    "exit_price",
-    "fees",
-    "pnl",
-    "strategy",
-    "account",
-    "broker_order_id",
-    "agent_votes",
-    "signals",
-    "model_version",
-    "confidence",
-)
-REQUIRED = ("trade_id", "executed_at", "symbol", "side", "quantity", "entry_price")
 SIDES = ("long", "short")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the format: everything derives from SPEC below (the parsers here,
+    journal.write.storage's columns, the API's serializer, the admin's fields and the
+    CSV fast path's SQL): a field added there appears everywhere."""
+
+    name: str
+    # text, time, symbol, side, decimal, json, model_version or confidence
+    kind: str
+    required: bool = False
+    max_length: int | None = None
+    sign: str = ""  # a decimal's: "positive", "non_negative" or "" (any)
+    default: Any = None  # when absent: None, "" (text) or {} (JSON); fees 0
+    help: str = ""
+
+
+SPEC = (
+    Field("trade_id", "text", True, 64, help="the broker's or the bot's id of the trade"),
+    Field("executed_at", "time", True, help="ISO 8601 with an offset: when it was opened"),
+    Field("closed_at", "time", help="ISO 8601 with an offset; empty while it is open"),
+    Field("symbol", "symbol", True, 32),
+    Field("side", "side", True),
+    Field("quantity", "decimal", True, sign="positive"),
+    Field("entry_price", "decimal", True, sign="positive"),
+    Field("exit_price", "decimal", sign="positive", help="with closed_at"),
+    Field("fees", "decimal", sign="non_negative", default=Decimal("0")),
+    Field("pnl", "decimal", help="realised P&L, with closed_at"),
+    Field("strategy", "text", max_length=64, default=""),
+    Field("account", "text", max_length=64, default=""),
+    Field("broker_order_id", "text", max_length=64, default=""),
+    Field("agent_votes", "json", default={}, help="a JSON object"),
+    Field("signals", "json", default={}, help="a JSON object"),
+    Field("model_version", "model_version", max_length=132, default="", help="name@version"),
+    Field("confidence", "confidence", help="0 to 1"),
+)
+FIELDS = tuple(f.name for f in SPEC)
+REQUIRED = tuple(f.name for f in SPEC if f.required)
+JSON_FIELDS = tuple(f.name for f in SPEC if f.kind == "json")
+# Free text, which a spreadsheet could take for a formula (journal.write.exports).
+TEXT_FIELDS = frozenset(f.name for f in SPEC if f.kind in ("text", "model_version"))
 
 MAX_INTEGER_DIGITS = 12
 MAX_DECIMAL_PLACES = 8
@@ -65,25 +87,29 @@ class RecordError(ValueError):
         super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
 
 
-@dataclass(frozen=True)
-class TradeRecord:
-    trade_id: str
-    executed_at: datetime
-    symbol: str
-    side: str
-    quantity: Decimal
-    entry_price: Decimal
-    closed_at: datetime | None = None
-    exit_price: Decimal | None = None
-    fees: Decimal = Decimal("0")
-    pnl: Decimal | None = None
-    strategy: str = ""
-    account: str = ""
-    broker_order_id: str = ""
-    agent_votes: dict = field(default_factory=dict)
-    signals: dict = field(default_factory=dict)
-    model_version: str = ""
-    confidence: Decimal | None = None
+_PYTHON_TYPES = {
+    "time": datetime,
+    "decimal": Decimal,
+    "confidence": Decimal,
+    "json": dict,
+}
+
+
+def _record_field(spec: Field):
+    kind = _PYTHON_TYPES.get(spec.kind, str)
+    if spec.required:
+        return spec.name, kind
+    if isinstance(spec.default, dict):
+        return spec.name, kind, field(default_factory=dict)
+    return spec.name, kind | None if spec.default is None else kind, field(default=spec.default)
+
+
+class TradeRecord(
+    make_dataclass("_TradeValues", [_record_field(f) for f in SPEC], frozen=True, kw_only=True)
+):
+    """One valid trade in Python values (decimals, UTC times), the fields of SPEC."""
+
+    __slots__ = ()
 
     @property
     def key(self) -> tuple[str, datetime]:
@@ -390,25 +416,24 @@ def _confidence(value: Any) -> Decimal:
     return number
 
 
-_PARSERS = {
-    "trade_id": lambda v: _text(v, max_length=64, allow_blank=False),
-    "executed_at": _timestamp,
-    "closed_at": _timestamp,
-    "symbol": _symbol,
-    "side": _side,
-    "quantity": lambda v: _decimal(v, positive=True),
-    "entry_price": lambda v: _decimal(v, positive=True),
-    "exit_price": lambda v: _decimal(v, positive=True),
-    "fees": lambda v: _decimal(v, non_negative=True),
-    "pnl": _decimal,
-    "strategy": lambda v: _text(v, max_length=64),
-    "account": lambda v: _text(v, max_length=64),
-    "broker_order_id": lambda v: _text(v, max_length=64),
-    "agent_votes": _json_object,
-    "signals": _json_object,
-    "model_version": _model_version,
-    "confidence": _confidence,
-}
+def _parser(spec: Field):
+    kind = spec.kind
+    if kind == "text":
+        return lambda v: _text(v, max_length=spec.max_length, allow_blank=not spec.required)
+    if kind == "decimal":
+        positive, non_negative = spec.sign == "positive", spec.sign == "non_negative"
+        return lambda v: _decimal(v, positive=positive, non_negative=non_negative)
+    return {
+        "time": _timestamp,
+        "symbol": _symbol,
+        "side": _side,
+        "json": _json_object,
+        "model_version": _model_version,
+        "confidence": _confidence,
+    }[kind]
+
+
+_PARSERS = {spec.name: _parser(spec) for spec in SPEC}
 
 
 def parse_record(data: Any, *, now: datetime | None = None) -> TradeRecord:
@@ -458,6 +483,25 @@ def _check_consistency(values: dict[str, Any], errors: dict[str, str], now: date
             errors[name] = "is required when closed_at is given"
 
 
+def header_problem(header: list[str]) -> str | None:
+    """What is wrong with a CSV header of the format, or None."""
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            return f"column {name!r} appears twice"
+        seen.add(name)
+    unknown = [name for name in header if name not in _PARSERS]
+    if unknown:
+        return (
+            f"unknown column(s) {', '.join(map(repr, unknown))}; the columns are "
+            f"{', '.join(FIELDS)}"
+        )
+    missing = [name for name in REQUIRED if name not in seen]
+    if missing:
+        return f"missing required column(s) {', '.join(missing)}"
+    return None
+
+
 # -- the CSV spelling of text cells ---------------------------------------------------
 
 # OWASP's advice for CSV files opened in a spreadsheet: a text cell starting with one of
@@ -466,9 +510,6 @@ def _check_consistency(values: dict[str, Any], errors: dict[str, str], now: date
 # apostrophe gets one more, so that the import takes exactly one off again: export then
 # import gives back every value as it was.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-# The text fields of the format (numbers, times, JSON and the fixed vocabularies are
-# never read as formulas: a negative P&L stays a number).
-TEXT_FIELDS = frozenset({"trade_id", "strategy", "account", "broker_order_id", "model_version"})
 
 
 def spreadsheet_text(text: str) -> str:

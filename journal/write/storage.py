@@ -16,62 +16,29 @@ parameters.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 import orjson
 from django.db import connection
 from django.utils import timezone
 
 from journal.models import Trade, TradeStatus
-from journal.write.records import TradeRecord
+from journal.write.records import FIELDS, JSON_FIELDS, TradeRecord
 
-COLUMNS = (
-    "trade_id",
-    "executed_at",
-    "closed_at",
-    "symbol",
-    "side",
-    "quantity",
-    "entry_price",
-    "exit_price",
-    "fees",
-    "pnl",
-    "status",
-    "strategy",
-    "account",
-    "broker_order_id",
-    "agent_votes",
-    "signals",
-    "model_version",
-    "confidence",
-    "recorded_at",
-)
+# journal_trade's columns of the format (journal.write.records.FIELDS), then its own.
+COLUMNS = (*FIELDS, "status", "recorded_at")
 CLOSING = ("closed_at", "exit_price", "pnl", "fees")
+_values = attrgetter(*FIELDS)
+_JSON_POSITIONS = tuple(FIELDS.index(name) for name in JSON_FIELDS)
 
 
 def row_values(record: TradeRecord, recorded_at, json_adapter=lambda v: v) -> tuple:
     """The record as a tuple in COLUMNS order."""
+    values = list(_values(record))
+    for position in _JSON_POSITIONS:
+        values[position] = json_adapter(values[position])
     status = TradeStatus.CLOSED if record.is_closed else TradeStatus.OPEN
-    return (
-        record.trade_id,
-        record.executed_at,
-        record.closed_at,
-        record.symbol,
-        record.side,
-        record.quantity,
-        record.entry_price,
-        record.exit_price,
-        record.fees,
-        record.pnl,
-        status.value,
-        record.strategy,
-        record.account,
-        record.broker_order_id,
-        json_adapter(record.agent_votes),
-        json_adapter(record.signals),
-        record.model_version,
-        record.confidence,
-        recorded_at,
-    )
+    return (*values, status.value, recorded_at)
 
 
 def insert_trades(records: Sequence[TradeRecord]) -> tuple[int, int]:
@@ -105,48 +72,65 @@ def latest_states(records: Sequence[TradeRecord]) -> tuple[list[TradeRecord], se
     return list(latest.values()), closed_in_batch
 
 
+# -- the statements that write journal_trade, each written once ---------------------------
+
+_COLUMN_LIST = ", ".join(COLUMNS)
+_KEY = "(trade_id, executed_at)"
+
+
+def insert_sql(source: str, *, distinct: bool = False, on_conflict: bool = True) -> str:
+    """INSERT the trades of ``source`` (a table or a subquery with COLUMNS, typed).
+
+    ``distinct``: a key met twice in the source is inserted in its open version first,
+    so that closing it (close_sql) completes it. ``on_conflict=False``: a plain INSERT,
+    for sources known to hold only new keys (a unique violation then aborts it).
+    """
+    # Fixed names: ``source`` is one of this package's tables or subqueries.
+    select = f"SELECT {_COLUMN_LIST} FROM {source}"  # noqa: S608
+    if distinct:
+        select = (
+            f"SELECT DISTINCT ON {_KEY} {_COLUMN_LIST} FROM {source} "  # noqa: S608
+            "ORDER BY trade_id, executed_at, closed_at NULLS FIRST"
+        )
+    conflict = f" ON CONFLICT {_KEY} DO NOTHING" if on_conflict else ""
+    return f"INSERT INTO journal_trade ({_COLUMN_LIST}) {select}{conflict}"
+
+
+def close_sql(source: str) -> str:
+    """Complete, once, the stored open trades that ``source`` holds closed (the first
+    close of a key wins); ``source`` has trade_id, executed_at and CLOSING, typed."""
+    return f"""
+        UPDATE journal_trade AS t
+        SET closed_at = s.closed_at, exit_price = s.exit_price, pnl = s.pnl, fees = s.fees,
+            status = 'closed'
+        FROM (SELECT DISTINCT ON {_KEY} trade_id, executed_at, {", ".join(CLOSING)}
+              FROM {source} WHERE closed_at IS NOT NULL ORDER BY trade_id, executed_at) AS s
+        WHERE t.trade_id = s.trade_id AND t.executed_at = s.executed_at
+          AND t.status = 'open'
+    """  # noqa: S608
+
+
+# A small batch (one record per key) in one statement of VALUES.
 INSERT_SQL = (
-    "INSERT INTO journal_trade ({columns}) VALUES {rows} "
-    "ON CONFLICT (trade_id, executed_at) DO NOTHING RETURNING trade_id, executed_at"
+    f"INSERT INTO journal_trade ({_COLUMN_LIST}) VALUES {{rows}} "  # noqa: S608
+    f"ON CONFLICT {_KEY} DO NOTHING RETURNING trade_id, executed_at"
 )
-CLOSE_SQL = """
-    UPDATE journal_trade AS t
-    SET closed_at = v.closed_at, exit_price = v.exit_price, pnl = v.pnl, fees = v.fees,
-        status = 'closed'
-    FROM (VALUES {rows}) AS v (trade_id, executed_at, closed_at, exit_price, pnl, fees)
-    WHERE t.trade_id = v.trade_id AND t.executed_at = v.executed_at AND t.status = 'open'
-    RETURNING t.trade_id
-"""
+_CLOSE_VALUES = "(VALUES {rows}) AS v (trade_id, executed_at, closed_at, exit_price, pnl, fees)"
 CLOSE_ROW = "(%s, %s::timestamptz, %s::timestamptz, %s::numeric, %s::numeric, %s::numeric)"
 
 
 # -- the staged COPY: large batches and the import's exact path -------------------------
 
 STAGE = "journal_trade_stage"
-_STAGE_COLUMNS = ", ".join(COLUMNS)
 # ON COMMIT DROP does not fire inside an outer transaction (two batches in one): the
 # stage is dropped first, and after each use.
 CREATE_STAGE = f"""
     CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS
-    SELECT {_STAGE_COLUMNS} FROM journal_trade WITH NO DATA
+    SELECT {_COLUMN_LIST} FROM journal_trade WITH NO DATA
 """  # noqa: S608 - fixed names
-COPY_STAGE = f"COPY {STAGE} ({_STAGE_COLUMNS}) FROM STDIN"
-# A key met twice in the stage: the open version first, so that the closing one
-# completes it.
-MOVE_STAGE = f"""
-    INSERT INTO journal_trade ({_STAGE_COLUMNS})
-    SELECT DISTINCT ON (trade_id, executed_at) {_STAGE_COLUMNS} FROM {STAGE}
-    ORDER BY trade_id, executed_at, closed_at NULLS FIRST
-    ON CONFLICT (trade_id, executed_at) DO NOTHING
-"""  # noqa: S608
-CLOSE_FROM_STAGE = f"""
-    UPDATE journal_trade AS t
-    SET closed_at = s.closed_at, exit_price = s.exit_price, pnl = s.pnl, fees = s.fees,
-        status = 'closed'
-    FROM (SELECT DISTINCT ON (trade_id, executed_at) * FROM {STAGE}
-          WHERE closed_at IS NOT NULL ORDER BY trade_id, executed_at) AS s
-    WHERE t.trade_id = s.trade_id AND t.executed_at = s.executed_at AND t.status = 'open'
-"""  # noqa: S608
+COPY_STAGE = f"COPY {STAGE} ({_COLUMN_LIST}) FROM STDIN"
+MOVE_STAGE = insert_sql(STAGE, distinct=True)
+CLOSE_FROM_STAGE = close_sql(STAGE)
 COPY_THRESHOLD = 200  # rows from which the staged COPY beats one INSERT ... VALUES
 
 
@@ -184,11 +168,7 @@ def move_stage(cursor) -> tuple[int, int]:
 # The staged batch (one record per key) inserted, counting in SQL the created trades
 # whose open version the batch itself closed (their keys are passed as two arrays).
 _MOVE_COUNTING = f"""
-    WITH created AS (
-        INSERT INTO journal_trade ({_STAGE_COLUMNS}) SELECT {_STAGE_COLUMNS} FROM {STAGE}
-        ON CONFLICT (trade_id, executed_at) DO NOTHING
-        RETURNING trade_id, executed_at
-    )
+    WITH created AS ({insert_sql(STAGE)} RETURNING trade_id, executed_at)
     SELECT count(*), count(*) FILTER (WHERE (trade_id, executed_at) IN (
         SELECT * FROM unnest(%s::text[], %s::timestamptz[])))
     FROM created
@@ -216,9 +196,7 @@ def _insert_postgres(records: Sequence[TradeRecord]) -> tuple[set, int]:
     params: list = []
     for record in records:
         params.extend(row_values(record, now, Jsonb))
-    sql = INSERT_SQL.format(
-        columns=", ".join(COLUMNS), rows=", ".join([placeholders] * len(records))
-    )
+    sql = INSERT_SQL.format(rows=", ".join([placeholders] * len(records)))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         created_keys = set(cursor.fetchall())
@@ -237,8 +215,9 @@ def _insert_postgres(records: Sequence[TradeRecord]) -> tuple[set, int]:
                     record.fees,
                 ]
             )
-        cursor.execute(CLOSE_SQL.format(rows=", ".join([CLOSE_ROW] * len(closing))), close_params)
-        return created_keys, len(cursor.fetchall())
+        values = _CLOSE_VALUES.format(rows=", ".join([CLOSE_ROW] * len(closing)))
+        cursor.execute(close_sql(values), close_params)
+        return created_keys, max(cursor.rowcount, 0)
 
 
 def _insert_orm(records: Sequence[TradeRecord]) -> tuple[set, int]:
