@@ -58,6 +58,11 @@ class Trade(models.Model):
     signals = models.JSONField(default=dict, blank=True)
     model_version = models.CharField(max_length=132, blank=True, default="")
     confidence = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    # The initial stop, for R-multiples (journal.analytics).
+    stop_loss = models.DecimalField(**DECIMAL, null=True, blank=True)
+    # The desk's trade idea that caused the trade (desk.TradeIdea; no foreign key: the
+    # desk app depends on the journal, not the other way round).
+    idea_id = models.BigIntegerField(null=True, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -95,6 +100,12 @@ class Trade(models.Model):
             models.Index(fields=["closed_at"], name="journal_trade_closed_idx"),
             # Search by the broker's order id (admin).
             models.Index(fields=["broker_order_id"], name="journal_trade_broker_idx"),
+            # The trades of an idea (the idea's page, the decision chain).
+            models.Index(
+                fields=["idea_id"],
+                name="journal_trade_idea_idx",
+                condition=Q(idea_id__isnull=False),
+            ),
         ]
 
     def __str__(self):

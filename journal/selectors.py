@@ -137,33 +137,19 @@ def _registry_model_version():
 
 
 def trade_desk_links(*, trade: Trade) -> dict[str, list[Any]]:
-    """The desk records that point at ``trade``: {"ideas": [...], "decisions": [...]}.
-
-    The desk app (trade ideas, decisions) arrives separately; until it exists, or while
-    its records carry no reference to a trade, the answer is empty.
-    """
+    """The trade idea that caused ``trade`` (its idea_id) and that idea's decisions:
+    {"ideas": [...], "decisions": [...]}; empty for a trade no idea caused."""
     found: dict[str, list[Any]] = {"ideas": [], "decisions": []}
-    if not apps.is_installed("desk"):
+    if trade.idea_id is None or not apps.is_installed("desk"):
         return found
-    for key, model_name in (("ideas", "TradeIdea"), ("decisions", "Decision")):
-        try:
-            model = apps.get_model("desk", model_name)
-        except LookupError:
-            continue
-        names = {f.name for f in model._meta.get_fields()}
-        if "trade" in names:
-            found[key] = list(model.objects.filter(trade=trade.pk)[:20])
-        elif "trade_id" in names:
-            found[key] = list(model.objects.filter(trade_id=trade.trade_id)[:20])
-    if not found["decisions"] and found["ideas"]:
-        try:
-            decision = apps.get_model("desk", "Decision")
-        except LookupError:
-            return found
-        if "trade_idea" in {f.name for f in decision._meta.get_fields()}:
-            found["decisions"] = list(
-                decision.objects.filter(trade_idea__in=[i.pk for i in found["ideas"]])[:20]
-            )
+    idea_model = apps.get_model("desk", "TradeIdea")
+    found["ideas"] = list(idea_model.objects.filter(pk=trade.idea_id))
+    if found["ideas"]:
+        found["decisions"] = list(
+            apps.get_model("desk", "Decision")
+            .objects.filter(trade_idea_id=trade.idea_id)
+            .order_by("occurred_at")[:50]
+        )
     return found
 
 

@@ -57,6 +57,7 @@ BATCH_ROWS = 10_000
 # with COLLATE "C" so that ranges are byte ranges whatever the database's collation.
 _TEXT = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, no blank at either end
 _SYMBOL = r"^[A-Z0-9][A-Z0-9._/:=^-]*$"
+_ID = r"^[1-9][0-9]{0,18}$"
 _ESCAPED = r"^''[=+@''-]"  # journal.write.records.spreadsheet_text's apostrophe
 _UNSIGNED = r"^[0-9]+(\.[0-9]+)?$"
 _SIGNED = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -136,42 +137,59 @@ def _json(column: str) -> str:
 # MAX_FUTURE, passed in; the database's clock may differ.
 _FUTURE = "%(latest)s::timestamptz"
 
-# Every rule of parse_record, in its strict form. A row passes when all are TRUE; NULL
-# (an absent required value) counts as failing.
-RULES = (
-    _text("trade_id"),
-    _time("executed_at"),
-    f"executed_at::timestamptz <= {_FUTURE}",
-    _optional(
+# Every rule of parse_record, in its strict form: one per field of the format (checked
+# below: a field added to journal.write.records.SPEC needs its rule here), then the
+# rules between fields. A row passes when all are TRUE; NULL (an absent required value)
+# counts as failing.
+FIELD_RULES = {
+    "trade_id": _text("trade_id"),
+    "executed_at": f"({_time('executed_at')} AND executed_at::timestamptz <= {_FUTURE})",
+    "closed_at": _optional(
         "closed_at",
         f"({_time('closed_at')} AND closed_at::timestamptz >= executed_at::timestamptz "
         f"AND closed_at::timestamptz <= {_FUTURE})",
     ),
-    f"({_matches('symbol', _SYMBOL)} AND char_length(symbol) <= 32)",
-    "side IN ('long', 'short')",
-    f"({_decimal('quantity')} AND quantity::numeric > 0)",
-    f"({_decimal('entry_price')} AND entry_price::numeric > 0)",
-    _optional("exit_price", f"({_decimal('exit_price')} AND exit_price::numeric > 0)"),
-    _optional("fees", _decimal("fees")),
-    _optional("pnl", _decimal("pnl", _SIGNED)),
-    # A closed trade has its exit price and P&L; an open one has neither.
-    "((closed_at IS NULL AND exit_price IS NULL AND pnl IS NULL) OR "
-    "(closed_at IS NOT NULL AND exit_price IS NOT NULL AND pnl IS NOT NULL))",
-    _optional("strategy", _text("strategy")),
-    _optional("account", _text("account")),
-    _optional("broker_order_id", _text("broker_order_id")),
-    _json("agent_votes"),
-    _json("signals"),
-    _optional(
+    "symbol": f"({_matches('symbol', _SYMBOL)} AND char_length(symbol) <= 32)",
+    "side": "side IN ('long', 'short')",
+    "quantity": f"({_decimal('quantity')} AND quantity::numeric > 0)",
+    "entry_price": f"({_decimal('entry_price')} AND entry_price::numeric > 0)",
+    "exit_price": _optional(
+        "exit_price", f"({_decimal('exit_price')} AND exit_price::numeric > 0)"
+    ),
+    "fees": _optional("fees", _decimal("fees")),
+    "pnl": _optional("pnl", _decimal("pnl", _SIGNED)),
+    "strategy": _optional("strategy", _text("strategy")),
+    "account": _optional("account", _text("account")),
+    "broker_order_id": _optional("broker_order_id", _text("broker_order_id")),
+    "agent_votes": _json("agent_votes"),
+    "signals": _json("signals"),
+    "model_version": _optional(
         "model_version",
         f"({_matches('model_version', _MODEL_VERSION)} "
         "AND position('@' in model_version) <= 101 "
         "AND char_length(model_version) - position('@' in model_version) <= 30)",
     ),
-    _optional(
+    "confidence": _optional(
         "confidence",
         f"({_matches('confidence', _CONFIDENCE)} AND scale(confidence::numeric) <= 8)",
     ),
+    "stop_loss": _optional(
+        "stop_loss",
+        f"({_decimal('stop_loss')} AND stop_loss::numeric > 0 AND CASE side "
+        "WHEN 'long' THEN stop_loss::numeric < entry_price::numeric "
+        "ELSE stop_loss::numeric > entry_price::numeric END)",
+    ),
+    "idea_id": _optional(
+        "idea_id", f"({_matches('idea_id', _ID)} AND idea_id::numeric <= {2**63 - 1})"
+    ),
+}
+if set(FIELD_RULES) != set(FIELDS):
+    raise ImportError(f"fast path rules missing for {sorted(set(FIELDS) - set(FIELD_RULES))}")
+RULES = (
+    *FIELD_RULES.values(),
+    # A closed trade has its exit price and P&L; an open one has neither.
+    "((closed_at IS NULL AND exit_price IS NULL AND pnl IS NULL) OR "
+    "(closed_at IS NOT NULL AND exit_price IS NOT NULL AND pnl IS NOT NULL))",
 )
 ROW_RULES = " AND ".join(RULES)
 # Rows failing the rules, and the file's time range (to see whether it meets the table).
@@ -184,7 +202,13 @@ TABLE_HAS_RANGE = """
     SELECT EXISTS (SELECT 1 FROM journal_trade WHERE executed_at BETWEEN %s AND %s)
 """
 
-_CASTS = {"time": "timestamptz", "decimal": "numeric", "confidence": "numeric", "json": "jsonb"}
+_CASTS = {
+    "id": "bigint",
+    "time": "timestamptz",
+    "decimal": "numeric",
+    "confidence": "numeric",
+    "json": "jsonb",
+}
 
 
 def _typed(spec) -> str:

@@ -52,6 +52,13 @@ SPEC = (
     Field("signals", "json", default={}, help="a JSON object"),
     Field("model_version", "model_version", max_length=132, default="", help="name@version"),
     Field("confidence", "confidence", help="0 to 1"),
+    Field(
+        "stop_loss",
+        "decimal",
+        sign="positive",
+        help="the initial stop (below the entry of a long, above a short's): R-multiples",
+    ),
+    Field("idea_id", "id", help="the trade idea that caused the trade"),
 )
 FIELDS = tuple(f.name for f in SPEC)
 REQUIRED = tuple(f.name for f in SPEC if f.required)
@@ -88,6 +95,7 @@ class RecordError(ValueError):
 
 
 _PYTHON_TYPES = {
+    "id": int,
     "time": datetime,
     "decimal": Decimal,
     "confidence": Decimal,
@@ -409,6 +417,18 @@ def _model_version(value: Any) -> str:
     return text
 
 
+MAX_ID = 2**63 - 1
+
+
+def _id(value: Any) -> int:
+    if value.__class__ is bool or not isinstance(value, str | int):
+        raise ValueError("must be a whole number")
+    text = str(value).strip()
+    if not text.isdigit() or not text.isascii() or len(text) > 19 or not 0 < int(text) <= MAX_ID:
+        raise ValueError(f"must be a positive whole number (got {shown(text)})")
+    return int(text)
+
+
 def _confidence(value: Any) -> Decimal:
     number = _decimal(value)
     if not Decimal(0) <= number <= Decimal(1):
@@ -424,6 +444,7 @@ def _parser(spec: Field):
         positive, non_negative = spec.sign == "positive", spec.sign == "non_negative"
         return lambda v: _decimal(v, positive=positive, non_negative=non_negative)
     return {
+        "id": _id,
         "time": _timestamp,
         "symbol": _symbol,
         "side": _side,
@@ -468,6 +489,12 @@ def _check_consistency(values: dict[str, Any], errors: dict[str, str], now: date
     executed_at = values["executed_at"]
     if executed_at > now + MAX_FUTURE:
         errors["executed_at"] = "is in the future"
+    stop = values.get("stop_loss")
+    if stop is not None:
+        long = values["side"] == "long"
+        if (long and stop >= values["entry_price"]) or (not long and stop <= values["entry_price"]):
+            where = "below" if long else "above"
+            errors["stop_loss"] = f"a {values['side']} trade's stop must be {where} the entry price"
     closed_at = values.get("closed_at")
     if closed_at is None:
         for name in ("exit_price", "pnl"):

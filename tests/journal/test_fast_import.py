@@ -100,6 +100,9 @@ PLAIN = [
     {"confidence": "0.123456"},  # rounded to 4 places by the column, both ways
     {"signals": '{"a": 1.10, "b": [1, 2.5, {"c": null}], "d": true}'},
     {"signals": '{"a": ' + "[" * 15 + "]" * 15 + "}"},
+    {"stop_loss": "1.08000", "idea_id": "42"},
+    {"side": "short", "pnl": "-3", "stop_loss": "1.09"},
+    {"idea_id": "9223372036854775807"},
     {"signals": '{"a": 999999999999999, "b": -999999999999999.9}'},
     {"signals": '{"dup": 1, "dup": 2}'},
     {"signals": '  {"padded": 1}  '},
@@ -188,6 +191,13 @@ INVALID = [
     {"signals": '{"a": "\\u0000"}'},
     {"signals": '{"a": "\\ud800"}'},
     {"executed_at": "2101-01-01T00:00:00Z"},
+    {"stop_loss": "1.09"},  # a long's stop above its entry
+    {"side": "short", "pnl": "-3", "stop_loss": "1.08"},
+    {"stop_loss": "0"},
+    {"idea_id": "0"},
+    {"idea_id": "-4"},
+    {"idea_id": "4.5"},
+    {"idea_id": "9223372036854775808"},
 ]
 
 

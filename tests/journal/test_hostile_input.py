@@ -208,3 +208,29 @@ def test_a_large_batch_takes_the_staged_copy_and_counts_alike(settings):
     assert (result.created, result.closed, result.duplicates) == (COPY_THRESHOLD + 50, 51, 1)
     assert Trade.objects.filter(trade_id__startswith="BIG-PAIR-", pnl=Decimal("3.5")).count() == 50
     assert Trade.objects.get(trade_id="BIG-STORED-OPEN").pnl == Decimal("-1.25")
+
+
+def test_a_trade_carries_its_initial_stop_and_the_idea_that_caused_it(bot):
+    data = trade_data(trade_id="WITH-STOP", stop_loss="1.0800", idea_id=77)
+    assert bot.post("/api/v1/trades", data, format="json").status_code == 201
+    trade = Trade.objects.get(trade_id="WITH-STOP")
+    assert (trade.stop_loss, trade.idea_id) == (Decimal("1.08"), 77)
+    listed = bot.get("/api/v1/trades").json()["results"][0]
+    assert (listed["stop_loss"], listed["idea_id"]) == ("1.08000000", 77)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"stop_loss": "1.2"}, "stop_loss"),  # a long's stop above its entry
+        ({"stop_loss": "-1"}, "stop_loss"),
+        ({"idea_id": 0}, "idea_id"),
+        ({"idea_id": "seven"}, "idea_id"),
+        ({"idea_id": 2**70}, "idea_id"),
+        ({"idea_id": True}, "idea_id"),
+    ],
+)
+def test_a_bad_stop_or_idea_is_named(bot, extra, field):
+    response = bot.post("/api/v1/trades", trade_data(**extra), format="json")
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == [field]

@@ -130,6 +130,8 @@ def records(draw) -> dict:
         "signals": JSON_OBJECTS,
         "model_version": st.one_of(TEXT, st.just("direction-xgb@3")),
         "confidence": DECIMALS,
+        "stop_loss": DECIMALS,
+        "idea_id": st.one_of(st.integers(min_value=-5, max_value=2**64), TEXT, DECIMALS),
     }
     for name in draw(st.lists(st.sampled_from(FIELDS), max_size=3, unique=True)):
         record[name] = draw(generated[name])
