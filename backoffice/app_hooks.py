@@ -24,16 +24,21 @@ from django.apps import apps
 Report = Callable[[str, str, str], None]
 
 
-def app_operations() -> Iterator[tuple[str, ModuleType]]:
-    """(app label, its operations module) for every installed app that has one."""
+def app_modules(name: str) -> Iterator[tuple[str, ModuleType]]:
+    """(app label, its module ``name``) for every installed app that has one (the
+    project's hooks: ``operations``, ``demo``)."""
     for config in apps.get_app_configs():
         try:
-            module = importlib.import_module(f"{config.name}.operations")
+            module = importlib.import_module(f"{config.name}.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.operations":
+            if exc.name != f"{config.name}.{name}":
                 raise
             continue
         yield config.label, module
+
+
+def app_operations() -> Iterator[tuple[str, ModuleType]]:
+    return app_modules("operations")
 
 
 def hypertables() -> list[str]:

@@ -1,13 +1,13 @@
 """Fill the embedded database with a living back office for a newcomer."""
 
-import importlib
 import secrets
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+
+from backoffice import app_hooks
 
 DEMO_USERNAME = "admin"
 
@@ -55,11 +55,5 @@ class Command(BaseCommand):
     @staticmethod
     def app_seeders():
         """(label, seed) for every installed app that has a ``demo.seed()``."""
-        for config in apps.get_app_configs():
-            try:
-                module = importlib.import_module(f"{config.name}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{config.name}.demo":
-                    raise
-                continue
-            yield config.label, module.seed
+        for label, module in app_hooks.app_modules("demo"):
+            yield label, module.seed

@@ -1,1 +1,0 @@
-"""The serving app keeps no tables: its state is per process and in the shared cache."""
