@@ -333,6 +333,9 @@ JOURNAL_DAILY_PNL_REFRESH_DAYS = env.integer("JOURNAL_DAILY_PNL_REFRESH_DAYS", 9
 # (signals and agent_votes of journal.write.records.MAX_JSON_BYTES each) are about 34 MB.
 JOURNAL_MAX_BATCH = 1000
 JOURNAL_MAX_BODY_MB = env.integer("JOURNAL_MAX_BODY_MB", 40, minimum=1)
+# A trade or an idea on a symbol that is not one of the desk's instruments is refused
+# (on in production); otherwise it is accepted and flagged (journal.instruments).
+INSTRUMENTS_REQUIRED = env.flag("INSTRUMENTS_REQUIRED", default=not DEV_DEFAULTS)
 
 # ---------------------------------------------------------------------------
 # Desk records

@@ -69,6 +69,9 @@ def demo_records(count: int = 600, *, seed: int = 7, now: datetime | None = None
 
 
 def seed() -> str:
+    from journal.instruments import instruments_seed
+
+    instruments_seed()
     records = demo_records()
     created = duplicates = 0
     for start in range(0, len(records), 500):

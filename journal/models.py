@@ -224,3 +224,84 @@ class QuarantinedLine(models.Model):
 
     def __str__(self):
         return f"{self.source} line {self.line_number}"
+
+
+class AssetClass(models.TextChoices):
+    FX = "fx", "Foreign exchange"
+    INDEX = "index", "Stock index"
+    COMMODITY = "commodity", "Commodity"
+    CRYPTO = "crypto", "Crypto"
+    EQUITY = "equity", "Equity"
+    BOND = "bond", "Bond"
+
+
+class Instrument(models.Model):
+    """What is traded: how its prices and quantities are written and what a move is worth.
+
+    A price move of 1.0 on a quantity of 1 is worth ``point_value`` in the
+    ``quote_currency`` (the contract size: 100,000 for a standard FX lot, 50 for an E-mini
+    S&P future, 1 for a share or a coin), so a trade's P&L is
+    (exit - entry) x quantity x point_value for a long, less fees.
+    """
+
+    symbol = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=100, help_text="e.g. Euro / US Dollar")
+    asset_class = models.CharField(max_length=10, choices=AssetClass.choices)
+    quote_currency = models.CharField(
+        max_length=5, help_text="the currency of prices and P&L, e.g. USD, JPY, USDT"
+    )
+    tick_size = models.DecimalField(
+        **DECIMAL, help_text="the smallest price step, e.g. 0.00001 (EURUSD), 0.25 (ES)"
+    )
+    price_decimals = models.PositiveSmallIntegerField(
+        help_text="decimals prices are shown with, e.g. 5 (EURUSD), 3 (USDJPY), 2 (US500)"
+    )
+    quantity_step = models.DecimalField(
+        **DECIMAL, help_text="the smallest quantity step, e.g. 0.01 lots, 1 contract"
+    )
+    quantity_unit = models.CharField(
+        max_length=20, default="lots", help_text="lots, contracts, shares, coins, ounces"
+    )
+    point_value = models.DecimalField(
+        **DECIMAL,
+        help_text="what a price move of 1.0 on a quantity of 1 is worth, in the quote "
+        "currency (the contract size)",
+    )
+    is_active = models.BooleanField(default=True, help_text="trades and ideas may use it")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tick_size__gt=0, quantity_step__gt=0, point_value__gt=0),
+                name="journal_instrument_steps_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_decimals__lte=8), name="journal_instrument_decimals_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.symbol} ({self.name})" if self.name else self.symbol
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from journal.write.records import SYMBOL
+
+        errors = {}
+        self.symbol = (self.symbol or "").strip().upper()
+        if not SYMBOL.match(self.symbol):
+            errors["symbol"] = "Use capital letters, digits and . _ / : = ^ - (up to 32)."
+        self.quote_currency = (self.quote_currency or "").strip().upper()
+        if not self.quote_currency.isalpha() or not 3 <= len(self.quote_currency) <= 5:
+            errors["quote_currency"] = "Give a currency code of 3 to 5 letters, e.g. USD."
+        if self.tick_size is not None and self.price_decimals is not None:
+            places = -self.tick_size.normalize().as_tuple().exponent
+            if places > self.price_decimals:
+                errors["price_decimals"] = (
+                    f"The tick size {self.tick_size.normalize()} needs at least {places} decimals."
+                )
+        if errors:
+            raise ValidationError(errors)

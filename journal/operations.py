@@ -10,6 +10,15 @@ HYPERTABLES = ("journal_trade",)
 def bootstrap(report) -> None:
     from django.contrib.auth.models import Group
 
+    from journal.instruments import instruments_seed
+    from journal.models import Instrument
+
+    created = instruments_seed()
+    report(
+        "OK",
+        "instruments",
+        f"{Instrument.objects.count()} ({created} created from the catalogue)",
+    )
     for name in ("Reviewer", "Operator"):
         group = Group.objects.filter(name=name).first()
         count = group.permissions.count() if group else 0

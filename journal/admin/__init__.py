@@ -5,6 +5,7 @@ support     the list's paginator and changelist, the review form, display helper
 filters     the list filters (cheap on millions of rows)
 views       the flag and export views of the trade list
 quarantine  the worklist of quarantined spool lines
+instruments what the desk trades (risk managers keep them)
 """
 
-from journal.admin import quarantine, trades  # noqa: F401 - they register their admins
+from journal.admin import instruments, quarantine, trades  # noqa: F401 - they register admins

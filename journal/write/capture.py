@@ -19,6 +19,7 @@ from django.db import DatabaseError, connection, transaction
 
 from backoffice.db.errors import is_database_outage
 from backoffice.errors import DomainError, Unavailable
+from journal import instruments
 from journal.write import storage
 from journal.write.records import RecordError, TradeRecord, parse_record
 from journal.write.spool import Spool, SpoolError
@@ -93,6 +94,23 @@ def validate_records(items: Sequence[object]) -> list[TradeRecord]:
     return records
 
 
+def refuse_unknown_instruments(records: Sequence[TradeRecord]) -> None:
+    """TradesRejected naming ``symbol`` of each trade on a symbol that is not one of the
+    desk's instruments, where they are required (settings.INSTRUMENTS_REQUIRED)."""
+    if not instruments.required():
+        return
+    unknown = instruments.unknown_symbols({record.symbol for record in records})
+    if unknown:
+        raise TradesRejected(
+            {
+                index: {"symbol": f"{record.symbol} {instruments.UNKNOWN}"}
+                for index, record in enumerate(records)
+                if record.symbol in unknown
+            },
+            total=len(records),
+        )
+
+
 def store_records(records: Sequence[TradeRecord]) -> CaptureResult:
     """Insert records idempotently, in one transaction; raises on any database error."""
     result = CaptureResult()
@@ -115,6 +133,7 @@ def record_trades(items: Sequence[object], *, source: str = "api") -> CaptureRes
     records = validate_records(items)
     if not records:
         return CaptureResult()
+    refuse_unknown_instruments(records)
     try:
         result = store_records(records)
     except DatabaseError as exc:

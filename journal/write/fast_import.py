@@ -35,6 +35,7 @@ import psycopg
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from journal import instruments
 from journal.write import storage
 from journal.write.records import (
     FIELDS,
@@ -198,6 +199,13 @@ VALIDATE = f"""
            min(executed_at::timestamptz), max(executed_at::timestamptz)
     FROM {STAGE}
 """  # noqa: S608
+# Where instruments are required, a row on a symbol that is none declines the file (the
+# exact path names it).
+VALIDATE_INSTRUMENTS = VALIDATE.replace(
+    f"WHERE ({ROW_RULES}) IS NOT TRUE",
+    f"WHERE ({ROW_RULES}) IS NOT TRUE OR symbol NOT IN "  # noqa: S608 - fixed names
+    "(SELECT symbol FROM journal_instrument WHERE is_active)",
+)
 TABLE_HAS_RANGE = """
     SELECT EXISTS (SELECT 1 FROM journal_trade WHERE executed_at BETWEEN %s AND %s)
 """
@@ -313,7 +321,8 @@ def _run(path: Path, advance) -> tuple[int, int, int]:
             if rows == 0:
                 raise Declined("no rows")
             latest = timezone.now() + MAX_FUTURE
-            cursor.execute(VALIDATE.replace(STAGE, stage), {"latest": latest})
+            validate = VALIDATE_INSTRUMENTS if instruments.required() else VALIDATE
+            cursor.execute(validate.replace(STAGE, stage), {"latest": latest})
             failing, first, last = cursor.fetchone()
             if failing:
                 raise Declined(f"{failing} row(s) outside the plain spelling")

@@ -20,6 +20,7 @@ from typing import IO
 
 from django.db import connection, transaction
 
+from journal import instruments
 from journal.write import fast_import, storage
 from journal.write.capture import store_records
 from journal.write.records import (
@@ -164,8 +165,10 @@ def read_jsonl(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | R
 
 
 def validated_rows(
-    path: Path, fmt: str, progress=None
+    path: Path, fmt: str, progress=None, known: dict | None = None
 ) -> Iterator[tuple[int, TradeRecord | list[RowError]]]:
+    """(line, record or its errors) for every row; ``known``: the instruments a symbol
+    must be one of (None: any symbol)."""
     reader = read_csv if fmt == "csv" else read_jsonl
     with path.open("rb") as handle:
         for line, row in reader(handle, progress):
@@ -173,9 +176,14 @@ def validated_rows(
                 yield line, [row]
                 continue
             try:
-                yield line, parse_record(row)
+                record = parse_record(row)
             except RecordError as exc:
                 yield line, [RowError(line, name, reason) for name, reason in exc.errors.items()]
+                continue
+            if known is not None and record.symbol not in known:
+                yield line, [RowError(line, "symbol", f"{record.symbol} {instruments.UNKNOWN}")]
+                continue
+            yield line, record
 
 
 def import_file(
@@ -195,7 +203,9 @@ def import_file(
     if use_copy is None:
         use_copy = connection.vendor == "postgresql"
     result = ImportResult(dry_run=dry_run, method="copy" if use_copy else "batches")
-    rows = validated_rows(path, fmt, progress)
+    # Read before the rows stream into a COPY, which holds the connection meanwhile.
+    known = instruments.instruments() if instruments.required() else None
+    rows = validated_rows(path, fmt, progress, known)
     with transaction.atomic():
         # A plainly right CSV file is checked in SQL (journal/write/fast_import.py); any other
         # is validated row by row, naming line, field and reason.

@@ -17,6 +17,7 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 
 from backoffice.db.errors import is_database_outage
+from journal import instruments
 from journal.write.capture import (
     CaptureResult,
     _discard_broken_connection,
@@ -119,16 +120,21 @@ REPLAY_BATCH_BYTES = 16 * 1024 * 1024
 def _replay_file(spool: Spool, path: Path, batch_size: int, result: ReplayResult, progress):
     batch: list[tuple[SpooledLine, TradeRecord]] = []
     size = 0
+    required = instruments.required()
     for line in spool.read(path):
         result.read += 1
         if line.entry is None:
             _quarantine(spool, line, line.error or "unreadable line", result)
             continue
         try:
-            batch.append((line, parse_record(line.entry["trade"])))
+            record = parse_record(line.entry["trade"])
         except RecordError as exc:
             _quarantine(spool, line, f"invalid trade: {exc}", result)
             continue
+        if required and record.symbol in instruments.unknown_symbols({record.symbol}):
+            _quarantine(spool, line, f"symbol: {record.symbol} {instruments.UNKNOWN}", result)
+            continue
+        batch.append((line, record))
         size += len(line.raw)
         if len(batch) >= batch_size or size >= REPLAY_BATCH_BYTES:
             _replay_batch(spool, batch, result, progress)
