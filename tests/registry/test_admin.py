@@ -44,9 +44,9 @@ def test_staff_upload_a_model_and_see_its_schema_and_metrics(staff_client, staff
     assert "0.74" in html and version.sha256 in html
 
 
-def test_a_joblib_upload_by_a_model_manager_is_accepted(staff_client):
+def test_a_skops_upload_by_a_model_manager_is_accepted(staff_client):
     upload(staff_client, factories.sklearn_pipeline(), features="a,b,c,d,e")
-    assert ModelVersion.objects.get().framework == "sklearn-joblib"
+    assert ModelVersion.objects.get().framework == "sklearn-skops"
 
 
 @pytest.mark.parametrize(
@@ -97,9 +97,9 @@ def test_versions_can_be_neither_edited_nor_deleted(staff_client):
 
 
 def test_moving_an_alias_asks_for_confirmation_first(staff_client, staff):
-    trained = factories.xgboost_model()
+    trained, newer = factories.xgboost_model(), factories.xgboost_model(seed=1)
     v1 = model_register(name="edge", data=trained.data, filename="m.json", alias="production")
-    v2 = model_register(name="edge", data=trained.data, filename="m.json", metrics={"auc": 0.8})
+    v2 = model_register(name="edge", data=newer.data, filename="m.json", metrics={"auc": 0.8})
     url = f"/admin/models_registry/registeredmodel/{v1.model.pk}/move-alias/"
     assert "Review the move" in staff_client.get(url).content.decode()
 
