@@ -59,6 +59,9 @@ class NotFound(RegistryError):
 class DuplicateVersion(RegistryError):
     """The model already has a version with exactly these bytes (``existing``)."""
 
+    status = 409
+    code = "conflict"
+
     def __init__(self, message: str, *, existing: ModelVersion):
         super().__init__(message, field="file")
         self.existing = existing
