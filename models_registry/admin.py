@@ -101,10 +101,12 @@ class ModelVersionAdmin(ModelAdmin):
         return ", ".join(sorted(alias.name for alias in obj.aliases.all())) or "—"
 
     def get_urls(self):
-        # Takes the place of ModelAdmin's add view: the "Add model version" links land here.
+        # The add page is the upload view: first in the list, this add/ is the one that
+        # resolves, and "admin:models_registry_modelversion_add" (the "Add model
+        # version" links) names it; ModelAdmin's own add view is never reached.
         upload = self.admin_site.admin_view(self.upload_view)
         return [
-            path("add/", upload, name="models_registry_modelversion_upload"),
+            path("add/", upload, name="models_registry_modelversion_add"),
             *super().get_urls(),
         ]
 
