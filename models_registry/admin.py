@@ -1,7 +1,9 @@
 """Registry admin: upload a model file, read versions, schema and metrics, move aliases.
 
-Versions and alias moves are records: nothing here edits or deletes them. Moving an alias
-goes through a confirmation page that shows the version it leaves and the one it goes to.
+Versions and alias moves are records: nothing here edits or deletes them. Uploading is a
+view of its own (the model version's "add" page): a plain form checks the input, then
+the registry's service registers the file once. Moving an alias goes through a
+confirmation page that shows the version it leaves and the one it goes to.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from backoffice.admin_site import ModelAdmin
 from models_registry import selectors
 from models_registry.forms import AliasMoveForm, ModelUploadForm
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
-from models_registry.services import RegistryError, alias_move
+from models_registry.services import DuplicateVersion, RegistryError, alias_move, model_register
 
 # -- versions -------------------------------------------------------------------------------
 
@@ -50,7 +52,7 @@ class ModelVersionAdmin(ModelAdmin):
         "created_by",
         "created_at",
     ]
-    list_filter = ["framework", "model"]
+    list_filter = ["framework", "pickle_trust", "model"]
     search_fields = ["model__name", "sha256"]
     list_select_related = ["model", "created_by"]
     readonly_fields = [
@@ -66,6 +68,7 @@ class ModelVersionAdmin(ModelAdmin):
         "training_window_start",
         "training_window_end",
         "description",
+        "pickle_trust",
         "created_by",
         "created_at",
         "aliases_list",
@@ -74,41 +77,6 @@ class ModelVersionAdmin(ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("aliases")
-
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            form = type("BoundModelUploadForm", (ModelUploadForm,), {"user": request.user})
-            kwargs["form"] = form
-            kwargs["fields"] = None
-        return super().get_form(request, obj, **kwargs)
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return [
-                "model_name",
-                "file",
-                "framework",
-                "features",
-                "alias",
-                "task",
-                "description",
-                "metrics",
-            ]
-        return self.readonly_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj is not None else []
-
-    def save_form(self, request, form, change):
-        if change:
-            return super().save_form(request, form, change)
-        return form.registered  # registered (and saved) by the form's clean()
-
-    def save_model(self, request, obj, form, change):
-        """Versions are immutable; the add form has saved through the service already."""
-
-    def save_related(self, request, form, formsets, change):
-        """Nothing to save: a version has no editable relations."""
 
     def has_change_permission(self, request, obj=None):
         return request.method in {"GET", "HEAD"} and super().has_change_permission(request, obj)
@@ -131,6 +99,71 @@ class ModelVersionAdmin(ModelAdmin):
     @admin.display(description="aliases")
     def aliases_list(self, obj):
         return ", ".join(sorted(alias.name for alias in obj.aliases.all())) or "—"
+
+    def get_urls(self):
+        # The add page is the upload view: first in the list, this add/ is the one that
+        # resolves, and "admin:models_registry_modelversion_add" (the "Add model
+        # version" links) names it; ModelAdmin's own add view is never reached.
+        upload = self.admin_site.admin_view(self.upload_view)
+        return [
+            path("add/", upload, name="models_registry_modelversion_add"),
+            *super().get_urls(),
+        ]
+
+    def upload_view(self, request):
+        """Upload a model file; on success, the new version's page says which it is."""
+        if not request.user.has_perm("models_registry.add_modelversion"):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = ModelUploadForm(request.POST, request.FILES)
+        else:
+            form = ModelUploadForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Upload a model version",
+        }
+        if request.method == "POST" and form.is_valid():
+            try:
+                version = self._register_upload(request, form.cleaned_data)
+            except RegistryError as exc:
+                form.add_service_error(exc)
+                if isinstance(exc, DuplicateVersion):
+                    context["existing"] = exc.existing
+            else:
+                return redirect("admin:models_registry_modelversion_change", version.pk)
+        return TemplateResponse(request, "admin/models_registry/modelversion/upload.html", context)
+
+    def _register_upload(self, request, cleaned: dict) -> ModelVersion:
+        """One call of the registry's service; its refusals go back to the form."""
+        alias = cleaned["alias"] or None
+        if alias and not request.user.has_perm("models_registry.change_modelalias"):
+            raise RegistryError(
+                "you may not move aliases: leave the alias empty, or ask a model manager",
+                field="alias",
+            )
+        upload = cleaned["file"]
+        version = model_register(
+            name=cleaned["model_name"],
+            data=b"".join(upload.chunks()),
+            filename=upload.name,
+            framework=cleaned["framework"],
+            features=cleaned["features"] or None,
+            alias=alias,
+            task=cleaned["task"],
+            description=cleaned["description"],
+            metrics=cleaned["metrics"],
+            created_by=request.user,
+        )
+        text = (
+            f"{version.model.name} version {version.version} registered "
+            f"({version.get_framework_display()}, sha256 {version.sha256[:12]}…)"
+        )
+        if alias:
+            text += f"; {alias} now points at version {version.version}"
+        self.message_user(request, text + ".", messages.SUCCESS)
+        return version
 
 
 # -- models and aliases ---------------------------------------------------------------------

@@ -10,7 +10,8 @@ its one version directory is the version the alias points at, and ``version_poli
 serves exactly that one. XGBoost and LightGBM go to Triton's FIL backend, ONNX models
 to its ONNX Runtime backend, with the tensors this server shows on /v2 (input__0 /
 output__0 for trees, the graph's own for ONNX), so a V2 client keeps its requests when
-it moves. scikit-learn joblib files have no Triton backend and are skipped, said so.
+it moves. scikit-learn models (skops or joblib) have no Triton backend and are
+skipped, said so: export them to ONNX to serve them there.
 Export again after an alias moves.
 """
 

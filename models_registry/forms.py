@@ -9,34 +9,43 @@ from django.conf import settings
 
 from models_registry import loaders
 from models_registry.models import Framework, ModelVersion, RegisteredModel, Task
-from models_registry.services import AUTO, RegistryError, model_register
+from models_registry.services import AUTO, RegistryError
+
+# The admin takes every framework but pickles, which run code when loaded (operators only).
+UPLOAD_FRAMEWORKS = [(v, label) for v, label in Framework.choices if v != Framework.SKLEARN_JOBLIB]
 
 
-class ModelUploadForm(forms.ModelForm):
-    """Registers the upload while validating, so that every refusal shows on the form."""
+class ModelUploadForm(forms.Form):
+    """The admin's model upload: checks the input only; the view then registers it.
+
+    Whatever the registry refuses (a file that does not load, a pickle, a schema that
+    does not fit, a file already registered) comes back from the service and is shown
+    on the field it names.
+    """
 
     model_name = forms.SlugField(
         label="Model name",
+        max_length=100,
         help_text="An existing model gets a new version; a new name, a new model.",
     )
     file = forms.FileField(
-        help_text="XGBoost .json/.ubj, LightGBM .txt, scikit-learn .joblib/.pkl, or ONNX .onnx."
+        help_text="XGBoost .json/.ubj, LightGBM .txt, scikit-learn .skops (skops.io.dump) "
+        "or ONNX .onnx. Pickles (.joblib, .pkl) run code when loaded and are not accepted."
     )
-    framework = forms.ChoiceField(choices=[(AUTO, "auto (from the file)"), *Framework.choices])
+    framework = forms.ChoiceField(choices=[(AUTO, "auto (from the file)"), *UPLOAD_FRAMEWORKS])
     features = forms.CharField(
         required=False,
         help_text="Only for a model that carries no feature names: f1,f2,... in column order.",
     )
-    alias = forms.SlugField(required=False, help_text="e.g. staging; leave empty to move none.")
+    alias = forms.SlugField(
+        required=False, max_length=50, help_text="e.g. staging; leave empty to move none."
+    )
     task = forms.ChoiceField(choices=Task.choices, help_text="For a new model.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     metrics = forms.CharField(required=False, help_text='Optional JSON object, e.g. {"auc": 0.71}.')
 
-    class Meta:
-        model = ModelVersion
-        fields: list[str] = []
-
-    user = None  # set by ModelVersionAdmin.get_form
+    # The registry's names for inputs that are called otherwise here.
+    SERVICE_FIELDS = {"name": "model_name", "path": "file"}
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -66,28 +75,10 @@ class ModelUploadForm(forms.ModelForm):
             raise forms.ValidationError("give a JSON object")
         return value
 
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        upload = cleaned["file"]
-        try:
-            self.registered = model_register(
-                name=cleaned["model_name"],
-                data=b"".join(upload.chunks()),
-                filename=upload.name,
-                framework=cleaned["framework"],
-                features=cleaned["features"] or None,
-                alias=cleaned["alias"] or None,
-                task=cleaned["task"],
-                description=cleaned["description"],
-                metrics=cleaned["metrics"],
-                created_by=self.user,
-            )
-        except RegistryError as exc:
-            field = {"name": "model_name", "path": "file"}.get(exc.field or "", exc.field)
-            self.add_error(field if field in self.fields else None, str(exc))
-        return cleaned
+    def add_service_error(self, exc: RegistryError) -> None:
+        """Show a refusal of the registry on the field it names (else above the form)."""
+        field = self.SERVICE_FIELDS.get(exc.field or "", exc.field)
+        self.add_error(field if field in self.fields else None, str(exc))
 
 
 class AliasMoveForm(forms.Form):

@@ -17,6 +17,7 @@ import io
 import json
 import re
 import warnings
+import zipfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -25,8 +26,9 @@ import numpy as np
 XGBOOST = "xgboost"
 LIGHTGBM = "lightgbm"
 SKLEARN_JOBLIB = "sklearn-joblib"
+SKLEARN_SKOPS = "sklearn-skops"
 ONNX = "onnx"
-FRAMEWORKS = (XGBOOST, LIGHTGBM, SKLEARN_JOBLIB, ONNX)
+FRAMEWORKS = (XGBOOST, LIGHTGBM, SKLEARN_SKOPS, SKLEARN_JOBLIB, ONNX)
 
 # File name endings accepted per framework, and the one a stored artifact gets.
 EXTENSIONS = {
@@ -34,11 +36,31 @@ EXTENSIONS = {
     ".ubj": XGBOOST,
     ".txt": LIGHTGBM,
     ".lgb": LIGHTGBM,
+    ".skops": SKLEARN_SKOPS,
     ".joblib": SKLEARN_JOBLIB,
     ".pkl": SKLEARN_JOBLIB,
     ".pickle": SKLEARN_JOBLIB,
     ".onnx": ONNX,
 }
+# Types a .skops file may hold beyond what skops.io trusts by itself (every public
+# scikit-learn estimator, numpy arrays, builtin containers and primitives). Each entry is
+# the fitted state of an estimator this server serves, rebuilt from arrays and numbers by
+# scikit-learn's own __setstate__; nothing here calls a function named by the file.
+# A file that holds any other untrusted type (a FunctionTransformer's function, a class
+# of its author's, builtins.eval ...) is refused before anything of it is built.
+SKOPS_TRUSTED_TYPES = (
+    # The trees of DecisionTree*, RandomForest*, ExtraTrees* and GradientBoosting*.
+    "sklearn.tree._tree.Tree",
+    # The trees of HistGradientBoostingClassifier / Regressor.
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    # CalibratedClassifierCV's fitted calibrators (sigmoid; isotonic is an estimator).
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    # The dtypes that imputers, scalers and encoders record (np.dtype("float64") ...).
+    "numpy.dtype",
+)
+# A .skops file is a zip: refuse one that would unpack to more than this in memory.
+SKOPS_MAX_UNPACKED_BYTES = 2 * 1024**3
 # LightGBM names unnamed columns Column_0, Column_1 ...: that is no schema.
 _LIGHTGBM_DEFAULT_NAME = re.compile(r"^Column_\d+$")
 _XGBOOST_TYPES = {"float": "float", "q": "float", "int": "int", "i": "bool", "c": "category"}
@@ -179,27 +201,14 @@ class LightGBMPredictor(Predictor):
         )
 
 
-class SklearnPredictor(Predictor):
-    """A scikit-learn estimator or pipeline (or anything with its API) saved with joblib.
+class EstimatorPredictor(Predictor):
+    """A scikit-learn estimator or pipeline (or anything with its API), already loaded."""
 
-    joblib runs code while it loads: only call this on bytes that registration accepted
-    from staff and that passed the hash check (models_registry.services enforces both).
-    """
-
-    framework = SKLEARN_JOBLIB
-
-    def __init__(self, data: bytes, *, threads: int = 1):
-        import joblib
-
-        try:
-            self.estimator = joblib.load(io.BytesIO(data))
-        except Exception as exc:  # unpickling raises anything at all
-            raise LoadError(
-                f"not a joblib file: {type(exc).__name__}: {_first_line(exc)}"
-            ) from None
+    def __init__(self, estimator, *, file_kind: str):
+        self.estimator = estimator
         if not hasattr(self.estimator, "predict"):
             kind = type(self.estimator).__name__
-            raise LoadError(f"the joblib file holds a {kind}, which has no predict()")
+            raise LoadError(f"the {file_kind} file holds a {kind}, which has no predict()")
         proba = getattr(self.estimator, "predict_proba", None)
         classes = getattr(self.estimator, "classes_", None)
         self.uses_proba = proba is not None and classes is not None and len(classes) == 2
@@ -232,6 +241,74 @@ class SklearnPredictor(Predictor):
             feature_types=None,
             output_kind="probability" if self.uses_proba else "value",
         )
+
+
+class SkopsPredictor(EstimatorPredictor):
+    """A scikit-learn model saved with ``skops.io.dump``: loading runs no code of the file's.
+
+    skops reads a zip of JSON and numpy arrays and builds only objects of trusted types
+    (its own defaults and SKOPS_TRUSTED_TYPES). The file's types are audited first; any
+    other type is refused by name before a single object is built.
+    """
+
+    framework = SKLEARN_SKOPS
+
+    def __init__(self, data: bytes, *, threads: int = 1):
+        import skops.io
+
+        _check_zip(data)
+        try:
+            untrusted = skops.io.get_untrusted_types(data=data)
+        except Exception as exc:  # a damaged zip or schema raises anything at all
+            raise LoadError(f"not a skops file: {type(exc).__name__}: {_first_line(exc)}") from None
+        refused = sorted(set(untrusted) - set(SKOPS_TRUSTED_TYPES))
+        if refused:
+            raise LoadError(
+                f"the skops file holds types this server does not trust: {', '.join(refused)}; "
+                "nothing of it was loaded. Save a model built from scikit-learn's estimators "
+                "and pipelines, or export it to ONNX (.onnx)"
+            )
+        try:
+            estimator = skops.io.loads(data, trusted=list(SKOPS_TRUSTED_TYPES))
+        except Exception as exc:  # the audit passed; anything else is a broken file
+            raise LoadError(f"not a skops file: {type(exc).__name__}: {_first_line(exc)}") from None
+        super().__init__(estimator, file_kind="skops")
+
+
+def _check_zip(data: bytes) -> None:
+    """A zip whose members fit in memory (a .skops file is a zip)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise LoadError(f"not a skops file (not a zip: {_first_line(exc)})") from None
+    if unpacked > SKOPS_MAX_UNPACKED_BYTES:
+        raise LoadError(
+            f"the skops file unpacks to {unpacked:,} bytes; at most "
+            f"{SKOPS_MAX_UNPACKED_BYTES:,} are read"
+        )
+
+
+class PicklePredictor(EstimatorPredictor):
+    """A scikit-learn estimator or pipeline saved with joblib (pickle).
+
+    Unpickling runs whatever code the file names: ``load`` builds this only when the
+    caller says the pickle is trusted (an operator's ``--trust-pickle``, recorded on the
+    version, and the hash checked first: models_registry.services enforces both).
+    """
+
+    framework = SKLEARN_JOBLIB
+
+    def __init__(self, data: bytes, *, threads: int = 1):
+        import joblib
+
+        try:
+            estimator = joblib.load(io.BytesIO(data))
+        except Exception as exc:  # unpickling raises anything at all
+            raise LoadError(
+                f"not a joblib file: {type(exc).__name__}: {_first_line(exc)}"
+            ) from None
+        super().__init__(estimator, file_kind="joblib")
 
 
 _ORT_TYPES = {"tensor(float)": ("FP32", np.float32), "tensor(double)": ("FP64", np.float64)}
@@ -364,18 +441,34 @@ def _has_external_data(model) -> bool:
 _PREDICTORS: dict[str, type[Predictor]] = {
     XGBOOST: XGBoostPredictor,
     LIGHTGBM: LightGBMPredictor,
-    SKLEARN_JOBLIB: SklearnPredictor,
+    SKLEARN_SKOPS: SkopsPredictor,
+    SKLEARN_JOBLIB: PicklePredictor,
     ONNX: ONNXPredictor,
 }
 
 
-def load(framework: str, data: bytes, *, threads: int = 1) -> Predictor:
-    """A predictor for verified artifact bytes; LoadError if they are not such a model."""
+class UntrustedPickle(LoadError):
+    """A pickle (joblib) that nobody trusted: it is never unpickled."""
+
+
+def load(
+    framework: str, data: bytes, *, threads: int = 1, pickle_trusted: bool = False
+) -> Predictor:
+    """A predictor for verified artifact bytes; LoadError if they are not such a model.
+
+    A pickle (``sklearn-joblib``) is unpickled only with ``pickle_trusted``: the one
+    framework whose loading runs code of the file's.
+    """
     try:
         cls = _PREDICTORS[framework]
     except KeyError:
         known = ", ".join(FRAMEWORKS)
         raise LoadError(f"unknown framework {framework!r}; use one of {known}") from None
+    if cls is PicklePredictor and not pickle_trusted:
+        raise UntrustedPickle(
+            "a joblib (pickle) file runs code when it is loaded, and no operator trusted "
+            "this one (manage.py register_model --trust-pickle): never loaded"
+        )
     if not data:
         # XGBoost aborts the whole process on an empty buffer (std::terminate).
         raise LoadError("the model file is empty")
@@ -394,7 +487,7 @@ def detect_framework(data: bytes, filename: str) -> str:
         return XGBOOST
     raise LoadError(
         f"cannot tell the framework of {filename!r}: name it .json/.ubj (XGBoost), "
-        ".txt (LightGBM), .joblib (scikit-learn) or .onnx (ONNX), or pass the framework "
+        ".txt (LightGBM), .skops (scikit-learn) or .onnx (ONNX), or pass the framework "
         "explicitly"
     )
 
@@ -404,7 +497,13 @@ def extension_for(framework: str, filename: str) -> str:
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if EXTENSIONS.get(suffix) == framework:
         return suffix
-    return {XGBOOST: ".json", LIGHTGBM: ".txt", SKLEARN_JOBLIB: ".joblib", ONNX: ".onnx"}[framework]
+    return {
+        XGBOOST: ".json",
+        LIGHTGBM: ".txt",
+        SKLEARN_SKOPS: ".skops",
+        SKLEARN_JOBLIB: ".joblib",
+        ONNX: ".onnx",
+    }[framework]
 
 
 def check_predicts(predictor: Predictor, n_features: int) -> None:

@@ -18,8 +18,17 @@ class Task(models.TextChoices):
 class Framework(models.TextChoices):
     XGBOOST = "xgboost", "XGBoost (JSON / UBJ)"
     LIGHTGBM = "lightgbm", "LightGBM (text model)"
-    SKLEARN_JOBLIB = "sklearn-joblib", "scikit-learn or other object (joblib)"
+    SKLEARN_SKOPS = "sklearn-skops", "scikit-learn (skops: loads no code)"
+    SKLEARN_JOBLIB = "sklearn-joblib", "scikit-learn pickle (joblib: runs code; operators only)"
     ONNX = "onnx", "ONNX (ONNX Runtime: neural networks and more)"
+
+
+class PickleTrust(models.TextChoices):
+    """Why a joblib (pickle) version may be unpickled; only these ever are."""
+
+    NONE = "", "not trusted"
+    OPERATOR = "operator", "an operator registered it with --trust-pickle"
+    LEGACY = "legacy", "registered before pickles needed an operator (migration 0004)"
 
 
 class OutputKind(models.TextChoices):
@@ -56,6 +65,10 @@ class ModelVersion(models.Model):
     training_window_start = models.DateTimeField(null=True, blank=True)
     training_window_end = models.DateTimeField(null=True, blank=True)
     description = models.TextField(blank=True)
+    # Unpickling runs code: a joblib version is loaded only when this says who trusted it.
+    pickle_trust = models.CharField(
+        max_length=10, choices=PickleTrust.choices, default=PickleTrust.NONE, blank=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -72,6 +85,15 @@ class ModelVersion(models.Model):
             # The numbering race's last line of defence (the service also locks the model).
             models.UniqueConstraint(fields=["model", "version"], name="model_version_unique"),
             models.CheckConstraint(condition=models.Q(version__gte=1), name="model_version_gte_1"),
+            # Trust is recorded on pickles only, and only an operator (no user) gives it now.
+            models.CheckConstraint(
+                condition=models.Q(pickle_trust="") | models.Q(framework="sklearn-joblib"),
+                name="model_version_pickle_trust_on_pickles",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(pickle_trust="operator") | models.Q(created_by__isnull=True),
+                name="model_version_pickle_trusted_by_operator",
+            ),
         ]
 
     def __str__(self):
@@ -80,6 +102,14 @@ class ModelVersion(models.Model):
     @property
     def feature_names(self) -> list[str]:
         return [feature["name"] for feature in self.feature_schema]
+
+    @property
+    def pickle_trusted(self) -> bool:
+        """A joblib version that may be unpickled (an operator's or a legacy mark)."""
+        return self.framework == Framework.SKLEARN_JOBLIB and self.pickle_trust in {
+            PickleTrust.OPERATOR,
+            PickleTrust.LEGACY,
+        }
 
 
 class ModelAlias(models.Model):

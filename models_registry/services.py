@@ -4,6 +4,11 @@ Registration reads the whole file (models are megabytes), works out the framewor
 it once to read its feature schema and check that it predicts, stores it by content
 hash, and only then numbers the version in a short transaction. A file that fails any
 step leaves no row behind (at most an unreferenced, content-addressed file).
+
+Pickles (joblib) run code when they are loaded: they are refused before loading unless
+an operator at the shell says ``--trust-pickle``, which is recorded on the version; no
+other pickle is ever loaded, at registration or when serving. scikit-learn models come
+as skops files instead, which load no code (models_registry.loaders.SkopsPredictor).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from models_registry.models import (
     Framework,
     ModelAlias,
     ModelVersion,
+    PickleTrust,
     RegisteredModel,
     Task,
 )
@@ -48,6 +54,17 @@ class NotFound(RegistryError):
 
     status = 404
     code = "not_found"
+
+
+class DuplicateVersion(RegistryError):
+    """The model already has a version with exactly these bytes (``existing``)."""
+
+    status = 409
+    code = "conflict"
+
+    def __init__(self, message: str, *, existing: ModelVersion):
+        super().__init__(message, field="file")
+        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -112,18 +129,30 @@ def _feature_schema(info: loaders.ModelInfo, given: list[dict[str, str]] | None)
     return given
 
 
-def _check_may_register(framework: str, created_by) -> None:
-    """joblib runs code at load: only staff (or an operator at the shell) may register it."""
-    if framework != Framework.SKLEARN_JOBLIB or created_by is None:
+PICKLE_REFUSED = (
+    "a joblib (pickle) file runs code when it is loaded, so it is not accepted here: "
+    "save a scikit-learn model with skops.io.dump (.skops) or export it to ONNX (.onnx)"
+)
+
+
+def _check_may_register(framework: str, created_by, trust_pickle: bool) -> None:
+    """Pickles run code at load: only an operator at the shell who trusts one registers it.
+
+    Checked before anything of the file is loaded.
+    """
+    if framework != Framework.SKLEARN_JOBLIB:
         return
-    if not (
-        created_by.is_active
-        and created_by.is_staff
-        and created_by.has_perm("models_registry.add_modelversion")
-    ):
+    if created_by is not None:
         raise RegistryError(
-            "only staff with the permission to add model versions may register joblib files",
-            field="framework",
+            f"{PICKLE_REFUSED}; an operator who has reviewed the file can register it with "
+            "manage.py register_model --trust-pickle",
+            field="file",
+        )
+    if not trust_pickle:
+        raise RegistryError(
+            f"{PICKLE_REFUSED}, or pass --trust-pickle if you know where this file comes "
+            "from and accept that it runs as the server",
+            field="file",
         )
 
 
@@ -140,12 +169,16 @@ def model_register(
     metrics: dict | None = None,
     training_window: TrainingWindow | None = None,
     created_by=None,
+    trust_pickle: bool = False,
 ) -> ModelVersion:
     """Register ``data`` (a model file's bytes) as the next version of model ``name``.
 
     The model is created on its first version. ``created_by`` is the staff user (admin)
     or None (an operator's manage.py command). With ``alias``, the alias is moved to the
-    new version in the same transaction.
+    new version in the same transaction. ``trust_pickle``: an operator (no
+    ``created_by``) accepts that a joblib file runs code; nobody else can. The same
+    bytes registered twice for one model are refused (DuplicateVersion): a double
+    submit or a retry makes one version.
     """
     name = name.strip()
     if not name or not _SLUG.match(name) or len(name) > 100:
@@ -165,13 +198,14 @@ def model_register(
         raise RegistryError(
             f"framework must be auto or one of {', '.join(Framework.values)}", field="framework"
         )
-    _check_may_register(framework, created_by)
+    _check_may_register(framework, created_by, trust_pickle)
+    pickle_trusted = framework == Framework.SKLEARN_JOBLIB  # only past the check above
     if isinstance(features, list) and features and isinstance(features[0], dict):
         given = parse_features([f"{f['name']}:{f.get('type', 'float')}" for f in features])
     else:
         given = parse_features(features)  # type: ignore[arg-type]
     try:
-        predictor = loaders.load(framework, data)
+        predictor = loaders.load(framework, data, pickle_trusted=pickle_trusted)
         info = predictor.info()
         loaders.check_predicts(predictor, info.n_features)
     except loaders.LoadError as exc:
@@ -194,6 +228,7 @@ def model_register(
             "training_window_start": window.start,
             "training_window_end": window.end,
             "description": description,
+            "pickle_trust": PickleTrust.OPERATOR if pickle_trusted else PickleTrust.NONE,
             "created_by": created_by,
         },
         alias=alias,
@@ -241,6 +276,8 @@ def _create_version(
                 # locks the whole database on write, and the unique constraint with
                 # a retry covers anything else.
                 model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+                # Under the lock: a double submit racing on two workers makes one version.
+                _refuse_duplicate(model, fields["sha256"])
                 last = model.versions.aggregate(last=Max("version"))["last"] or 0
                 version = ModelVersion(model=model, version=last + 1, **fields)
                 try:
@@ -258,6 +295,17 @@ def _create_version(
                 raise
             logger.info("version number taken concurrently; retrying", extra={"model": name})
     raise AssertionError("unreachable")
+
+
+def _refuse_duplicate(model: RegisteredModel, sha256: str) -> None:
+    existing = model.versions.filter(sha256=sha256).order_by("version").first()
+    if existing is not None:
+        raise DuplicateVersion(
+            f"{model.name} already has this exact file as version {existing.version} "
+            f"(sha256 {sha256[:12]}…): nothing was registered. To serve it, move an alias "
+            f"to version {existing.version}",
+            existing=existing,
+        )
 
 
 def _check_alias_name(alias: str) -> None:
@@ -322,17 +370,20 @@ def predictor_load(
     artifact_path: str,
     sha256: str,
     size: int,
-    registered_by_staff: bool,
+    pickle_trusted: bool,
     threads: int = 1,
 ) -> loaders.Predictor:
     """Load a registered version: from the artifact root, with its hash checked first.
 
-    Raises artifacts.ArtifactError (missing, outside the root, changed) or
-    loaders.LoadError (the bytes do not load); the caller keeps serving other models.
+    ``pickle_trusted`` is the version's ``pickle_trusted``: a joblib version without it
+    is refused before its file is even read. Raises artifacts.ArtifactError (missing,
+    outside the root, changed) or loaders.LoadError (the bytes do not load, an untrusted
+    pickle); the caller keeps serving other models.
     """
-    if framework == Framework.SKLEARN_JOBLIB and not registered_by_staff:
-        raise artifacts.ArtifactError(
-            "a joblib artifact not registered by staff is never loaded; refused"
+    if framework == Framework.SKLEARN_JOBLIB and not pickle_trusted:
+        raise loaders.UntrustedPickle(
+            "a joblib (pickle) file runs code when it is loaded, and no operator trusted "
+            "this one (manage.py register_model --trust-pickle): never loaded"
         )
     data = artifacts.read_verified(artifact_path, sha256=sha256, size=size)
-    return loaders.load(framework, data, threads=threads)
+    return loaders.load(framework, data, threads=threads, pickle_trusted=pickle_trusted)

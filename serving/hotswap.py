@@ -55,11 +55,10 @@ class ServedVersion:
     size: int
     feature_names: tuple[str, ...]
     output_kind: str
-    registered_by_staff: bool
+    pickle_trusted: bool
 
     @classmethod
     def of(cls, version: ModelVersion) -> ServedVersion:
-        creator = version.created_by
         return cls(
             id=version.pk,
             model=version.model.name,
@@ -70,8 +69,8 @@ class ServedVersion:
             size=version.size,
             feature_names=tuple(version.feature_names),
             output_kind=version.output_kind,
-            # An operator at the shell (no user) or a staff user.
-            registered_by_staff=creator is None or bool(creator.is_staff),
+            # Only a joblib version an operator trusted (or one from before) is unpickled.
+            pickle_trusted=version.pickle_trusted,
         )
 
     @property

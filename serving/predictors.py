@@ -106,7 +106,7 @@ class PredictorCache:
                 artifact_path=served.artifact_path,
                 sha256=served.sha256,
                 size=served.size,
-                registered_by_staff=served.registered_by_staff,
+                pickle_trusted=served.pickle_trusted,
                 threads=settings.SERVING_PREDICT_THREADS,
             )
         except (ArtifactError, LoadError) as exc:

@@ -47,6 +47,7 @@ _VERSION = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 _PLATFORMS = {
     "xgboost": "xgboost_json",
     "lightgbm": "lightgbm_text",
+    "sklearn-skops": "sklearn_skops",
     "sklearn-joblib": "sklearn_joblib",
     ONNX: "onnxruntime_onnx",
 }

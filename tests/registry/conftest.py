@@ -1,11 +1,13 @@
 """Fixtures of the registry tests: a private artifact store per test, and personas.
 
-Personas: ``staff`` (a model manager with every registry permission), ``viewer`` (staff
-who may only look), and ``operator`` (None: someone at the shell with manage.py).
+Personas: ``staff`` (every registry permission, given one by one), ``model_manager``
+(staff in the Model manager group of migration 0002, as production has them),
+``viewer`` (staff who may only look), and ``operator`` (None: someone at the shell
+with manage.py).
 """
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 
 
 @pytest.fixture(autouse=True)
@@ -29,4 +31,11 @@ def viewer(django_user_model):
             content_type__app_label="models_registry", codename__startswith="view_"
         )
     )
+    return django_user_model.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def model_manager(django_user_model):
+    user = django_user_model.objects.create_user("max", password="pw-max-1", is_staff=True)
+    user.groups.add(Group.objects.get(name="Model manager"))
     return django_user_model.objects.get(pk=user.pk)

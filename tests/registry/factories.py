@@ -1,14 +1,19 @@
-"""Small real models, trained once per test session, and the people who use them.
+"""Small real models, trained once per test session, and crafted hostile files.
 
 Each trainer returns the artifact's bytes with a probe matrix and the model's own
-predictions for it (the booster's, the pipeline's), which the API must reproduce.
+predictions for it (the booster's, the pipeline's), which the API must reproduce. The
+``malicious_*`` builders return files that run code (create ``marker``) if anything
+ever loads them: a pickle, and skops files that name a function or a foreign class.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import json
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -92,9 +97,8 @@ def lightgbm_model(*, named: bool = True) -> Trained:
 
 
 @functools.cache
-def sklearn_pipeline() -> Trained:
+def _fitted_pipeline():
     """A scaler and a gradient-boosted classifier, fitted on plain arrays (no names)."""
-    import joblib
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -103,10 +107,96 @@ def sklearn_pipeline() -> Trained:
     pipeline = make_pipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=30))
     pipeline.fit(x, y)
     probe = probe_rows()
-    expected = pipeline.predict_proba(probe)[:, 1].tolist()
+    return pipeline, probe, pipeline.predict_proba(probe)[:, 1].tolist()
+
+
+@functools.cache
+def sklearn_pipeline() -> Trained:
+    """The pipeline saved with skops.io: what a model manager uploads."""
+    import skops.io
+
+    pipeline, probe, expected = _fitted_pipeline()
+    return Trained(skops.io.dumps(pipeline), "pipeline.skops", FEATURES, probe, expected)
+
+
+@functools.cache
+def sklearn_pipeline_joblib() -> Trained:
+    """The same pipeline pickled with joblib: only an operator's --trust-pickle takes it."""
+    import joblib
+
+    pipeline, probe, expected = _fitted_pipeline()
     buffer = io.BytesIO()
     joblib.dump(pipeline, buffer)
     return Trained(buffer.getvalue(), "pipeline.joblib", FEATURES, probe, expected)
+
+
+def marker_code(marker: Path) -> str:
+    """Python that leaves proof it ran: the marker file, holding the process id."""
+    return f"import os, pathlib; pathlib.Path({str(marker)!r}).write_text(str(os.getpid()))"
+
+
+class _RunsCodeWhenUnpickled:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (marker_code(self.marker),))
+
+
+def malicious_pickle(marker: Path) -> bytes:
+    """A joblib file whose unpickling runs ``exec`` and creates ``marker``."""
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(_RunsCodeWhenUnpickled(marker), buffer)
+    return buffer.getvalue()
+
+
+def malicious_skops_exec(marker: Path) -> bytes:
+    """A skops file that asks for ``builtins.exec(code)`` to be called while it loads.
+
+    Hand-written: skops.io.dump never writes this, but a loader that trusted the type
+    would run it (ConstructorFromReduceNode calls the named type with the arguments).
+    """
+    text = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode"}
+    schema = {
+        "__class__": "exec",
+        "__module__": "builtins",
+        "__loader__": "ConstructorFromReduceNode",
+        "content": {
+            "__class__": "tuple",
+            "__module__": "builtins",
+            "__loader__": "TupleNode",
+            "content": [
+                {**text, "content": json.dumps(marker_code(marker)), "is_json": True, "__id__": 1}
+            ],
+            "__id__": 2,
+        },
+        "protocol": 2,
+        "_skops_version": "0.16.0",
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("schema.json", json.dumps(schema))
+    return buffer.getvalue()
+
+
+class Tripwire:
+    """A class of the file's author: building it from its state creates ``marker``."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __setstate__(self, state):
+        exec(marker_code(Path(state["marker"])))  # noqa: S102 - the hostile payload itself
+        self.__dict__.update(state)
+
+
+def malicious_skops_object(marker: Path) -> bytes:
+    """A skops file (as skops.io.dump writes it) holding a Tripwire."""
+    import skops.io
+
+    return skops.io.dumps(Tripwire(marker))
 
 
 LSTM_FEATURES = ["ret", "vol"]

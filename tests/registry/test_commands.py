@@ -60,6 +60,34 @@ def test_register_model_names_a_missing_file_and_bad_metrics(tmp_path):
         run("register_model", str(path), "--name", "edge", "--metrics", "{x")
 
 
+def test_register_model_says_when_a_file_is_already_a_version(tmp_path):
+    path = write(tmp_path, factories.xgboost_model())
+    run("register_model", str(path), "--name", "edge")
+    with pytest.raises(CommandError, match="edge already has this exact file as version 1"):
+        run("register_model", str(path), "--name", "edge", "--alias", "production")
+    assert ModelVersion.objects.count() == 1 and not ModelAlias.objects.exists()
+
+
+def test_register_model_takes_a_pickle_only_with_trust_pickle(tmp_path):
+    trained = factories.sklearn_pipeline_joblib()
+    path = write(tmp_path, trained)
+    with pytest.raises(CommandError, match=r"\.skops.*or pass --trust-pickle"):
+        run("register_model", str(path), "--name", "edge-sk", "--features", "a,b,c,d,e")
+    assert not ModelVersion.objects.exists()
+    args = ["register_model", str(path), "--name", "edge-sk", "--features", "a,b,c,d,e"]
+    output = run(*args, "--trust-pickle")
+    assert "registered edge-sk@1 (sklearn-joblib" in output
+    assert "edge-sk@1 is a pickle trusted by an operator" in output
+    assert ModelVersion.objects.get().pickle_trust == "operator"
+
+
+def test_register_model_takes_a_skops_file_without_any_flag(tmp_path):
+    path = write(tmp_path, factories.sklearn_pipeline())
+    output = run("register_model", str(path), "--name", "edge-sk", "--features", "a,b,c,d,e")
+    assert "registered edge-sk@1 (sklearn-skops" in output
+    assert "pickle" not in output
+
+
 def test_train_model_trains_both_frameworks_records_metrics_and_aliases():
     output = run(
         "train_model",
@@ -98,6 +126,7 @@ def test_training_on_the_journal_alone_fails_clearly_without_trades():
 def test_move_alias_promotes_and_rolls_back(tmp_path):
     path = write(tmp_path, factories.xgboost_model())
     run("register_model", str(path), "--name", "edge", "--alias", "production")
+    path.write_bytes(factories.xgboost_model(seed=1).data)
     run("register_model", str(path), "--name", "edge")
     assert "from version 1 to version 2" in run(
         "move_alias", "edge", "production", "2", "--reason", "better AUC"

@@ -109,13 +109,17 @@ def test_a_kserve_inference_service_per_model_points_at_the_repository(registry,
         assert f"--load-model={name}" in model["args"]
 
 
-def test_joblib_models_are_skipped_and_said_so_and_a_second_export_replaces_the_first(
+def test_sklearn_models_are_skipped_and_said_so_and_a_second_export_replaces_the_first(
     registry, tmp_path
 ):
-    trained = factories.sklearn_pipeline()
-    register(trained, "edge-sk", alias="production", features=",".join(trained.features))
+    features = ",".join(factories.FEATURES)
+    register(factories.sklearn_pipeline(), "edge-sk", alias="production", features=features)
+    pickled = factories.sklearn_pipeline_joblib()
+    register(pickled, "edge-pk", alias="production", features=features, trust_pickle=True)
     output = run(tmp_path)
-    assert "skipped edge-sk@1 (sklearn-joblib): no Triton backend" in output
+    assert "skipped edge-sk@1 (sklearn-skops): no Triton backend" in output
+    assert "skipped edge-pk@1 (sklearn-joblib): no Triton backend" in output
+    assert not (tmp_path / "repo" / "triton" / "edge-sk").exists()
     stale = tmp_path / "repo" / "triton" / "gone"
     stale.mkdir()
     run(tmp_path, "--alias", "production")

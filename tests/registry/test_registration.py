@@ -4,9 +4,15 @@ import hashlib
 
 import pytest
 
-from models_registry import artifacts
+from models_registry import artifacts, loaders
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
-from models_registry.services import RegistryError, alias_move, model_register, predictor_load
+from models_registry.services import (
+    DuplicateVersion,
+    RegistryError,
+    alias_move,
+    model_register,
+    predictor_load,
+)
 from tests.registry import factories
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -65,25 +71,67 @@ def test_given_features_must_agree_with_the_names_in_the_model():
         register(factories.xgboost_model(), features="a,b,c,d,e")
 
 
-def test_a_joblib_pipeline_from_an_operator_is_registered_with_its_features():
-    version = register(factories.sklearn_pipeline(), features=",".join(factories.FEATURES))
-    assert version.framework == "sklearn-joblib"
-    assert version.output_kind == "probability"
-    assert version.created_by is None
+def test_a_skops_pipeline_is_registered_with_its_features_and_predicts():
+    trained = factories.sklearn_pipeline()
+    version = register(trained, features=",".join(factories.FEATURES))
+    assert (version.framework, version.output_kind) == ("sklearn-skops", "probability")
+    assert version.artifact_path.endswith(".skops")
+    assert version.pickle_trust == "" and not version.pickle_trusted
+    predictor = predictor_load(
+        framework=version.framework,
+        artifact_path=version.artifact_path,
+        sha256=version.sha256,
+        size=version.size,
+        pickle_trusted=False,
+    )
+    assert predictor.predict(trained.probe) == pytest.approx(trained.expected, abs=1e-9)
 
 
-def test_joblib_from_staff_without_the_add_permission_is_refused_before_loading(
-    django_user_model,
-):
-    plain_staff = django_user_model.objects.create_user("sam", is_staff=True)
-    with pytest.raises(RegistryError, match="only staff with the permission") as caught:
-        register(factories.sklearn_pipeline(), features="a,b,c,d,e", created_by=plain_staff)
-    assert caught.value.field == "framework"
-
-
-def test_joblib_from_a_model_manager_is_accepted(staff):
+def test_a_skops_pipeline_from_a_model_manager_is_accepted(staff):
     version = register(factories.sklearn_pipeline(), features="a,b,c,d,e", created_by=staff)
     assert version.created_by == staff
+
+
+def test_an_operators_trusted_pickle_is_registered_marked_and_loaded():
+    trained = factories.sklearn_pipeline_joblib()
+    version = register(trained, features=",".join(factories.FEATURES), trust_pickle=True)
+    assert (version.framework, version.created_by) == ("sklearn-joblib", None)
+    assert version.pickle_trust == "operator" and version.pickle_trusted
+    predictor = predictor_load(
+        framework=version.framework,
+        artifact_path=version.artifact_path,
+        sha256=version.sha256,
+        size=version.size,
+        pickle_trusted=version.pickle_trusted,
+    )
+    assert predictor.predict(trained.probe) == pytest.approx(trained.expected, abs=1e-9)
+
+
+def test_a_pickle_from_an_operator_who_does_not_trust_it_is_refused():
+    with pytest.raises(
+        RegistryError, match=r"not accepted here.*\.skops.*--trust-pickle"
+    ) as caught:
+        register(factories.sklearn_pipeline_joblib(), features="a,b,c,d,e")
+    assert caught.value.field == "file"
+    assert not ModelVersion.objects.exists()
+
+
+def test_a_pickle_from_staff_is_refused_even_with_trust_and_every_permission(staff):
+    for trust in (False, True):
+        with pytest.raises(RegistryError, match="register_model --trust-pickle") as caught:
+            register(
+                factories.sklearn_pipeline_joblib(),
+                features="a,b,c,d,e",
+                created_by=staff,
+                trust_pickle=trust,
+            )
+        assert caught.value.field == "file"
+    assert not ModelVersion.objects.exists()
+
+
+def test_a_damaged_pickle_an_operator_trusts_is_refused_as_such():
+    with pytest.raises(RegistryError, match="not a joblib file"):
+        model_register(name="edge", data=b"\x80\x04garbage", filename="m.joblib", trust_pickle=True)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +139,7 @@ def test_joblib_from_a_model_manager_is_accepted(staff):
     [
         (b"\x00\x01garbage", "model.json", "not an XGBoost model"),
         (b"tree\nnot really", "model.txt", "not a LightGBM text model"),
-        (b"\x80\x04garbage", "model.joblib", "not a joblib file"),
+        (b"PK\x03\x04garbage", "model.skops", "not a skops file"),
         (b"", "model.json", "the model file is empty"),
         (b"hello", "model.bin", "cannot tell the framework"),
     ],
@@ -117,12 +165,24 @@ def test_a_model_name_must_be_a_slug(name):
 
 def test_versions_are_numbered_per_model_and_the_same_bytes_share_one_file(artifact_store):
     trained = factories.xgboost_model()
-    first, second = register(trained), register(trained)
+    first, second = register(trained), register(factories.xgboost_model(seed=1))
     other = register(trained, name="other")
     assert (first.version, second.version, other.version) == (1, 2, 1)
-    assert first.artifact_path == second.artifact_path == other.artifact_path
+    assert first.artifact_path == other.artifact_path != second.artifact_path
     stored = [p for p in (artifact_store / "artifacts").rglob("*") if p.is_file()]
-    assert len(stored) == 1, "no temporary file is left behind"
+    assert len(stored) == 2, "no temporary file is left behind"
+
+
+def test_the_same_file_twice_for_one_model_is_refused_and_names_the_version():
+    trained = factories.xgboost_model()
+    first = register(trained)
+    with pytest.raises(
+        DuplicateVersion, match=r"already has this exact file as version 1"
+    ) as caught:
+        register(trained, alias="production", metrics={"auc": 0.9})
+    assert (caught.value.field, caught.value.existing) == ("file", first)
+    assert list(ModelVersion.objects.values_list("version", flat=True)) == [1]
+    assert not ModelAlias.objects.exists(), "nothing of the refused registration stays"
 
 
 def test_registering_with_an_alias_moves_it_and_records_the_move():
@@ -165,7 +225,7 @@ def test_loading_checks_the_hash_and_size_every_time(artifact_store):
         artifact_path=version.artifact_path,
         sha256=version.sha256,
         size=version.size,
-        registered_by_staff=True,
+        pickle_trusted=False,
     )
     predictor = predictor_load(**fields)
     probe = factories.xgboost_model().probe
@@ -192,7 +252,7 @@ def test_an_artifact_path_outside_the_root_is_refused(path):
             artifact_path=path,
             sha256="0" * 64,
             size=1,
-            registered_by_staff=True,
+            pickle_trusted=True,
         )
 
 
@@ -206,13 +266,15 @@ def test_a_symlink_out_of_the_root_is_refused(artifact_store, tmp_path):
         artifacts.resolve("artifacts/ab/evil.joblib")
 
 
-def test_joblib_not_registered_by_staff_is_never_loaded():
-    version = register(factories.sklearn_pipeline(), features="a,b,c,d,e")
-    with pytest.raises(artifacts.ArtifactError, match="never loaded"):
+def test_a_pickle_without_an_operators_trust_is_never_loaded_even_with_its_hash_right():
+    version = register(factories.sklearn_pipeline_joblib(), features="a,b,c,d,e", trust_pickle=True)
+    with pytest.raises(loaders.UntrustedPickle, match="no operator trusted this one"):
         predictor_load(
             framework=version.framework,
             artifact_path=version.artifact_path,
             sha256=version.sha256,
             size=version.size,
-            registered_by_staff=False,
+            pickle_trusted=False,
         )
+    with pytest.raises(loaders.UntrustedPickle):
+        loaders.load("sklearn-joblib", factories.sklearn_pipeline_joblib().data)

@@ -100,9 +100,23 @@ def lgbm(db):
 
 @pytest.fixture
 def pipeline(db):
+    """A scikit-learn pipeline as staff upload it: a skops file."""
     trained = factories.sklearn_pipeline()
     return trained, register(
         trained, "edge-sklearn", alias="production", features=",".join(trained.features)
+    )
+
+
+@pytest.fixture
+def trusted_pickle(db):
+    """The same pipeline pickled, registered by an operator with --trust-pickle."""
+    trained = factories.sklearn_pipeline_joblib()
+    return trained, register(
+        trained,
+        "edge-pickle",
+        alias="production",
+        features=",".join(trained.features),
+        trust_pickle=True,
     )
 
 

@@ -12,7 +12,7 @@ from tests.serving.conftest import instances, predict, register
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("fixture", ["xgb", "lgbm", "pipeline"])
+@pytest.mark.parametrize("fixture", ["xgb", "lgbm", "pipeline", "trusted_pickle"])
 def test_it_returns_the_models_own_predictions_to_1e_6(request, bot, fixture):
     trained, version = request.getfixturevalue(fixture)
     response = predict(bot, version.model.name, {"instances": instances(trained)})
@@ -96,7 +96,7 @@ def test_a_model_managers_session_may_predict_and_the_models_are_listed(
 def test_a_models_page_shows_versions_aliases_schema_and_metrics(bot, db):
     trained = factories.xgboost_model()
     register(trained, "edge", alias="production", metrics={"auc": 0.71})
-    register(trained, "edge", alias="staging")
+    register(factories.xgboost_model(seed=1), "edge", alias="staging")
     detail = bot.get("/api/v1/models/edge").json()
     assert detail["aliases"] == {"production": 1, "staging": 2}
     assert [v["version"] for v in detail["versions"]] == [2, 1]

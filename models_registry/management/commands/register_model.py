@@ -9,7 +9,10 @@ from models_registry.services import AUTO, RegistryError, model_register_file
 
 
 class Command(BaseCommand):
-    help = "Register a model file (XGBoost JSON/UBJ, LightGBM text, joblib) as a new version."
+    help = (
+        "Register a model file (XGBoost JSON/UBJ, LightGBM text, scikit-learn skops, ONNX; "
+        "a joblib pickle only with --trust-pickle) as a new version."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="the model file")
@@ -29,6 +32,13 @@ class Command(BaseCommand):
         parser.add_argument("--description", default="")
         parser.add_argument("--task", choices=Task.values, help="for a new model")
         parser.add_argument("--metrics", help="a JSON object, e.g. '{\"auc\": 0.71}'")
+        parser.add_argument(
+            "--trust-pickle",
+            action="store_true",
+            help="accept a joblib/pickle file: loading it runs any code it holds, as the "
+            "server, in every worker that serves it. Only for a file whose origin you "
+            "have checked; prefer .skops or .onnx",
+        )
 
     def handle(self, *args, **options):
         metrics = self.parse_metrics(options["metrics"])
@@ -42,6 +52,7 @@ class Command(BaseCommand):
                 description=options["description"],
                 task=options["task"],
                 metrics=metrics,
+                trust_pickle=options["trust_pickle"],
             )
         except RegistryError as exc:
             raise CommandError(str(exc)) from None
@@ -50,6 +61,10 @@ class Command(BaseCommand):
             f"registered {version} ({version.framework}, {version.size} bytes, "
             f"sha256 {version.sha256[:12]}…), features: {names}"
         )
+        if version.pickle_trusted:
+            self.stdout.write(
+                f"{version} is a pickle trusted by an operator: it runs as the server"
+            )
         if options["alias"]:
             self.stdout.write(f"alias {options['alias']} -> {version}")
 
