@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, reverse
 from backoffice.services import api_key_create
 from desk import demo as desk_demo
 from desk.models import IdeaStatus, LegacySetting, TradeIdea
+from journal.instruments import instruments_seed
 from journal.models import QuarantinedLine, ReviewStatus, Trade
 from journal.reviews import trade_review
 from models_registry.models import RegisteredModel
@@ -55,6 +56,7 @@ class Page:
 def one_of_everything(superuser) -> dict[type, object]:
     """At least one row of each registered model; returns model -> one of its rows."""
     run_groups_migration()
+    instruments_seed()
     trades = make_trades(3)
     make_trades(2, symbol="GBPUSD", pnl="-20.00", start_days_ago=6)
     trade_review(trade=trades[0], reviewer=superuser, reason=HOSTILE, status=ReviewStatus.FLAGGED)

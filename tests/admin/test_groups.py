@@ -23,11 +23,30 @@ ADMIN_PAGES = (
 
 
 def journal_permissions(group: Group) -> set[str]:
+    """The group's permissions on the journal's trade records (instruments have their own
+    migration, 0009, and their own test below)."""
     return {
         f"{p.content_type.app_label}.{p.codename}"
         for p in group.permissions.select_related("content_type")
-        if p.content_type.app_label == "journal"
+        if p.content_type.app_label == "journal" and not p.codename.endswith("_instrument")
     }
+
+
+def test_risk_managers_keep_the_instruments_and_the_others_read_them(db):
+    def instrument_grants(name):
+        return {
+            p.codename
+            for p in Group.objects.get(name=name).permissions.all()
+            if p.codename.endswith("_instrument")
+        }
+
+    assert instrument_grants("Risk manager") == {
+        "view_instrument",
+        "add_instrument",
+        "change_instrument",
+    }
+    assert instrument_grants("Reviewer") == {"view_instrument"}
+    assert instrument_grants("Operator") == {"view_instrument"}
 
 
 def test_the_migration_makes_three_groups_with_least_privilege(db):
