@@ -9,7 +9,7 @@ period instead of a connect timeout on every request.
 On Redis, ``redis_client`` gives the client behind Django's RedisCache directly: one
 client object per thread instead of one per call (Django builds a new ``redis.Redis``
 for every operation). Keys and values are Django's own (its key prefix and serializer),
-so ``django.core.cache.cache`` reads what these helpers write. serving.guard builds the
+so ``django.core.cache.cache`` reads what these helpers write. serving.exchange builds the
 predictions' one round trip a request on it.
 """
 

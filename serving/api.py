@@ -17,12 +17,10 @@ from rest_framework.views import APIView
 
 from backoffice.api.auth import scope
 from backoffice.api.serializers import StrictSerializer
-from serving import hotswap
+from serving import hotswap, runtime
 from serving.auth import PREDICT, RememberingApiKeyAuthentication
 from serving.errors import InvalidInput
 from serving.parsers import BoundedJSONParser, FastJSONRenderer
-from serving.prediction_cache import prediction_cache
-from serving.predictors import predictors
 from serving.services import prediction_make
 from serving.throttles import PredictRateThrottle
 from serving.warmup import warm_one, warm_production_aliases
@@ -199,16 +197,19 @@ class CacheEvictResponseSerializer(serializers.Serializer):
 
 
 def cache_state() -> dict:
-    loaded = predictors.snapshot()
+    loaded = runtime.predictors.snapshot()
     return {
         "worker": os.getpid(),
         "loaded": [entry.as_dict() for entry in loaded],
-        "limits": {"max_models": predictors.max_models, "max_bytes": predictors.max_bytes},
+        "limits": {
+            "max_models": runtime.predictors.max_models,
+            "max_bytes": runtime.predictors.max_bytes,
+        },
         "memory_bytes": sum(entry.memory_bytes for entry in loaded),
-        "loads": predictors.loads,
-        "evictions": predictors.evictions,
-        "prediction_cache": prediction_cache.stats(),
-        "aliases": hotswap.resolver.state(),
+        "loads": runtime.predictors.loads,
+        "evictions": runtime.predictors.evictions,
+        "prediction_cache": runtime.prediction_cache.stats(),
+        "aliases": runtime.resolver.state(),
     }
 
 
@@ -257,7 +258,7 @@ class CacheView(APIView):
         model = request.query_params.get("model") or None
         if model is not None and not _SLUG.match(model):
             raise InvalidInput("model must be a model's name (a slug)", field="model")
-        evicted = predictors.evict(model=model)
+        evicted = runtime.predictors.evict(model=model)
         broadcast = hotswap.announce_evict(model=model)
         return Response(
             {"evicted": [entry.served.label for entry in evicted], "broadcast": broadcast}

@@ -95,6 +95,3 @@ class Exchange:
                 k: serializer.loads(v) for k, v in zip(keys, values, strict=True) if v is not None
             }
         return found, totals
-
-
-exchange = Exchange()

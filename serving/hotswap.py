@@ -11,7 +11,7 @@ database query. Three stamps in the shared cache tell it when that memory is sta
                 named versions in a background thread
 
 A worker reads the three at most every SERVING_ALIAS_CHECK_MS (100 ms by default), in
-the same round trip as the prediction it is serving (serving.guard.Exchange): every
+the same round trip as the prediction it is serving (serving.exchange.Exchange): every
 worker serves a moved alias within that interval plus one query.
 While the cache is down the stamps cannot be read: resolutions then expire after
 ``FALLBACK_MAX_AGE`` seconds, so a move still reaches every worker within a second or so.
@@ -88,8 +88,8 @@ class Resolver:
         self._stamps: dict[str, object] = {}
         self._stamps_readable = False
         self.generation = "0"
-        self.on_evict = None  # set by serving.predictors: callable(model | None)
-        self.on_warm = None  # set by serving.warmup: callable(stamp dict)
+        self.on_evict = None  # wired by serving.runtime: callable(model | None)
+        self.on_warm = None  # wired by serving.runtime: callable(stamp dict)
 
     def resolve(
         self, *, model: str, alias: str | None, version: int | None, check: bool = True
@@ -171,12 +171,11 @@ class Resolver:
         }
 
 
-resolver = Resolver()
-
-
 def announce_alias_change(**kwargs) -> None:
     """Receiver of models_registry.signals.aliases_changed: a new alias stamp for all."""
-    resolver.forget()
+    from serving import runtime  # built from this module's classes
+
+    runtime.resolver.forget()
     if not cache_guard.cache_set(ALIAS_STAMP, uuid.uuid4().hex, None, "stamps"):
         logger.warning(
             "alias moved while the shared cache is down: workers see it within "
@@ -190,8 +189,10 @@ def announce_evict(*, model: str | None) -> bool:
 
     False when the shared cache is down: only this worker has evicted then.
     """
+    from serving import runtime  # built from this module's classes
+
     token = uuid.uuid4().hex[:12]
-    resolver.generation = token
+    runtime.resolver.generation = token
     return cache_guard.cache_set(EVICT_STAMP, {"token": token, "model": model}, None, "stamps")
 
 

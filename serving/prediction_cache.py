@@ -6,7 +6,7 @@ key order, spacing or number spelling (1 or 1.0) the client used. A large body i
 stored under the hash of its exact bytes, looked up before it is parsed. Entries live
 SERVING_PREDICTION_CACHE_TTL seconds; 0 turns the cache off. The lookup shares its
 round trip with the alias stamps, and a new entry is written with the next request's
-(serving.guard.Exchange). A cache that cannot be reached is skipped (backoffice.cache_guard):
+(serving.exchange.Exchange). A cache that cannot be reached is skipped (backoffice.cache_guard):
 the prediction is computed, only slower.
 
 The statistics are this worker's own counters since it started.
@@ -22,15 +22,19 @@ from django.conf import settings
 from django.core.cache import caches
 
 from backoffice import cache_guard
-from serving import guard
-from serving.hotswap import ServedVersion, resolver
+from serving.hotswap import ServedVersion
 
 # Bodies at least this large are also looked up by the hash of their bytes.
 RAW_KEY_MIN_BYTES = 4096
 
 
 class PredictionCache:
-    def __init__(self):
+    """``resolver`` gives the generation every key carries (an evict moves it on),
+    ``exchange`` carries the writes (serving.runtime builds it with both)."""
+
+    def __init__(self, *, resolver, exchange):
+        self.resolver = resolver
+        self.exchange = exchange
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -46,7 +50,8 @@ class PredictionCache:
             return None
         digest = hashlib.blake2b(rows.tobytes(), digest_size=16)
         digest.update(np.asarray(rows.shape, dtype=np.int64).tobytes())
-        return f"pred:{resolver.generation}:{served.id}:{served.sha256[:12]}:{digest.hexdigest()}"
+        generation = self.resolver.generation
+        return f"pred:{generation}:{served.id}:{served.sha256[:12]}:{digest.hexdigest()}"
 
     def raw_key(self, served: ServedVersion, raw: bytes) -> str | None:
         """A second key for a large body: the hash of its exact bytes.
@@ -58,7 +63,7 @@ class PredictionCache:
         if self.ttl <= 0 or len(raw) < RAW_KEY_MIN_BYTES:
             return None
         digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
-        return f"pred:raw:{resolver.generation}:{served.id}:{served.sha256[:12]}:{digest}"
+        return f"pred:raw:{self.resolver.generation}:{served.id}:{served.sha256[:12]}:{digest}"
 
     def record(self, *, hit: bool) -> None:
         with self._lock:
@@ -68,9 +73,9 @@ class PredictionCache:
                 self.misses += 1
 
     def put(self, key: str, predictions: list) -> None:
-        """Store with the next request's round trip (serving.guard.Exchange)."""
+        """Store with the next request's round trip (serving.exchange.Exchange)."""
         if self.ttl > 0:
-            guard.exchange.queue_set(key, predictions, self.ttl)
+            self.exchange.queue_set(key, predictions, self.ttl)
             with self._lock:
                 self.stores += 1
 
@@ -91,6 +96,3 @@ class PredictionCache:
     def reset_stats(self) -> None:
         with self._lock:
             self.hits = self.misses = self.stores = 0
-
-
-prediction_cache = PredictionCache()

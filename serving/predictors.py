@@ -25,7 +25,7 @@ from models_registry.artifacts import ArtifactError
 from models_registry.loaders import LoadError, Predictor
 from models_registry.services import predictor_load
 from serving.errors import ModelUnavailable
-from serving.hotswap import ServedVersion, resolver
+from serving.hotswap import ServedVersion
 
 logger = logging.getLogger(__name__)
 
@@ -193,17 +193,3 @@ class PredictorCache:
             self._failures.clear()
             self._loading.clear()
             self.loads = self.evictions = 0
-
-
-predictors = PredictorCache()
-
-
-def _evict_from_stamp(model: str | None) -> None:
-    dropped = predictors.evict(model=model)
-    logger.info(
-        "predictors evicted on request",
-        extra={"model": model, "evicted": [e.served.label for e in dropped]},
-    )
-
-
-resolver.on_evict = _evict_from_stamp

@@ -14,13 +14,11 @@ import numpy as np
 from django.conf import settings
 
 from backoffice.prometheus import observe_prediction
-from serving import guard
+from serving import runtime
 from serving.errors import ModelUnavailable
-from serving.hotswap import STAMP_KEYS, ServedVersion, resolver
+from serving.hotswap import STAMP_KEYS, ServedVersion
 from serving.inputs import parse_rows
 from serving.parsers import JSONBody
-from serving.prediction_cache import prediction_cache
-from serving.predictors import predictors
 from serving.warmup import ensure_warm
 
 logger = logging.getLogger("serving.predictions")
@@ -77,7 +75,7 @@ def prediction_make(
         values = _predict(served, rows)
         timings["predict"] = (time.perf_counter() - predict_started) * 1000
         for key in keys:
-            prediction_cache.put(key, values)
+            runtime.prediction_cache.put(key, values)
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
     observe_prediction(served, cached=cached, rows=len(values))
     served_alias = None if version is not None else (alias or "production")
@@ -128,23 +126,25 @@ def _lookup(*, model, alias, version, body, rows_from, timings):
     the lookup starts again with the new version (once per move and worker).
     """
     raw = body.raw if isinstance(body, JSONBody) else None
-    served = resolver.resolve(model=model, alias=alias, version=version, check=False)
+    served = runtime.resolver.resolve(model=model, alias=alias, version=version, check=False)
     for _ in range(2):
-        stamps = STAMP_KEYS if resolver.stamps_due() else []
-        raw_key = prediction_cache.raw_key(served, raw) if raw is not None else None
+        stamps = STAMP_KEYS if runtime.resolver.stamps_due() else []
+        raw_key = runtime.prediction_cache.raw_key(served, raw) if raw is not None else None
         rows = key = None
         if raw_key is None:
             with _Timer(timings, "parse"):
                 rows = _rows(body, served, rows_from)
-                key = prediction_cache.key(served, rows)
+                key = runtime.prediction_cache.key(served, rows)
         first = raw_key or key
         with _Timer(timings, "cache"):
-            found = guard.exchange.run(([first] if first else []) + stamps)
+            found = runtime.exchange.run(([first] if first else []) + stamps)
         if stamps:
-            resolver.apply_stamps(
+            runtime.resolver.apply_stamps(
                 None if found is None else {k: found[k] for k in STAMP_KEYS if k in found}
             )
-            current = resolver.resolve(model=model, alias=alias, version=version, check=False)
+            current = runtime.resolver.resolve(
+                model=model, alias=alias, version=version, check=False
+            )
             if current.id != served.id:
                 served = current
                 continue
@@ -153,14 +153,14 @@ def _lookup(*, model, alias, version, body, rows_from, timings):
     if values is None and raw_key is not None:
         with _Timer(timings, "parse"):
             rows = _rows(body, served, rows_from)
-            key = prediction_cache.key(served, rows)
+            key = runtime.prediction_cache.key(served, rows)
         with _Timer(timings, "cache"):
-            found = guard.exchange.run([key])
+            found = runtime.exchange.run([key])
         values = found.get(key) if found else None
         if values is not None:
-            prediction_cache.put(raw_key, values)  # the next identical body skips parsing
+            runtime.prediction_cache.put(raw_key, values)  # the next identical body skips parsing
     if first is not None:
-        prediction_cache.record(hit=values is not None)
+        runtime.prediction_cache.record(hit=values is not None)
     return served, rows, [k for k in (key, raw_key) if k], values
 
 
@@ -172,7 +172,7 @@ def _rows(body, served: ServedVersion, rows_from: RowsFrom | None):
 
 
 def _predict(served: ServedVersion, rows) -> list[float | None]:
-    loaded = predictors.get(served)
+    loaded = runtime.predictors.get(served)
     try:
         values = loaded.predictor.predict(rows)
     except Exception as exc:  # the model's own failure is this model's 503, not a 500

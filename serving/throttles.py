@@ -4,7 +4,7 @@ DRF's own throttles keep every request's timestamp in one cache entry, read and
 rewritten on each request (a list of thousands at a bot's rates), and raise when the
 cache is down. This one decides locally from the last shared total it saw plus its own
 requests since; its count rides to Redis with the next prediction's read
-(serving.guard.Exchange), which brings the new shared total back. So it costs no round
+(serving.exchange.Exchange), which brings the new shared total back. So it costs no round
 trip of its own, and several workers together may let through a few more than the rate
 for as long as one request takes. It fails open: with the cache unreachable, requests
 pass and backoffice.cache_guard logs the outage.
@@ -21,7 +21,6 @@ from rest_framework.throttling import BaseThrottle
 
 from backoffice import cache_guard
 from backoffice.models import ApiKey
-from serving import guard
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600}
 RATE_FORMAT = re.compile(r"^(\d+)/([smh])$")
@@ -43,7 +42,8 @@ class WindowCounters:
 
     MAX_KEYS = 10_000
 
-    def __init__(self):
+    def __init__(self, *, exchange):
+        self.exchange = exchange  # counts ride along with the next round trip
         self._lock = threading.Lock()
         self._state: dict[str, list[int]] = {}
 
@@ -57,7 +57,7 @@ class WindowCounters:
             if state[0] + state[1] >= limit:
                 return False
             state[1] += 1
-        guard.exchange.queue_count(key, ttl)
+        self.exchange.queue_count(key, ttl)
         return True
 
     def synced(self, totals: dict[str, tuple[int, int]]) -> None:
@@ -73,21 +73,19 @@ class WindowCounters:
             self._state.clear()
 
 
-counters = WindowCounters()
-guard.exchange.on_counts = counters.synced
-
-
 class PredictRateThrottle(BaseThrottle):
     """SERVING_PREDICT_RATE requests per API key (or staff user, or address)."""
 
     def allow_request(self, request, view) -> bool:
+        from serving import runtime  # this process's counters
+
         rate = parse_rate(settings.SERVING_PREDICT_RATE)
         if rate is None or not cache_guard.guard.available:
             return True  # off, or failing open while the shared cache is down
         limit, period = rate
         now = time.time()
         key = f"throttle:predict:{self.client_id(request)}:{int(now // period)}"
-        if counters.allow(key, limit, period + 1):
+        if runtime.counters.allow(key, limit, period + 1):
             return True
         self._wait = period - (now % period)
         return False

@@ -31,11 +31,11 @@ from rest_framework.views import APIView
 from backoffice import health
 from models_registry.loaders import ONNX, Signature, tabular_signature
 from models_registry.services import NotFound
+from serving import runtime
 from serving.auth import PREDICT, RememberingApiKeyAuthentication
 from serving.errors import InvalidInput, PayloadTooLarge, ServingError
-from serving.hotswap import ServedVersion, resolver
+from serving.hotswap import ServedVersion
 from serving.parsers import FastJSONRenderer
-from serving.predictors import predictors
 from serving.services import prediction_make
 from serving.tensors import encode_answer, parse_infer, rows_for
 from serving.throttles import PredictRateThrottle
@@ -98,20 +98,20 @@ def _target(name: str, version: str | None, *, check: bool = True) -> ServedVers
     ``check=False``: the alias stamps are read by the prediction's own round trip.
     """
     if version is None:
-        return resolver.resolve(model=name, alias=None, version=None, check=check)
+        return runtime.resolver.resolve(model=name, alias=None, version=None, check=check)
     if not _VERSION.match(version):
         raise InvalidInput("a version is a number or an alias (a slug)", field="version")
     if version.isdigit():
         if not 0 < int(version) < 2**31:
             raise NotFound(f"model {name} has no version {version}")
-        return resolver.resolve(model=name, alias=None, version=int(version), check=check)
-    return resolver.resolve(model=name, alias=version, version=None, check=check)
+        return runtime.resolver.resolve(model=name, alias=None, version=int(version), check=check)
+    return runtime.resolver.resolve(model=name, alias=version, version=None, check=check)
 
 
 def signature_of(served: ServedVersion) -> Signature:
     """The version's tensors: from the schema for tree models, from the graph for ONNX."""
     if served.framework == ONNX:
-        return predictors.get(served, count_hit=False).predictor.signature()
+        return runtime.predictors.get(served, count_hit=False).predictor.signature()
     return tabular_signature(len(served.feature_names))
 
 
@@ -177,7 +177,7 @@ class ModelReadyView(ServerMetadataView):
 
     def get(self, request, name: str, version: str | None = None):
         served = _target(name, version)
-        predictors.get(served, count_hit=False)  # ModelUnavailable (503) if it cannot load
+        runtime.predictors.get(served, count_hit=False)  # ModelUnavailable (503) if it cannot load
         return self._json({"name": served.model, "ready": True})
 
 

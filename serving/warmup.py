@@ -16,9 +16,9 @@ from django.db import DatabaseError, connections
 
 from models_registry import selectors
 from models_registry.services import RegistryError
+from serving import runtime
 from serving.errors import ModelUnavailable
-from serving.hotswap import ServedVersion, resolver
-from serving.predictors import predictors
+from serving.hotswap import ServedVersion
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def warm_production_aliases(aliases: list[str] | None = None) -> list[dict]:
         served = ServedVersion.of(version)
         row = {"model": served.model, "alias": alias, "version": served.version}
         try:
-            loaded = predictors.get(served, count_hit=False)
+            loaded = runtime.predictors.get(served, count_hit=False)
             row.update(loaded=True, load_ms=loaded.load_ms)
         except ModelUnavailable as exc:
             row.update(loaded=False, error=str(exc))
@@ -87,8 +87,8 @@ def warm_production_aliases(aliases: list[str] | None = None) -> list[dict]:
 
 def warm_one(*, model: str, alias: str | None, version: int | None) -> dict:
     """Load one model's version (by alias or number) into this process."""
-    served = resolver.resolve(model=model, alias=alias, version=version)
-    loaded = predictors.get(served, count_hit=False)
+    served = runtime.resolver.resolve(model=model, alias=alias, version=version)
+    loaded = runtime.predictors.get(served, count_hit=False)
     return {
         "model": served.model,
         "version": served.version,
@@ -109,7 +109,7 @@ def ensure_warm() -> None:
         warm_production_aliases()
 
 
-def _warm_from_stamp(stamp: dict) -> None:
+def warm_from_stamp(stamp: dict) -> None:
     """Another process asked every worker to warm: do it off the request path."""
 
     def run():
@@ -132,6 +132,3 @@ def mark_cold() -> None:
     """Forget that this process was warmed (tests)."""
     global _warmed
     _warmed = False
-
-
-resolver.on_warm = _warm_from_stamp

@@ -9,15 +9,9 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from backoffice import cache_guard
 from backoffice.services import api_key_create
 from models_registry.services import model_register
-from serving import guard, hotswap, warmup
-from serving.auth import forget_keys
-from serving.hotswap import resolver
-from serving.prediction_cache import prediction_cache
-from serving.predictors import predictors
-from serving.throttles import counters
+from serving import hotswap, runtime, warmup
 from tests.harness.services import RedisServer
 from tests.registry import factories
 
@@ -33,23 +27,13 @@ def fresh_serving_state(settings):
     """Each test starts like a fresh worker; no throttle unless a test sets one."""
     settings.SERVING_PREDICT_RATE = "off"
 
-    def reset():
-        resolver.reset()
-        predictors.clear()
-        prediction_cache.reset_stats()
-        cache_guard.guard.reset()
-        cache_guard.guard.errors = cache_guard.guard.skipped = 0
-        forget_keys()
-        counters.clear()
-        guard.exchange.run([])  # nothing of the last test rides along
-
-    reset()
+    runtime.reset()
     # A fresh prediction-cache generation: no entry of an earlier test or run is hit.
     hotswap.announce_evict(model=None)
-    resolver.check_stamps(force=True)  # as a worker that has served before
+    runtime.resolver.check_stamps(force=True)  # as a worker that has served before
     warmup._warmed = True  # the warm-up tests ask for it explicitly
     yield
-    reset()
+    runtime.reset()
 
 
 def key_client(*scopes: str, name: str) -> APIClient:

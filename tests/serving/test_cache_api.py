@@ -3,7 +3,7 @@
 import pytest
 
 from serving import warmup
-from serving.predictors import predictors
+from serving.runtime import predictors
 from tests.serving.conftest import predict
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from models_registry.services import alias_move
-from serving.hotswap import Resolver, resolver
+from serving.hotswap import Resolver
+from serving.runtime import resolver
 from tests.registry import factories
 from tests.serving.conftest import register
 

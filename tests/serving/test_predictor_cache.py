@@ -3,7 +3,7 @@
 import pytest
 
 from serving.hotswap import ServedVersion
-from serving.predictors import predictors
+from serving.runtime import predictors
 from tests.registry import factories
 from tests.serving.conftest import register
 

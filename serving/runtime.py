@@ -1,0 +1,73 @@
+"""The serving app's per-process objects, built and wired in one place.
+
+Each gunicorn worker holds one of each:
+
+    exchange          one round trip to the shared cache a prediction (serving.exchange)
+    resolver          alias or version -> the version to serve, and the stamps that tell
+                      the workers of a move, an evict or a warm-up (serving.hotswap)
+    predictors        the LRU of loaded models (serving.predictors)
+    prediction_cache  predictions in the shared cache, by version and rows
+    counters          the predict throttle's window counts (serving.throttles)
+
+and the wiring between them (below, and nowhere else):
+
+    resolver.on_evict   -> predictors.evict      an evict stamp from another worker
+    resolver.on_warm    -> warmup.warm_from_stamp a warm-up asked of every worker
+    exchange.on_counts  -> counters.synced       the shared totals came back
+
+``reset()`` puts the process back as it started (tests; the next request warms it).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from serving.exchange import Exchange
+from serving.hotswap import Resolver
+from serving.prediction_cache import PredictionCache
+from serving.predictors import PredictorCache
+from serving.throttles import WindowCounters
+
+logger = logging.getLogger("serving.predictors")
+
+exchange = Exchange()
+resolver = Resolver()
+predictors = PredictorCache()
+prediction_cache = PredictionCache(resolver=resolver, exchange=exchange)
+counters = WindowCounters(exchange=exchange)
+
+
+def _evict_from_stamp(model: str | None) -> None:
+    dropped = predictors.evict(model=model)
+    logger.info(
+        "predictors evicted on request",
+        extra={"model": model, "evicted": [e.served.label for e in dropped]},
+    )
+
+
+def _warm_from_stamp(stamp: dict) -> None:
+    from serving import warmup  # it uses this module's objects
+
+    warmup.warm_from_stamp(stamp)
+
+
+resolver.on_evict = _evict_from_stamp
+resolver.on_warm = _warm_from_stamp
+exchange.on_counts = counters.synced
+
+
+def reset() -> None:
+    """Forget everything this process learnt: resolutions, loaded models, statistics,
+    counts, remembered keys, the cache guard's outage, queued writes, the warm-up."""
+    from backoffice import cache_guard
+    from serving import auth, warmup
+
+    resolver.reset()
+    predictors.clear()
+    prediction_cache.reset_stats()
+    counters.clear()
+    cache_guard.guard.reset()
+    cache_guard.guard.errors = cache_guard.guard.skipped = 0
+    auth.forget_keys()
+    exchange.run([])  # nothing queued rides along with the next request
+    warmup.mark_cold()
