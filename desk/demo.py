@@ -63,11 +63,14 @@ def seed() -> str:
             "max_drawdown_amount": Decimal(20000),
             "daily_profit_target": Decimal(5000),
             "max_lot_size": Decimal(2),
+            "default_lot_size": Decimal("0.1"),
+            "max_risk_per_trade": Decimal(750),
+            "max_daily_loss": Decimal(2500),
         },
         actor="demo",
     )
+    snapshots = _snapshots()  # first: the gate reads the latest bars and equity
     ideas = 0 if TradeIdea.objects.exists() else _ideas()
-    snapshots = _snapshots()
     return f"3 strategies, {ideas} new trade ideas through the gate, {snapshots} snapshots"
 
 
@@ -78,7 +81,7 @@ def _ideas() -> int:
         symbol = rng.choice(list(PRICES))
         direction = rng.choice(("long", "short"))
         entry = PRICES[symbol]
-        step = entry * Decimal("0.004")
+        step = entry * Decimal("0.002" if symbol == "US500" else "0.004")
         sign = 1 if direction == "long" else -1
         idea = TradeIdea(
             symbol=symbol,
@@ -86,9 +89,11 @@ def _ideas() -> int:
             entry_price=entry,
             entry_range_low=entry - step / 4,
             entry_range_high=entry + step / 4,
-            stop_loss=entry - sign * step,
-            take_profit=entry + sign * 2 * step,
-            lot_size=Decimal(rng.choice(("0.5", "1", "1", "1.5", "3"))),
+            # Now and then the engine forgets the stop or the size: the gate sends the
+            # first to a person and sizes the second with the default lot.
+            stop_loss=None if n % 7 == 3 else entry - sign * step,
+            take_profit=entry + sign * Decimal(rng.choice(("2", "2.5", "3", "3"))) * step,
+            lot_size=None if n % 5 == 2 else Decimal(rng.choice(("0.1", "0.2", "0.5", "1"))),
             expected_hold=rng.choice((30, 60, 240)),
             rationale=rng.choice(
                 (
@@ -97,7 +102,7 @@ def _ideas() -> int:
                     "trend continuation after pullback",
                 )
             ),
-            confidence_score=Decimal(str(round(rng.uniform(0.62, 0.95), 2))),
+            confidence_score=Decimal(str(round(rng.uniform(0.66, 0.95), 2))),
             strategy=rng.choice(
                 [s for s in strategies if not s.allowed_symbols or symbol in s.allowed_symbols]
             ),
@@ -127,7 +132,7 @@ def _snapshots() -> int:
     bars, indicators = [], []
     for symbol, price in PRICES.items():
         level = float(price)
-        for hours in range(48, 0, -1):
+        for hours in range(48, -1, -1):  # the last bar is the one forming now
             at = now - timedelta(hours=hours)
             move = level * rng.uniform(-0.002, 0.002)
             high, low = max(level, level + move) * 1.0005, min(level, level + move) * 0.9995

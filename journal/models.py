@@ -98,6 +98,12 @@ class Trade(models.Model):
             models.Index(fields=["account", "-executed_at"], name="journal_trade_account_idx"),
             # Metrics count closed trades on the day of closed_at.
             models.Index(fields=["closed_at"], name="journal_trade_closed_idx"),
+            # The risk gate counts open trades on every idea: a small index of them alone.
+            models.Index(
+                fields=["executed_at"],
+                name="journal_trade_open_idx",
+                condition=Q(status="open"),
+            ),
             # Search by the broker's order id (admin).
             models.Index(fields=["broker_order_id"], name="journal_trade_broker_idx"),
             # The trades of an idea (the idea's page, the decision chain).

@@ -181,7 +181,7 @@ def test_every_admin_page_and_swagger_ui_work_under_the_policy(live_server, djan
         use_the_admins_scripts(page, url, report)
         decide_and_move(page, url, report, idea_pk)
         use_swagger_ui(page, url, report)
-    assert TradeIdea.objects.get(pk=idea_pk).status == IdeaStatus.AUTO_EXECUTED  # approved
+    assert TradeIdea.objects.get(pk=idea_pk).status == IdeaStatus.APPROVED
     assert TradeReview.objects.filter(status=ReviewStatus.FLAGGED).count() >= 2
     assert ModelAlias.objects.get(model__name="edge", name="staging").version.version == 1
 
