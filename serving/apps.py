@@ -14,3 +14,8 @@ class ServingConfig(AppConfig):
         from serving.hotswap import announce_alias_change
 
         aliases_changed.connect(announce_alias_change, dispatch_uid="serving-alias-stamp")
+
+        from backoffice.health import register_check
+        from serving.records import recorder_check
+
+        register_check("prediction_records", recorder_check)

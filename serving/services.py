@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
+from backoffice.logconf import request_context
 from backoffice.prometheus import observe_prediction
 from serving import runtime
 from serving.errors import ModelUnavailable
 from serving.hotswap import STAMP_KEYS, ServedVersion
 from serving.inputs import parse_rows
+from serving.models import Protocol
 from serving.parsers import JSONBody
+from serving.recorder import Entry, new_record_id, prediction_ids
 from serving.warmup import ensure_warm
 
 logger = logging.getLogger("serving.predictions")
@@ -34,6 +37,18 @@ class Prediction:
     # Milliseconds spent parsing the rows, in the shared cache and in the model (the
     # answer's Server-Timing header).
     timings: dict[str, float] = field(default_factory=dict)
+    # The id of this request's record (a UUID v7 as an integer); recorded or not, it
+    # names the answer's predictions (serving.recorder).
+    record_id: int = 0
+
+    @property
+    def record_hex(self) -> str:
+        return f"{self.record_id:032x}"
+
+    @property
+    def prediction_ids(self) -> list[str]:
+        """One id a row, in row order: ``<record id>-<row>``."""
+        return prediction_ids(self.record_id, len(self.predictions))
 
     def server_timing(self, *, render_started: float) -> str:
         """The Server-Timing header: parse, cache, predict, and the answer's rendering
@@ -53,6 +68,8 @@ def prediction_make(
     version: int | None,
     body: object = None,
     rows_from: RowsFrom | None = None,
+    protocol: str = Protocol.PREDICT,
+    caller: tuple[str, str] = ("", ""),
 ) -> Prediction:
     """Predict for the rows in ``body`` with ``model`` at ``version`` or ``alias``.
 
@@ -62,6 +79,10 @@ def prediction_make(
     order or raises InvalidInput. Raises models_registry.services.NotFound (404),
     serving.errors.InvalidInput or DRF's ParseError (400), or ModelUnavailable (503);
     nothing else reaches the caller.
+
+    The answer carries its record id; ``protocol`` (serving.models.Protocol) and
+    ``caller`` (the API key's name, the staff user's name) go into its record, which
+    the worker's recorder writes later, if the sampling takes it.
     """
     started = time.perf_counter()
     ensure_warm()
@@ -79,6 +100,29 @@ def prediction_make(
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
     observe_prediction(served, cached=cached, rows=len(values))
     served_alias = None if version is not None else (alias or "production")
+    record_id = new_record_id()
+    recorder = runtime.recorder
+    if recorder.sampled():
+        context = request_context.get()
+        recorder.submit(
+            Entry(
+                record_id,
+                served,
+                served_alias,
+                protocol,
+                rows,
+                body if rows is None else None,
+                values,
+                cached,
+                duration_ms,
+                context.get("request_id", "") if context else "",
+                caller[0],
+                caller[1],
+                settings.SERVING_RECORD_SAMPLE_RATE,
+            )
+        )
+    else:
+        recorder.skip()
     logger.info(
         "prediction",
         extra={
@@ -98,6 +142,7 @@ def prediction_make(
         cached=cached,
         duration_ms=duration_ms,
         timings=timings,
+        record_id=record_id,
     )
 
 
