@@ -27,6 +27,8 @@ from journal.models import QuarantinedLine, ReviewStatus, Trade
 from journal.reviews import trade_review
 from models_registry.models import RegisteredModel
 from models_registry.services import alias_move, model_register
+from serving.runtime import recorder
+from serving.services import prediction_make
 from tests.admin.conftest import make_trades, run_groups_migration
 from tests.registry.factories import xgboost_model
 
@@ -82,6 +84,18 @@ def one_of_everything(superuser) -> dict[type, object]:
     second = model_register(name="edge", data=xgboost_model(seed=1).data, filename=model.filename)
     alias_move(model=first.model, alias="staging", version=second, reason=HOSTILE)
     api_key_create(name="bot-<b>eurusd</b>", scopes="trades:read")
+    # A recorded prediction (its key's name hostile), an idea from it, a trade from that.
+    answer = prediction_make(
+        model="edge",
+        alias=None,
+        version=None,
+        body={"inputs": [model.probe[0].tolist()]},
+        caller=("bot-<b>eurusd</b>", ""),
+    )
+    recorder.flush()
+    idea = TradeIdea.objects.order_by("pk").first()
+    TradeIdea.objects.filter(pk=idea.pk).update(prediction_id=answer.prediction_ids[0])
+    Trade.objects.filter(pk=trades[2].pk).update(idea_id=idea.pk)
 
     rows = {}
     for registered in admin.site._registry:
