@@ -62,6 +62,10 @@ class ModelVersion(models.Model):
     feature_schema = models.JSONField(default=list)
     output_kind = models.CharField(max_length=20, choices=OutputKind.choices)
     metrics = models.JSONField(default=dict, blank=True)
+    # The training distribution, per feature (models_registry.profiles): the deciles of
+    # the training rows (or of a reference sample given later) that live inputs are
+    # compared with. Empty: the drift of this version is unknown.
+    feature_profile = models.JSONField(default=dict, blank=True)
     training_window_start = models.DateTimeField(null=True, blank=True)
     training_window_end = models.DateTimeField(null=True, blank=True)
     description = models.TextField(blank=True)

@@ -138,3 +138,17 @@ class PredictionRecordAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("model_version")
+
+    def has_view_permission(self, request, obj=None):
+        # A model manager reads the traffic of the versions they judge.
+        return super().has_view_permission(request, obj) or request.user.has_perm(
+            "models_registry.view_modelversion"
+        )
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or request.user.has_perm(
+            "models_registry.view_modelversion"
+        )
+
+
+from serving import health_admin  # noqa: E402,F401 - registers the model-health list

@@ -12,6 +12,8 @@ prune, serving.tasks). Rows are written off the request path by each worker's re
 from django.db import models
 from timescale.db.models.fields import TimescaleDateTimeField
 
+from models_registry.models import ModelAlias
+
 
 class Protocol(models.TextChoices):
     PREDICT = "predict", "POST /api/v1/models/{name}/predict"
@@ -63,3 +65,13 @@ class PredictionRecord(models.Model):
 
     def __str__(self):
         return f"{self.id.hex} {self.model}@{self.version} ({self.rows} rows)"
+
+
+class ModelHealth(ModelAlias):
+    """Every model's production alias, judged live (the admin's model-health list,
+    serving.health_admin): a view of the registry's aliases, no table of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "model health"
+        verbose_name_plural = "model health"

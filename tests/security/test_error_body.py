@@ -26,7 +26,7 @@ def operations():
 
 
 def concrete(path: str) -> str:
-    return path.replace("{name}", "no-such-model")
+    return path.replace("{name}", "no-such-model").replace("{version}", "1")
 
 
 def assert_error_body(response, method, path):
