@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
@@ -70,6 +71,7 @@ def prediction_make(
     rows_from: RowsFrom | None = None,
     protocol: str = Protocol.PREDICT,
     caller: tuple[str, str] = ("", ""),
+    requested_at: datetime | None = None,
 ) -> Prediction:
     """Predict for the rows in ``body`` with ``model`` at ``version`` or ``alias``.
 
@@ -82,7 +84,8 @@ def prediction_make(
 
     The answer carries its record id; ``protocol`` (serving.models.Protocol) and
     ``caller`` (the API key's name, the staff user's name) go into its record, which
-    the worker's recorder writes later, if the sampling takes it.
+    the worker's recorder writes later, if the sampling takes it. ``requested_at``
+    dates the record (and the ids) other than now: the demo's past days.
     """
     started = time.perf_counter()
     ensure_warm()
@@ -100,7 +103,7 @@ def prediction_make(
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
     observe_prediction(served, cached=cached, rows=len(values))
     served_alias = None if version is not None else (alias or "production")
-    record_id = new_record_id()
+    record_id = new_record_id(requested_at)
     recorder = runtime.recorder
     if recorder.sampled():
         context = request_context.get()

@@ -1,0 +1,137 @@
+"""Demo of the loop for `manage.py demo`: predictions recorded for the demo models,
+trade ideas that name them, and the trades those ideas caused, so that each production
+version has live figures (trades, calibration, traffic, drift) on its registry page and
+in the model-health list.
+
+Runs after the registry's demo (the apps' order): its models must exist. The XGBoost
+model's trades win as often as it predicts (calibrated, its inputs like its training
+data); the LightGBM model's inputs are shifted (a spread and an RSI that training never
+saw) and its trades win a third of the time whatever it says: the health list marks it
+for drift and calibration. Idempotent: once its records exist it keeps them.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.utils import timezone
+
+from desk.models import IdeaStatus, TradeIdea
+from desk.services import DeskError, idea_submit
+from journal.write.capture import record_trades
+from models_registry.demo import DEMO_NAME
+from models_registry.models import ModelAlias
+from models_registry.training import SYNTHETIC_FEATURES, synthetic_dataset
+from serving import runtime
+from serving.models import PredictionRecord
+from serving.services import prediction_make
+
+PREDICTIONS = 120  # per model, one row each, as a bot asks
+DAYS = 10
+IDEAS = 90  # of them proposed as trade ideas
+PRICE = Decimal("1.0850")
+STEP = Decimal("0.0040")  # the stop's distance; the target is 2.5 of them
+EXECUTED = {IdeaStatus.AUTO_EXECUTED, IdeaStatus.APPROVED}
+
+
+def seed() -> str:
+    aliases = {
+        alias.model.name: alias.version
+        for alias in ModelAlias.objects.filter(
+            name="production",
+            model__name__in=[f"{DEMO_NAME}-xgboost", f"{DEMO_NAME}-lightgbm"],
+        ).select_related("model", "version__model")
+    }
+    if not aliases:
+        return "no demo model to predict with"
+    if PredictionRecord.objects.filter(model_version__in=aliases.values()).exists():
+        return "kept the recorded predictions, ideas and trades"
+    background, runtime.recorder.background = runtime.recorder.background, False
+    try:
+        lines = [
+            _loop(name, version, drifted=name.endswith("lightgbm"), seed=n)
+            for n, (name, version) in enumerate(sorted(aliases.items()))
+        ]
+    finally:
+        runtime.recorder.background = background
+    return "; ".join(lines)
+
+
+def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
+    rows = synthetic_dataset(rows=PREDICTIONS, seed=100 + seed).x
+    if drifted:  # the market moved: wider spreads, a higher RSI than in training
+        columns = {f: i for i, f in enumerate(SYNTHETIC_FEATURES)}
+        rows[:, columns["spread_bps"]] += 3.0
+        rows[:, columns["rsi_14"]] = np.clip(rows[:, columns["rsi_14"]] + 20, 0, 100)
+    # Spread over the last DAYS days, a prediction every few hours.
+    start = timezone.now() - timedelta(days=DAYS)
+    every = timedelta(days=DAYS) / PREDICTIONS
+    answers = [
+        prediction_make(
+            model=name,
+            alias="production",
+            version=None,
+            body={"inputs": [row.tolist()]},
+            caller=("ai-engine", ""),
+            requested_at=start + n * every,
+        )
+        for n, row in enumerate(rows)
+    ]
+    recorded = runtime.recorder.flush()
+    rng = random.Random(seed)
+    trades, ideas = [], 0
+    for n, answer in enumerate(answers[:IDEAS]):
+        probability = answer.predictions[0]
+        direction = rng.choice(("long", "short"))
+        sign = 1 if direction == "long" else -1
+        idea = TradeIdea(
+            symbol="EURUSD",
+            direction=direction,
+            entry_price=PRICE,
+            stop_loss=PRICE - sign * STEP,
+            take_profit=PRICE + sign * STEP * Decimal("2.5"),
+            lot_size=Decimal("0.1"),
+            confidence_score=Decimal("0.80"),
+            rationale=f"{name} gives {probability:.2f}",
+            model_version=f"{name}@{version.version}",
+            prediction_id=answer.prediction_ids[0],
+            snapshot_ref=f"demo:{name}:{n}",
+        )
+        try:
+            idea, _ = idea_submit(idea=idea, actor="api-key:ai-engine")
+        except DeskError:
+            continue
+        ideas += 1
+        if idea.status not in EXECUTED:
+            continue
+        chance = 1 / 3 if drifted else probability
+        won = rng.random() < chance
+        move = STEP * Decimal("2.5") if won else -STEP
+        opened = start + n * every + timedelta(minutes=1)
+        trades.append(
+            {
+                "trade_id": f"LOOP-{name}-{n:03d}",
+                "executed_at": opened.isoformat(),
+                "closed_at": (opened + timedelta(minutes=rng.randint(20, 180))).isoformat(),
+                "symbol": "EURUSD",
+                "side": direction,
+                "quantity": "0.1",
+                "entry_price": str(PRICE),
+                "exit_price": str(PRICE + sign * move),
+                "pnl": str((move * Decimal("0.1") * 100_000).quantize(Decimal("0.01"))),
+                "stop_loss": str(idea.stop_loss),
+                "strategy": "trend-follow",
+                "account": "desk-main",
+                "model_version": f"{name}@{version.version}",
+                "confidence": f"{probability:.4f}",
+                "idea_id": idea.pk,
+            }
+        )
+    created = record_trades(trades, source="demo").created if trades else 0
+    return (
+        f"{name}: {len(answers)} predictions ({recorded} recorded), {ideas} ideas naming "
+        f"them, {created} trades from the executed ones"
+    )
