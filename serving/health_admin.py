@@ -7,6 +7,7 @@ as the registry's version page, where the same figures are.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -105,10 +106,17 @@ class ModelHealthAdmin(ReadOnlyAdmin):
 
     @admin.display(description="past the thresholds")
     def marks(self, obj):
-        found = _performance(obj).marks
-        if not found:
-            return format_html('<span class="health-ok">{}</span>', "ok")
-        return format_html('<span class="health-mark">{}</span>', ", ".join(found))
+        performance = _performance(obj)
+        if performance.marks:
+            return format_html('<span class="health-mark">{}</span>', ", ".join(performance.marks))
+        if not performance.trades.trades and not performance.drift.known:
+            return format_html('<span class="health-unknown">{}</span>', "not judged: no live data")
+        return format_html('<span class="health-ok">{}</span>', "ok")
+
+    def changelist_view(self, request, extra_context=None):
+        days = settings.MODEL_HEALTH_WINDOW_DAYS
+        title = f"Model health: every production version, live over the last {days} days"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     @admin.display(description="trades")
     def trades(self, obj):
