@@ -209,3 +209,25 @@ def test_the_registry_page_and_the_health_list_show_the_figures(judged, admin_cl
     assert "edge-xgb" in health and "edge-lgbm" in health
     assert 'class="health-mark"' in health and "calibration" in health
     assert [p.label for p in production_health()] == ["edge-lgbm@1", "edge-xgb@1"]
+
+
+def test_model_managers_see_the_health_list_and_records_reviewers_do_not(
+    judged, django_user_model, client
+):
+    from django.contrib.auth.models import Group
+
+    from tests.security.test_api_permissions import run_group_migrations
+
+    run_group_migrations()
+    urls = [
+        reverse("admin:serving_modelhealth_changelist"),
+        reverse("admin:serving_predictionrecord_changelist"),
+    ]
+    for group, status in (("Model manager", 200), ("Reviewer", 403), ("Risk manager", 403)):
+        user = django_user_model.objects.create_user(group.replace(" ", "-"), is_staff=True)
+        user.groups.add(Group.objects.get(name=group))
+        client.force_login(user)
+        for url in urls:
+            assert client.get(url).status_code == status, (group, url)
+        index = client.get(reverse("admin:index")).content.decode()
+        assert (urls[0] in index) == (status == 200), group
