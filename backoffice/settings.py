@@ -260,6 +260,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
+    # The risk gate's P&L before today (desk.services.HISTORY_REFRESH_SECONDS).
+    "refresh-pnl-history": {
+        "task": "desk.refresh_pnl_history",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
 }
 
 # ---------------------------------------------------------------------------

@@ -159,10 +159,13 @@ def _halt_ai(config: RiskConfig, reason: str, *, idea: TradeIdea) -> None:
 # A calendar event this close to the submit time counts as "now" for a strategy's
 # forbidden condition on impact_level.
 NEWS_WINDOW = timedelta(minutes=30)
-# The daily P&L before today (its total and its running peak) is kept this long: a trade
-# closed today changes only today's figure, read fresh for every idea; a trade imported
-# onto an earlier day reaches the drawdown within this time.
+# The daily P&L before today (its total and its running peak) is kept this long in the
+# shared cache, and the job engine reads it again every HISTORY_REFRESH_SECONDS
+# (desk.tasks), so an idea rarely pays for the read: a trade closed today changes only
+# today's figure, read fresh for every idea; a trade imported onto an earlier day
+# reaches the drawdown within the refresh interval.
 HISTORY_SECONDS = 60
+HISTORY_REFRESH_SECONDS = 30
 IMPACT_ORDER = ("none", "low", "medium", "high")
 
 
@@ -170,13 +173,13 @@ def _utc_midnight(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
 
 
-def pnl_history(today: date) -> tuple[Decimal, Decimal]:
+def pnl_history(today: date, *, refresh: bool = False) -> tuple[Decimal, Decimal]:
     """(total, running peak) of the closed P&L before ``today``, from the daily summary
     or the continuous aggregate (never a scan of the trades), cached for a minute."""
     from journal.analytics import metrics
 
     key = f"desk:pnl-history:{today.isoformat()}"
-    cached = cache_get(key)
+    cached = None if refresh else cache_get(key)
     if cached is not None:
         return Decimal(cached[0]), Decimal(cached[1])
     total = peak = Decimal(0)
@@ -206,7 +209,7 @@ def desk_observations(
     """What the gate judges ``idea`` against: each figure from an index or the daily
     summary, so a submit costs the same at ten thousand trades as at a million."""
     from journal import instruments
-    from journal.models import Trade, TradeStatus
+    from journal.models import OpenTrade
 
     midnight = _utc_midnight(now)
     today_pnl = _closed_pnl_on(midnight.date())
@@ -217,7 +220,7 @@ def desk_observations(
     strategy = _strategy_figures(idea, midnight)
     return Observations(
         now=now,
-        open_trades=Trade.objects.filter(status=TradeStatus.OPEN).count(),
+        open_trades=OpenTrade.objects.count(),
         today_pnl=today_pnl,
         drawdown=max(peak_before, equity_curve_now) - equity_curve_now,
         instrument=instrument,
@@ -259,15 +262,13 @@ def _rate(quote: str, account: str) -> Decimal | None:
 
 
 def _strategy_figures(idea: TradeIdea, midnight: datetime) -> dict[str, Any]:
-    from journal.models import Trade, TradeStatus
+    from journal.models import OpenTrade, Trade
 
     caps = (idea.strategy.risk_caps or {}) if idea.strategy else {}
     figures: dict[str, Any] = {}
     name = idea.strategy.name if idea.strategy else None
     if "max_open_trades" in caps:
-        figures["strategy_open_trades"] = Trade.objects.filter(
-            status=TradeStatus.OPEN, strategy=name
-        ).count()
+        figures["strategy_open_trades"] = OpenTrade.objects.filter(strategy=name).count()
     if "max_trades_per_day" in caps:
         figures["strategy_trades_today"] = Trade.objects.filter(
             strategy=name, executed_at__gte=midnight

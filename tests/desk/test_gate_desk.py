@@ -216,3 +216,21 @@ def test_the_migration_marks_past_approvals_as_a_persons(open_desk, risk_manager
     statuses = dict(TradeIdea.objects.values_list("pk", "status"))
     assert statuses[by_gate.pk] == "auto_executed"
     assert statuses[by_person.pk] == "approved"
+
+
+def test_the_job_engine_refreshes_the_history_a_late_import_changes(open_desk):
+    """The gate keeps the P&L before today for a minute; the half-minute job reads it
+    again, so a loss imported onto an earlier day reaches the drawdown without waiting."""
+    from desk.tasks import refresh_pnl_history
+
+    _, before = idea_submit(idea=idea(), actor="bot")
+    assert {c.rule: c.observed for c in before.checks}["max_drawdown"] == 0
+    yesterday = timezone.now() - timedelta(days=1)
+    record_trades(
+        [trade_data(opened=yesterday, pnl="300"), trade_data(opened=yesterday, pnl="-900")]
+    )
+    _, cached = idea_submit(idea=idea(), actor="bot")
+    assert {c.rule: c.observed for c in cached.checks}["max_drawdown"] == 0  # kept a minute
+    assert [Decimal(f) for f in refresh_pnl_history()] == [-600, 0]
+    _, after = idea_submit(idea=idea(), actor="bot")
+    assert {c.rule: c.observed for c in after.checks}["max_drawdown"] == 600

@@ -102,6 +102,37 @@ def test_old_chunks_compress_and_capture_stays_idempotent_on_them():
     assert query("SELECT count(*) FROM journal_trade WHERE trade_id LIKE 'OLD-%%'")[0][0] == 21
 
 
+@pytest.mark.django_db(transaction=True)
+def test_open_trades_stay_counted_through_compression_and_a_late_close():
+    """The open trades' table (row triggers) on the hypertable: an open trade in a chunk
+    that is then compressed, closed later, leaves the table."""
+    from journal.models import OpenTrade
+
+    old = datetime.now(UTC) - timedelta(days=60)
+    opened = [
+        trade_data(
+            trade_id=f"OPEN-{i}",
+            opened=old + timedelta(minutes=i),
+            closed_at=None,
+            exit_price=None,
+            pnl=None,
+        )
+        for i in range(3)
+    ]
+    record_trades(opened)
+    assert OpenTrade.objects.count() == 3
+    (job_id,) = query(
+        "SELECT job_id FROM timescaledb_information.jobs "
+        "WHERE proc_name = 'policy_compression' AND hypertable_name = 'journal_trade'"
+    )[0]
+    query("CALL run_job(%s)", [job_id])
+    closing = {**opened[0], "closed_at": (old + timedelta(hours=5)).isoformat()}
+    record_trades([{**closing, "exit_price": "1.09", "pnl": "12"}])
+    open_ids = {row[0] for row in query("SELECT id FROM journal_trade WHERE status = 'open'")}
+    assert set(OpenTrade.objects.values_list("trade_pk", flat=True)) == open_ids
+    assert len(open_ids) == 2
+
+
 @pytest.fixture
 def three_days(db):
     start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
