@@ -1,6 +1,6 @@
 """Benchmark: what PostgreSQL's JIT does to the application's analytic queries.
 
-FACTS.md: on a native TimescaleDB, an aggregate over 200,000 closed trades in 85 daily
+Issue 17: on a native TimescaleDB, an aggregate over 200,000 closed trades in 85 daily
 chunks ran 8.8 s, 8.5 s of it compiling 598 functions; 0.22 s without JIT. This bench
 measures, on plain PostgreSQL and on a native TimescaleDB when one is installed
 (TEST_PG_BINDIR or --timescale-bindir), the queries the dashboard, the report and the

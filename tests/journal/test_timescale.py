@@ -222,7 +222,7 @@ def test_approximate_row_count_answers_on_the_hypertable():
 
 @pytest.mark.django_db
 def test_the_chunked_aggregate_is_never_jit_compiled_in_the_applications_sessions():
-    """FACTS.md: JIT spent 8.5 of 8.8 s compiling a chunked aggregate (bench/jit.py
+    """JIT spent 8.5 of 8.8 s compiling a chunked aggregate of 200,000 trades (bench/jit.py
     measures it: the dashboard's and the report's queries cost millions at 200,000
     trades, far past the default thresholds). On a native TimescaleDB with JIT, the
     application's session plans by_day over 40 daily chunks without JIT even with every
