@@ -9,7 +9,7 @@ from django.conf import settings
 
 from models_registry import loaders
 from models_registry.models import Framework, ModelVersion, RegisteredModel, Task
-from models_registry.services import ANY_CURRENT, AUTO, REASON_MAX, RegistryError
+from models_registry.services import ANY_CURRENT, AUTO, REASON_MAX, BreakingMove, RegistryError
 
 # The admin takes every framework but pickles, which run code when loaded (operators only).
 UPLOAD_FRAMEWORKS = [(v, label) for v, label in Framework.choices if v != Framework.SKLEARN_JOBLIB]
@@ -77,6 +77,14 @@ class ModelUploadForm(forms.Form):
 
     def add_service_error(self, exc: RegistryError) -> None:
         """Show a refusal of the registry on the field it names (else above the form)."""
+        if isinstance(exc, BreakingMove):
+            self.add_error(
+                "alias",
+                f"{exc}. Leave the alias empty to register the version, then move the "
+                "alias from the model's page, where a move that breaks clients is "
+                "confirmed with a reason",
+            )
+            return
         field = self.SERVICE_FIELDS.get(exc.field or "", exc.field)
         self.add_error(field if field in self.fields else None, str(exc))
 

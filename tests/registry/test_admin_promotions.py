@@ -8,9 +8,10 @@ without rsi_14 (AUC 0.55), the issue's reproduction.
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from models_registry.models import AliasMove, ModelAlias
+from models_registry.models import AliasMove, ModelAlias, ModelVersion
 from models_registry.services import alias_move, model_register
 from tests.admin.test_csp import HEADER, assert_page_policy, inline_code
 from tests.registry import factories
@@ -351,3 +352,28 @@ def test_a_version_of_another_model_or_of_no_model_cannot_be_posted(manager_clie
     assert production() == v1
     rollback = manager_client.post(rollback_url(v1.model), {"move": "10" * 30})
     assert rollback.status_code == 200 and production() == v1
+
+
+def test_an_upload_that_would_move_an_alias_breakingly_registers_nothing(manager_client, v1):
+    trained = factories.xgboost_on(NARROW)
+    form = {
+        "model_name": "edge",
+        "framework": "auto",
+        "task": "binary_classification",
+        "alias": "production",
+    }
+    response = manager_client.post(
+        "/admin/models_registry/modelversion/add/",
+        {**form, "file": SimpleUploadedFile("m.json", trained.data)},
+    )
+    assert response.status_code == 200
+    (message,) = response.context["form"].errors["alias"]
+    assert "'rsi_14' is removed" in message and "Leave the alias empty" in message
+    assert "Nothing was registered" in response.content.decode()
+    assert ModelVersion.objects.count() == 1 and production() == v1
+    form["alias"] = ""
+    done = manager_client.post(
+        "/admin/models_registry/modelversion/add/",
+        {**form, "file": SimpleUploadedFile("m.json", trained.data)},
+    )
+    assert done.status_code == 302 and ModelVersion.objects.count() == 2
