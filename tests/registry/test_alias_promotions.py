@@ -340,3 +340,23 @@ def test_register_and_train_model_refuse_a_breaking_alias_move_unless_confirmed(
             "--alias",
             "p",
         )
+
+
+def test_the_refusal_has_the_apis_one_error_body(v1, narrow):
+    from backoffice.api.errors import exception_handler
+
+    with pytest.raises(BreakingMove) as caught:
+        alias_move(model=v1.model, alias="production", version=narrow)
+    response = exception_handler(caught.value, {})
+    assert response.status_code == 409
+    assert response.data == {
+        "detail": str(caught.value),
+        "code": "breaking_change",
+        "errors": [
+            {
+                "field": "confirm_breaking",
+                "message": "feature 'rsi_14' is removed: requests that send it are refused "
+                "(unknown feature)",
+            }
+        ],
+    }
