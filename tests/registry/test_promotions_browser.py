@@ -14,6 +14,7 @@ from tests.admin.conftest import staff_member
 from tests.admin.test_browser import chromium_page, shot
 from tests.admin.test_csp_browser import BrowserReport, log_in, open_page
 from tests.registry import factories
+from tests.security.test_api_permissions import run_group_migrations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,6 +22,7 @@ HOSTILE = "<script>document.title='xss'</script>"
 
 
 def test_a_breaking_promotion_is_reviewed_confirmed_and_rolled_back(live_server, django_user_model):
+    run_group_migrations()  # a transactional test may start on flushed tables
     manager = staff_member(django_user_model, "mona-models", "Model manager")
     trained = factories.xgboost_model()
     v1 = model_register(
