@@ -10,7 +10,9 @@ aliases reach these views.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -31,6 +33,8 @@ from models_registry.services import (
 
 MOVE_PERMISSION = "models_registry.change_modelalias"
 METRIC_DECIMALS = 4
+# Numbers from here on are shown as 1.2345e+15 (and beyond Decimal's default precision).
+LARGE = 10**15
 VERDICTS = {
     promotions.BETTER: ("▲ better", "metric-better"),
     promotions.WORSE: ("▼ worse", "metric-worse"),
@@ -43,6 +47,17 @@ def may_move_aliases(user) -> bool:
     return user.has_perm(MOVE_PERMISSION)
 
 
+def _formatted(value: int | float, *, whole: bool, signed: bool = False) -> str:
+    """A number with METRIC_DECIMALS (none when ``whole``) and thousands separators;
+    scientific notation beyond LARGE and for tiny fractions, which decimals would hide."""
+    sign = "+" if signed else ""
+    if abs(value) >= LARGE:
+        return f"{Decimal(value):{sign}.{METRIC_DECIMALS}e}"
+    if not whole and value and abs(value) < 10**-METRIC_DECIMALS:
+        return f"{value:{sign}.2e}"
+    return number(value, 0 if whole else METRIC_DECIMALS, signed=signed)
+
+
 def metric_value(value) -> str:
     """A metric as people read it: 0.7712, 1,200, text as text; "—" when absent."""
     if value is None:
@@ -50,13 +65,9 @@ def metric_value(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        return number(value, 0)
+        return _formatted(value, whole=True)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return "not a number"
-        if value and abs(value) < 10**-METRIC_DECIMALS:
-            return f"{value:.2e}"
-        return number(value, METRIC_DECIMALS)
+        return _formatted(value, whole=False) if math.isfinite(value) else "not a number"
     if isinstance(value, str):
         return value
     return "(not a number)"
@@ -66,7 +77,7 @@ def metric_delta(change: promotions.MetricChange) -> str:
     if change.delta is None:
         return ""
     whole = isinstance(change.old, int) and isinstance(change.new, int)
-    return number(change.delta, 0 if whole else METRIC_DECIMALS, signed=True)
+    return _formatted(change.delta, whole=whole, signed=True)
 
 
 @dataclass(frozen=True)

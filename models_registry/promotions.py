@@ -160,7 +160,10 @@ class MetricChange:
 def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer of hundreds of digits (JSON allows it)
+        return None
     return number if math.isfinite(number) else None
 
 
@@ -181,6 +184,8 @@ def metric_changes(old: dict | None, new: dict | None) -> list[MetricChange]:
         before, after = old.get(name), new.get(name)
         a, b = _number(before), _number(after)
         delta = b - a if a is not None and b is not None else None
+        if delta is not None and not math.isfinite(delta):
+            delta = None  # 1e308 - -1e308
         direction = metric_direction(name)
         verdict = None
         if delta is not None and direction is not None:

@@ -377,3 +377,32 @@ def test_an_upload_that_would_move_an_alias_breakingly_registers_nothing(manager
         {**form, "file": SimpleUploadedFile("m.json", trained.data)},
     )
     assert done.status_code == 302 and ModelVersion.objects.count() == 2
+
+
+def test_metrics_of_any_size_are_shown_readably(manager_client, v1):
+    huge = model_register(
+        data=factories.xgboost_model(seed=5).data,
+        filename="m.json",
+        name="edge",
+        metrics={"auc": 1e300, "rows": 10**30, "tiny": 1e-9, "big": 10**400, "nan": "NaN"},
+    )
+    review = manager_client.post(move_url(v1.model), {"alias": "production", "version": huge.pk})
+    assert review.status_code == 200
+    rows = {row.name: row for row in review.context["review"].metric_rows}
+    assert (rows["auc"].new, rows["auc"].delta) == ("1.0000e+300", "+1.0000e+300")
+    assert rows["rows"].new == "1.0000e+30"
+    assert rows["tiny"].new == "1.00e-09"
+    assert rows["big"].new == "1.0000e+400"
+    assert rows["nan"].new == "NaN"
+    version_page = manager_client.get(
+        reverse("admin:models_registry_modelversion_change", args=[huge.pk])
+    )
+    assert version_page.status_code == 200
+
+
+def test_a_tampered_hidden_field_is_named_on_the_page(manager_client, v1, v2):
+    response = confirm(manager_client, v2, "x", confirm_breaking="on", reason="r")
+    assert "not a version of this model" in response.content.decode()
+    rollback = manager_client.post(rollback_url(v1.model), {"move": "x"})
+    assert "Enter a whole number." in rollback.content.decode()
+    assert production() == v1

@@ -154,3 +154,8 @@ def test_a_metric_without_a_number_on_both_sides_has_no_delta_and_no_verdict(old
 def test_metrics_that_are_not_objects_count_as_none():
     assert metric_changes(None, None) == []
     assert [c.name for c in metric_changes(["auc"], {"auc": 0.6})] == ["auc"]
+
+
+def test_numbers_beyond_float_range_have_no_delta_instead_of_failing():
+    (change,) = metric_changes({"auc": 10**400}, {"auc": 0.7})
+    assert (change.delta, change.verdict) == (None, None)
