@@ -14,6 +14,7 @@ as skops files instead, which load no code (models_registry.loaders.SkopsPredict
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -159,6 +160,37 @@ def _feature_schema(info: loaders.ModelInfo, given: list[dict[str, str]] | None)
     return given
 
 
+def _check_metrics(metrics: dict | None) -> None:
+    """RegistryError naming ``metrics`` for what PostgreSQL's jsonb cannot hold: NaN or
+    infinite numbers, NUL characters and lone surrogates, in any value or key."""
+    if metrics is None:
+        return
+    if not isinstance(metrics, dict):
+        raise RegistryError("metrics must be a JSON object", field="metrics")
+    pending: list[object] = [metrics]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise RegistryError(
+                f"metrics hold {item}: use finite numbers (or leave the metric out)",
+                field="metrics",
+            )
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise RegistryError(
+                    "metrics hold a lone surrogate, which is not valid Unicode", field="metrics"
+                ) from None
+            if "\x00" in item:
+                raise RegistryError("metrics hold a NUL character", field="metrics")
+
+
 PICKLE_REFUSED = (
     "a joblib (pickle) file runs code when it is loaded, so it is not accepted here: "
     "save a scikit-learn model with skops.io.dump (.skops) or export it to ONNX (.onnx)"
@@ -223,6 +255,7 @@ def model_register(
         )
     if task is not None and task not in Task.values:
         raise RegistryError(f"task must be one of {', '.join(Task.values)}", field="task")
+    _check_metrics(metrics)
     if alias is not None:
         _check_alias_name(alias)
         _clean_reason(move_reason)  # before the file is loaded
