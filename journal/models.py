@@ -118,6 +118,23 @@ class Trade(models.Model):
         return f"{self.trade_id} {self.side} {self.quantity} {self.symbol}"
 
 
+class OpenTrade(models.Model):
+    """One row per open trade, written only by the database's triggers on journal_trade
+    (journal.write.open_trades): what the risk gate counts on every idea."""
+
+    trade_pk = models.BigIntegerField(primary_key=True)
+    executed_at = models.DateTimeField()
+    symbol = models.CharField(max_length=32)
+    strategy = models.CharField(max_length=64)
+    account = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["strategy"], name="journal_opentrade_strat_idx")]
+
+    def __str__(self):
+        return f"open trade {self.trade_pk} {self.symbol}"
+
+
 class TradeReview(models.Model):
     """The staff's review of one trade; every change is kept in ReviewChange.
 
