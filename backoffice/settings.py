@@ -468,6 +468,9 @@ SERVING_RECORD_QUEUE_MAX = env.integer("SERVING_RECORD_QUEUE_MAX", 20_000, minim
 # After a failed write, the writer drops (and counts) what arrives for this long before
 # it tries the database again.
 SERVING_RECORD_RETRY_SECONDS = env.number("SERVING_RECORD_RETRY_SECONDS", 5.0)
+# Recorded requests waiting for an alias's challenger (or champion) to score them in
+# shadow, per worker (serving.challengers); beyond it shadows are dropped and counted.
+SERVING_SHADOW_QUEUE_MAX = env.integer("SERVING_SHADOW_QUEUE_MAX", 2_000, minimum=1)
 
 # ---------------------------------------------------------------------------
 # Model health (serving.performance): live figures of each version, and the marks of

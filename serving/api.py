@@ -19,6 +19,7 @@ from backoffice.api.auth import scope
 from backoffice.api.serializers import StrictSerializer
 from serving import hotswap, runtime
 from serving.auth import PREDICT, RememberingApiKeyAuthentication, caller_of
+from serving.challengers import ROUTING_HEADER, routing_key
 from serving.errors import InvalidInput
 from serving.parsers import BoundedJSONParser, FastJSONRenderer
 from serving.services import prediction_make
@@ -69,6 +70,12 @@ class PredictResponseSerializer(serializers.Serializer):
         "the idea, its decisions and its trades are then linked to this prediction, and "
         "the model version is judged by them. Every answer has ids; the request is "
         "recorded (model version, inputs, outputs, latency) at SERVING_RECORD_SAMPLE_RATE.",
+    )
+    served_by = serializers.ChoiceField(
+        choices=["challenger"],
+        required=False,
+        help_text="Present only when the alias's canary challenger answered (its "
+        "`version` is the challenger's); absent when the alias's own version did.",
     )
 
 
@@ -125,6 +132,16 @@ class PredictView(APIView):
             OpenApiParameter("alias", str, description="An alias, default `production`."),
             OpenApiParameter("version", int, description="A version number."),
             OpenApiParameter(
+                ROUTING_HEADER,
+                str,
+                location=OpenApiParameter.HEADER,
+                description="The caller's routing key (an account, a strategy; at most 200 "
+                "printable characters). When the alias has a canary challenger, a stable "
+                "hash of the key sends the canary's share of keys to the challenger, whose "
+                "answers carry `served_by: challenger`. Without a key the alias's version "
+                "answers.",
+            ),
+            OpenApiParameter(
                 "X-Prediction-Id",
                 str,
                 location=OpenApiParameter.HEADER,
@@ -153,6 +170,7 @@ class PredictView(APIView):
             version=version,
             body=request.data,
             caller=caller_of(request),
+            routing_key=routing_key(request.headers.get(ROUTING_HEADER)),
         )
         render_started = time.perf_counter()
         body = {
@@ -163,6 +181,8 @@ class PredictView(APIView):
             "cached": result.cached,
             "prediction_ids": result.prediction_ids,
         }
+        if result.role == "challenger":
+            body["served_by"] = "challenger"
         # Rendered here, not by DRF, so that Server-Timing can include the rendering.
         response = HttpResponse(FastJSONRenderer().render(body), content_type="application/json")
         response["Server-Timing"] = result.server_timing(render_started=render_started)

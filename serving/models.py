@@ -21,6 +21,12 @@ class Protocol(models.TextChoices):
     INVOCATIONS = "invocations", "MLflow scoring (invocations)"
 
 
+class RecordRole(models.TextChoices):
+    CHAMPION = "champion", "champion (answered)"
+    CHALLENGER = "challenger", "challenger (answered, canary)"
+    SHADOW = "shadow", "shadow (scored beside the answer, not answered)"
+
+
 class PredictionRecord(models.Model):
     # A UUID version 7: its first 48 bits are the request's time in milliseconds, so a
     # prediction id also says where in time (which chunk) its record is.
@@ -52,6 +58,11 @@ class PredictionRecord(models.Model):
     username = models.CharField(max_length=150, blank=True, default="")
     # The sampling rate in force: the request stands for 1 / sample_rate requests.
     sample_rate = models.FloatField(default=1.0)
+    # With a challenger on the alias (serving.challengers): "champion" or "challenger"
+    # for the version that answered; "shadow" for the other one's score of the same
+    # rows, made off the request path, whose shadow_of is the answer's record.
+    role = models.CharField(max_length=10, choices=RecordRole.choices, blank=True, default="")
+    shadow_of = models.UUIDField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -61,6 +72,12 @@ class PredictionRecord(models.Model):
             ),
             # The admin's list, newest first.
             models.Index(fields=["-requested_at"], name="serving_record_time_idx"),
+            # A comparison's pairs: the shadow scores of a period, joined to their answers.
+            models.Index(
+                fields=["shadow_of"],
+                name="serving_record_shadow_idx",
+                condition=models.Q(shadow_of__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -59,10 +59,12 @@ COLUMNS = (
     "api_key",
     "username",
     "sample_rate",
+    "role",
+    "shadow_of",
 )
 TABLE = "serving_predictionrecord"
 COPY_SQL = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
-INSERT_CHUNK = 200  # rows per INSERT ... VALUES of the fallback (16 parameters a row)
+INSERT_CHUNK = 200  # rows per INSERT ... VALUES of the fallback (18 parameters a row)
 # A write that takes longer than this is abandoned (its batch dropped and counted): a
 # database that slow must not pin the writer while the queue fills.
 STATEMENT_TIMEOUT_MS = 5000
@@ -92,6 +94,10 @@ class Entry(NamedTuple):
     api_key: str
     username: str
     sample_rate: float
+    # With a challenger on the alias (serving.challengers): champion, challenger or
+    # shadow; a shadow's answer record id.
+    role: str = ""
+    shadow_of: int | None = None
 
 
 def new_record_id(at: datetime | None = None) -> int:
@@ -385,6 +391,8 @@ class PredictionRecorder:
             _text(entry.api_key, 100),
             _text(entry.username, 150),
             entry.sample_rate,
+            entry.role,
+            None if entry.shadow_of is None else uuid.UUID(int=entry.shadow_of),
         )
 
     # -- state ---------------------------------------------------------------------------
@@ -423,7 +431,9 @@ class PredictionRecorder:
 
 
 def _insert_sql(count: int) -> str:
-    placeholders = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s, %s)"
+    placeholders = (
+        "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s)"
+    )
     return f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES " + ", ".join([placeholders] * count)  # noqa: S608 - fixed names
 
 

@@ -9,6 +9,8 @@ Each gunicorn worker holds one of each:
     prediction_cache  predictions in the shared cache, by version and rows
     counters          the predict throttle's window counts (serving.throttles)
     recorder          the prediction records waiting for its writer thread (serving.recorder)
+    shadows           the recorded answers waiting for a challenger's shadow score
+                      (serving.challengers)
 
 and the wiring between them (below, and nowhere else):
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import logging
 
+from serving.challengers import ShadowScorer
 from serving.exchange import Exchange
 from serving.hotswap import Resolver
 from serving.prediction_cache import PredictionCache
@@ -38,6 +41,7 @@ predictors = PredictorCache()
 prediction_cache = PredictionCache(resolver=resolver, exchange=exchange)
 counters = WindowCounters(exchange=exchange)
 recorder = PredictionRecorder()
+shadows = ShadowScorer()
 
 
 def _evict_from_stamp(model: str | None) -> None:
@@ -75,4 +79,5 @@ def reset() -> None:
     auth.forget_keys()
     exchange.run([])  # nothing queued rides along with the next request
     recorder.reset()
+    shadows.reset()
     warmup.mark_cold()

@@ -16,7 +16,7 @@ from django.conf import settings
 
 from backoffice.logconf import request_context
 from backoffice.prometheus import observe_prediction
-from serving import runtime
+from serving import challengers, runtime
 from serving.errors import ModelUnavailable
 from serving.hotswap import STAMP_KEYS, ServedVersion
 from serving.inputs import parse_rows
@@ -41,6 +41,9 @@ class Prediction:
     # The id of this request's record (a UUID v7 as an integer); recorded or not, it
     # names the answer's predictions (serving.recorder).
     record_id: int = 0
+    # "challenger" when the alias's canary answered (serving.challengers), "champion"
+    # when its version did beside a challenger, "" without one.
+    role: str = ""
 
     @property
     def record_hex(self) -> str:
@@ -72,6 +75,7 @@ def prediction_make(
     protocol: str = Protocol.PREDICT,
     caller: tuple[str, str] = ("", ""),
     requested_at: datetime | None = None,
+    routing_key: str | None = None,
 ) -> Prediction:
     """Predict for the rows in ``body`` with ``model`` at ``version`` or ``alias``.
 
@@ -86,12 +90,26 @@ def prediction_make(
     ``caller`` (the API key's name, the staff user's name) go into its record, which
     the worker's recorder writes later, if the sampling takes it. ``requested_at``
     dates the record (and the ids) other than now: the demo's past days.
+
+    An alias with a challenger (serving.challengers): a canary answers the requests
+    whose ``routing_key`` falls in its share; whichever side did not answer scores a
+    recorded request's rows later, off the request path (a shadow). The answer is the
+    same with or without a shadow.
     """
     started = time.perf_counter()
     ensure_warm()
     timings = {"parse": 0.0, "cache": 0.0, "predict": 0.0}
+    route, role, target = None, "", version
+    if version is None:
+        route = runtime.resolver.route(model=model, alias=alias or "production")
+        if route is not None:
+            role = challengers.answers(
+                route, model=model, alias=alias or "production", key=routing_key
+            )
+            if role == "challenger":
+                target = route.challenger.version
     served, rows, keys, values = _lookup(
-        model=model, alias=alias, version=version, body=body, rows_from=rows_from, timings=timings
+        model=model, alias=alias, version=target, body=body, rows_from=rows_from, timings=timings
     )
     cached = values is not None
     if values is None:
@@ -107,23 +125,27 @@ def prediction_make(
     recorder = runtime.recorder
     if recorder.sampled():
         context = request_context.get()
-        recorder.submit(
-            Entry(
-                record_id,
-                served,
-                served_alias,
-                protocol,
-                rows,
-                body if rows is None else None,
-                values,
-                cached,
-                duration_ms,
-                context.get("request_id", "") if context else "",
-                caller[0],
-                caller[1],
-                settings.SERVING_RECORD_SAMPLE_RATE,
-            )
+        entry = Entry(
+            record_id,
+            served,
+            served_alias,
+            protocol,
+            rows,
+            body if rows is None else None,
+            values,
+            cached,
+            duration_ms,
+            context.get("request_id", "") if context else "",
+            caller[0],
+            caller[1],
+            settings.SERVING_RECORD_SAMPLE_RATE,
+            role,
         )
+        recorder.submit(entry)
+        if route is not None:
+            other = route.champion if role == "challenger" else route.challenger
+            if other.id != served.id:
+                runtime.shadows.submit(challengers.Shadow(entry, served, other))
     else:
         recorder.skip()
     logger.info(
@@ -146,6 +168,7 @@ def prediction_make(
         duration_ms=duration_ms,
         timings=timings,
         record_id=record_id,
+        role=role,
     )
 
 

@@ -54,6 +54,7 @@ def _records_written_by_the_tests():
     from serving import runtime
 
     runtime.recorder.background = False
+    runtime.shadows.background = False  # the same for the challengers' shadow scores
 
 
 @pytest.fixture(autouse=True, scope="session")
