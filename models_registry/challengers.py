@@ -240,7 +240,7 @@ def challenger_promote(
         alias=alias,
         version=challenger,
         moved_by=moved_by,
-        reason=reason or f"challenger version {challenger.version} promoted",
+        reason=reason,
         confirm_breaking=confirm_breaking,
         expected_current=current.version,
     )

@@ -68,6 +68,7 @@ class ModelHealthAdmin(ReadOnlyAdmin):
     list_display = [
         "model",
         "version_link",
+        "challenger",
         "marks",
         "trades",
         "win_rate",
@@ -81,7 +82,7 @@ class ModelHealthAdmin(ReadOnlyAdmin):
         "latency",
     ]
     list_display_links = None
-    list_select_related = ["model", "version__model"]
+    list_select_related = ["model", "version__model", "challenger"]
     ordering = ["model__name"]
     show_facets = admin.ShowFacets.NEVER
     fields = ["model", "version_link", "live"]
@@ -103,6 +104,40 @@ class ModelHealthAdmin(ReadOnlyAdmin):
     def version_link(self, obj):
         url = reverse("admin:models_registry_modelversion_change", args=[obj.version_id])
         return format_html('<a href="{}">{}</a>', url, obj.version)
+
+    @admin.display(description="challenger")
+    def challenger(self, obj):
+        url = reverse("admin:serving_modelhealth_compare", args=[obj.pk])
+        if obj.challenger_id is None:
+            return format_html('<a href="{}">{}</a>', url, "none")
+        return format_html(
+            '<a href="{}">v{} ({}) — compare</a>',
+            url,
+            obj.challenger.version,
+            obj.challenger_mode,
+        )
+
+    def get_urls(self):
+        from django.urls import path
+
+        from serving import challenger_admin
+
+        site = self.admin_site
+        return [
+            path(
+                "challenger/<int:alias_id>/",
+                site.admin_view(
+                    lambda r, alias_id: challenger_admin.compare_view(self, r, alias_id)
+                ),
+                name="serving_modelhealth_compare",
+            ),
+            path(
+                "challenger/set/<int:model_id>/",
+                site.admin_view(lambda r, model_id: challenger_admin.set_view(self, r, model_id)),
+                name="serving_modelhealth_challenger_set",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="past the thresholds")
     def marks(self, obj):
