@@ -263,8 +263,28 @@ def side_by_side(comparison) -> list[tuple[str, str, str]]:
             return "unknown"
         return f"{d.max_psi:.3f} ({d.worst_feature})"
 
+    same = {
+        id(comparison.champion): comparison.champion_same_trades,
+        id(comparison.challenger): comparison.challenger_same_trades,
+    }
+
+    def same_trades(p):
+        calib = same[id(p)]
+        return "—" if calib is None else str(calib.trades)
+
+    def same_brier(p):
+        calib = same[id(p)]
+        return "—" if calib is None else _num(calib.brier, 4)
+
+    def same_ece(p):
+        calib = same[id(p)]
+        return "—" if calib is None else _num(calib.ece, 3)
+
     return [
         row("version", lambda p: str(p.version)),
+        row("trades of rows both scored", same_trades),
+        row("Brier score on those trades", same_brier),
+        row("calibration error on those trades", same_ece),
         row("trades from its answers", lambda p: str(p.trades.trades)),
         row("win rate", lambda p: _pct(p.trades.win_rate)),
         row("net P&L", lambda p: _num(p.trades.net_pnl, 2)),

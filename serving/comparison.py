@@ -7,6 +7,12 @@ MAX_PAIRS, the newest), per row: ``agreement`` is the share of rows where both s
 fall on the same side of 0.5 (probabilities; for values, the share whose difference is
 within 1 % of the champion's magnitude, at least 1e-9), ``mean_abs_difference`` the mean
 of |champion - challenger|. Rows where either side gave no number are left out.
+
+The same trades: the closed trades that came from a row both versions scored (the one
+that answered, and the other in shadow). Each version's calibration over just those
+trades, with its own probability for the row, judges the two on the same outcomes: a
+shadow challenger, which causes no trade, is judged by the trades its champion's
+answers caused.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from models_registry.models import ModelAlias, ModelVersion, OutputKind
+from serving.judging import Calibration, calibration
 from serving.models import PredictionRecord
-from serving.performance import Performance, versions_performance
+from serving.performance import Performance, live_trades, versions_performance
+from serving.recorder import record_time
 
 MAX_PAIRS = 20_000
 
@@ -40,6 +48,9 @@ class Comparison:
     champion: Performance
     challenger: Performance
     same_rows: Agreement
+    # Each one's calibration over the trades of rows both scored (None: not probabilities).
+    champion_same_trades: Calibration | None = None
+    challenger_same_trades: Calibration | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -50,7 +61,15 @@ class Comparison:
             "champion": self.champion.as_dict(),
             "challenger": self.challenger.as_dict(),
             "same_rows": self.same_rows.__dict__,
+            "same_trades": {
+                "champion": _calibration(self.champion_same_trades),
+                "challenger": _calibration(self.challenger_same_trades),
+            },
         }
+
+
+def _calibration(value: Calibration | None) -> dict | None:
+    return None if value is None else value.as_dict()
 
 
 def compare(
@@ -61,12 +80,62 @@ def compare(
     until = now or timezone.now()
     since = until - timedelta(days=days or settings.MODEL_HEALTH_WINDOW_DAYS)
     judged = versions_performance(versions=[champion, challenger], days=days, now=until)
+    ours, theirs = same_trades(champion=champion, challenger=challenger, since=since, until=until)
     return Comparison(
         alias=alias,
         champion=judged[champion.pk],
         challenger=judged[challenger.pk],
         same_rows=agreement(champion=champion, challenger=challenger, since=since, until=until),
+        champion_same_trades=ours,
+        challenger_same_trades=theirs,
     )
+
+
+def same_trades(
+    *, champion: ModelVersion, challenger: ModelVersion, since: datetime, until: datetime
+) -> tuple[Calibration | None, Calibration | None]:
+    """Each version's calibration over the closed trades of rows both scored."""
+    if not (_probability(champion) or _probability(challenger)):
+        return None, None
+    live = live_trades(versions=[champion, challenger], since=since, until=until)
+    trades = [
+        (version.pk, trade)
+        for version in (champion, challenger)
+        for trade in live.get(version.pk, [])
+        if trade.prediction is not None and trade.probability is not None
+    ]
+    pairs: dict[int, list] = {champion.pk: [], challenger.pk: []}
+    answers = {trade.prediction[0] for _, trade in trades}
+    shadows = {}
+    if answers:
+        times = [record_time(record) for record in answers]
+        shadows = {
+            answer: (version_pk, outputs)
+            for answer, version_pk, outputs in PredictionRecord.objects.filter(
+                shadow_of__in=answers,
+                model_version_id__in=[champion.pk, challenger.pk],
+                requested_at__gte=min(times),
+                requested_at__lte=max(times),
+            ).values_list("shadow_of", "model_version_id", "outputs")
+        }
+    for answered_by, trade in trades:
+        found = shadows.get(trade.prediction[0])
+        if found is None or found[0] == answered_by:
+            continue
+        row, outputs = trade.prediction[1], found[1]
+        if not isinstance(outputs, list) or row >= len(outputs) or outputs[row] is None:
+            continue
+        won = trade.pnl > 0
+        pairs[answered_by].append((trade.probability, won))
+        pairs[found[0]].append((float(outputs[row]), won))
+    return (
+        calibration(pairs[champion.pk]) if _probability(champion) else None,
+        calibration(pairs[challenger.pk]) if _probability(challenger) else None,
+    )
+
+
+def _probability(version: ModelVersion) -> bool:
+    return version.output_kind == OutputKind.PROBABILITY
 
 
 def agreement(

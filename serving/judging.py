@@ -33,6 +33,8 @@ class LiveTrade:
     stop_loss: Decimal | None
     pnl: Decimal
     probability: float | None  # the prediction's output, where it was recorded
+    # (record id, row) of the recorded prediction it came from, where there is one.
+    prediction: tuple | None = None
 
 
 def r_multiple(trade: LiveTrade) -> float | None:

@@ -189,17 +189,20 @@ def live_trades(
     records = _records(r[0] for r in named.values() if r is not None)
     out: dict[int, list[LiveTrade]] = defaultdict(list)
     for idea_id, side, entry, exit_price, stop, pnl in trades:
-        version_pk, probability = None, None
+        version_pk, probability, source = None, None, None
         prediction = named.get(idea_id)
         if prediction is not None and prediction[0] in records:
             version_pk, outputs = records[prediction[0]]
             row = prediction[1]
+            source = prediction
             if isinstance(outputs, list) and row < len(outputs) and outputs[row] is not None:
                 probability = float(outputs[row])
         elif idea_id in ideas:
             version_pk = by_label.get(ideas[idea_id][1])
         if version_pk in wanted:
-            out[version_pk].append(LiveTrade(side, entry, exit_price, stop, pnl, probability))
+            out[version_pk].append(
+                LiveTrade(side, entry, exit_price, stop, pnl, probability, source)
+            )
     return out
 
 
