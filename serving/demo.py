@@ -8,6 +8,12 @@ model's trades win as often as it predicts (calibrated, its inputs like its trai
 data); the LightGBM model's inputs are shifted (a spread and an RSI that training never
 saw) and its trades win a third of the time whatever it says: the health list marks it
 for drift and calibration. Idempotent: once its records exist it keeps them.
+
+Champion and challenger: the XGBoost model's version 2 (the registry's demo trains it
+without two of the signals) shadows its production version, so every recorded request
+is scored by both and the comparison page (Model health → its challenger) shows them
+side by side on the same rows and the same trades; promoting it is a breaking move the
+page asks to confirm.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from django.utils import timezone
 from desk.models import IdeaStatus, TradeIdea
 from desk.services import DeskError, idea_submit
 from journal.write.capture import record_trades
+from models_registry.challengers import challenger_set
 from models_registry.demo import DEMO_NAME
-from models_registry.models import ModelAlias
+from models_registry.models import ChallengerMode, ModelAlias
+from models_registry.services import RegistryError
 from models_registry.training import SYNTHETIC_FEATURES, synthetic_dataset
 from serving import runtime
 from serving.models import PredictionRecord
@@ -49,7 +57,9 @@ def seed() -> str:
         return "no demo model to predict with"
     if PredictionRecord.objects.filter(model_version__in=aliases.values()).exists():
         return "kept the recorded predictions, ideas and trades"
+    challenger = _challenger()
     background, runtime.recorder.background = runtime.recorder.background, False
+    shadows, runtime.shadows.background = runtime.shadows.background, False
     try:
         lines = [
             _loop(name, version, drifted=name.endswith("lightgbm"), seed=n)
@@ -57,7 +67,36 @@ def seed() -> str:
         ]
     finally:
         runtime.recorder.background = background
-    return "; ".join(lines)
+        runtime.shadows.background = shadows
+    return "; ".join([*lines, challenger])
+
+
+def _challenger() -> str:
+    """trade-outcome-xgboost's version 2 as the shadow challenger of its production."""
+    alias = (
+        ModelAlias.objects.filter(model__name=f"{DEMO_NAME}-xgboost", name="production")
+        .select_related("model", "version")
+        .first()
+    )
+    if alias is None:
+        return "no challenger: no XGBoost demo model"
+    if alias.challenger_id:
+        return f"kept {alias}'s challenger"
+    candidate = alias.model.versions.exclude(pk=alias.version_id).order_by("-version").first()
+    if candidate is None:
+        return f"no challenger: {alias.model.name} has one version"
+    try:
+        challenger_set(
+            model=alias.model,
+            alias=alias.name,
+            version=candidate,
+            mode=ChallengerMode.SHADOW,
+            reason="does it need rsi_14 and macd_hist? shadow it on live requests",
+        )
+    except RegistryError as exc:
+        return f"no challenger: {exc}"
+    runtime.resolver.forget()  # this process serves the demo's predictions next
+    return f"{alias}: version {candidate.version} shadows version {alias.version.version}"
 
 
 def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
@@ -80,6 +119,7 @@ def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
         )
         for n, row in enumerate(rows)
     ]
+    shadowed = runtime.shadows.drain()
     recorded = runtime.recorder.flush()
     rng = random.Random(seed)
     trades, ideas = [], 0
@@ -132,6 +172,7 @@ def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
         )
     created = record_trades(trades, source="demo").created if trades else 0
     return (
-        f"{name}: {len(answers)} predictions ({recorded} recorded), {ideas} ideas naming "
-        f"them, {created} trades from the executed ones"
+        f"{name}: {len(answers)} predictions ({recorded - shadowed} recorded"
+        + (f", {shadowed} scored by its challenger" if shadowed else "")
+        + f"), {ideas} ideas naming them, {created} trades from the executed ones"
     )
