@@ -26,7 +26,11 @@ def operations():
 
 
 def concrete(path: str) -> str:
-    return path.replace("{name}", "no-such-model").replace("{version}", "1")
+    return (
+        path.replace("{name}", "no-such-model")
+        .replace("{version}", "1")
+        .replace("{alias}", "production")
+    )
 
 
 def assert_error_body(response, method, path):

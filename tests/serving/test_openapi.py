@@ -31,7 +31,10 @@ def test_the_predict_operation_has_its_request_answer_and_errors(schema_and_warn
         "predictions",
         "cached",
         "prediction_ids",
+        "served_by",
     }
+    assert "canary" in answer["properties"]["served_by"]["description"]
+    assert "served_by" not in answer.get("required", [])
     assert "trade idea" in answer["properties"]["prediction_ids"]["description"]
     assert "X-Prediction-Id" in operation["responses"]["200"]["headers"]
     assert {"ApiKeyAuth": []} in operation["security"]
