@@ -52,6 +52,19 @@ class Route:
     mode: str  # shadow | canary
     share: float
 
+    def unusable(self) -> str:
+        """Why the challenger cannot serve beside the champion now ("" if it can): it is
+        the champion, or the champion's features no longer fit it (models_registry.
+        challengers checks them when it is set; a later alias move may change them)."""
+        ours, theirs = self.champion.feature_names, self.challenger.feature_names
+        if self.challenger.id == self.champion.id:
+            return "the challenger is the alias's version"
+        if self.mode == "canary" and ours != theirs:
+            return "a canary takes other features than the alias's version"
+        if not set(theirs) <= set(ours):
+            return "the challenger needs features the alias's version is not sent"
+        return ""
+
 
 def bucket(*, model: str, alias: str, key: str) -> float:
     """Where ``key`` falls in [0, 1): the same for the same model, alias and key."""

@@ -135,6 +135,15 @@ class Resolver:
                 mode=found.challenger_mode,
                 share=found.challenger_share,
             )
+            reason = route.unusable()
+            if reason:
+                # The alias moved since the challenger was set (a plain alias move):
+                # serve without it rather than fail requests or shadows.
+                logger.warning(
+                    "challenger ignored",
+                    extra={"model": model, "alias": alias, "reason": reason},
+                )
+                route = None
         with self._lock:
             self._entries[key] = (route, now)
         return route

@@ -15,6 +15,7 @@ import pytest
 
 from models_registry.challengers import challenger_clear, challenger_set
 from models_registry.models import ModelVersion
+from models_registry.services import alias_move
 from serving import runtime
 from serving.challengers import bucket
 from serving.models import PredictionRecord
@@ -198,3 +199,28 @@ def test_a_shadow_that_fails_is_dropped_and_counted_and_the_answer_stands(bot, p
     predict(bot, "edge-xgb", {"instances": instances(trained)})
     predict(bot, "edge-xgb", {"instances": instances(trained)})
     assert runtime.shadows.stats()["dropped_full"] == 1
+
+
+def test_a_challenger_that_no_longer_fits_the_moved_alias_is_ignored_not_failed(bot, pair):
+    _, _, champion, challenger = pair
+    challenger_set(
+        model=champion.model, alias="production", version=challenger, mode="canary", share=0.99
+    )
+    fewer = factories.xgboost_on(("atr_pct", "rsi_14"))
+    narrow = register(fewer, "edge-xgb")
+    alias_move(
+        model=champion.model,
+        alias="production",
+        version=narrow,
+        confirm_breaking=True,
+        reason="bots send two features now",
+    )
+    runtime.resolver.forget()
+    body = {"instances": instances(fewer, fewer.probe[:2])}
+    for n in range(10):
+        response = bot.post(
+            "/api/v1/models/edge-xgb/predict", body, format="json", HTTP_X_ROUTING_KEY=f"k{n}"
+        )
+        assert response.status_code == 200, response.content
+        assert response.json()["version"] == 3 and "served_by" not in response.json()
+    assert runtime.shadows.stats()["queued"] == 0
