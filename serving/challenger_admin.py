@@ -20,7 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from models_registry import selectors
+from models_registry import promotions, selectors
 from models_registry.admin_moves import MOVE_PERMISSION, may_move_aliases
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
 from models_registry.forms import BREAKING_LABEL, REASON_HELP
@@ -198,6 +198,11 @@ def compare_view(model_admin, request, alias_id):
                 if calib is not None and calib.trades
                 else ""
             )
+    breaking = []
+    if alias.challenger_id:
+        breaking = promotions.breaks_clients(
+            promotions.schema_diff(alias.version.feature_schema, alias.challenger.feature_schema)
+        )
     last_move = selectors.alias_last_move(model=alias.model, alias=alias.name)
     rollback_url = None
     if may_act and last_move is not None and last_move.from_version is not None:
@@ -221,6 +226,7 @@ def compare_view(model_admin, request, alias_id):
             agreement=_pct(comparison.same_rows.agreement) if comparison else "—",
             charts=charts,
             may_act=may_act,
+            breaking=getattr(promote_form, "breaking", None) or breaking,
             promote_form=promote_form,
             remove_form=remove_form,
             last_move=last_move,

@@ -68,7 +68,7 @@ class ModelHealthAdmin(ReadOnlyAdmin):
     list_display = [
         "model",
         "version_link",
-        "challenger",
+        "challenger_link",
         "marks",
         "trades",
         "win_rate",
@@ -106,7 +106,7 @@ class ModelHealthAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">{}</a>', url, obj.version)
 
     @admin.display(description="challenger")
-    def challenger(self, obj):
+    def challenger_link(self, obj):
         url = reverse("admin:serving_modelhealth_compare", args=[obj.pk])
         if obj.challenger_id is None:
             return format_html('<a href="{}">{}</a>', url, "none")
