@@ -81,3 +81,34 @@ def test_the_retention_policy_drops_old_records_and_keeps_new_ones(xgb):
     query("CALL run_job(%s)", [job_id])
     left = list(PredictionRecord.objects.values_list("requested_at", flat=True))
     assert len(left) == 1 and left[0] > datetime.now(UTC) - timedelta(days=1)
+
+
+def test_a_shadow_sits_in_its_answers_chunk_and_the_comparison_joins_them(xgb):
+    from models_registry.challengers import challenger_set
+    from models_registry.models import ModelAlias
+    from serving.comparison import compare
+    from tests.registry import factories
+    from tests.serving.conftest import register
+
+    trained, version = xgb
+    challenger = register(factories.xgboost_model(seed=1), "edge-xgb")
+    challenger_set(model=version.model, alias="production", version=challenger, mode="shadow")
+    runtime.resolver.forget()
+    past = datetime.now(UTC) - timedelta(days=3)
+    answer = prediction_make(
+        model="edge-xgb",
+        alias=None,
+        version=None,
+        body={"inputs": trained.probe[:3].tolist()},
+        requested_at=past,
+    )
+    assert runtime.shadows.drain() == 1 and runtime.recorder.flush() == 2
+    shadow = PredictionRecord.objects.get(shadow_of=uuid.UUID(int=answer.record_id))
+    chunks = query(
+        "SELECT count(DISTINCT tableoid) FROM serving_predictionrecord WHERE id = %s OR id = %s",
+        [uuid.UUID(int=answer.record_id), shadow.id],
+    )
+    assert chunks == [(1,)], "the shadow is in its answer's chunk"
+    alias = ModelAlias.objects.select_related("version", "challenger").get(name="production")
+    same = compare(alias=alias).same_rows
+    assert (same.pairs, same.rows) == (1, 3)
