@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
+from journal.admin import dashboard
 from journal.admin import views as admin_views
 from journal.admin.filters import (
     AccountFilter,
@@ -40,7 +41,6 @@ from journal.admin.support import (
     review_of,
 )
 from journal.admin.views import BULK_LIMIT
-from journal.analytics import dashboard
 from journal.models import ReviewChange, ReviewStatus, Trade, TradeReview
 from journal.reviews import ReviewRejected, trade_review
 from journal.selectors import (
