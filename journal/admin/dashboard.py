@@ -59,9 +59,12 @@ def tiles(figures: dict[str, Any]) -> list[list[dict[str, str]]]:
     cur = figures["currency"]
 
     def money(label, value, *, hint=""):
+        # The amount large, its currency small beside it: six tiles fit a laptop's row.
+        decimals = formatting.CURRENCY_DECIMALS.get(cur, 2)
         return {
             "label": label,
-            "value": formatting.money(value, cur),
+            "value": formatting.number(value, decimals, signed=True),
+            "unit": cur if value is not None else "",
             "sign": sign(value),
             "hint": hint,
         }
@@ -80,9 +83,9 @@ def tiles(figures: dict[str, Any]) -> list[list[dict[str, str]]]:
             money("Average loss", s["average_loss"]),
             money("Largest win", s["largest_win"]),
             money("Largest loss", s["largest_loss"]),
-            money("Max drawdown", drawdown, hint="the largest fall of the equity curve"),
         ],
         [
+            money("Max drawdown", drawdown, hint="the largest fall of the equity curve"),
             {"label": "Closed trades", "value": formatting.number(s["trades"], 0), "sign": ""},
             {"label": "Win rate", "value": formatting.percent(s["win_rate"]), "sign": ""},
             {"label": "Profit factor", "value": ratio(s["profit_factor"]), "sign": ""},
@@ -98,14 +101,15 @@ def tiles(figures: dict[str, Any]) -> list[list[dict[str, str]]]:
                 "sign": "",
                 "hint": "daily P&L, annualised (√252)",
             },
-            {"label": "Average holding", "value": duration(s["average_holding"]), "sign": ""},
         ],
         [
+            {"label": "Average holding", "value": duration(s["average_holding"]), "sign": ""},
             {
                 "label": "Expectancy (R)",
                 "value": r_multiple(s["expectancy_r"]),
                 "sign": sign(s["expectancy_r"]),
-                "hint": f"the mean R-multiple of the {s['r_trades']:,} trades with a stop",
+                "hint": f"the mean R-multiple of the {s['r_trades']:,} of {s['trades']:,} "
+                "trades with an initial stop",
             },
             {
                 "label": "Average win (R)",
@@ -116,12 +120,6 @@ def tiles(figures: dict[str, Any]) -> list[list[dict[str, str]]]:
                 "label": "Average loss (R)",
                 "value": r_multiple(s["average_loss_r"]),
                 "sign": sign(s["average_loss_r"]),
-            },
-            {
-                "label": "Trades with a stop",
-                "value": f"{formatting.number(s['r_trades'], 0)} of "
-                f"{formatting.number(s['trades'], 0)}",
-                "sign": "",
             },
             {
                 "label": "Average MAE (R)",

@@ -83,6 +83,9 @@ class DashboardForm(forms.Form):
         since, until = data.get("since"), data.get("until")
         if since or until:
             data["period"] = CUSTOM
+            if self.data.get("period") != CUSTOM:  # the page shows the period it used
+                self.data = self.data.copy()
+                self.data["period"] = CUSTOM
         elif data.get("period") == CUSTOM and not self.has_error("since"):
             if not self.has_error("until"):
                 self.add_error("since", "Give a From day, a To day or both.")

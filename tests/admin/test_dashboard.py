@@ -28,7 +28,9 @@ def _instruments(db):
 
 
 def tiles(html: str) -> dict[str, str]:
-    return dict(re.findall(r'tile-label">([^<]+)</div><div class="tile-value">([^<]+)<', html))
+    """{label: value as read, its currency included}."""
+    found = re.findall(r'tile-label">([^<]+)</div><div class="tile-value">(.*?)</div>', html)
+    return {label: " ".join(re.sub(r"<[^>]+>", "", value).split()) for label, value in found}
 
 
 def chart_data(html: str) -> dict:

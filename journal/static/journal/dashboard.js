@@ -9,6 +9,8 @@
 
   const DAY = 86400;
   const GREEN = "#2e7d32", RED = "#c62828", BLUE = "#1565c0";
+  // Steps of a count axis: whole trades only.
+  const COUNTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
 
   function number(value, decimals) {
     return value.toLocaleString("en-US", {
@@ -38,10 +40,11 @@
     return d.toISOString().slice(0, 10) + " " + names[d.getUTCDay()];
   }
 
-  // A time range that never collapses to one instant: one day, or a few, get room.
-  function dayRange(u, min, max) {
-    const pad = Math.max(DAY, (max - min) * 0.03);
-    return [min - pad, max + pad];
+  // The days' range with room at both ends: one day, or a few, never fill the chart.
+  function dayRange(days) {
+    const first = days[0], last = days[days.length - 1];
+    const pad = Math.max(DAY, (last - first) * 0.03);
+    return () => [first - pad, last + pad];
   }
 
   function tooltip(describe) {
@@ -77,9 +80,17 @@
     };
   }
 
+  // Day ticks as the rest of the back office writes days: 2026-03-02 (UTC).
+  function dayTicks(u, splits) {
+    return splits.map((v) => new Date(v * 1000).toISOString().slice(0, 10));
+  }
+
+  // Tick steps of a day axis: whole days, weeks, about a month, a quarter, a year.
+  const DAY_STEPS = [1, 2, 7, 14, 30, 61, 91, 182, 365, 730].map((n) => n * DAY);
+
   function timeAxes(currency) {
     return [
-      { space: 70 },
+      { space: 90, values: dayTicks, incrs: DAY_STEPS },
       { values: ticks, size: 64, label: currency || undefined, labelSize: currency ? 18 : 0 },
     ];
   }
@@ -89,6 +100,7 @@
       {
         width: el.clientWidth || 600,
         height: 230,
+        padding: [12, 36, 0, 4], // room for the last day's label
         legend: { show: false },
         cursor: { points: { size: 7 }, drag: { x: false, y: false } },
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
@@ -116,12 +128,18 @@
     ];
   }
 
-  function lineChart(el, data, name, values, colour, fill) {
+  // A fall is drawn below zero, with zero at the top even when nothing fell.
+  function fallRange(u, min, max) {
+    const low = Math.min(min, 0);
+    return [low === 0 ? -1 : low * 1.1, 0];
+  }
+
+  function lineChart(el, data, name, values, colour, fill, falls) {
     const many = data.days.length > 120;
     draw(
       el,
       {
-        scales: { x: { time: true, range: dayRange } },
+        scales: { x: { time: true, range: dayRange(data.days) }, y: falls ? { range: fallRange } : {} },
         axes: timeAxes(data.currency),
         series: [
           {},
@@ -147,7 +165,7 @@
     draw(
       el,
       {
-        scales: { x: { time: true, range: dayRange } },
+        scales: { x: { time: true, range: dayRange(data.days) } },
         axes: timeAxes(data.currency),
         series: [
           {},
@@ -169,7 +187,7 @@
         scales: { x: { time: false, range: (u, min, max) => [min - 0.5, max + 0.5] } },
         axes: [
           { values: (u, splits) => splits.map((v) => (v > 0 ? "+" : "") + v + "R") },
-          { values: ticks, size: 50, label: "trades", labelSize: 18 },
+          { values: ticks, size: 50, label: "trades", labelSize: 18, incrs: COUNTS },
         ],
         series: [
           {},
@@ -202,7 +220,7 @@
     const daily = find("daily-pnl");
     if (daily) dailyBars(daily, data);
     const drawdown = find("drawdown");
-    if (drawdown) lineChart(drawdown, data, "Drawdown", data.drawdown, RED, "rgba(198,40,40,0.15)");
+    if (drawdown) lineChart(drawdown, data, "Drawdown", data.drawdown, RED, "rgba(198,40,40,0.15)", true);
     const r = find("r-histogram");
     if (r) histogram(r, data);
     document.body.classList.add("charts-drawn");
