@@ -51,23 +51,38 @@ def _bars_table() -> str | None:
 
 
 def _sql(table: str, count: int) -> str:
+    """The extremes of each (trade, timeframe), for trades given as VALUES (the trades are
+    in hand: no lookup by id on the hypertable, whose compressed chunks have no index)."""
     frames = ", ".join(["(%s, %s)"] * len(TIMEFRAMES))
-    ids = ", ".join(["%s"] * count)
     if connection.vendor == "postgresql":
-        after_start = "b.captured_at > t.executed_at - f.seconds * INTERVAL '1 second'"
-        before_end = "b.captured_at < t.closed_at"
-    else:  # SQLite: times are UTC text
-        after_start = "julianday(b.captured_at) > julianday(t.executed_at) - f.seconds / 86400.0"
-        before_end = "julianday(b.captured_at) < julianday(t.closed_at)"
+        trades = ", ".join(["(%s, %s, %s::timestamptz, %s::timestamptz)"] * count)
+        # One index range scan of the bars per trade and timeframe (symbol, timeframe, time).
+        return f"""
+            WITH f (timeframe, seconds) AS (VALUES {frames}),
+                 t (id, symbol, executed_at, closed_at) AS (VALUES {trades})
+            SELECT t.id, f.timeframe, x.bars, x.low, x.high, x.first_bar, x.last_bar
+            FROM t CROSS JOIN f
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS bars, min(b.low) AS low, max(b.high) AS high,
+                       min(b.captured_at) AS first_bar, max(b.captured_at) AS last_bar
+                FROM {table} b
+                WHERE b.symbol = t.symbol AND b.timeframe = f.timeframe
+                  AND b.captured_at > t.executed_at - f.seconds * INTERVAL '1 second'
+                  AND b.captured_at < t.closed_at
+            ) x
+            WHERE x.bars > 0
+        """  # noqa: S608 - the table is the model's, values are parameters
+    # SQLite: times are UTC text; no LATERAL, a grouped join does the same.
+    trades = ", ".join(["(%s, %s, %s, %s)"] * count)
     return f"""
-        WITH f (timeframe, seconds) AS (VALUES {frames})
+        WITH f (timeframe, seconds) AS (VALUES {frames}),
+             t (id, symbol, executed_at, closed_at) AS (VALUES {trades})
         SELECT t.id, f.timeframe, count(*), min(b.low), max(b.high),
                min(b.captured_at), max(b.captured_at)
-        FROM journal_trade t
-        JOIN f ON TRUE
+        FROM t JOIN f ON TRUE
         JOIN {table} b ON b.symbol = t.symbol AND b.timeframe = f.timeframe
-             AND {after_start} AND {before_end}
-        WHERE t.id IN ({ids}) AND t.status = 'closed'
+             AND julianday(b.captured_at) > julianday(t.executed_at) - f.seconds / 86400.0
+             AND julianday(b.captured_at) < julianday(t.closed_at)
         GROUP BY t.id, f.timeframe
     """  # noqa: S608 - the table is the model's, values are parameters
 
@@ -81,7 +96,8 @@ def excursions(trades: Iterable) -> dict[int, Excursion]:
     if not by_pk or table is None:
         return {}
     params: list = [value for item in TIMEFRAMES.items() for value in item]
-    params += list(by_pk)
+    for pk, trade in by_pk.items():
+        params += [pk, trade.symbol, *_times(trade)]
     with connection.cursor() as cursor:
         cursor.execute(_sql(table, len(by_pk)), params)
         rows = cursor.fetchall()
@@ -120,6 +136,16 @@ def excursions(trades: Iterable) -> dict[int, Excursion]:
             mfe_money=mfe * worth if worth is not None else None,
         )
     return out
+
+
+def _times(trade) -> tuple:
+    if connection.vendor == "postgresql":
+        return trade.executed_at, trade.closed_at
+    # As Django keeps them in SQLite: naive UTC text.
+    return tuple(
+        moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        for moment in (trade.executed_at, trade.closed_at)
+    )
 
 
 def _decimal(value) -> Decimal:
