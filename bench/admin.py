@@ -306,6 +306,7 @@ def load(cluster: Cluster, rows: int) -> dict[str, float]:
     steps: dict[str, float] = {}
     started = time.perf_counter()
     with cluster.connect(rows) as conn, conn.cursor() as cursor:
+        cursor.execute("SET jit = off")  # as the project's connections run (DB_JIT)
         _copy(cursor, f"COPY journal_trade ({COLUMNS}) FROM STDIN", trade_lines(0, rows, rng, end))
         steps["COPY trades"] = time.perf_counter() - started
         cursor.execute(

@@ -58,8 +58,14 @@ def _sql(table: str, count: int) -> str:
         trades = ", ".join(["(%s, %s, %s::timestamptz, %s::timestamptz)"] * count)
         # One index range scan of the bars per trade and timeframe (symbol, timeframe, time).
         return f"""
-            WITH f (timeframe, seconds) AS (VALUES {frames}),
-                 t (id, symbol, executed_at, closed_at) AS (VALUES {trades})
+            WITH frames (timeframe, seconds) AS (VALUES {frames}),
+                 t (id, symbol, executed_at, closed_at) AS (VALUES {trades}),
+                 -- The timeframes stored for these trades' window: the only ones probed.
+                 present AS (
+                     SELECT DISTINCT timeframe FROM {table}
+                     WHERE captured_at >= %s AND captured_at < %s
+                 ),
+                 f AS (SELECT frames.* FROM frames JOIN present USING (timeframe))
             SELECT t.id, f.timeframe, x.bars, x.low, x.high, x.first_bar, x.last_bar
             FROM t CROSS JOIN f
             CROSS JOIN LATERAL (
@@ -69,6 +75,9 @@ def _sql(table: str, count: int) -> str:
                 WHERE b.symbol = t.symbol AND b.timeframe = f.timeframe
                   AND b.captured_at > t.executed_at - f.seconds * INTERVAL '1 second'
                   AND b.captured_at < t.closed_at
+                  -- Constant bounds as well: the hypertable's chunks outside the window
+                  -- are excluded once, when the query is planned.
+                  AND b.captured_at >= %s AND b.captured_at < %s
             ) x
             WHERE x.bars > 0
         """  # noqa: S608 - the table is the model's, values are parameters
@@ -98,6 +107,13 @@ def excursions(trades: Iterable) -> dict[int, Excursion]:
     params: list = [value for item in TIMEFRAMES.items() for value in item]
     for pk, trade in by_pk.items():
         params += [pk, trade.symbol, *_times(trade)]
+    if connection.vendor == "postgresql":
+        window = (
+            min(t.executed_at for t in by_pk.values())
+            - timedelta(seconds=max(TIMEFRAMES.values())),
+            max(t.closed_at for t in by_pk.values()),
+        )
+        params[2 * len(TIMEFRAMES) + 4 * len(by_pk) :] = [*window, *window]
     with connection.cursor() as cursor:
         cursor.execute(_sql(table, len(by_pk)), params)
         rows = cursor.fetchall()
