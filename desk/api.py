@@ -60,6 +60,12 @@ class TradeIdeaIn(StrictSerializer):
     )
     snapshot_ref = serializers.CharField(max_length=200, required=False, allow_blank=True)
     model_version = serializers.CharField(max_length=132, required=False, allow_blank=True)
+    prediction_id = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
+        required=False,
+        allow_blank=True,
+        help_text="the prediction_id of the prediction that proposed the idea",
+    )
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and isinstance(data.get("symbol"), str):
@@ -76,6 +82,12 @@ class TradeIdeaIn(StrictSerializer):
 
 class TradeIdeaOut(serializers.ModelSerializer):
     strategy = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="the person who decided"
+    )
+    status_detail = serializers.CharField(
+        read_only=True, help_text="e.g. 'Approved by sue at 2026-11-28 09:12 UTC'"
+    )
 
     class Meta:
         model = TradeIdea
@@ -97,8 +109,11 @@ class TradeIdeaOut(serializers.ModelSerializer):
             "strategy",
             "snapshot_ref",
             "model_version",
+            "prediction_id",
             "risk_check_result",
+            "status_detail",
             "decided_at",
+            "decided_by",
         ]
 
 
@@ -163,7 +178,7 @@ class TradeIdeasView(ListAPIView):
     pagination_class = IdeaPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = IdeaFilter
-    queryset = TradeIdea.objects.select_related("strategy")
+    queryset = TradeIdea.objects.select_related("strategy", "decided_by")
 
     def get_permissions(self):
         if self.request.method == "POST":

@@ -77,11 +77,15 @@ def seed() -> str:
             "max_drawdown_amount": Decimal(20000),
             "daily_profit_target": Decimal(5000),
             "max_lot_size": Decimal(2),
+            "default_lot_size": Decimal("0.1"),
+            "max_risk_per_trade": Decimal(750),
+            "max_daily_loss": Decimal(2500),
         },
         actor="demo",
     )
+    snapshots = _snapshots()  # first: the gate reads the latest bars and equity
     ideas = 0 if TradeIdea.objects.exists() else _ideas()
-    snapshots = _snapshots()
+    snapshots += _accounts()  # again: with the trades of the ideas
     return f"3 strategies, {ideas} new trade ideas through the gate, {snapshots} snapshots"
 
 
@@ -96,12 +100,12 @@ def _ideas() -> int:
         if moment.weekday() < 5 and 7 <= moment.hour < 20:
             moments.append(moment)
     moments.sort()
-    for moment in moments:
+    for n, moment in enumerate(moments):
         symbol = rng.choice(SYMBOLS)
         direction = rng.choice(("long", "short"))
-        # The open of the hour's bar; a stop half a typical day's range away.
+        # The open of the hour's bar; a stop a third of a typical day's range away.
         entry = next(b[1] for b in bars[symbol] if b[0] <= moment < b[0] + timedelta(hours=1))
-        step = entry * Decimal(str(journal_demo.MARKETS[symbol].daily_vol * 0.5))
+        step = entry * Decimal(str(journal_demo.MARKETS[symbol].daily_vol * 0.3))
         step = step.quantize(Decimal(1).scaleb(entry.as_tuple().exponent))
         sign = 1 if direction == "long" else -1
         idea = TradeIdea(
@@ -110,9 +114,11 @@ def _ideas() -> int:
             entry_price=entry,
             entry_range_low=entry - step / 4,
             entry_range_high=entry + step / 4,
-            stop_loss=entry - sign * step,
-            take_profit=entry + sign * 2 * step,
-            lot_size=Decimal(rng.choice(("0.5", "1", "1", "1.5", "3"))),
+            # Now and then the engine forgets the stop or the size: the gate sends the
+            # first to a person and sizes the second with the default lot.
+            stop_loss=None if n % 7 == 3 else entry - sign * step,
+            take_profit=entry + sign * Decimal(rng.choice(("2", "2.5", "3", "3"))) * step,
+            lot_size=None if n % 5 == 2 else Decimal(rng.choice(("0.1", "0.2", "0.5", "1"))),
             expected_hold=rng.choice((30, 60, 240)),
             rationale=rng.choice(
                 (
@@ -121,7 +127,7 @@ def _ideas() -> int:
                     "trend continuation after pullback",
                 )
             ),
-            confidence_score=Decimal(str(round(rng.uniform(0.62, 0.95), 2))),
+            confidence_score=Decimal(str(round(rng.uniform(0.66, 0.95), 2))),
             strategy=rng.choice(
                 [s for s in strategies if not s.allowed_symbols or symbol in s.allowed_symbols]
             ),
@@ -154,6 +160,7 @@ def _snapshots() -> int:
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     bars, indicators = [], []
     for symbol in SYMBOLS:
+        # The last bar is the one forming now.
         for at, open_, high, low, close in journal_demo.hourly_bars(symbol, now=now):
             bars.append(
                 MarketBar(
@@ -218,15 +225,21 @@ def _snapshots() -> int:
         ],
         ignore_conflicts=True,
     )
-    # The account at each evening's close (21:00 UTC) of the last week, and now.
+    _accounts()
+    return len(bars) + len(indicators) + 4
+
+
+def _accounts() -> int:
+    """The accounts at each evening's close (21:00 UTC) of the last week, and now, as the
+    journal's P&L makes them (journal.demo.account_history)."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     evenings = [(now - timedelta(days=d)).replace(hour=21) for d in range(7, 0, -1)]
     times = [moment for moment in evenings if moment < now] + [now]
-    AccountSnapshot.objects.bulk_create(
-        [
-            AccountSnapshot(account=account, **state)
-            for account in journal_demo.ACCOUNTS
-            for state in journal_demo.account_history(account=account, times=times)
-        ],
-        ignore_conflicts=True,
-    )
-    return len(bars) + len(indicators) + 4 + len(times) * len(journal_demo.ACCOUNTS)
+    count = 0
+    for account in journal_demo.ACCOUNTS:
+        for state in journal_demo.account_history(account=account, times=times):
+            AccountSnapshot.objects.update_or_create(
+                account=account, captured_at=state.pop("captured_at"), defaults=state
+            )
+            count += 1
+    return count

@@ -1,6 +1,9 @@
 """Desk records (seed 002): strategies, the single risk config, trade ideas, the
 append-only decision history, and snapshots of markets, news and accounts."""
 
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -13,10 +16,19 @@ from journal.models import Side as Direction  # one long/short choice set everyw
 PRICE = {"max_digits": 20, "decimal_places": 8}
 
 
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 class IdeaStatus(models.TextChoices):
     WAITING = "waiting", "Waiting"
     NEEDS_APPROVAL = "needs_approval", "Needs approval"
-    AUTO_EXECUTED = "auto_executed", "Auto-executed"
+    AUTO_EXECUTED = "auto_executed", "Auto-executed by the risk gate"
+    APPROVED = "approved", "Approved by a person"
     REJECTED = "rejected", "Rejected"
     HALTED_BY_RISK = "halted_by_risk", "Halted by risk"
 
@@ -76,22 +88,84 @@ class Strategy(models.Model):
             messages = schema_errors(field, getattr(self, field))
             if messages:
                 errors[field] = messages
+        if "session_windows" not in errors:
+            unknown = [
+                w["timezone"]
+                for w in self.session_windows or []
+                if w.get("timezone") and not _is_timezone(w["timezone"])
+            ]
+            if unknown:
+                errors["session_windows"] = [f"{unknown[0]!r} is not a time zone"]
         if errors:
             raise ValidationError(errors)
 
 
+MONEY = {"max_digits": 20, "decimal_places": 2}
+
+
 class RiskConfig(models.Model):
-    """The AI control panel: exactly one row, enforced by the database."""
+    """The AI control panel: exactly one row, enforced by the database.
+
+    Limits in money are in the account's ``currency``; a limit left empty is off.
+    """
 
     id = models.BooleanField(primary_key=True, default=True, editable=False)
-    ai_trading_enabled = models.BooleanField(default=False)
+    ai_trading_enabled = models.BooleanField("AI trading enabled", default=False)
+    currency = models.CharField(
+        max_length=5, default="USD", help_text="the account currency of every limit in money"
+    )
     min_confidence_threshold = models.DecimalField(max_digits=5, decimal_places=4, default=0.7)
     max_lot_size = models.DecimalField(**PRICE, default=1)
+    default_lot_size = models.DecimalField(
+        **PRICE,
+        null=True,
+        blank=True,
+        help_text="the lot an idea without one is sized with; empty: such ideas wait for a person",
+    )
+    require_stop_loss = models.BooleanField(
+        default=True, help_text="an idea without a stop loss is never executed automatically"
+    )
+    max_risk_per_trade = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        default=Decimal(250),
+        help_text="the most one trade may lose at its stop: |entry - stop| x lot x point value",
+    )
+    max_risk_pct_of_equity = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal(1),
+        help_text="the same risk as a percentage of the latest account equity",
+    )
+    risk_account = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="the account whose latest snapshot gives the equity; empty: the latest "
+        "snapshot of any account",
+    )
     max_concurrent_trades = models.PositiveIntegerField(default=3)
     daily_profit_target = models.DecimalField(**PRICE, default=500)
     stop_after_target = models.BooleanField(default=True)
+    max_daily_loss = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        default=Decimal(500),
+        help_text="today's closed loss (UTC day) at which AI trading halts",
+    )
     max_drawdown_amount = models.DecimalField(**PRICE, default=1000)
     halt_on_drawdown = models.BooleanField(default=True)
+    max_input_age_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=60,
+        help_text="an idea waits for a person when the account snapshot or the symbol's "
+        "latest market bar is older than this",
+    )
     allow_off_watchlist_autotrade = models.BooleanField(default=False)
     watchlist = models.JSONField(default=list, blank=True)
     last_halt_reason = models.CharField(max_length=500, blank=True, default="")
@@ -118,6 +192,16 @@ class RiskConfig(models.Model):
                     max_lot_size__gt=0, max_drawdown_amount__gt=0, daily_profit_target__gt=0
                 ),
                 name="desk_riskconfig_amounts_positive",
+            ),
+            models.CheckConstraint(
+                condition=(Q(default_lot_size__isnull=True) | Q(default_lot_size__gt=0))
+                & (Q(max_risk_per_trade__isnull=True) | Q(max_risk_per_trade__gt=0))
+                & (Q(max_daily_loss__isnull=True) | Q(max_daily_loss__gt=0))
+                & (
+                    Q(max_risk_pct_of_equity__isnull=True)
+                    | Q(max_risk_pct_of_equity__gt=0, max_risk_pct_of_equity__lte=100)
+                ),
+                name="desk_riskconfig_optional_limits_positive",
             ),
         ]
 
@@ -174,6 +258,12 @@ class TradeIdea(models.Model):
     )
     snapshot_ref = models.CharField(max_length=200, blank=True, default="")
     model_version = models.CharField(max_length=132, blank=True, default="")
+    prediction_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="the prediction that proposed the idea (its id in the prediction API's answer)",
+    )
     risk_check_result = models.JSONField(default=dict, blank=True)
     submitted_by = models.CharField(max_length=150, blank=True, default="")
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -203,37 +293,41 @@ class TradeIdea(models.Model):
             # The admin's and the API's queue of ideas waiting for a person.
             models.Index(fields=["status", "-created_at"], name="desk_idea_status_idx"),
             models.Index(fields=["symbol", "-created_at"], name="desk_idea_symbol_idx"),
+            models.Index(
+                fields=["prediction_id"],
+                name="desk_idea_prediction_idx",
+                condition=~Q(prediction_id=""),
+            ),
         ]
 
     def __str__(self):
-        return f"#{self.pk} {self.direction} {self.symbol} ({self.status})"
+        return f"#{self.pk} {self.get_direction_display()} {self.symbol}: {self.status_detail}"
+
+    @property
+    def status_detail(self) -> str:
+        """The status as a person reads it: who decided, and when (UTC)."""
+        when = f" at {self.decided_at:%Y-%m-%d %H:%M} UTC" if self.decided_at else ""
+        if self.status == IdeaStatus.APPROVED:
+            return f"Approved by {self.decided_by or 'a person'}{when}"
+        if self.status == IdeaStatus.REJECTED and self.decided_by_id:
+            return f"Rejected by {self.decided_by}{when}"
+        if self.status == IdeaStatus.REJECTED:
+            return f"Rejected by the risk gate{when}"
+        if self.status in (IdeaStatus.AUTO_EXECUTED, IdeaStatus.HALTED_BY_RISK):
+            return f"{self.get_status_display()}{when}"
+        return self.get_status_display()
 
     def clean(self):
-        errors = {}
-        low, high, entry = self.entry_range_low, self.entry_range_high, self.entry_price
+        """What makes an idea unreadable. Levels a trader would not take (a stop on the
+        wrong side, an entry outside its range) are the risk gate's to reject, so the
+        idea and its rejection stay in the history."""
+        low, high = self.entry_range_low, self.entry_range_high
         if (low is None) != (high is None):
-            errors["entry_range"] = "give both ends of the entry range, or neither"
-        elif low is not None and not low <= entry <= high:
-            errors["entry_range"] = f"entry price {entry} is outside [{low}, {high}]"
-        sign = 1 if self.direction == Direction.LONG else -1
-        if (
-            self.stop_loss is not None
-            and entry is not None
-            and sign * (entry - self.stop_loss) <= 0
-        ):
-            side = "below" if sign > 0 else "above"
-            errors["stop_loss"] = f"a {self.direction} idea's stop loss must be {side} the entry"
-        if (
-            self.take_profit is not None
-            and entry is not None
-            and sign * (self.take_profit - entry) <= 0
-        ):
-            side = "above" if sign > 0 else "below"
-            errors["take_profit"] = (
-                f"a {self.direction} idea's take profit must be {side} the entry"
+            raise ValidationError({"entry_range": "give both ends of the entry range, or neither"})
+        if low is not None and low > high:
+            raise ValidationError(
+                {"entry_range": f"the range's low end {low} is above its high end {high}"}
             )
-        if errors:
-            raise ValidationError(errors)
 
 
 class Decision(models.Model):
@@ -302,6 +396,10 @@ class MarketBar(models.Model):
             models.CheckConstraint(
                 condition=Q(high__gte=models.F("low")), name="desk_marketbar_high_over_low"
             ),
+        ]
+        # The risk gate reads each symbol's latest bar on every idea.
+        indexes = [
+            models.Index(fields=["symbol", "-captured_at"], name="desk_marketbar_latest_idx")
         ]
 
     def __str__(self):
@@ -385,6 +483,8 @@ class AccountSnapshot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "captured_at"], name="desk_account_key")
         ]
+        # The risk gate reads the latest equity (of any account) on every idea.
+        indexes = [models.Index(fields=["-captured_at"], name="desk_account_latest_idx")]
 
     def __str__(self):
         return f"{self.account} {self.captured_at:%Y-%m-%d %H:%M}"

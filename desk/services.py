@@ -7,19 +7,30 @@ writes; every transition and its Decision commit together or not at all.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
+from backoffice.cache_guard import cache_delete, cache_get, cache_set
 from backoffice.errors import DomainError
 from backoffice.prometheus import observe_verdict
 from desk.gate import Observations, Verdict, judge
-from desk.models import Action, Decision, IdeaStatus, RiskConfig, RiskConfigChange, TradeIdea
+from desk.models import (
+    AccountSnapshot,
+    Action,
+    CalendarEvent,
+    Decision,
+    IdeaStatus,
+    IndicatorSnapshot,
+    MarketBar,
+    RiskConfig,
+    RiskConfigChange,
+    TradeIdea,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +40,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.WAITING, S.NEEDS_APPROVAL): Action.AI_PROPOSED,
     (S.WAITING, S.REJECTED): Action.RISK_REJECTED,
     (S.WAITING, S.HALTED_BY_RISK): Action.RISK_REJECTED,
-    (S.NEEDS_APPROVAL, S.AUTO_EXECUTED): Action.HUMAN_APPROVED,
+    (S.NEEDS_APPROVAL, S.APPROVED): Action.HUMAN_APPROVED,
     (S.NEEDS_APPROVAL, S.REJECTED): Action.HUMAN_REJECTED,
 }
 
@@ -61,13 +72,21 @@ def risk_config_get(*, for_update: bool = False) -> RiskConfig:
 
 EDITABLE_LIMITS = (
     "ai_trading_enabled",
+    "currency",
     "min_confidence_threshold",
     "max_lot_size",
+    "default_lot_size",
+    "require_stop_loss",
+    "max_risk_per_trade",
+    "max_risk_pct_of_equity",
+    "risk_account",
     "max_concurrent_trades",
     "daily_profit_target",
     "stop_after_target",
+    "max_daily_loss",
     "max_drawdown_amount",
     "halt_on_drawdown",
+    "max_input_age_minutes",
     "allow_off_watchlist_autotrade",
     "watchlist",
 )
@@ -135,33 +154,201 @@ def _halt_ai(config: RiskConfig, reason: str, *, idea: TradeIdea) -> None:
     logger.warning("AI trading halted by the risk gate", extra={"reason": reason})
 
 
-# -- observations from the journal -------------------------------------------------------
+# -- observations ----------------------------------------------------------------------
+
+# A calendar event this close to the submit time counts as "now" for a strategy's
+# forbidden condition on impact_level.
+NEWS_WINDOW = timedelta(minutes=30)
+# The P&L before today (its total and its running peak) through some day is kept in the
+# shared cache: the checkpoint. The job engine reads it again in full every
+# HISTORY_REFRESH_SECONDS (desk.tasks), so a trade imported onto an earlier day reaches
+# the drawdown within that time; without a job engine the checkpoint expires after
+# HISTORY_SECONDS and the next idea reads it again. An idea only adds the days after
+# the checkpoint (none, or one after midnight) and today, by the closing-day index.
+HISTORY_KEY = "desk:pnl-history"
+HISTORY_SECONDS = 300
+HISTORY_REFRESH_SECONDS = 30
+IMPACT_ORDER = ("none", "low", "medium", "high")
 
 
-def journal_observations(now: datetime | None = None) -> Observations:
-    """Open trades, today's closed P&L (UTC day) and the current drawdown."""
-    from journal.analytics import metrics, performance
-    from journal.models import Trade, TradeStatus
+def _utc_midnight(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
 
-    now = now or timezone.now()
-    midnight = datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
-    today = Trade.objects.filter(status=TradeStatus.CLOSED, closed_at__gte=midnight)
-    daily = [row["net_pnl"] for row in metrics.by_day()]
-    drawdowns = performance.drawdowns(daily)
+
+def pnl_history(today: date, *, refresh: bool = False) -> tuple[Decimal, Decimal]:
+    """(total, running peak) of the closed P&L before ``today``, from the daily summary
+    or the continuous aggregate (never a scan of the trades): the checkpoint plus the
+    days after it; the whole history only when there is no checkpoint (or ``refresh``)."""
+    from journal.analytics import metrics
+
+    checkpoint = None if refresh else cache_get(HISTORY_KEY)
+    if checkpoint is not None:
+        through = date.fromisoformat(checkpoint[0])
+        total, peak = Decimal(checkpoint[1]), Decimal(checkpoint[2])
+        if through < today:
+            if through + timedelta(days=1) < today:
+                rows = metrics.daily_pnl(since=through + timedelta(days=1), until=today)
+                total, peak = _run_up(rows, total, peak)
+                _keep_history(today, total, peak)
+            return total, peak
+    total, peak = _run_up(metrics.daily_pnl(until=today), Decimal(0), Decimal(0))
+    _keep_history(today, total, peak)
+    return total, peak
+
+
+def _run_up(rows, total: Decimal, peak: Decimal) -> tuple[Decimal, Decimal]:
+    for row in rows:
+        total += row["net_pnl"]
+        peak = max(peak, total)
+    return total, peak
+
+
+def _keep_history(today: date, total: Decimal, peak: Decimal) -> None:
+    through = (today - timedelta(days=1)).isoformat()
+    cache_set(HISTORY_KEY, (through, str(total), str(peak)), timeout=HISTORY_SECONDS)
+
+
+def forget_pnl_history() -> None:
+    """Read the whole history again on the next idea (tests; after an import of old
+    trades, when the job engine is not running)."""
+    cache_delete(HISTORY_KEY)
+
+
+def _closed_pnl_on(day: date, **where) -> Decimal:
+    from journal.analytics import metrics
+
+    rows = metrics.daily_pnl(since=day, until=day + timedelta(days=1), **where)
+    return sum((row["net_pnl"] for row in rows), Decimal(0))
+
+
+def desk_observations(
+    idea: TradeIdea, config: RiskConfig, *, now: datetime, history: tuple[Decimal, Decimal]
+) -> Observations:
+    """What the gate judges ``idea`` against: each figure from an index or the daily
+    summary, so a submit costs the same at ten thousand trades as at a million."""
+    from journal import instruments
+    from journal.models import OpenTrade
+
+    midnight = _utc_midnight(now)
+    today_pnl = _closed_pnl_on(midnight.date())
+    total_before, peak_before = history
+    equity_curve_now = total_before + today_pnl
+    instrument = instruments.instrument_for(idea.symbol)
+    snapshot = _latest_account(config.risk_account)
+    strategy = _strategy_figures(idea, midnight)
     return Observations(
-        open_trades=Trade.objects.filter(status=TradeStatus.OPEN).count(),
-        today_pnl=today.aggregate(total=Sum("pnl"))["total"] or Decimal(0),
-        drawdown=drawdowns[-1] if drawdowns else Decimal(0),
+        now=now,
+        open_trades=OpenTrade.objects.count(),
+        today_pnl=today_pnl,
+        drawdown=max(peak_before, equity_curve_now) - equity_curve_now,
+        instrument=instrument,
+        to_account=_rate(instrument.quote_currency, config.currency) if instrument else None,
+        equity=snapshot.equity if snapshot else None,
+        equity_at=snapshot.captured_at if snapshot else None,
+        bar_at=(
+            MarketBar.objects.filter(symbol=idea.symbol)
+            .order_by("-captured_at")
+            .values_list("captured_at", flat=True)
+            .first()
+        ),
+        market=_market(idea, instrument, now),
+        **strategy,
     )
+
+
+def _latest_account(account: str) -> AccountSnapshot | None:
+    snapshots = AccountSnapshot.objects.order_by("-captured_at")
+    if account:
+        snapshots = snapshots.filter(account=account)
+    return snapshots.first()
+
+
+def _rate(quote: str, account: str) -> Decimal | None:
+    """One ``quote`` in ``account`` currency, from the latest bar of either pair."""
+    if quote == account:
+        return Decimal(1)
+    for symbol, invert in ((f"{quote}{account}", False), (f"{account}{quote}", True)):
+        close = (
+            MarketBar.objects.filter(symbol=symbol)
+            .order_by("-captured_at")
+            .values_list("close", flat=True)
+            .first()
+        )
+        if close:
+            return 1 / close if invert else close
+    return None
+
+
+def _strategy_figures(idea: TradeIdea, midnight: datetime) -> dict[str, Any]:
+    from journal.models import OpenTrade, Trade
+
+    caps = (idea.strategy.risk_caps or {}) if idea.strategy else {}
+    figures: dict[str, Any] = {}
+    name = idea.strategy.name if idea.strategy else None
+    if "max_open_trades" in caps:
+        figures["strategy_open_trades"] = OpenTrade.objects.filter(strategy=name).count()
+    if "max_trades_per_day" in caps:
+        figures["strategy_trades_today"] = Trade.objects.filter(
+            strategy=name, executed_at__gte=midnight
+        ).count()
+    if "max_daily_loss" in caps:
+        figures["strategy_today_pnl"] = _closed_pnl_on(midnight.date(), strategy=name)
+    return figures
+
+
+def _market(idea: TradeIdea, instrument, now: datetime) -> dict[str, Any]:
+    """The latest figures a strategy's forbidden conditions may name, only when it has
+    some: each indicator and bar price (also as "name:timeframe"), and impact_level."""
+    if idea.strategy is None or not idea.strategy.forbidden_conditions:
+        return {}
+    market: dict[str, Any] = {}
+    latest = {}
+    for bar in MarketBar.objects.filter(symbol=idea.symbol).order_by("-captured_at")[:50]:
+        latest.setdefault(bar.timeframe, bar)
+    for row in IndicatorSnapshot.objects.filter(symbol=idea.symbol).order_by("-captured_at")[:50]:
+        latest.setdefault(("indicators", row.timeframe), row)
+    # Oldest first, so the most recent of any timeframe names the plain key.
+    for key, row in sorted(latest.items(), key=lambda item: item[1].captured_at):
+        names = (
+            ("rsi_14", "sma_50", "sma_200", "macd", "atr")
+            if isinstance(key, tuple)
+            else ("open", "high", "low", "close")
+        )
+        for name in names:
+            value = getattr(row, name)
+            if value is not None:
+                market[name] = market[f"{name}:{row.timeframe}"] = value
+    currencies = _currencies(idea.symbol, instrument)
+    levels = set(
+        CalendarEvent.objects.filter(
+            currency__in=currencies,
+            event_time__gte=now - NEWS_WINDOW,
+            event_time__lte=now + NEWS_WINDOW,
+        ).values_list("impact_level", flat=True)
+    )
+    known = [level for level in IMPACT_ORDER if level in {v.lower() for v in levels}]
+    market["impact_level"] = known[-1] if known else "none"
+    return market
+
+
+def _currencies(symbol: str, instrument) -> list[str]:
+    if instrument is not None and instrument.asset_class == "fx" and len(symbol) == 6:
+        return [symbol[:3], symbol[3:]]
+    return [instrument.quote_currency] if instrument is not None else []
 
 
 # -- ideas ---------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def idea_submit(*, idea: TradeIdea, actor: str) -> tuple[TradeIdea, Verdict]:
+def idea_submit(
+    *, idea: TradeIdea, actor: str, now: datetime | None = None
+) -> tuple[TradeIdea, Verdict]:
     """Store a new idea and put it through the gate; the verdict's transition and its
-    Decision are written in the same transaction."""
+    Decision are written in the same transaction. An idea without a lot size that the
+    gate sized with the default lot is stored with it."""
+    from journal import instruments
+
     idea.status = IdeaStatus.WAITING
     idea.submitted_by = actor
     try:
@@ -169,13 +356,21 @@ def idea_submit(*, idea: TradeIdea, actor: str) -> tuple[TradeIdea, Verdict]:
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise DeskError(f"{field}: {'; '.join(messages)}", field) from None
+    if instruments.required() and instruments.unknown_symbols({idea.symbol}):
+        raise DeskError(f"symbol: {idea.symbol} {instruments.UNKNOWN}", "symbol")
+    now = now or timezone.now()
+    history = pnl_history(_utc_midnight(now).date())  # before the lock: it may be a query
     idea.save()
     # The row lock on the config serialises ideas judged at the same moment, so two
     # of them cannot both slip under max_concurrent_trades or both halt the AI.
     config = risk_config_get(for_update=True)
-    verdict = judge(idea, config, journal_observations())
+    verdict = judge(idea, config, desk_observations(idea, config, now=now, history=history))
     idea.risk_check_result = verdict.as_json()
-    idea.save(update_fields=["risk_check_result"])
+    fields = ["risk_check_result"]
+    if idea.lot_size is None and verdict.lot_size is not None:
+        idea.lot_size = verdict.lot_size
+        fields.append("lot_size")
+    idea.save(update_fields=fields)
     if verdict.halt_reason:
         _halt_ai(config, verdict.halt_reason, idea=idea)
     _transition(idea, verdict.status, actor=actor, rationale=_summary(verdict))
@@ -261,7 +456,7 @@ def idea_decide(*, idea_id: int, approve: bool, user, reason: str = "") -> Trade
         raise IllegalTransition(
             f"trade idea #{idea.pk} was already decided{who}: it is {idea.status}", "status"
         )
-    to = IdeaStatus.AUTO_EXECUTED if approve else IdeaStatus.REJECTED
+    to = IdeaStatus.APPROVED if approve else IdeaStatus.REJECTED
     _transition(
         idea,
         to,

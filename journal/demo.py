@@ -195,7 +195,7 @@ def hourly_bars(symbol: str, *, now: datetime, hours: int = 96) -> list[tuple]:
     level = latest_price(symbol, now)
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
     bars = []
-    for hour in range(hours):
+    for hour in range(hours + 1):  # the last one is forming now
         close = level * math.exp(rng.gauss(0, sigma))
         high = max(level, close) * (1 + abs(rng.gauss(0, sigma / 2)))
         low = min(level, close) * (1 - abs(rng.gauss(0, sigma / 2)))

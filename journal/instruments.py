@@ -59,36 +59,31 @@ CATALOGUE = {
 }
 
 
+def catalogue_instrument(symbol: str):
+    """The catalogue's Instrument for ``symbol``, unsaved."""
+    from journal.models import Instrument
+
+    name, asset_class, currency, tick, decimals, step, unit, point = CATALOGUE[symbol]
+    return Instrument(
+        symbol=symbol,
+        name=name,
+        asset_class=asset_class,
+        quote_currency=currency,
+        tick_size=Decimal(tick),
+        price_decimals=decimals,
+        quantity_step=Decimal(step),
+        quantity_unit=unit,
+        point_value=Decimal(point),
+    )
+
+
 def instruments_seed() -> int:
     """Create the catalogue's instruments that are missing (existing ones are the desk's
     and are left as they are); returns how many were created."""
     from journal.models import Instrument
 
     existing = set(Instrument.objects.values_list("symbol", flat=True))
-    created = [
-        Instrument(
-            symbol=symbol,
-            name=name,
-            asset_class=asset_class,
-            quote_currency=currency,
-            tick_size=Decimal(tick),
-            price_decimals=decimals,
-            quantity_step=Decimal(step),
-            quantity_unit=unit,
-            point_value=Decimal(point),
-        )
-        for symbol, (
-            name,
-            asset_class,
-            currency,
-            tick,
-            decimals,
-            step,
-            unit,
-            point,
-        ) in CATALOGUE.items()
-        if symbol not in existing
-    ]
+    created = [catalogue_instrument(symbol) for symbol in CATALOGUE if symbol not in existing]
     Instrument.objects.bulk_create(created)
     forget()
     return len(created)

@@ -98,6 +98,12 @@ class Trade(models.Model):
             models.Index(fields=["account", "-executed_at"], name="journal_trade_account_idx"),
             # Metrics count closed trades on the day of closed_at.
             models.Index(fields=["closed_at"], name="journal_trade_closed_idx"),
+            # The risk gate counts open trades on every idea: a small index of them alone.
+            models.Index(
+                fields=["executed_at"],
+                name="journal_trade_open_idx",
+                condition=Q(status="open"),
+            ),
             # Search by the broker's order id (admin).
             models.Index(fields=["broker_order_id"], name="journal_trade_broker_idx"),
             # The trades of an idea (the idea's page, the decision chain).
@@ -110,6 +116,23 @@ class Trade(models.Model):
 
     def __str__(self):
         return f"{self.trade_id} {self.side} {self.quantity} {self.symbol}"
+
+
+class OpenTrade(models.Model):
+    """One row per open trade, written only by the database's triggers on journal_trade
+    (journal.write.open_trades): what the risk gate counts on every idea."""
+
+    trade_pk = models.BigIntegerField(primary_key=True)
+    executed_at = models.DateTimeField()
+    symbol = models.CharField(max_length=32)
+    strategy = models.CharField(max_length=64)
+    account = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["strategy"], name="journal_opentrade_strat_idx")]
+
+    def __str__(self):
+        return f"open trade {self.trade_pk} {self.symbol}"
 
 
 class TradeReview(models.Model):

@@ -51,6 +51,12 @@ def refresh_daily_rows(cursor) -> None:
         cursor.execute("CALL refresh_continuous_aggregate(%s, NULL, NULL)", [view])
 
 
+# The risk gate reads today's P&L (one closing day) on every idea.
+DAILY_PNL_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS {DAILY_PNL_VIEW}_closed_day ON {DAILY_PNL_VIEW} (closed_day)"
+)
+
+
 def compress_after_days() -> int:
     return settings.JOURNAL_COMPRESS_AFTER_DAYS
 

@@ -1,6 +1,6 @@
 """The trade journal in the admin: review trades all day on a table of millions of rows.
 
-What keeps the trade list fast on a hypertable (../shared/TIMESCALEDB.md):
+What keeps the trade list fast on a hypertable:
 - no full COUNT: an estimated or capped count (TradePaginator) and no full result count;
 - no date_hierarchy (its datetimes() query reads the whole selection): a time-range filter;
 - ORDER BY executed_at DESC first, so the time index serves the page (the changelist

@@ -181,7 +181,7 @@ def test_every_admin_page_and_swagger_ui_work_under_the_policy(live_server, djan
         use_the_admins_scripts(page, url, report)
         decide_and_move(page, url, report, idea_pk)
         use_swagger_ui(page, url, report)
-    assert TradeIdea.objects.get(pk=idea_pk).status == IdeaStatus.AUTO_EXECUTED  # approved
+    assert TradeIdea.objects.get(pk=idea_pk).status == IdeaStatus.APPROVED
     assert TradeReview.objects.filter(status=ReviewStatus.FLAGGED).count() >= 2
     assert ModelAlias.objects.get(model__name="edge", name="staging").version.version == 1
 
@@ -275,7 +275,7 @@ def decide_and_move(page, url: str, report: BrowserReport, idea_pk: int) -> None
     page.click("text=Move an alias")
     page.wait_for_url(re.compile(r"/move-alias/"))
     page.fill("#id_alias", "staging")
-    page.select_option("#id_version", index=2)  # "---------", version 2, version 1
+    page.select_option("#id_version", label="edge@1")
     page.fill("#id_reason", "back to the first version")
     page.click("input[type=submit]")
     page.wait_for_selector("text=Confirm the move")

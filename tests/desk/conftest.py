@@ -1,13 +1,21 @@
 """Personas and factories of the desk's tests."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backoffice.services import api_key_create
-from desk.models import Strategy, TradeIdea
-from desk.services import risk_config_update
+from desk.models import AccountSnapshot, MarketBar, Strategy, TradeIdea
+from desk.services import forget_pnl_history, risk_config_update
+from journal.instruments import instruments_seed
+
+# The EURUSD idea below risks |1.0850 - 1.0800| x 0.1 lot x 100,000 = 50 USD: 0.05 % of
+# the desk's 100,000 USD equity, inside the default limits (250 USD, 1 %).
+EQUITY = Decimal(100_000)
+PRICES = {"EURUSD": "1.0850", "GBPUSD": "1.2700", "USDJPY": "150.000", "EURGBP": "0.8550"}
 
 
 def idea(**overrides) -> TradeIdea:
@@ -18,7 +26,7 @@ def idea(**overrides) -> TradeIdea:
         "stop_loss": Decimal("1.0800"),
         "take_profit": Decimal("1.0950"),
         "confidence_score": Decimal("0.80"),
-        "lot_size": Decimal("1"),
+        "lot_size": Decimal("0.1"),
         "rationale": "RSI oversold",
     }
     values.update(overrides)
@@ -33,6 +41,7 @@ def idea_body(**overrides) -> dict:
         "entry_range": ["1.0840", "1.0860"],
         "stop_loss": "1.0800",
         "take_profit": "1.0950",
+        "lot_size": "0.1",
         "expected_hold": 90,
         "rationale": "RSI oversold on H1",
         "confidence_score": "0.8",
@@ -43,9 +52,39 @@ def idea_body(**overrides) -> dict:
     return body
 
 
+@pytest.fixture(autouse=True)
+def _fresh_pnl_history():
+    """The gate keeps the P&L before today for a minute; each test starts without."""
+    forget_pnl_history()
+    yield
+    forget_pnl_history()
+
+
+def live_market(now: datetime | None = None, equity: Decimal = EQUITY) -> None:
+    """What a desk that is trading has: its instruments, an account snapshot and a bar
+    of each market, all taken ``now``."""
+    now = now or timezone.now()
+    instruments_seed()
+    AccountSnapshot.objects.create(
+        captured_at=now, account="desk-main", balance=equity, equity=equity
+    )
+    for symbol, price in PRICES.items():
+        price = Decimal(price)
+        MarketBar.objects.create(
+            captured_at=now.astimezone(UTC).replace(second=0, microsecond=0),
+            symbol=symbol,
+            timeframe="M1",
+            open=price,
+            high=price,
+            low=price,
+            close=price,
+        )
+
+
 @pytest.fixture
 def open_desk(db):
-    """AI trading on, EURUSD on the watchlist, generous limits."""
+    """AI trading on, EURUSD on the watchlist, generous limits, a live market."""
+    live_market()
     return risk_config_update(
         changes={
             "ai_trading_enabled": True,

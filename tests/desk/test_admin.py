@@ -37,7 +37,7 @@ def test_a_risk_manager_approves_from_the_idea_page(desk_client, waiting, risk_m
     response = desk_client.post(f"/admin/desk/tradeidea/{waiting.pk}/approve/", follow=True)
     assert "approved" in response.content.decode()
     waiting.refresh_from_db()
-    assert waiting.status == IdeaStatus.AUTO_EXECUTED and waiting.decided_by == risk_manager
+    assert waiting.status == IdeaStatus.APPROVED and waiting.decided_by == risk_manager
     decision = Decision.objects.get(action=Action.HUMAN_APPROVED)
     assert decision.actor == "rosa" and decision.human_override
 
@@ -75,8 +75,14 @@ def test_the_risk_config_is_one_page_and_its_changes_are_audited(desk_client, op
     assert page == "/admin/desk/riskconfig/True/change/"
     form = {
         "ai_trading_enabled": "on",
+        "currency": "USD",
         "min_confidence_threshold": "0.8",
         "max_lot_size": "2",
+        "require_stop_loss": "on",
+        "max_risk_per_trade": "250",
+        "max_risk_pct_of_equity": "1",
+        "max_daily_loss": "500",
+        "max_input_age_minutes": "60",
         "max_concurrent_trades": "5",
         "daily_profit_target": "500",
         "stop_after_target": "on",

@@ -1,6 +1,7 @@
 """The risk gate's rules and the workflow's transitions, with their decisions."""
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -18,13 +19,25 @@ from desk.services import (
     idea_submit,
     risk_config_update,
 )
+from journal.instruments import catalogue_instrument
 from journal.write.capture import record_trades
-from tests.desk.conftest import idea
+from tests.desk.conftest import EQUITY, idea, live_market
 from tests.journal.conftest import open_trade_data, trade_data
 
 pytestmark = pytest.mark.django_db
 
-CALM = Observations(open_trades=0, today_pnl=Decimal(0), drawdown=Decimal(0))
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
+CALM = Observations(
+    now=NOW,
+    open_trades=0,
+    today_pnl=Decimal(0),
+    drawdown=Decimal(0),
+    instrument=catalogue_instrument("EURUSD"),
+    to_account=Decimal(1),
+    equity=EQUITY,
+    equity_at=NOW - timedelta(minutes=1),
+    bar_at=NOW - timedelta(minutes=1),
+)
 
 
 def config(**overrides) -> RiskConfig:
@@ -62,11 +75,17 @@ def rules(verdict) -> dict:
             [],
         ),
         ({"confidence_score": Decimal("0.6")}, {}, CALM, IdeaStatus.REJECTED, ["min_confidence"]),
-        ({"lot_size": Decimal(5)}, {}, CALM, IdeaStatus.REJECTED, ["max_lot_size"]),
+        (
+            {"lot_size": Decimal(5)},
+            {},
+            CALM,
+            IdeaStatus.REJECTED,
+            ["max_lot_size", "max_risk_per_trade", "max_risk_pct_of_equity"],
+        ),
         (
             {},
             {},
-            Observations(3, Decimal(0), Decimal(0)),
+            replace(CALM, open_trades=3),
             IdeaStatus.REJECTED,
             ["max_concurrent_trades"],
         ),
@@ -80,21 +99,21 @@ def rules(verdict) -> dict:
         (
             {},
             {},
-            Observations(0, Decimal(600), Decimal(0)),
+            replace(CALM, today_pnl=Decimal(600)),
             IdeaStatus.HALTED_BY_RISK,
             ["daily_profit_target"],
         ),
         (
             {},
             {"stop_after_target": False},
-            Observations(0, Decimal(600), Decimal(0)),
+            replace(CALM, today_pnl=Decimal(600)),
             IdeaStatus.AUTO_EXECUTED,
             [],
         ),
         (
             {},
             {},
-            Observations(0, Decimal(0), Decimal(1000)),
+            replace(CALM, drawdown=Decimal(1000)),
             IdeaStatus.HALTED_BY_RISK,
             ["max_drawdown"],
         ),
@@ -204,6 +223,7 @@ def test_approving_and_rejecting_record_the_person(open_desk, django_user_model)
 
 @pytest.mark.django_db(transaction=True)
 def test_two_staff_deciding_at_once_one_wins_the_other_is_told(django_user_model):
+    live_market()
     risk_config_update(
         changes={"ai_trading_enabled": True, "watchlist": [], "max_concurrent_trades": 5},
         actor="test",

@@ -43,14 +43,23 @@ def test_the_risk_config_is_one_row_by_database_constraint():
 
 
 @pytest.mark.smoke
-def test_an_idea_with_its_stop_on_the_wrong_side_is_refused():
+def test_an_entry_range_must_have_both_ends_in_order():
     with pytest.raises(ValidationError) as info:
-        idea(
-            stop_loss=Decimal("1.09"),
-            entry_range_low=Decimal("1.1"),
-            entry_range_high=Decimal("1.2"),
-        ).full_clean()
-    assert set(info.value.message_dict) == {"stop_loss", "entry_range"}
+        idea(entry_range_low=Decimal("1.2"), entry_range_high=Decimal("1.1")).full_clean()
+    assert "above its high end" in info.value.message_dict["entry_range"][0]
+    with pytest.raises(ValidationError, match="both ends"):
+        idea(entry_range_low=Decimal("1.2")).full_clean()
+
+
+def test_levels_a_trader_would_not_take_are_stored_and_rejected_by_the_gate(open_desk, engine):
+    """A stop above a long's entry and an entry outside its range: the idea is kept in
+    the history, rejected, each reason a row of the gate's table."""
+    body = idea_body(stop_loss="1.2", entry_range=["1.1", "1.2"])
+    response = engine.post("/api/v1/trade-ideas", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "rejected"
+    failed = {c["rule"] for c in response.json()["risk_check_result"]["checks"] if not c["passed"]}
+    assert {"stop_loss_side", "entry_range"} <= failed
 
 
 def test_postgres_refuses_to_update_or_delete_a_decision(open_desk):
@@ -94,7 +103,8 @@ def test_an_engine_submits_an_idea_and_sees_the_verdict(open_desk, engine, strat
         ({"confidence_score": "1.5"}, "confidence_score"),
         ({"entry_range": ["1.0"]}, "entry_range"),
         ({"strategy": "nope"}, "strategy"),
-        ({"stop_loss": "1.2"}, "stop_loss"),
+        ({"entry_range": ["1.2", "1.1"]}, "entry_range"),
+        ({"prediction_id": "p\u00e9/1"}, "prediction_id"),
         ({"entry_price": "-1"}, "entry_price"),
         ({"expected_hold": 0}, "expected_hold"),
         ({"colour": "red"}, "colour"),

@@ -87,3 +87,36 @@ def test_one_command_reapplies_every_apps_policies_after_a_setting_changes(setti
         settings.DESK_SNAPSHOT_RETENTION_DAYS = 30
         settings.JOURNAL_COMPRESS_AFTER_DAYS = 30
         call_command("timescale_policies", stdout=io.StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gate_reads_the_days_pnl_from_the_continuous_aggregate(open_desk):
+    """On TimescaleDB the gate's today and drawdown come from journal_daily_pnl (real-time
+    for what is not materialized yet, materialized after a refresh: the same figures)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from desk.services import forget_pnl_history
+    from journal.write.capture import record_trades
+    from tests.journal.conftest import trade_data
+
+    now = timezone.now()
+    record_trades(
+        [
+            trade_data(opened=now - timedelta(days=2), pnl="400"),
+            trade_data(opened=now - timedelta(days=1), pnl="-700"),
+            trade_data(opened=now - timedelta(minutes=40), closed_at=now.isoformat(), pnl="-80"),
+        ]
+    )
+    _, before = idea_submit(idea=idea(), actor="bot")
+    with connection.cursor() as cursor:  # autocommit: a refresh cannot run in a transaction
+        cursor.execute("CALL refresh_continuous_aggregate('journal_daily_pnl', NULL, NULL)")
+    forget_pnl_history()
+    _, after = idea_submit(idea=idea(), actor="bot")
+    for verdict in (before, after):
+        observed = {c.rule: c.observed for c in verdict.checks}
+        assert observed["max_daily_loss"] == -80
+        assert observed["max_drawdown"] == 400 - (400 - 700 - 80)
+    indexes = {row[0] for row in query("SELECT indexname FROM pg_indexes")}
+    assert "journal_daily_pnl_closed_day" in indexes
