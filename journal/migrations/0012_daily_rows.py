@@ -55,6 +55,6 @@ def backward(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("journal", "0009_instrument_permissions")]
+    dependencies = [("journal", "0011_open_trades")]
 
     operations = [migrations.RunPython(forward, backward)]
