@@ -38,6 +38,11 @@ CAGG_VIEWS = {
     for grain in aggregates.GRAINS
 }
 CAGG_SQL = {grain: aggregates.cagg_sql(view, grain) for grain, view in CAGG_VIEWS.items()}
+# Reads take one closing day or a range of them (the risk gate: today's, on every idea).
+CAGG_INDEX_SQL = {
+    grain: f"CREATE INDEX IF NOT EXISTS {view}_closed_day ON {view} (closed_day)"
+    for grain, view in CAGG_VIEWS.items()
+}
 
 
 def refresh_daily_rows(cursor) -> None:
@@ -51,7 +56,7 @@ def refresh_daily_rows(cursor) -> None:
         cursor.execute("CALL refresh_continuous_aggregate(%s, NULL, NULL)", [view])
 
 
-# The risk gate reads today's P&L (one closing day) on every idea.
+# As migration 0010 made it, on the aggregate that 0012 replaced.
 DAILY_PNL_INDEX_SQL = (
     f"CREATE INDEX IF NOT EXISTS {DAILY_PNL_VIEW}_closed_day ON {DAILY_PNL_VIEW} (closed_day)"
 )

@@ -36,6 +36,8 @@ def forward(apps, schema_editor):
             cursor.execute(f"DROP MATERIALIZED VIEW IF EXISTS {timescale.DAILY_PNL_VIEW}")
             for sql in timescale.CAGG_SQL.values():
                 cursor.execute(sql)
+            for sql in timescale.CAGG_INDEX_SQL.values():
+                cursor.execute(sql)
             timescale.apply_policies(cursor)
             timescale.refresh_daily_rows(cursor)
 
