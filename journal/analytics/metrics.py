@@ -214,22 +214,23 @@ def _summary(total: dict[str, Any], daily: list[Decimal]) -> dict[str, Any]:
     return _finish(row)
 
 
+def _row(name: str, label: Any, trades: int, wins: int, net: Decimal) -> dict[str, Any]:
+    """One row of a breakdown: its label, trades, wins, net P&L, win rate, expectancy."""
+    return {
+        name: label,
+        "trades": trades,
+        "wins": wins,
+        "net_pnl": net,
+        "win_rate": performance.ratio(wins, trades),
+        "expectancy": performance.ratio(net, trades),
+    }
+
+
 def by_side(total: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for side in ("long", "short"):
-        trades, wins = total[f"{side}_trades"], total[f"{side}_wins"]
-        net = total[f"{side}_net_pnl"]
-        rows.append(
-            {
-                "side": side,
-                "trades": trades,
-                "wins": wins,
-                "net_pnl": net,
-                "win_rate": performance.ratio(wins, trades),
-                "expectancy": performance.ratio(net, trades),
-            }
-        )
-    return rows
+    return [
+        _row("side", side, total[f"{side}_trades"], total[f"{side}_wins"], total[f"{side}_net_pnl"])
+        for side in ("long", "short")
+    ]
 
 
 def by_weekday(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -252,22 +253,16 @@ def by_weekday(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def by_hour(total: dict[str, Any]) -> list[dict[str, Any]]:
     """Per UTC hour the trades were opened in: trades, wins, net P&L."""
-    rows = []
-    for hour in aggregates.HOURS:
-        trades = total[f"hour_{hour:02d}_trades"]
-        wins = total[f"hour_{hour:02d}_wins"]
-        net = total[f"hour_{hour:02d}_net_pnl"]
-        rows.append(
-            {
-                "hour": hour,
-                "trades": trades,
-                "wins": wins,
-                "net_pnl": net,
-                "win_rate": performance.ratio(wins, trades),
-                "expectancy": performance.ratio(net, trades),
-            }
+    return [
+        _row(
+            "hour",
+            hour,
+            total[f"hour_{hour:02d}_trades"],
+            total[f"hour_{hour:02d}_wins"],
+            total[f"hour_{hour:02d}_net_pnl"],
         )
-    return rows
+        for hour in aggregates.HOURS
+    ]
 
 
 def r_histogram(total: dict[str, Any]) -> list[dict[str, Any]]:
