@@ -9,6 +9,10 @@ data); the LightGBM model's inputs are shifted (a spread and an RSI that trainin
 saw) and its trades win a third of the time whatever it says: the health list marks it
 for drift and calibration. Idempotent: once its records exist it keeps them.
 
+Like the desk's demo, each idea is replayed at its prediction's moment (in the markets'
+hours over the last DAYS days: the clock the desk reads is set to it), at the open of
+that hour's EURUSD bar (journal.demo), its trade on the engine's own account.
+
 Champion and challenger: the XGBoost model's version 2 (the registry's demo trains it
 without two of the signals) shadows its production version, so every recorded request
 is scored by both and the comparison page (Model health → its challenger) shows them
@@ -19,14 +23,18 @@ page asks to confirm.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import numpy as np
 from django.utils import timezone
 
 from desk.models import IdeaStatus, TradeIdea
-from desk.services import DeskError, idea_submit
+from desk.services import DeskError, forget_pnl_history, idea_submit
+from journal import demo as journal_demo
+from journal.instruments import CATALOGUE
 from journal.write.capture import record_trades
 from models_registry.challengers import challenger_set
 from models_registry.demo import DEMO_NAME
@@ -38,10 +46,12 @@ from serving.models import PredictionRecord
 from serving.services import prediction_make
 
 PREDICTIONS = 120  # per model, one row each, as a bot asks
-DAYS = 10
+DAYS = 4
 IDEAS = 90  # of them proposed as trade ideas
-PRICE = Decimal("1.0850")
-STEP = Decimal("0.0040")  # the stop's distance; the target is 2.5 of them
+SYMBOL = "EURUSD"
+LOTS = Decimal("0.1")
+# The engine's own account (the desk's demo keeps desk-main's balance to its trades).
+ACCOUNT = "ai-engine"
 EXECUTED = {IdeaStatus.AUTO_EXECUTED, IdeaStatus.APPROVED}
 
 
@@ -99,15 +109,34 @@ def _challenger() -> str:
     return f"{alias}: version {candidate.version} shadows version {alias.version.version}"
 
 
+@contextmanager
+def _clock(moment: datetime):
+    """The clock the desk's services and created_at read, at ``moment`` (as the desk's
+    demo replays its ideas): an idea and its decisions carry its prediction's time."""
+    with mock.patch.object(timezone, "now", return_value=moment):
+        yield
+
+
+def _moments(rng: random.Random, now: datetime) -> list[datetime]:
+    """PREDICTIONS moments over the last DAYS days, in the markets' hours (weekdays,
+    07:00 to 20:00 UTC), each its own second."""
+    moments: set[datetime] = set()
+    while len(moments) < PREDICTIONS:
+        moment = (now - timedelta(seconds=rng.randint(3600, DAYS * 86400))).replace(microsecond=0)
+        if moment.weekday() < 5 and 7 <= moment.hour < 19:
+            moments.add(moment)
+    return sorted(moments)
+
+
 def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
     rows = synthetic_dataset(rows=PREDICTIONS, seed=100 + seed).x
     if drifted:  # the market moved: wider spreads, a higher RSI than in training
         columns = {f: i for i, f in enumerate(SYNTHETIC_FEATURES)}
         rows[:, columns["spread_bps"]] += 3.0
         rows[:, columns["rsi_14"]] = np.clip(rows[:, columns["rsi_14"]] + 20, 0, 100)
-    # Spread over the last DAYS days, a prediction every few hours.
-    start = timezone.now() - timedelta(days=DAYS)
-    every = timedelta(days=DAYS) / PREDICTIONS
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    moments = _moments(rng, now)
     answers = [
         prediction_make(
             model=name,
@@ -115,33 +144,45 @@ def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
             version=None,
             body={"inputs": [row.tolist()]},
             caller=("ai-engine", ""),
-            requested_at=start + n * every,
+            requested_at=moment,
         )
-        for n, row in enumerate(rows)
+        for moment, row in zip(moments, rows, strict=True)
     ]
     shadowed = runtime.shadows.drain()
     recorded = runtime.recorder.flush()
-    rng = random.Random(seed)
+    bars = journal_demo.hourly_bars(SYMBOL, now=now)
+    market = journal_demo.MARKETS[SYMBOL]
+    point_value = Decimal(CATALOGUE[SYMBOL][7])
+    fees = (market.commission * LOTS).quantize(Decimal("0.01"))
     trades, ideas = [], 0
-    for n, answer in enumerate(answers[:IDEAS]):
+    for n, (moment, answer) in enumerate(zip(moments[:IDEAS], answers, strict=False)):
         probability = answer.predictions[0]
         direction = rng.choice(("long", "short"))
         sign = 1 if direction == "long" else -1
+        # The open of the hour's bar; the stop a third of a typical day's range away.
+        entry = next(
+            (b[1] for b in bars if b[0] <= moment < b[0] + timedelta(hours=1)), bars[-1][4]
+        )
+        places = Decimal(1).scaleb(entry.as_tuple().exponent)
+        step = (entry * Decimal(str(market.daily_vol * 0.3))).quantize(places)
         idea = TradeIdea(
-            symbol="EURUSD",
+            symbol=SYMBOL,
             direction=direction,
-            entry_price=PRICE,
-            stop_loss=PRICE - sign * STEP,
-            take_profit=PRICE + sign * STEP * Decimal("2.5"),
-            lot_size=Decimal("0.1"),
+            entry_price=entry,
+            stop_loss=entry - sign * step,
+            take_profit=entry + sign * step * Decimal("2.5"),
+            lot_size=LOTS,
             confidence_score=Decimal("0.80"),
             rationale=f"{name} gives {probability:.2f}",
             model_version=f"{name}@{version.version}",
             prediction_id=answer.prediction_ids[0],
             snapshot_ref=f"demo:{name}:{n}",
         )
+        # The gate's P&L checkpoint is of today: at an earlier day it is read again.
+        forget_pnl_history()
         try:
-            idea, _ = idea_submit(idea=idea, actor="api-key:ai-engine")
+            with _clock(moment):
+                idea, _ = idea_submit(idea=idea, actor="api-key:ai-engine")
         except DeskError:
             continue
         ideas += 1
@@ -149,28 +190,31 @@ def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
             continue
         chance = 1 / 3 if drifted else probability
         won = rng.random() < chance
-        move = STEP * Decimal("2.5") if won else -STEP
-        opened = start + n * every + timedelta(minutes=1)
+        exit_price = idea.take_profit if won else idea.stop_loss
+        opened = moment + timedelta(minutes=1)
+        pnl = (exit_price - entry) * sign * LOTS * point_value - fees
         trades.append(
             {
                 "trade_id": f"LOOP-{name}-{n:03d}",
                 "executed_at": opened.isoformat(),
                 "closed_at": (opened + timedelta(minutes=rng.randint(20, 180))).isoformat(),
-                "symbol": "EURUSD",
+                "symbol": SYMBOL,
                 "side": direction,
-                "quantity": "0.1",
-                "entry_price": str(PRICE),
-                "exit_price": str(PRICE + sign * move),
-                "pnl": str((move * Decimal("0.1") * 100_000).quantize(Decimal("0.01"))),
+                "quantity": str(LOTS),
+                "entry_price": str(entry),
+                "exit_price": str(exit_price),
+                "fees": str(fees),
+                "pnl": str(pnl.quantize(Decimal("0.01"))),
                 "stop_loss": str(idea.stop_loss),
                 "strategy": "trend-follow",
-                "account": "desk-main",
+                "account": ACCOUNT,
                 "model_version": f"{name}@{version.version}",
                 "confidence": f"{probability:.4f}",
                 "idea_id": idea.pk,
             }
         )
     created = record_trades(trades, source="demo").created if trades else 0
+    forget_pnl_history()  # and of today again after these trades
     return (
         f"{name}: {len(answers)} predictions ({recorded - shadowed} recorded"
         + (f", {shadowed} scored by its challenger" if shadowed else "")
