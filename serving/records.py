@@ -83,8 +83,9 @@ def records_prune(*, now: datetime | None = None) -> int:
 
 
 def recorder_check() -> dict:
-    """/readyz's details: this worker's recorder (never fails readiness: a record that
-    cannot be written is dropped and counted, and predictions go on)."""
+    """/readyz's details: this worker's recorder and its challengers' shadow scorer
+    (never fail readiness: a record or a shadow that cannot be made is dropped and
+    counted, and predictions go on)."""
     from serving import runtime
 
-    return runtime.recorder.stats()
+    return {**runtime.recorder.stats(), "shadows": runtime.shadows.stats()}

@@ -258,6 +258,14 @@ def test_the_recorder_shows_in_readyz_for_staff(staff_client, bot, xgb):
     flush()
     details = staff_client.get("/readyz").json()["checks"]["prediction_records"]
     assert (details["queued"], details["written"]) == (0, 1)
+    assert details["shadows"] == {
+        "queued": 0,
+        "thread": "idle",
+        "scored": 0,
+        "dropped_full": 0,
+        "failed": 0,
+        "last_error": None,
+    }
 
 
 def test_a_key_without_predict_scope_gets_no_prediction_and_no_record(xgb):
