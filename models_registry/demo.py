@@ -1,7 +1,9 @@
 """Demo records of the registry: two small trained models and an ONNX LSTM, aliased
-`production`."""
+`production`; the XGBoost one compiled to a tree predictor where gcc is installed."""
 
-from models_registry.models import ModelAlias, RegisteredModel
+from models_registry import native
+from models_registry.compiling import CompileRefused, operator_identity, version_compile
+from models_registry.models import ModelAlias, ModelVersion, RegisteredModel
 from models_registry.neural import lstm_onnx
 from models_registry.services import model_register
 from models_registry.training import model_train
@@ -19,10 +21,33 @@ def seed() -> str:
     ).select_related("version__model")
     if existing.count() >= 2:
         kept = ", ".join(str(alias.version) for alias in existing)
-        return f"kept {kept} (production), {lstm}"
+        return f"kept {kept} (production), {lstm}, {seed_compiled()}"
     versions = model_train(name=DEMO_NAME, source="synthetic", alias="production")
     trained = ", ".join(f"{v} (AUC {v.metrics['auc']}) production" for v in versions)
-    return f"{trained}, {lstm}"
+    return f"{trained}, {lstm}, {seed_compiled()}"
+
+
+def seed_compiled() -> str:
+    """Compile the production XGBoost version (a second or two) when gcc is installed."""
+    version = (
+        ModelVersion.objects.select_related("model")
+        .filter(aliases__name="production", model__name=f"{DEMO_NAME}-xgboost")
+        .first()
+    )
+    if version is None:
+        return "no XGBoost version to compile"
+    if version.is_compiled:
+        return f"kept {version} compiled"
+    if native.compiler_path() is None:
+        return (
+            f"{version} not compiled: {native.COMPILER} is not installed (compiling needs "
+            "it; serving does not)"
+        )
+    try:
+        version_compile(version=version, compiled_by=f"demo, {operator_identity()}")
+    except CompileRefused as exc:
+        return f"{version} not compiled: {exc}"
+    return f"{version} compiled to a tree predictor"
 
 
 def seed_lstm() -> str:
