@@ -272,7 +272,7 @@ def decide_and_move(page, url: str, report: BrowserReport, idea_pk: int) -> None
     page.click("text=Move an alias")
     page.wait_for_url(re.compile(r"/move-alias/"))
     page.fill("#id_alias", "staging")
-    page.select_option("#id_version", index=2)  # "---------", version 2, version 1
+    page.select_option("#id_version", label="edge@1")
     page.fill("#id_reason", "back to the first version")
     page.click("input[type=submit]")
     page.wait_for_selector("text=Confirm the move")

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("models_registry", "0004_pickle_trust_and_skops"),
+        ("models_registry", "0005_alias_move_breaking"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
