@@ -391,6 +391,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "journal.models.ReviewStatus",
         "IdeaStatusEnum": "desk.models.IdeaStatus",
         "DecisionActionEnum": "desk.models.Action",
+        "V2DatatypeEnum": "serving.protocol_schemas.V2_DATATYPES",
     },
 }
 
