@@ -315,8 +315,10 @@ class CompiledPredictor(loaders.Predictor):
         if len(rows) == 0:
             return []
         # Contiguous and already of the library's type: tl2cgen's DMatrix then copies
-        # nothing itself (and NumPy 2 refuses the copy it would ask for).
-        batch = np.ascontiguousarray(rows, dtype=self._dtype)
+        # nothing itself (and NumPy 2 refuses the copy it would ask for). A finite value
+        # beyond float32 becomes infinity, as in XGBoost's own float32: no warning each.
+        with np.errstate(over="ignore"):
+            batch = np.ascontiguousarray(rows, dtype=self._dtype)
         with self._lock:
             out = self.library.predict(tl2cgen.DMatrix(batch))
         return out.reshape(len(rows)).astype(np.float64).tolist()

@@ -13,6 +13,7 @@ from django.urls import reverse
 from models_registry.models import ModelVersion
 from models_registry.services import model_register
 from tests.registry import factories
+from tests.registry.factories import needs_gcc
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +34,7 @@ def viewer_client(client, viewer):
     return client
 
 
+@needs_gcc
 def test_a_compiled_version_shows_who_compiled_it_when_and_the_library(viewer_client):
     version = register(factories.xgboost_model(), "edge")
     call_command("compile_model", "edge", "1", stdout=io.StringIO())
@@ -57,6 +59,7 @@ def test_another_framework_says_it_does_not_compile(viewer_client):
     assert "not compilable (scikit-learn (skops: loads no code))" in page(viewer_client, version)
 
 
+@needs_gcc
 def test_the_version_list_marks_compiled_versions(viewer_client):
     register(factories.xgboost_model(), "edge")
     register(factories.lightgbm_model(), "edge-lgbm")

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from models_registry import demo
 from models_registry.models import AliasMove, ModelAlias, ModelVersion
+from tests.registry.factories import needs_gcc
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
@@ -58,6 +59,7 @@ def test_the_xgboost_models_history_holds_a_breaking_move_and_its_rollback(admin
     assert auc.verdict == "▼ worse"
 
 
+@needs_gcc
 def test_it_compiles_the_xgboost_version_where_gcc_is_installed():
     summary = demo.seed()
     assert "trade-outcome-xgboost@1 compiled to a tree predictor" in summary

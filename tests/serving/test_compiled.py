@@ -18,10 +18,11 @@ from models_registry.models import ModelVersion
 from models_registry.services import predictor_load
 from serving.hotswap import ServedVersion
 from serving.runtime import predictors
+from tests.registry.factories import needs_gcc
 from tests.serving.conftest import predict
 from tests.serving.test_v2 import fp32, infer, matrix
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, needs_gcc]
 
 
 def compile_version(version: ModelVersion) -> ModelVersion:
