@@ -76,6 +76,16 @@ class V2RequestedOutputSerializer(serializers.Serializer):
 
 class V2InferRequestSerializer(serializers.Serializer):
     id = serializers.CharField(required=False, max_length=MAX_NAME)
+    model_name = serializers.CharField(
+        required=False,
+        max_length=MAX_NAME,
+        help_text="The URL's model, if given (KServe's client sends it); another is refused.",
+    )
+    model_version = serializers.CharField(
+        required=False,
+        max_length=MAX_NAME,
+        help_text="The version served (or the URL's alias), if given; another is refused.",
+    )
     parameters = V2ParametersSerializer(required=False)
     inputs = V2InputTensorSerializer(many=True)
     outputs = V2RequestedOutputSerializer(many=True, required=False)

@@ -193,6 +193,7 @@ class InferView(V2View):
         raw = read_body(request)
         infer = parse_infer(raw, request.headers.get("Inference-Header-Content-Length"))
         served = _target(name, version, check=False)
+        _check_named(infer, name, version, served)
         signature = signature_of(served)
 
         def rows_from(current: ServedVersion):
@@ -220,6 +221,23 @@ class InferView(V2View):
             response["Inference-Header-Content-Length"] = str(header_length)
         response["Server-Timing"] = result.server_timing(render_started=render_started)
         return response
+
+
+def _check_named(infer, name: str, version: str | None, served: ServedVersion) -> None:
+    """A body that names its model (KServe's client does) names the URL's: the URL
+    decides what is served, and a body meant for another model is refused."""
+    if infer.model_name is not None and infer.model_name != name:
+        raise InvalidInput(
+            f"model_name {infer.model_name[:60]!r} is not the model of the URL ({name!r})",
+            field="model_name",
+        )
+    accepted = {str(served.version)} | ({version} if version else set())
+    if infer.model_version is not None and infer.model_version not in accepted:
+        raise InvalidInput(
+            f"model_version {infer.model_version[:60]!r} is not the version served "
+            f"({' or '.join(sorted(accepted))})",
+            field="model_version",
+        )
 
 
 # The same views under /versions/{version}, documented with that parameter.
