@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
+from journal.admin import dashboard, trade_page
 from journal.admin import views as admin_views
 from journal.admin.filters import (
     AccountFilter,
@@ -40,7 +41,6 @@ from journal.admin.support import (
     review_of,
 )
 from journal.admin.views import BULK_LIMIT
-from journal.analytics import dashboard
 from journal.models import ReviewChange, ReviewStatus, Trade, TradeReview
 from journal.reviews import ReviewRejected, trade_review
 from journal.selectors import (
@@ -188,6 +188,8 @@ class TradeAdmin(ModelAdmin):
                     ("symbol", "side", "quantity"),
                     ("entry_price", "exit_price", "fees"),
                     "pnl_coloured",
+                    ("stop_loss", "r_multiple_display"),
+                    "excursion_display",
                     ("strategy", "account"),
                     ("model_version_display", "confidence"),
                     "desk_links",
@@ -213,6 +215,8 @@ class TradeAdmin(ModelAdmin):
         return [
             *EXECUTION_FIELDS,
             "pnl_coloured",
+            "r_multiple_display",
+            "excursion_display",
             "model_version_display",
             "desk_links",
             "agent_votes_display",
@@ -223,6 +227,14 @@ class TradeAdmin(ModelAdmin):
             "review_notes",
             "review_mistakes",
         ]
+
+    @admin.display(description="R-multiple")
+    def r_multiple_display(self, obj):
+        return trade_page.r_multiple(obj)
+
+    @admin.display(description="MAE / MFE")
+    def excursion_display(self, obj):
+        return trade_page.excursion(obj)
 
     @admin.display(description="idea and decisions")
     def desk_links(self, obj):

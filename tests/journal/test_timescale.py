@@ -172,8 +172,9 @@ def test_the_daily_aggregate_gives_the_figures_of_the_plain_query(three_days):
     assert metrics.daily_pnl(symbol="GBPUSD") == plain_daily(symbol="GBPUSD")
 
 
-def test_without_the_summary_triggers_the_report_reads_the_trades(three_days):
-    """TimescaleDB refuses transition tables on hypertables: no daily summary here."""
+def test_without_the_summary_triggers_the_report_reads_the_continuous_aggregates(three_days):
+    """TimescaleDB refuses transition tables on hypertables: no daily summary here; the
+    continuous aggregates of each grain answer, with the figures of the trades."""
     from journal.analytics import summary
     from journal.filters import MetricsFilter
     from journal.models import Trade
@@ -183,7 +184,8 @@ def test_without_the_summary_triggers_the_report_reads_the_trades(three_days):
     assert filterset.is_valid()
     with CaptureQueriesContext(connection) as queries:
         served = metrics.report_for(filterset)
-    assert "journal_trade" in " ".join(q["sql"] for q in queries)
+    sql = " ".join(q["sql"] for q in queries)
+    assert "FROM journal_daily_pnl_symbol" in sql and "FROM journal_daily_pnl\n" in sql
     assert served == metrics.report(filterset.qs)
     assert served["summary"]["trades"] == 2
 
@@ -201,15 +203,19 @@ def test_the_materialized_aggregate_matches_after_a_refresh():
     record_trades(
         [closed_at_day(f"R{i}", start + timedelta(hours=7 * i), str(10 - i)) for i in range(12)]
     )
+    from journal.timescale import CAGG_VIEWS, refresh_daily_rows
+
     try:
-        query("CALL refresh_continuous_aggregate('journal_daily_pnl', NULL, NULL)")
+        with connection.cursor() as cursor:
+            refresh_daily_rows(cursor)
         materialized = query("SELECT count(*) FROM _timescaledb_catalog.continuous_agg")[0][0]
-        assert materialized == 1
+        assert materialized == len(CAGG_VIEWS) == 5
         assert metrics.daily_pnl() == plain_daily()
         assert sum(row["trades"] for row in metrics.daily_pnl()) == 12
     finally:
         query("DELETE FROM journal_trade")
-        query("CALL refresh_continuous_aggregate('journal_daily_pnl', NULL, NULL)")
+        with connection.cursor() as cursor:
+            refresh_daily_rows(cursor)
     assert metrics.daily_pnl() == []
 
 
