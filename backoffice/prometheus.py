@@ -68,6 +68,12 @@ PREDICTION_RECORDS = Counter(
     "the record), not_sampled (left out by SERVING_RECORD_SAMPLE_RATE).",
     ["outcome"],
 )
+COMPILED_FALLBACKS = Counter(
+    "serving_compiled_fallbacks",
+    "Loads that refused a version's compiled predictor and served its booster instead, "
+    "by reason (artifact: missing or changed; platform: built elsewhere; load: fails).",
+    ["model", "version", "reason"],
+)
 RISK_VERDICTS = Counter(
     "desk_risk_verdicts", "Trade ideas judged by the risk gate, by verdict.", ["status"]
 )
@@ -95,6 +101,10 @@ def observe_records(deltas: dict[str, int]) -> None:
 
 def observe_model_load(served, *, ok: bool) -> None:
     MODEL_LOADS.labels(served.model, str(served.version), "loaded" if ok else "failed").inc()
+
+
+def observe_compiled_fallback(served, *, reason: str) -> None:
+    COMPILED_FALLBACKS.labels(served.model, str(served.version), reason).inc()
 
 
 def observe_verdict(status: str) -> None:

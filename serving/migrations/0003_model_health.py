@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("models_registry", "0006_feature_profile"),
+        ("models_registry", "0007_feature_profile"),
         ("serving", "0002_record_retention"),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("models_registry", "0007_alias_challenger"),
+        ("models_registry", "0008_alias_challenger"),
         ("serving", "0003_model_health"),
     ]
 

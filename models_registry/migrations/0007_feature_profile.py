@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("models_registry", "0005_alias_move_breaking"),
+        ("models_registry", "0006_compiled_predictor"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("models_registry", "0006_feature_profile"),
+        ("models_registry", "0007_feature_profile"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
