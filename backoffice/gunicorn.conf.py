@@ -111,3 +111,10 @@ def post_worker_init(worker):
     from serving.warmup import warm_production_aliases
 
     warm_production_aliases()
+
+
+def worker_exit(server, worker):
+    """The worker's queued prediction records are written before it goes (2 s at most)."""
+    from serving import runtime
+
+    runtime.recorder.stop(timeout=2.0)

@@ -61,6 +61,13 @@ MODEL_LOADS = Counter(
     "Model versions loaded into a worker (outcome loaded) or failing to (outcome failed).",
     ["model", "version", "outcome"],
 )
+PREDICTION_RECORDS = Counter(
+    "serving_prediction_records",
+    "Prediction records by outcome: written, dropped_full (the worker's queue was full), "
+    "dropped_unavailable (the database did not take them), refused (the database refused "
+    "the record), not_sampled (left out by SERVING_RECORD_SAMPLE_RATE).",
+    ["outcome"],
+)
 COMPILED_FALLBACKS = Counter(
     "serving_compiled_fallbacks",
     "Loads that refused a version's compiled predictor and served its booster instead, "
@@ -83,6 +90,13 @@ def observe_prediction(served, *, cached: bool, rows: int) -> None:
     version = str(served.version)
     PREDICTIONS.labels(served.model, version, "hit" if cached else "miss").inc()
     PREDICTION_ROWS.labels(served.model, version).inc(rows)
+
+
+def observe_records(deltas: dict[str, int]) -> None:
+    """Counts of prediction records since the last call, by outcome (serving.recorder)."""
+    for outcome, count in deltas.items():
+        if count > 0:
+            PREDICTION_RECORDS.labels(outcome).inc(count)
 
 
 def observe_model_load(served, *, ok: bool) -> None:

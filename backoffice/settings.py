@@ -260,6 +260,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
+    # Prediction records past SERVING_RECORD_RETENTION_DAYS, where no TimescaleDB
+    # retention policy drops their chunks (plain PostgreSQL, SQLite).
+    "prune-prediction-records": {
+        "task": "serving.prune_prediction_records",
+        "schedule": 3600.0,
+        "options": {"expires": 600},
+    },
     # The risk gate's P&L before today (desk.services.HISTORY_REFRESH_SECONDS).
     "refresh-pnl-history": {
         "task": "desk.refresh_pnl_history",
@@ -448,6 +455,44 @@ if SERVING_PREDICT_RATE != "off" and not re.match(r"^\d+/[smh]$", SERVING_PREDIC
         f"SERVING_PREDICT_RATE={SERVING_PREDICT_RATE!r} is not a rate: use e.g. 100/s, "
         "6000/m or off"
     )
+
+# Prediction records (serving.recorder): the share of predictions written to
+# serving_predictionrecord (1 = every one, 0 = none; each still gets its id), how long
+# they are kept (a TimescaleDB retention policy, else the job engine's daily prune),
+# how often each worker's writer flushes them, and how many may wait in its memory
+# (beyond that they are dropped and counted, never waited for).
+SERVING_RECORD_SAMPLE_RATE = env.number("SERVING_RECORD_SAMPLE_RATE", 1.0)
+if SERVING_RECORD_SAMPLE_RATE > 1:
+    raise env.ConfigError(
+        f"SERVING_RECORD_SAMPLE_RATE={SERVING_RECORD_SAMPLE_RATE} must be between 0 and 1"
+    )
+SERVING_RECORD_RETENTION_DAYS = env.integer("SERVING_RECORD_RETENTION_DAYS", 90, minimum=1)
+SERVING_RECORD_FLUSH_MS = env.integer("SERVING_RECORD_FLUSH_MS", 250, minimum=10, maximum=60_000)
+SERVING_RECORD_QUEUE_MAX = env.integer("SERVING_RECORD_QUEUE_MAX", 20_000, minimum=1)
+# After a failed write, the writer drops (and counts) what arrives for this long before
+# it tries the database again.
+SERVING_RECORD_RETRY_SECONDS = env.number("SERVING_RECORD_RETRY_SECONDS", 5.0)
+# Recorded requests waiting for an alias's challenger (or champion) to score them in
+# shadow, per worker (serving.challengers); beyond it shadows are dropped and counted.
+SERVING_SHADOW_QUEUE_MAX = env.integer("SERVING_SHADOW_QUEUE_MAX", 2_000, minimum=1)
+
+# ---------------------------------------------------------------------------
+# Model health (serving.performance): live figures of each version, and the marks of
+# the admin's model-health list
+# ---------------------------------------------------------------------------
+# Days of predictions and trades a version's live figures cover by default.
+MODEL_HEALTH_WINDOW_DAYS = env.integer("MODEL_HEALTH_WINDOW_DAYS", 30, minimum=1)
+# A feature whose population stability index reaches this has drifted (0.1 is a small
+# shift, 0.25 a large one by the usual reading).
+MODEL_HEALTH_PSI_MAX = env.number("MODEL_HEALTH_PSI_MAX", 0.2)
+# Calibration: the expected calibration error (|predicted - realised win rate| per decile,
+# weighted by trades) and the Brier score at which a version is marked.
+MODEL_HEALTH_CALIBRATION_ERROR_MAX = env.number("MODEL_HEALTH_CALIBRATION_ERROR_MAX", 0.1)
+MODEL_HEALTH_BRIER_MAX = env.number("MODEL_HEALTH_BRIER_MAX", 0.25)
+# Below this many closed trades a version's calibration is shown but not judged.
+MODEL_HEALTH_MIN_TRADES = env.integer("MODEL_HEALTH_MIN_TRADES", 30, minimum=1)
+# The live rows a drift figure reads at most (the newest recorded ones).
+MODEL_HEALTH_DRIFT_ROWS = env.integer("MODEL_HEALTH_DRIFT_ROWS", 20_000, minimum=100)
 
 # ---------------------------------------------------------------------------
 # Metrics for operators (backoffice/prometheus.py)

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
+from desk.chain import idea_prediction, idea_trades
 from desk.models import (
     AccountSnapshot,
     CalendarEvent,
@@ -28,6 +29,51 @@ from desk.models import (
 )
 from desk.services import EDITABLE_LIMITS, DeskError, idea_decide, risk_config_get
 from desk.services import risk_config_update as update_config
+
+
+def prediction_html(idea: TradeIdea) -> str:
+    """The idea's prediction: its record (and version) where recorded, else its id."""
+    if not idea.prediction_id:
+        return "—"
+    found = idea_prediction(idea=idea)
+    if found is None:
+        return format_html(
+            '{} <span class="chain-missing">(not recorded: left out by the sampling, past '
+            "the retention, or not written while the database was down)</span>",
+            idea.prediction_id,
+        )
+    from serving.admin import record_link, version_link
+
+    output = "—" if found.output is None else f"{float(found.output):.4f}"
+    return format_html(
+        "{} by {}: {} at {} UTC",
+        record_link(found.record, found.row),
+        version_link(found.record),
+        output,
+        f"{found.record.requested_at:%Y-%m-%d %H:%M:%S}",
+    )
+
+
+def trades_html(idea: TradeIdea) -> str:
+    """The trades that name the idea, linked, with their outcome."""
+    trades = list(idea_trades(idea=idea))
+    if not trades:
+        return "none yet"
+    return format_html_join(
+        "",
+        '<div class="idea-trade"><a href="{}">{}</a> {} {} {} · {}</div>',
+        (
+            (
+                reverse("admin:journal_trade_change", args=[t.pk]),
+                t.trade_id,
+                f"{t.executed_at:%Y-%m-%d %H:%M}",
+                t.side,
+                t.symbol,
+                "open" if t.pnl is None else f"P&L {t.pnl:,.2f}",
+            )
+            for t in trades
+        ),
+    )
 
 
 @admin.register(Strategy)
@@ -124,7 +170,12 @@ class TradeIdeaAdmin(ModelAdmin):
     search_fields = ["symbol", "=id"]
     list_select_related = ["strategy"]
     actions = ["approve_selected", "reject_selected"]
-    readonly_fields = [f.name for f in TradeIdea._meta.fields] + ["gate", "timeline"]
+    readonly_fields = [f.name for f in TradeIdea._meta.fields] + [
+        "gate",
+        "timeline",
+        "prediction",
+        "trades",
+    ]
     change_form_template = "admin/desk/tradeidea/change_form.html"
 
     def has_add_permission(self, request):
@@ -262,19 +313,40 @@ class TradeIdeaAdmin(ModelAdmin):
         return (
             format_html_join(
                 "",
-                "<div>{} · <b>{}</b> · {} · {}</div>",
+                '<div class="timeline-decision"><a href="{}">{}</a> · <b>{}</b> · {} · {}</div>',
                 (
-                    (f"{d.occurred_at:%Y-%m-%d %H:%M:%S}", d.action, d.actor, d.rationale)
+                    (
+                        reverse("admin:desk_decision_change", args=[d.pk]),
+                        f"{d.occurred_at:%Y-%m-%d %H:%M:%S}",
+                        d.action,
+                        d.actor,
+                        d.rationale,
+                    )
                     for d in rows
                 ),
             )
             or "-"
         )
 
+    # -- the chain: the prediction the idea came from, the trades it caused ------------
+    @admin.display(description="from prediction")
+    def prediction(self, obj):
+        return prediction_html(obj)
+
+    @admin.display(description="its trades")
+    def trades(self, obj):
+        return trades_html(obj)
+
 
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "action", "symbol", "actor", "human_override", "trade_idea"]
+    readonly_fields = ["idea_trades"]
+
+    @admin.display(description="trades of its idea")
+    def idea_trades(self, obj):
+        return trades_html(obj.trade_idea) if obj.trade_idea_id else "—"
+
     list_filter = ["action", "human_override"]
     search_fields = ["symbol", "actor"]
     list_select_related = ["trade_idea"]

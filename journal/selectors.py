@@ -137,20 +137,34 @@ def _registry_model_version():
 
 
 def trade_desk_links(*, trade: Trade) -> dict[str, list[Any]]:
-    """The trade idea that caused ``trade`` (its idea_id) and that idea's decisions:
-    {"ideas": [...], "decisions": [...]}; empty for a trade no idea caused."""
-    found: dict[str, list[Any]] = {"ideas": [], "decisions": []}
+    """The chain behind ``trade``: the trade idea that caused it (its idea_id), that
+    idea's decisions, and the prediction the idea came from (its prediction_id, as the
+    serving app recorded it): {"ideas": [...], "decisions": [...], "predictions": [...]},
+    each empty where the link is missing. A prediction that was not recorded (sampled
+    out, past the retention) is its id alone, a str."""
+    found: dict[str, list[Any]] = {"ideas": [], "decisions": [], "predictions": []}
     if trade.idea_id is None or not apps.is_installed("desk"):
         return found
     idea_model = apps.get_model("desk", "TradeIdea")
-    found["ideas"] = list(idea_model.objects.filter(pk=trade.idea_id))
+    found["ideas"] = list(idea_model.objects.filter(pk=trade.idea_id).select_related("strategy"))
     if found["ideas"]:
         found["decisions"] = list(
             apps.get_model("desk", "Decision")
             .objects.filter(trade_idea_id=trade.idea_id)
-            .order_by("occurred_at")[:50]
+            .order_by("occurred_at", "id")[:50]
         )
+        prediction_id = found["ideas"][0].prediction_id
+        if prediction_id:
+            found["predictions"] = [_recorded_prediction(prediction_id) or prediction_id]
     return found
+
+
+def _recorded_prediction(prediction_id: str):
+    if not apps.is_installed("serving"):
+        return None
+    from serving.records import prediction_find
+
+    return prediction_find(prediction_id=prediction_id)
 
 
 def review_history(*, trade: Trade) -> QuerySet[ReviewChange]:

@@ -8,6 +8,7 @@ confirmation page that shows the version it leaves and the one it goes to.
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -105,6 +106,7 @@ class ModelVersionAdmin(ModelAdmin):
         "created_by",
         "created_at",
         "aliases_list",
+        "live_performance",
         "compiled_view",
     ]
     fields = readonly_fields
@@ -125,6 +127,16 @@ class ModelVersionAdmin(ModelAdmin):
     @admin.display(description="metrics")
     def metrics_view(self, obj):
         return metrics_table(obj)
+
+    @admin.display(description="live performance")
+    def live_performance(self, obj):
+        """Its trades, calibration, traffic and drift (serving.performance), beside the
+        training metrics above."""
+        if not apps.is_installed("serving"):
+            return "—"
+        from serving.health_admin import version_live_html
+
+        return version_live_html(obj)
 
     @admin.display(description="AUC")
     def auc(self, obj):

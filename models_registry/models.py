@@ -62,6 +62,10 @@ class ModelVersion(models.Model):
     feature_schema = models.JSONField(default=list)
     output_kind = models.CharField(max_length=20, choices=OutputKind.choices)
     metrics = models.JSONField(default=dict, blank=True)
+    # The training distribution, per feature (models_registry.profiles): the deciles of
+    # the training rows (or of a reference sample given later) that live inputs are
+    # compared with. Empty: the drift of this version is unknown.
+    feature_profile = models.JSONField(default=dict, blank=True)
     training_window_start = models.DateTimeField(null=True, blank=True)
     training_window_end = models.DateTimeField(null=True, blank=True)
     description = models.TextField(blank=True)
@@ -144,6 +148,11 @@ class ModelVersion(models.Model):
         return bool(self.compiled_sha256)
 
 
+class ChallengerMode(models.TextChoices):
+    SHADOW = "shadow", "shadow (scores off the request path, never answers)"
+    CANARY = "canary", "canary (answers a share of the requests)"
+
+
 class ModelAlias(models.Model):
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
     name = models.SlugField(max_length=50)
@@ -156,12 +165,35 @@ class ModelAlias(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # A challenger beside the alias's version (its champion), serving.challengers: in
+    # shadow mode it scores the same rows off the request path, recorded and never
+    # answering; in canary mode it answers challenger_share of the requests, chosen by a
+    # stable hash of the caller's routing key.
+    challenger = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    challenger_mode = models.CharField(
+        max_length=10, choices=ChallengerMode.choices, blank=True, default=""
+    )
+    challenger_share = models.FloatField(
+        default=0.0, help_text="canary: the share of keyed requests the challenger answers"
+    )
 
     class Meta:
         verbose_name_plural = "model aliases"
         ordering = ["model__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["model", "name"], name="model_alias_unique"),
+            # A challenger has a mode and nothing else does; a share is a share.
+            models.CheckConstraint(
+                condition=(models.Q(challenger__isnull=True) & models.Q(challenger_mode=""))
+                | (models.Q(challenger__isnull=False) & ~models.Q(challenger_mode="")),
+                name="model_alias_challenger_mode",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(challenger_share__gte=0) & models.Q(challenger_share__lte=1),
+                name="model_alias_challenger_share",
+            ),
         ]
 
     def __str__(self):
@@ -217,3 +249,45 @@ class AliasMove(models.Model):
     def __str__(self):
         source = f"v{self.from_version.version}" if self.from_version_id else "(new)"
         return f"#{self.pk} {self.model.name}:{self.alias} {source} -> v{self.to_version.version}"
+
+
+class ChallengerChange(models.Model):
+    """One change of an alias's challenger, append-only: set, cleared or promoted."""
+
+    class Action(models.TextChoices):
+        SET = "set", "challenger set"
+        CLEARED = "cleared", "challenger removed"
+        PROMOTED = "promoted", "challenger promoted"
+
+    model = models.ForeignKey(
+        RegisteredModel, on_delete=models.CASCADE, related_name="challenger_changes"
+    )
+    alias = models.SlugField(max_length=50)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # The challenger set, removed or promoted, its mode and share at the time.
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    mode = models.CharField(max_length=10, choices=ChallengerMode.choices)
+    share = models.FloatField(default=0.0)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when an operator changed it with manage.py.",
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=300, blank=True)
+    # A promotion's alias move.
+    move = models.ForeignKey(
+        AliasMove, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["model", "alias", "-id"], name="challenger_change_last"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.model.name}:{self.alias} {self.action} v{self.version.version}"

@@ -113,3 +113,12 @@ def rollback_candidates(*, model: RegisteredModel) -> list[AliasMove]:
         if last is not None and last.from_version_id is not None:
             moves.append(last)
     return moves
+
+
+def alias_with_challenger(*, model_name: str, alias: str) -> ModelAlias | None:
+    """The alias with its version and challenger (serving's routing), or None."""
+    return (
+        ModelAlias.objects.select_related("model", "version__model", "challenger__model")
+        .filter(model__name=model_name, name=alias)
+        .first()
+    )

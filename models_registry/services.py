@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from backoffice.errors import DomainError
-from models_registry import artifacts, loaders, promotions
+from models_registry import artifacts, loaders, profiles, promotions
 from models_registry.models import (
     AliasMove,
     Framework,
@@ -232,6 +232,8 @@ def model_register(
     training_window: TrainingWindow | None = None,
     created_by=None,
     trust_pickle: bool = False,
+    reference=None,
+    reference_source: str = "reference sample",
     confirm_breaking: bool = False,
     move_reason: str = "",
 ) -> ModelVersion:
@@ -245,7 +247,10 @@ def model_register(
     ``trust_pickle``: an operator (no ``created_by``) accepts that a joblib file runs
     code; nobody else can. The same
     bytes registered twice for one model are refused (DuplicateVersion): a double
-    submit or a retry makes one version.
+    submit or a retry makes one version. ``reference``: rows of the training data (or
+    a sample like it) in schema order, or the Path of such a CSV file, whose
+    per-feature deciles are kept as the version's feature profile
+    (models_registry.profiles), the baseline of its drift.
     """
     name = name.strip()
     if not name or not _SLUG.match(name) or len(name) > 100:
@@ -280,6 +285,7 @@ def model_register(
     except loaders.LoadError as exc:
         raise RegistryError(f"{filename}: {exc}", field="file") from None
     schema = _feature_schema(info, given)
+    profile = _profile(reference, [f["name"] for f in schema], reference_source)
     stored = artifacts.store_chunks([data], extension=loaders.extension_for(framework, filename))
     window = training_window or TrainingWindow(None, None)
     version = _create_version(
@@ -296,6 +302,7 @@ def model_register(
             "metrics": metrics or {},
             "training_window_start": window.start,
             "training_window_end": window.end,
+            "feature_profile": profile,
             "description": description,
             "pickle_trust": PickleTrust.OPERATOR if pickle_trusted else PickleTrust.NONE,
             "created_by": created_by,
@@ -312,6 +319,33 @@ def model_register(
             "sha256": stored.sha256,
             "size": stored.size,
         },
+    )
+    return version
+
+
+def _profile(reference, names: list[str], source: str) -> dict:
+    """The profile of ``reference``: rows in schema order, or a CSV file's Path (its
+    columns found by the feature names, once the schema is known)."""
+    if reference is None:
+        return {}
+    try:
+        if isinstance(reference, Path):
+            reference = profiles.read_reference_csv(reference, names)
+        return profiles.feature_profile(reference, names, source=source)
+    except profiles.ProfileError as exc:
+        raise RegistryError(f"reference: {exc}", field="reference") from None
+
+
+def version_profile_set(*, version: ModelVersion, reference, source: str) -> ModelVersion:
+    """Keep the feature profile of ``reference`` (rows in ``version``'s schema order) as
+    its drift baseline, replacing any it had: for a version registered without its
+    training data. The only change a version takes after registration."""
+    profile = _profile(reference, version.feature_names, source)
+    ModelVersion.objects.filter(pk=version.pk).update(feature_profile=profile)
+    version.feature_profile = profile
+    logger.info(
+        "feature profile set",
+        extra={"model": version.model.name, "version": version.version, "rows": profile["rows"]},
     )
     return version
 

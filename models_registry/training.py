@@ -258,6 +258,9 @@ def model_train(
                 f"{rounds} rounds, depth {depth}",
                 metrics=metrics,
                 training_window=dataset.window,
+                # The rows it learnt from: the baseline of its drift in production.
+                reference=dataset.x[train],
+                reference_source=f"training ({dataset.source})",
                 confirm_breaking=confirm_breaking,
                 move_reason=move_reason,
             )

@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from backoffice.api.auth import scope
 from backoffice.api.serializers import StrictSerializer
 from serving import hotswap, runtime
-from serving.auth import PREDICT, RememberingApiKeyAuthentication
+from serving.auth import PREDICT, RememberingApiKeyAuthentication, caller_of
+from serving.challengers import ROUTING_HEADER, routing_key
 from serving.errors import InvalidInput
 from serving.parsers import BoundedJSONParser, FastJSONRenderer
 from serving.services import prediction_make
@@ -62,6 +63,20 @@ class PredictResponseSerializer(serializers.Serializer):
         "class or the predicted value (the version's output_kind).",
     )
     cached = serializers.BooleanField(help_text="Answered from the prediction cache.")
+    prediction_ids = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="One id a row, in row order: the request's record id (32 hex digits), "
+        "'-', and the row's index. Give a row's id as a trade idea's `prediction_id`: "
+        "the idea, its decisions and its trades are then linked to this prediction, and "
+        "the model version is judged by them. Every answer has ids; the request is "
+        "recorded (model version, inputs, outputs, latency) at SERVING_RECORD_SAMPLE_RATE.",
+    )
+    served_by = serializers.ChoiceField(
+        choices=["challenger"],
+        required=False,
+        help_text="Present only when the alias's canary challenger answered (its "
+        "`version` is the challenger's); absent when the alias's own version did.",
+    )
 
 
 def query_target(request) -> tuple[str | None, int | None]:
@@ -116,6 +131,24 @@ class PredictView(APIView):
         parameters=[
             OpenApiParameter("alias", str, description="An alias, default `production`."),
             OpenApiParameter("version", int, description="A version number."),
+            OpenApiParameter(
+                ROUTING_HEADER,
+                str,
+                location=OpenApiParameter.HEADER,
+                description="The caller's routing key (an account, a strategy; at most 200 "
+                "printable characters). When the alias has a canary challenger, a stable "
+                "hash of the key sends the canary's share of keys to the challenger, whose "
+                "answers carry `served_by: challenger`. Without a key the alias's version "
+                "answers.",
+            ),
+            OpenApiParameter(
+                "X-Prediction-Id",
+                str,
+                location=OpenApiParameter.HEADER,
+                response=[200],
+                description="The request's record id: a row's prediction id is this, "
+                "'-', and the row's index (as in `prediction_ids`).",
+            ),
         ],
         request=PredictRequestSerializer,
         responses={200: PredictResponseSerializer, **_ERRORS},
@@ -131,7 +164,14 @@ class PredictView(APIView):
     )
     def post(self, request, name: str):
         alias, version = query_target(request)
-        result = prediction_make(model=name, alias=alias, version=version, body=request.data)
+        result = prediction_make(
+            model=name,
+            alias=alias,
+            version=version,
+            body=request.data,
+            caller=caller_of(request),
+            routing_key=routing_key(request.headers.get(ROUTING_HEADER)),
+        )
         render_started = time.perf_counter()
         body = {
             "model": result.served.model,
@@ -139,10 +179,14 @@ class PredictView(APIView):
             "alias": result.alias,
             "predictions": result.predictions,
             "cached": result.cached,
+            "prediction_ids": result.prediction_ids,
         }
+        if result.role == "challenger":
+            body["served_by"] = "challenger"
         # Rendered here, not by DRF, so that Server-Timing can include the rendering.
         response = HttpResponse(FastJSONRenderer().render(body), content_type="application/json")
         response["Server-Timing"] = result.server_timing(render_started=render_started)
+        response["X-Prediction-Id"] = result.record_hex
         return response
 
 

@@ -14,6 +14,11 @@ class ServingConfig(AppConfig):
         from serving.hotswap import announce_alias_change
 
         aliases_changed.connect(announce_alias_change, dispatch_uid="serving-alias-stamp")
+
+        from backoffice.health import register_check
+        from serving.records import recorder_check
+
+        register_check("prediction_records", recorder_check)
         # A version compiled (or no longer): the same stamp makes every worker resolve
         # it again, and the predictor cache reloads a version whose record changed.
         versions_changed.connect(announce_alias_change, dispatch_uid="serving-version-stamp")

@@ -18,6 +18,7 @@ from django.conf import settings
 from rest_framework import authentication
 
 from backoffice.api.auth import KEYWORD, ApiKeyAuthentication, ApiKeyUser, scope
+from backoffice.models import ApiKey
 
 _lock = threading.Lock()
 _verified: dict[str, tuple[float, object]] = {}
@@ -45,6 +46,16 @@ class RememberingApiKeyAuthentication(ApiKeyAuthentication):
                     _verified.clear()
                 _verified[digest] = (now, result[1])
         return result
+
+
+def caller_of(request) -> tuple[str, str]:
+    """(API key name, username) of who asked: what a prediction record keeps (never the
+    key itself)."""
+    key = request.auth if isinstance(request.auth, ApiKey) else None
+    if key is not None:
+        return key.name, ""
+    user = request.user
+    return "", user.get_username() if user is not None and user.is_authenticated else ""
 
 
 def forget_keys() -> None:

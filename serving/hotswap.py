@@ -119,6 +119,39 @@ class Resolver:
             self._entries[key] = (served, now)
         return served
 
+    def route(self, *, model: str, alias: str):
+        """The alias's challenger as serving.challengers.Route, or None; kept as long as
+        a resolution (the alias stamp forgets both). NotFound as resolve()."""
+        key = ("route", model, alias)
+        now = time.monotonic()
+        max_age = MAX_AGE if self._stamps_readable else FALLBACK_MAX_AGE
+        entry = self._entries.get(key)
+        if entry is not None and now - entry[1] < max_age:
+            return entry[0]
+        from serving.challengers import Route
+
+        found = selectors.alias_with_challenger(model_name=model, alias=alias)
+        route = None
+        if found is not None and found.challenger is not None:
+            route = Route(
+                champion=ServedVersion.of(found.version),
+                challenger=ServedVersion.of(found.challenger),
+                mode=found.challenger_mode,
+                share=found.challenger_share,
+            )
+            reason = route.unusable()
+            if reason:
+                # The alias moved since the challenger was set (a plain alias move):
+                # serve without it rather than fail requests or shadows.
+                logger.warning(
+                    "challenger ignored",
+                    extra={"model": model, "alias": alias, "reason": reason},
+                )
+                route = None
+        with self._lock:
+            self._entries[key] = (route, now)
+        return route
+
     def check_stamps(self, *, force: bool = False) -> None:
         """Read the stamps if the interval has passed; act on the ones that changed."""
         if force or self.stamps_due():

@@ -21,9 +21,10 @@ from rest_framework.views import APIView
 from models_registry.services import NotFound
 from serving import protocol_schemas as documented
 from serving.api import query_target
-from serving.auth import PREDICT, RememberingApiKeyAuthentication
+from serving.auth import PREDICT, RememberingApiKeyAuthentication, caller_of
 from serving.errors import ServingError
 from serving.mlflow_bodies import rows_from_csv, rows_from_json
+from serving.models import Protocol
 from serving.parsers import FastJSONRenderer
 from serving.services import prediction_make
 from serving.throttles import PredictRateThrottle
@@ -89,13 +90,23 @@ class InvocationsView(APIView):
         def rows_from(served):
             return parse(raw, served.feature_names, max_rows=settings.SERVING_MAX_ROWS)
 
-        result = prediction_make(model=name, alias=alias, version=version, rows_from=rows_from)
+        result = prediction_make(
+            model=name,
+            alias=alias,
+            version=version,
+            rows_from=rows_from,
+            protocol=Protocol.INVOCATIONS,
+            caller=caller_of(request),
+        )
         render_started = time.perf_counter()
         response = HttpResponse(
             FastJSONRenderer().render({"predictions": result.predictions}),
             content_type="application/json",
         )
         response["Server-Timing"] = result.server_timing(render_started=render_started)
+        # MLflow's answer has no room for it: a row's prediction id is this header's
+        # value, "-", and the row's index.
+        response["X-Prediction-Id"] = result.record_hex
         return response
 
 

@@ -8,6 +8,9 @@ Each gunicorn worker holds one of each:
     predictors        the LRU of loaded models (serving.predictors)
     prediction_cache  predictions in the shared cache, by version and rows
     counters          the predict throttle's window counts (serving.throttles)
+    recorder          the prediction records waiting for its writer thread (serving.recorder)
+    shadows           the recorded answers waiting for a challenger's shadow score
+                      (serving.challengers)
 
 and the wiring between them (below, and nowhere else):
 
@@ -22,10 +25,12 @@ from __future__ import annotations
 
 import logging
 
+from serving.challengers import ShadowScorer
 from serving.exchange import Exchange
 from serving.hotswap import Resolver
 from serving.prediction_cache import PredictionCache
 from serving.predictors import PredictorCache
+from serving.recorder import PredictionRecorder
 from serving.throttles import WindowCounters
 
 logger = logging.getLogger("serving.predictors")
@@ -35,6 +40,8 @@ resolver = Resolver()
 predictors = PredictorCache()
 prediction_cache = PredictionCache(resolver=resolver, exchange=exchange)
 counters = WindowCounters(exchange=exchange)
+recorder = PredictionRecorder()
+shadows = ShadowScorer()
 
 
 def _evict_from_stamp(model: str | None) -> None:
@@ -58,7 +65,8 @@ exchange.on_counts = counters.synced
 
 def reset() -> None:
     """Forget everything this process learnt: resolutions, loaded models, statistics,
-    counts, remembered keys, the cache guard's outage, queued writes, the warm-up."""
+    counts, remembered keys, the cache guard's outage, queued writes and records, the
+    warm-up."""
     from backoffice import cache_guard
     from serving import auth, warmup
 
@@ -70,4 +78,6 @@ def reset() -> None:
     cache_guard.guard.errors = cache_guard.guard.skipped = 0
     auth.forget_keys()
     exchange.run([])  # nothing queued rides along with the next request
+    recorder.reset()
+    shadows.reset()
     warmup.mark_cold()

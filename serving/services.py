@@ -9,16 +9,20 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from django.conf import settings
 
+from backoffice.logconf import request_context
 from backoffice.prometheus import observe_prediction
-from serving import runtime
+from serving import challengers, runtime
 from serving.errors import ModelUnavailable
 from serving.hotswap import STAMP_KEYS, ServedVersion
 from serving.inputs import parse_rows
+from serving.models import Protocol
 from serving.parsers import JSONBody
+from serving.recorder import Entry, new_record_id, prediction_ids
 from serving.warmup import ensure_warm
 
 logger = logging.getLogger("serving.predictions")
@@ -34,6 +38,21 @@ class Prediction:
     # Milliseconds spent parsing the rows, in the shared cache and in the model (the
     # answer's Server-Timing header).
     timings: dict[str, float] = field(default_factory=dict)
+    # The id of this request's record (a UUID v7 as an integer); recorded or not, it
+    # names the answer's predictions (serving.recorder).
+    record_id: int = 0
+    # "challenger" when the alias's canary answered (serving.challengers), "champion"
+    # when its version did beside a challenger, "" without one.
+    role: str = ""
+
+    @property
+    def record_hex(self) -> str:
+        return f"{self.record_id:032x}"
+
+    @property
+    def prediction_ids(self) -> list[str]:
+        """One id a row, in row order: ``<record id>-<row>``."""
+        return prediction_ids(self.record_id, len(self.predictions))
 
     def server_timing(self, *, render_started: float) -> str:
         """The Server-Timing header: parse, cache, predict, and the answer's rendering
@@ -53,6 +72,10 @@ def prediction_make(
     version: int | None,
     body: object = None,
     rows_from: RowsFrom | None = None,
+    protocol: str = Protocol.PREDICT,
+    caller: tuple[str, str] = ("", ""),
+    requested_at: datetime | None = None,
+    routing_key: str | None = None,
 ) -> Prediction:
     """Predict for the rows in ``body`` with ``model`` at ``version`` or ``alias``.
 
@@ -62,12 +85,31 @@ def prediction_make(
     order or raises InvalidInput. Raises models_registry.services.NotFound (404),
     serving.errors.InvalidInput or DRF's ParseError (400), or ModelUnavailable (503);
     nothing else reaches the caller.
+
+    The answer carries its record id; ``protocol`` (serving.models.Protocol) and
+    ``caller`` (the API key's name, the staff user's name) go into its record, which
+    the worker's recorder writes later, if the sampling takes it. ``requested_at``
+    dates the record (and the ids) other than now: the demo's past days.
+
+    An alias with a challenger (serving.challengers): a canary answers the requests
+    whose ``routing_key`` falls in its share; whichever side did not answer scores a
+    recorded request's rows later, off the request path (a shadow). The answer is the
+    same with or without a shadow.
     """
     started = time.perf_counter()
     ensure_warm()
     timings = {"parse": 0.0, "cache": 0.0, "predict": 0.0}
+    route, role, target = None, "", version
+    if version is None:
+        route = runtime.resolver.route(model=model, alias=alias or "production")
+        if route is not None:
+            role = challengers.answers(
+                route, model=model, alias=alias or "production", key=routing_key
+            )
+            if role == "challenger":
+                target = route.challenger.version
     served, rows, keys, values = _lookup(
-        model=model, alias=alias, version=version, body=body, rows_from=rows_from, timings=timings
+        model=model, alias=alias, version=target, body=body, rows_from=rows_from, timings=timings
     )
     cached = values is not None
     if values is None:
@@ -79,6 +121,33 @@ def prediction_make(
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
     observe_prediction(served, cached=cached, rows=len(values))
     served_alias = None if version is not None else (alias or "production")
+    record_id = new_record_id(requested_at)
+    recorder = runtime.recorder
+    if recorder.sampled():
+        context = request_context.get()
+        entry = Entry(
+            record_id,
+            served,
+            served_alias,
+            protocol,
+            rows,
+            body if rows is None else None,
+            values,
+            cached,
+            duration_ms,
+            context.get("request_id", "") if context else "",
+            caller[0],
+            caller[1],
+            settings.SERVING_RECORD_SAMPLE_RATE,
+            role,
+        )
+        recorder.submit(entry)
+        if route is not None:
+            other = route.champion if role == "challenger" else route.challenger
+            if other.id != served.id:
+                runtime.shadows.submit(challengers.Shadow(entry, served, other))
+    else:
+        recorder.skip()
     logger.info(
         "prediction",
         extra={
@@ -98,6 +167,8 @@ def prediction_make(
         cached=cached,
         duration_ms=duration_ms,
         timings=timings,
+        record_id=record_id,
+        role=role,
     )
 
 

@@ -334,10 +334,12 @@ def encode_answer(
     model: str,
     version: int,
     predictions: list[float | None],
+    parameters: dict[str, str] | None = None,
 ) -> tuple[bytes, int | None]:
     """The answer's body and, when it carries binary data, the JSON part's length.
 
-    Raises InvalidInput for an output the model does not have.
+    ``parameters``: the answer's own (the protocol takes strings, numbers and booleans:
+    the prediction id). Raises InvalidInput for an output the model does not have.
     """
     known = {tensor.name: tensor for tensor in signature.outputs}
     for name in request.outputs:
@@ -366,6 +368,8 @@ def encode_answer(
     answer: dict = {"model_name": model, "model_version": str(version), "outputs": outputs}
     if request.id is not None:
         answer["id"] = request.id
+    if parameters:
+        answer["parameters"] = parameters
     header = orjson.dumps(answer)
     if not chunks:
         return header, None

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from serving import api, invocations
+from serving import api, challenger_api, invocations, performance_api
 
 urlpatterns = [
     path("models/<slug:name>/predict", api.PredictView.as_view(), name="models-predict"),
@@ -10,6 +10,26 @@ urlpatterns = [
         "models/<slug:name>/invocations",
         invocations.InvocationsView.as_view(),
         name="models-invocations",
+    ),
+    path(
+        "models/<slug:name>/versions/<int:version>/performance",
+        performance_api.PerformanceView.as_view(),
+        name="models-version-performance",
+    ),
+    path(
+        "models/<slug:name>/aliases/<slug:alias>/challenger",
+        challenger_api.ChallengerView.as_view(),
+        name="models-alias-challenger",
+    ),
+    path(
+        "models/<slug:name>/aliases/<slug:alias>/challenger/promote",
+        challenger_api.PromoteView.as_view(),
+        name="models-alias-challenger-promote",
+    ),
+    path(
+        "models/<slug:name>/aliases/<slug:alias>/rollback",
+        challenger_api.RollbackView.as_view(),
+        name="models-alias-rollback",
     ),
     path("cache", api.CacheView.as_view(), name="cache"),
 ]

@@ -32,9 +32,10 @@ from models_registry.loaders import ONNX, Signature, tabular_signature
 from models_registry.services import NotFound
 from serving import protocol_schemas as documented
 from serving import runtime
-from serving.auth import PREDICT, RememberingApiKeyAuthentication
+from serving.auth import PREDICT, RememberingApiKeyAuthentication, caller_of
 from serving.errors import InvalidInput, PayloadTooLarge, ServingError
 from serving.hotswap import ServedVersion
+from serving.models import Protocol
 from serving.parsers import FastJSONRenderer
 from serving.services import prediction_make
 from serving.tensors import encode_answer, parse_infer, rows_for
@@ -205,7 +206,14 @@ class InferView(V2View):
 
         alias = None if version is not None and version.isdigit() else version
         number = int(version) if version is not None and version.isdigit() else None
-        result = prediction_make(model=name, alias=alias, version=number, rows_from=rows_from)
+        result = prediction_make(
+            model=name,
+            alias=alias,
+            version=number,
+            rows_from=rows_from,
+            protocol=Protocol.V2,
+            caller=caller_of(request),
+        )
         render_started = time.perf_counter()
         body, header_length = encode_answer(
             infer,
@@ -213,6 +221,8 @@ class InferView(V2View):
             model=result.served.model,
             version=result.served.version,
             predictions=result.predictions,
+            # A row's prediction id is this one, "-", and the row's index.
+            parameters={"prediction_id": result.record_hex},
         )
         if header_length is None:
             response = HttpResponse(body, content_type="application/json")
@@ -220,6 +230,7 @@ class InferView(V2View):
             response = HttpResponse(body, content_type="application/octet-stream")
             response["Inference-Header-Content-Length"] = str(header_length)
         response["Server-Timing"] = result.server_timing(render_started=render_started)
+        response["X-Prediction-Id"] = result.record_hex
         return response
 
 

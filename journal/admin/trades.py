@@ -16,11 +16,12 @@ from django.contrib.admin import helpers
 from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
 from journal.admin import dashboard, trade_page
 from journal.admin import views as admin_views
+from journal.admin.chain import chain_html
 from journal.admin.filters import (
     AccountFilter,
     ExecutedAtFilter,
@@ -33,10 +34,8 @@ from journal.admin.support import (
     TradeChangeList,
     TradePaginator,
     TradeReviewForm,
-    admin_change_url,
     json_block,
     model_version_link,
-    nearby_desk_links,
     plain_decimal,
     review_of,
 )
@@ -46,7 +45,6 @@ from journal.reviews import ReviewRejected, trade_review
 from journal.selectors import (
     model_versions_by_label,
     review_history,
-    trade_desk_links,
     trade_distinct_values,
 )
 from journal.write.records import FIELDS, JSON_FIELDS
@@ -236,18 +234,9 @@ class TradeAdmin(ModelAdmin):
     def excursion_display(self, obj):
         return trade_page.excursion(obj)
 
-    @admin.display(description="idea and decisions")
+    @admin.display(description="prediction → idea → decisions → trade → review")
     def desk_links(self, obj):
-        found = trade_desk_links(trade=obj)
-        links = [
-            (admin_change_url(record), str(record))
-            for key in ("ideas", "decisions")
-            for record in found[key]
-        ]
-        links += nearby_desk_links(obj)
-        if not links:
-            return "—"
-        return format_html_join(", ", '<a href="{}">{}</a>', links)
+        return chain_html(obj)
 
     @admin.display(description="agent votes")
     def agent_votes_display(self, obj):

@@ -56,8 +56,10 @@ def export_rows(queryset, handle: IO[str], fmt: str, progress=None) -> int:
                 progress(1)
         return count
     for values in queryset.values_list(*FIELDS).iterator(chunk_size=5000):
+        # JSON keeps objects and whole numbers (idea_id) as they are, as the API answers
+        # them; decimals and times are strings, as in CSV.
         row = {
-            name: (export_cell(v) if not isinstance(v, dict | list) else v)
+            name: (v if isinstance(v, dict | list | int) else export_cell(v))
             for name, v in zip(FIELDS, values, strict=True)
         }
         handle.write(json.dumps(row) + "\n")

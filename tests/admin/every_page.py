@@ -25,8 +25,12 @@ from desk.models import IdeaStatus, LegacySetting, TradeIdea
 from journal.instruments import instruments_seed
 from journal.models import QuarantinedLine, ReviewStatus, Trade
 from journal.reviews import trade_review
+from models_registry.challengers import challenger_set
 from models_registry.models import RegisteredModel
 from models_registry.services import alias_move, model_register
+from serving import runtime as serving_runtime
+from serving.runtime import recorder
+from serving.services import prediction_make
 from tests.admin.conftest import make_trades, run_groups_migration
 from tests.registry.factories import xgboost_model, xgboost_on
 
@@ -94,6 +98,24 @@ def one_of_everything(superuser) -> dict[type, object]:
         model=first.model, alias="canary", version=narrow, confirm_breaking=True, reason=HOSTILE
     )
     api_key_create(name="bot-<b>eurusd</b>", scopes="trades:read")
+    # Version 2 shadows production (its reason hostile): the comparison page has a pair.
+    challenger_set(
+        model=first.model, alias="production", version=second, mode="shadow", reason=HOSTILE
+    )
+    serving_runtime.resolver.forget()
+    # A recorded prediction (its key's name hostile), an idea from it, a trade from that.
+    answer = prediction_make(
+        model="edge",
+        alias=None,
+        version=None,
+        body={"inputs": [model.probe[0].tolist()]},
+        caller=("bot-<b>eurusd</b>", ""),
+    )
+    serving_runtime.shadows.drain()
+    recorder.flush()
+    idea = TradeIdea.objects.order_by("pk").first()
+    TradeIdea.objects.filter(pk=idea.pk).update(prediction_id=answer.prediction_ids[0])
+    Trade.objects.filter(pk=trades[2].pk).update(idea_id=idea.pk)
 
     rows = {}
     for registered in admin.site._registry:
@@ -147,6 +169,17 @@ def admin_pages(superuser, rows: dict[type, object]) -> list[Page]:
         Page(
             "models_registry_registeredmodel_rollback",
             reverse("admin:models_registry_registeredmodel_rollback", args=[model.pk, "canary"]),
+        ),
+        Page(
+            "serving_modelhealth_compare",
+            reverse(
+                "admin:serving_modelhealth_compare",
+                args=[model.aliases.get(name="production").pk],
+            ),
+        ),
+        Page(
+            "serving_modelhealth_challenger_set",
+            reverse("admin:serving_modelhealth_challenger_set", args=[model.pk]),
         ),
     ]
     return pages

@@ -72,6 +72,14 @@ OPERATIONS = [
         "models_registry.view_registeredmodel",
     ),
     (
+        "models.performance",
+        "get",
+        f"/api/v1/models/{MODEL}/versions/1/performance",
+        None,
+        ("trades:read", "predict"),
+        "models_registry.view_modelversion",
+    ),
+    (
         "predict",
         "post",
         f"/api/v1/models/{MODEL}/predict",
@@ -137,6 +145,7 @@ GROUP_REACH = {
     "Model manager": {
         "models.list",
         "models.detail",
+        "models.performance",
         "predict",
         "invocations",
         "v2.metadata",

@@ -33,7 +33,11 @@ MLFLOW_CODES = {"BAD_REQUEST", "UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE
 
 
 def concrete(path: str) -> str:
-    return path.replace("{name}", "no-such-model").replace("{version}", "1")
+    return (
+        path.replace("{name}", "no-such-model")
+        .replace("{version}", "1")
+        .replace("{alias}", "production")
+    )
 
 
 def message(body: dict) -> str:

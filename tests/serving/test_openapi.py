@@ -24,7 +24,19 @@ def test_the_predict_operation_has_its_request_answer_and_errors(schema_and_warn
     assert request.endswith("/PredictRequest")
     assert {"200", "400", "401", "403", "404", "413", "429", "503"} <= set(operation["responses"])
     answer = schema["components"]["schemas"]["PredictResponse"]
-    assert set(answer["properties"]) == {"model", "version", "alias", "predictions", "cached"}
+    assert set(answer["properties"]) == {
+        "model",
+        "version",
+        "alias",
+        "predictions",
+        "cached",
+        "prediction_ids",
+        "served_by",
+    }
+    assert "canary" in answer["properties"]["served_by"]["description"]
+    assert "served_by" not in answer.get("required", [])
+    assert "trade idea" in answer["properties"]["prediction_ids"]["description"]
+    assert "X-Prediction-Id" in operation["responses"]["200"]["headers"]
     assert {"ApiKeyAuth": []} in operation["security"]
 
 

@@ -1,6 +1,7 @@
 """Register a model file as the next version of a model."""
 
 import json
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -36,6 +37,12 @@ class Command(BaseCommand):
         parser.add_argument("--task", choices=Task.values, help="for a new model")
         parser.add_argument("--metrics", help="a JSON object, e.g. '{\"auc\": 0.71}'")
         parser.add_argument(
+            "--reference",
+            help="a CSV sample of the training data (header: the feature names): its "
+            "deciles are the version's drift baseline. Without it the drift stays unknown "
+            "until `manage.py profile_model` is given one",
+        )
+        parser.add_argument(
             "--trust-pickle",
             action="store_true",
             help="accept a joblib/pickle file: loading it runs any code it holds, as the "
@@ -62,6 +69,8 @@ class Command(BaseCommand):
                 task=options["task"],
                 metrics=metrics,
                 trust_pickle=options["trust_pickle"],
+                reference=Path(options["reference"]) if options["reference"] else None,
+                reference_source=f"reference {options['reference']}",
                 confirm_breaking=options["confirm_breaking"],
                 move_reason=options["reason"],
             )
@@ -78,6 +87,12 @@ class Command(BaseCommand):
             )
         if options["alias"]:
             self.stdout.write(f"alias {options['alias']} -> {version}")
+        if not version.feature_profile:
+            self.stdout.write(
+                f"{version} has no feature profile: its drift is unknown until "
+                f"`manage.py profile_model {version.model.name} {version.version} --reference "
+                "FILE.csv` gives it a sample of its training data"
+            )
         if options["compile"]:
             self.compile(version)
 

@@ -1,0 +1,72 @@
+"""Set, remove or promote an alias's challenger (models_registry.challengers)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from models_registry import selectors
+from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
+from models_registry.management.alias_options import add_breaking_arguments, command_error
+from models_registry.models import ChallengerMode
+from models_registry.services import RegistryError
+
+
+class Command(BaseCommand):
+    help = (
+        "Put a version beside an alias as its challenger (--set V --mode shadow|canary "
+        "[--share 0.1]), remove it (--clear) or promote it to the alias (--promote; a "
+        "promotion that breaks clients needs --confirm-breaking --reason). Rollback: "
+        "rollback_alias."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="the model")
+        parser.add_argument("alias", help="e.g. production")
+        action = parser.add_mutually_exclusive_group(required=True)
+        action.add_argument("--set", type=int, metavar="VERSION", help="the challenger version")
+        action.add_argument("--clear", action="store_true", help="remove the challenger")
+        action.add_argument("--promote", action="store_true", help="promote the challenger")
+        parser.add_argument("--mode", choices=ChallengerMode.values, default="shadow")
+        parser.add_argument(
+            "--share", type=float, default=0.0, help="canary: the share of keyed requests"
+        )
+        add_breaking_arguments(parser)
+
+    def handle(self, *args, name, alias, reason, confirm_breaking, **options):
+        try:
+            model = selectors.model_detail(name=name)
+            if options["set"] is not None:
+                version = selectors.version_get(model_name=name, version=options["set"])
+                challenger_set(
+                    model=model,
+                    alias=alias,
+                    version=version,
+                    mode=options["mode"],
+                    share=options["share"],
+                    reason=reason,
+                )
+                share = (
+                    f" answering {options['share']:g} of keyed requests"
+                    if options["mode"] == "canary"
+                    else ""
+                )
+                self.stdout.write(
+                    f"{name}:{alias} has version {version.version} as its {options['mode']} "
+                    f"challenger{share}"
+                )
+            elif options["clear"]:
+                change = challenger_clear(model=model, alias=alias, reason=reason)
+                self.stdout.write(
+                    f"{name}:{alias}'s challenger (version {change.version.version}) removed"
+                )
+            else:
+                move = challenger_promote(
+                    model=model, alias=alias, reason=reason, confirm_breaking=confirm_breaking
+                )
+                self.stdout.write(
+                    f"{name}:{alias} promoted its challenger: version {move.from_version.version} "
+                    f"-> {move.to_version.version} (move #{move.pk}; rollback_alias {name} "
+                    f"{alias} undoes it)"
+                )
+        except RegistryError as exc:
+            raise command_error(exc) from None
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None

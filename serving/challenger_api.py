@@ -1,0 +1,238 @@
+"""The API of an alias's challenger (models_registry.challengers, serving.comparison).
+
+  GET    /api/v1/models/{name}/aliases/{alias}/challenger           the comparison
+  PUT    /api/v1/models/{name}/aliases/{alias}/challenger           set it
+  DELETE /api/v1/models/{name}/aliases/{alias}/challenger           remove it
+  POST   /api/v1/models/{name}/aliases/{alias}/challenger/promote   promote it
+  POST   /api/v1/models/{name}/aliases/{alias}/rollback             roll the alias back
+
+Reading takes what a version's live figures take (a key with trades:read or predict, or
+a staff session that may view versions). Changing takes the permission to move aliases
+(models_registry.change_modelalias), which only a staff session holds: no API key scope
+moves an alias, as no key may in the admin.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.api.auth import access
+from backoffice.api.serializers import StrictSerializer
+from models_registry import selectors
+from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
+from models_registry.models import ChallengerMode, ModelAlias
+from models_registry.services import REASON_MAX, NotFound, alias_rollback
+from serving.comparison import compare
+from serving.errors import InvalidInput
+from serving.performance_api import MAX_DAYS
+
+MOVE = access(scopes=(), perm="models_registry.change_modelalias")
+READ = access(scopes=("trades:read", "predict"), perm="models_registry.view_modelversion")
+_ERRORS = {
+    400: OpenApiResponse(description="A field is wrong (the error body names it)."),
+    401: OpenApiResponse(description="Not authenticated."),
+    403: OpenApiResponse(description="Not allowed."),
+    404: OpenApiResponse(description="Unknown model, alias or version."),
+}
+
+
+class ChallengerSetSerializer(StrictSerializer):
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    mode = serializers.ChoiceField(choices=ChallengerMode.values)
+    share = serializers.FloatField(
+        required=False,
+        default=0.0,
+        help_text="canary: the share (more than 0, less than 1) of requests carrying an "
+        "X-Routing-Key that the challenger answers",
+    )
+    reason = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=REASON_MAX
+    )
+
+
+class ReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=REASON_MAX
+    )
+
+
+class PromoteSerializer(ReasonSerializer):
+    confirm_breaking = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="a promotion that breaks the alias's clients needs it and a reason",
+    )
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _alias(name: str, alias: str) -> ModelAlias:
+    model = selectors.model_detail(name=name)
+    found = (
+        ModelAlias.objects.select_related("model", "version__model", "challenger__model")
+        .filter(model=model, name=alias)
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"model {name!r} has no alias {alias!r}", field="alias")
+    return found
+
+
+def _state(alias: ModelAlias, days: int | None = None) -> dict:
+    return {
+        "model": alias.model.name,
+        "alias": alias.name,
+        "version": alias.version.version,
+        "challenger": None
+        if alias.challenger_id is None
+        else {
+            "version": alias.challenger.version,
+            "mode": alias.challenger_mode,
+            "share": alias.challenger_share,
+        },
+        "comparison": compare(alias=alias, days=days).as_dict() if alias.challenger_id else None,
+    }
+
+
+def _days(request) -> int | None:
+    raw = request.query_params.get("days")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+        raise InvalidInput(f"days must be a whole number from 1 to {MAX_DAYS}", field="days")
+    return int(raw)
+
+
+def _staff(request):
+    return request.user if request.user and request.user.is_authenticated else None
+
+
+class ChallengerView(APIView):
+    def get_permissions(self):
+        return [(READ if self.request.method == "GET" else MOVE)()]
+
+    @extend_schema(
+        operation_id="models_alias_challenger",
+        summary="An alias's challenger, compared with its version on the same live rows",
+        description="`comparison` (null without a challenger): `same_rows` (answers scored "
+        "by both, agreement on the side of 0.5, mean and largest absolute difference), "
+        "`same_trades` (each one's calibration over the trades of rows both scored), and "
+        "each version's live figures as in its performance.",
+        parameters=[OpenApiParameter("days", int, description="the last N days (default 30)")],
+        responses={200: OpenApiResponse(description="the state and comparison"), **_ERRORS},
+        tags=["models"],
+    )
+    def get(self, request, name: str, alias: str):
+        days = _days(request)
+        return Response(_state(_alias(name, alias), days))
+
+    @extend_schema(
+        operation_id="models_alias_challenger_set",
+        summary="Set an alias's challenger (shadow or canary)",
+        request=ChallengerSetSerializer,
+        responses={200: OpenApiResponse(description="the new state"), **_ERRORS},
+        tags=["models"],
+    )
+    def put(self, request, name: str, alias: str):
+        data = _valid(ChallengerSetSerializer, request.data)
+        target = _alias(name, alias)
+        version = target.model.versions.filter(version=data["version"]).first()
+        if version is None:
+            raise NotFound(f"model {name!r} has no version {data['version']}", field="version")
+        challenger_set(
+            model=target.model,
+            alias=alias,
+            version=version,
+            mode=data["mode"],
+            share=data["share"],
+            changed_by=_staff(request),
+            reason=data["reason"],
+        )
+        return Response(_state(_alias(name, alias)))
+
+    @extend_schema(
+        operation_id="models_alias_challenger_remove",
+        summary="Remove an alias's challenger",
+        parameters=[OpenApiParameter("reason", str, description="recorded with the change")],
+        responses={200: OpenApiResponse(description="the new state"), **_ERRORS},
+        tags=["models"],
+    )
+    def delete(self, request, name: str, alias: str):
+        data = _valid(ReasonSerializer, request.query_params.dict())
+        target = _alias(name, alias)
+        challenger_clear(
+            model=target.model, alias=alias, changed_by=_staff(request), reason=data["reason"]
+        )
+        return Response(_state(_alias(name, alias)))
+
+
+def _move(move) -> dict:
+    return {
+        "move": move.pk,
+        "from_version": move.from_version.version if move.from_version else None,
+        "to_version": move.to_version.version,
+        "breaking": move.breaking,
+        "reason": move.reason,
+        "rollback_of": move.rollback_of_id,
+    }
+
+
+class PromoteView(APIView):
+    permission_classes = [MOVE]
+
+    @extend_schema(
+        operation_id="models_alias_challenger_promote",
+        summary="Promote an alias's challenger: the alias moves to it, in one audited action",
+        request=PromoteSerializer,
+        responses={
+            200: OpenApiResponse(description="the alias move"),
+            409: OpenApiResponse(description="It would break clients: confirm with a reason."),
+            **_ERRORS,
+        },
+        tags=["models"],
+    )
+    def post(self, request, name: str, alias: str):
+        data = _valid(PromoteSerializer, request.data)
+        target = _alias(name, alias)
+        move = challenger_promote(
+            model=target.model,
+            alias=alias,
+            moved_by=_staff(request),
+            reason=data["reason"],
+            confirm_breaking=data["confirm_breaking"],
+        )
+        return Response(_move(move))
+
+
+class RollbackView(APIView):
+    permission_classes = [MOVE]
+
+    @extend_schema(
+        operation_id="models_alias_rollback",
+        summary="Roll an alias back to the version its last move left, in one audited action",
+        request=PromoteSerializer,
+        responses={
+            200: OpenApiResponse(description="the alias move"),
+            409: OpenApiResponse(description="It would break clients: confirm with a reason."),
+            **_ERRORS,
+        },
+        tags=["models"],
+    )
+    def post(self, request, name: str, alias: str):
+        data = _valid(PromoteSerializer, request.data)
+        target = _alias(name, alias)
+        move = alias_rollback(
+            model=target.model,
+            alias=alias,
+            moved_by=_staff(request),
+            reason=data["reason"],
+            confirm_breaking=data["confirm_breaking"],
+        )
+        return Response(_move(move))

@@ -1,0 +1,13 @@
+"""The serving app's periodic jobs (Celery, scheduled by settings.CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+from backoffice.celery import app
+from serving.records import records_prune
+
+
+@app.task(name="serving.prune_prediction_records", ignore_result=True)
+def prune_prediction_records() -> int:
+    """Delete prediction records past SERVING_RECORD_RETENTION_DAYS (hourly) where no
+    TimescaleDB retention policy drops their chunks."""
+    return records_prune()
