@@ -27,7 +27,13 @@ from desk.models import (
     Strategy,
     TradeIdea,
 )
-from desk.services import DeskError, idea_decide, idea_submit, risk_config_update
+from desk.services import (
+    DeskError,
+    forget_pnl_history,
+    idea_decide,
+    idea_submit,
+    risk_config_update,
+)
 from journal import demo as journal_demo
 from journal.write.capture import record_trades
 
@@ -152,6 +158,9 @@ def _ideas() -> int:
                 pass
     executed = TradeIdea.objects.filter(status=IdeaStatus.AUTO_EXECUTED).order_by("created_at")
     record_trades(journal_demo.idea_records(executed, now=now), source="demo")
+    # The ideas were judged at past moments, before their trades were recorded: the next
+    # idea reads the P&L history again rather than the replay's checkpoint.
+    forget_pnl_history()
     return 24
 
 
