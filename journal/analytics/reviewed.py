@@ -27,7 +27,7 @@ _TAGS = {
 
 def by_review(queryset) -> dict[str, list[dict[str, Any]]]:
     """{"by_grade": [...], "by_tag": [...]} of the closed trades of ``queryset``, each
-    counted and summed by the database (one grouped query per breakdown)."""
+    counted and summed by the database in one query."""
     dialect = aggregates.dialect_of(connection)
     r = RawSQL(  # noqa: S611 - the fixed SQL of aggregates.DIALECTS
         aggregates.DIALECTS[dialect]["r"],
@@ -43,40 +43,25 @@ def by_review(queryset) -> dict[str, list[dict[str, Any]]]:
     inner, params = reviewed.query.sql_with_params()
     figures = """count(*), count(*) FILTER (WHERE pnl > 0), coalesce(sum(pnl), 0),
                  count(r_multiple), coalesce(sum(r_multiple), 0)"""
-    source = f"({inner}) AS reviewed"
-    grades = _grouped(
-        f"SELECT grade, {figures} FROM {source} WHERE grade <> '' GROUP BY grade",  # noqa: S608
-        params,
-        "grade",
-    )
-    tags = _grouped(
-        f"SELECT tag.value, {figures} FROM {source} {_TAGS[dialect]} "  # noqa: S608
-        "GROUP BY tag.value",
-        params,
-        "tag",
-    )
-    return {
-        "by_grade": sorted(grades, key=lambda g: g["grade"]),
-        "by_tag": sorted(tags, key=lambda t: (-t["net_pnl"], t["tag"])),
-    }
-
-
-def _grouped(sql: str, params, name: str) -> list[dict[str, Any]]:
+    # The selection's reviewed trades are read once (a join that scans the period's
+    # trades), then grouped twice.
+    sql = f"""
+        WITH reviewed AS MATERIALIZED ({inner})
+        SELECT 'grade', grade, {figures} FROM reviewed WHERE grade <> '' GROUP BY grade
+        UNION ALL
+        SELECT 'tag', tag.value, {figures} FROM reviewed {_TAGS[dialect]} GROUP BY tag.value
+    """  # noqa: S608 - fixed SQL around Django's own query; values are parameters
+    found: dict[str, list[dict[str, Any]]] = {"grade": [], "tag": []}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [
-            _finish(
-                {
-                    name: label,
-                    "trades": trades,
-                    "wins": wins,
-                    "net_pnl": _decimal(net),
-                    "r_trades": r_trades,
-                    "r_sum": _decimal(r_sum),
-                }
-            )
-            for label, trades, wins, net, r_trades, r_sum in cursor.fetchall()
-        ]
+        for kind, label, trades, wins, net, r_trades, r_sum in cursor.fetchall():
+            row = {"trades": trades, "wins": wins, "net_pnl": _decimal(net)}
+            row.update(r_trades=r_trades, r_sum=_decimal(r_sum))
+            found[kind].append(_finish({kind: label, **row}))
+    return {
+        "by_grade": sorted(found["grade"], key=lambda g: g["grade"]),
+        "by_tag": sorted(found["tag"], key=lambda t: (-t["net_pnl"], t["tag"])),
+    }
 
 
 def _decimal(value) -> Decimal:
