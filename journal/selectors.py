@@ -76,7 +76,10 @@ def trade_distinct_values(*, field: str) -> list[str]:
     """The distinct values of symbol, strategy or account, for the list filters.
 
     On PostgreSQL a recursive skip-scan walks the column's index (one probe per value)
-    instead of reading every row; the answer is cached for a minute.
+    instead of reading every row; on TimescaleDB, where that walk would plan and probe
+    every chunk (and open every compressed one: 3 s at a million trades), the closed
+    trades' values come from the continuous aggregate of that dimension and the open
+    trades' from journal_opentrade. The answer is cached for a minute.
     """
     if field not in DISTINCT_FIELDS:
         raise ValueError(f"no distinct values for {field!r}")
@@ -94,6 +97,24 @@ def _distinct_values(field: str) -> list[str]:
         return list(
             Trade.objects.order_by(field).values_list(field, flat=True).distinct()[:DISTINCT_LIMIT]
         )
+    from journal.analytics import aggregates, sources
+
+    if sources.timescale():
+        from journal.models import OpenTrade
+        from journal.timescale import CAGG_VIEWS
+
+        view = CAGG_VIEWS[aggregates.grain_for((field,))]
+        sql = f"""
+            SELECT value FROM (
+                SELECT DISTINCT {field} AS value FROM {view}
+                UNION
+                SELECT DISTINCT {field} FROM {OpenTrade._meta.db_table}
+            ) AS seen
+            WHERE value IS NOT NULL ORDER BY value LIMIT %s
+        """  # noqa: S608 - field is one of DISTINCT_FIELDS, the names are the project's
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [DISTINCT_LIMIT])
+            return [row[0] for row in cursor.fetchall()]
     table = Trade._meta.db_table
     sql = f"""
         WITH RECURSIVE walk AS (
