@@ -41,7 +41,7 @@ class Trade(models.Model):
     """
 
     trade_id = models.CharField(max_length=64)
-    executed_at = TimescaleDateTimeField(interval="1 day")
+    executed_at = TimescaleDateTimeField(interval="7 days")
     closed_at = models.DateTimeField(null=True, blank=True)
     symbol = models.CharField(max_length=32)
     side = models.CharField(max_length=5, choices=Side.choices)

@@ -61,7 +61,7 @@ def test_bootstrap_requires_and_finds_timescaledb():
     call_command("bootstrap", "--require-timescale", stdout=out)
     text = out.getvalue()
     assert "timescaledb" in text and "installed" in text
-    assert "hypertables" in text and "7 present" in text
+    assert "hypertables" in text and "8 present" in text  # serving's prediction records too
 
 
 def test_one_command_reapplies_every_apps_policies_after_a_setting_changes(settings):
@@ -76,7 +76,11 @@ def test_one_command_reapplies_every_apps_policies_after_a_setting_changes(setti
             "WHERE proc_name IN ('policy_retention', 'policy_compression')"
         )
         retention = {t: json.loads(c)["drop_after"] for p, t, c in jobs if p == "policy_retention"}
-        assert retention == dict.fromkeys(SNAPSHOTS, "45 days")
+        # The prediction records keep their own setting (SERVING_RECORD_RETENTION_DAYS).
+        assert retention == {
+            **dict.fromkeys(SNAPSHOTS, "45 days"),
+            "serving_predictionrecord": f"{settings.SERVING_RECORD_RETENTION_DAYS} days",
+        }
         compression = {
             t: json.loads(c)["compress_after"] for p, t, c in jobs if p == "policy_compression"
         }

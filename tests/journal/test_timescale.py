@@ -37,12 +37,12 @@ def closed_at_day(trade_id, opened: datetime, pnl: str, symbol="EURUSD"):
 
 
 @pytest.mark.django_db
-def test_trades_are_a_hypertable_in_one_day_chunks():
+def test_trades_are_a_hypertable_in_chunks_of_a_week():
     rows = query(
         "SELECT column_name, time_interval FROM timescaledb_information.dimensions "
         "WHERE hypertable_name = 'journal_trade'"
     )
-    assert rows == [("executed_at", timedelta(days=1))]
+    assert rows == [("executed_at", timedelta(days=7))]
 
 
 @pytest.mark.django_db
