@@ -299,6 +299,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date-time style on every page: UTC, 24 h, 2026-11-27 07:00 (backoffice/formats).
+FORMAT_MODULE_PATH = ["backoffice.formats"]
 
 # ---------------------------------------------------------------------------
 # Static files (served by WhiteNoise; no CDN anywhere)
