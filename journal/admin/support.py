@@ -20,7 +20,6 @@ from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 
 from backoffice.admin_site import ChangeList
-from journal.analytics.charts import plain
 from journal.models import ReviewStatus, Trade, TradeReview
 from journal.reviews import GRADES
 from journal.selectors import COUNT_CAP, model_versions_by_label, trade_count_estimate
@@ -53,11 +52,11 @@ class TradePaginator(Paginator):
         return self._counted[1]
 
 
-def plain_decimal(value) -> str:
-    """A stored decimal without the padding zeros of its 8 places: 1.50000000 -> 1.5."""
-    if value is None:
-        return "—"
-    return plain(value)
+def review_value_text(field: str, value: str) -> str:
+    """A value of the review history as the staff read it: a status by its label."""
+    if field == "status" and value in ReviewStatus.values:
+        return ReviewStatus(value).label
+    return value or "—"
 
 
 def review_of(trade: Trade) -> TradeReview | None:
