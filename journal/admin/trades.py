@@ -131,6 +131,9 @@ class TradeAdmin(ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return TradeChangeList
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Trades", **(extra_context or {})})
+
     def get_search_results(self, request, queryset, search_term):
         return trade_search(queryset=queryset, term=search_term), False
 
