@@ -33,7 +33,7 @@ class StrategyNameField(serializers.SlugRelatedField):
 
 
 class TradeIdeaIn(StrictSerializer):
-    """A trade idea with the seed's field names."""
+    """A trade idea as the AI engine proposes it; the risk gate checks it on arrival."""
 
     symbol = serializers.RegexField(SYMBOL, max_length=32)
     direction = serializers.ChoiceField(choices=Direction.choices)
@@ -164,10 +164,12 @@ class DecisionFilter(django_filters.FilterSet):
 
 class IdeaPagination(CursorPagination):
     ordering = ("-created_at", "-id")
+    example_path = "/api/v1/trade-ideas"
 
 
 class DecisionPagination(IdeaPagination):
     ordering = ("-occurred_at", "-id")
+    example_path = "/api/v1/decisions"
 
 
 class TradeIdeasView(ListAPIView):

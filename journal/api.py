@@ -64,7 +64,8 @@ TradeInSerializer = type(
     "TradeInSerializer",
     (serializers.Serializer,),
     {
-        "__doc__": "The trade record format (journal.write.records.SPEC).",
+        "__doc__": "A trade as a bot records it: `trade_id` and `executed_at` together "
+        "identify it, so sending it again stores nothing twice.",
         **{spec.name: _documented(spec) for spec in SPEC},
     },
 )
@@ -88,7 +89,11 @@ SPOOLED = inline_serializer("TradesSpooled", {"spooled": serializers.IntegerFiel
 METRICS_REPORT = inline_serializer(
     "MetricsReport",
     {
-        "summary": serializers.DictField(help_text="the figures of the README's table"),
+        "summary": serializers.DictField(
+            help_text="The figures of the filtered closed trades: count, wins, losses, win "
+            "rate, net P&L, average and largest win and loss, profit factor, expectancy, "
+            "maximum drawdown, Sharpe and Sortino ratios, average holding time."
+        ),
         "by_day": serializers.ListField(child=serializers.DictField()),
         "by_symbol": serializers.ListField(child=serializers.DictField()),
         "by_strategy": serializers.ListField(child=serializers.DictField()),

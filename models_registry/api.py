@@ -92,7 +92,6 @@ class ModelListView(APIView):
         summary="Registered models",
         description="Every registered model with its version count and aliases.",
         responses={200: ModelSummarySerializer(many=True)},
-        tags=["models"],
     )
     def get(self, request):
         return Response(ModelSummarySerializer(selectors.model_list(), many=True).data)
@@ -108,7 +107,6 @@ class ModelDetailView(APIView):
             200: ModelDetailSerializer,
             404: OpenApiResponse(description="No model of that name."),
         },
-        tags=["models"],
     )
     def get(self, request, name: str):
         return Response(ModelDetailSerializer(selectors.model_detail(name=name)).data)
