@@ -156,7 +156,10 @@ class _Writer:
     def note(self, text: str) -> str:
         # The gate writes amounts plainly in the notes of its risk rules ("50 USD of
         # equity 20000"): with separators here. Other notes may name strategies and
-        # indicators (rsi_14) and are left as they are.
+        # indicators (rsi_14) and are left as they are. A note that only names the
+        # account currency says nothing the figures do not.
+        if self.currency and text.strip() == self.currency:
+            return ""
         if self.unit in ("money", "percent"):
             return _DECIMAL_IN_TEXT.sub(lambda m: formatting.plain(Decimal(m.group())), text)
         return text

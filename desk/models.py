@@ -179,8 +179,8 @@ class RiskConfig(models.Model):
     )
 
     class Meta:
-        verbose_name = "risk config"
-        verbose_name_plural = "risk config"
+        verbose_name = "risk limits"  # one row, one page: "Risk limits" in the menu
+        verbose_name_plural = "risk limits"
         constraints = [
             models.CheckConstraint(condition=Q(id=True), name="desk_riskconfig_single_row"),
             models.CheckConstraint(
@@ -267,6 +267,7 @@ class RiskConfigChange(models.Model):
     )
 
     class Meta:
+        verbose_name = "risk limit change"
         ordering = ["-changed_at", "-id"]
 
     def __str__(self):

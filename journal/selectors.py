@@ -15,7 +15,7 @@ from django.apps import apps
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from backoffice.cache_guard import cache_get, cache_set
+from backoffice.cache_guard import cache_delete, cache_get, cache_set
 from journal.models import ReviewChange, Trade, TradeReview
 
 COUNT_CAP = 10_000
@@ -137,9 +137,20 @@ def trade_search(*, queryset: QuerySet[Trade], term: str) -> QuerySet[Trade]:
     return queryset.filter(match)
 
 
+def _review_tags_key() -> str:
+    return f"journal:review-tags:{connection.alias}"
+
+
+def forget_review_tags() -> None:
+    """Drop the cached tags: a reviewer who has just tagged a trade finds the tag in the
+    list's filter at once, not a minute later."""
+    cache_delete(_review_tags_key(), "review tags")
+
+
 def review_tag_values() -> list[str]:
-    """The tags reviewers have given, sorted (at most TAG_LIMIT), cached for a minute."""
-    key = f"journal:review-tags:{connection.alias}"
+    """The tags reviewers have given, sorted (at most TAG_LIMIT), cached for a minute
+    (forgotten when a review's tags change)."""
+    key = _review_tags_key()
     tags = cache_get(key, "review tags")
     if tags is None:
         tags = _review_tags()

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from backoffice.admin_site import ModelAdmin
+from backoffice.formatting import when
 from models_registry import selectors
 from models_registry.forms import AliasMoveForm, ModelUploadForm
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
@@ -33,11 +34,41 @@ def schema_table(version: ModelVersion):
     return format_html("<table><tr><th>#</th><th>feature</th><th>type</th></tr>{}</table>", rows)
 
 
+# Metric names as people say them; others with spaces for underscores.
+METRIC_LABELS = {"auc": "AUC", "logloss": "log loss", "rmse": "RMSE", "mae": "MAE", "r2": "R²"}
+
+
+def metric_label(name: str) -> str:
+    return METRIC_LABELS.get(name, str(name).replace("_", " "))
+
+
+def metric_text(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def metrics_table(version: ModelVersion):
     if not version.metrics:
         return "—"
-    rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", sorted(version.metrics.items()))
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td></tr>",
+        ((metric_label(k), metric_text(v)) for k, v in sorted(version.metrics.items())),
+    )
     return format_html("<table>{}</table>", rows)
+
+
+def size_text(size: int | None) -> str:
+    """``192 KB``, ``3.4 MB``: the size of an artifact as people read it."""
+    if size is None:
+        return "—"
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}".replace(".0 ", " ")
+    return f"{size:,} bytes"
 
 
 @admin.register(ModelVersion)
@@ -47,7 +78,7 @@ class ModelVersionAdmin(ModelAdmin):
         "framework",
         "output_kind",
         "auc",
-        "size",
+        "size_display",
         "aliases_list",
         "created_by",
         "created_at",
@@ -62,7 +93,7 @@ class ModelVersionAdmin(ModelAdmin):
         "output_kind",
         "artifact_path",
         "sha256",
-        "size",
+        "size_display",
         "schema",
         "metrics_view",
         "training_window_start",
@@ -84,6 +115,27 @@ class ModelVersionAdmin(ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # a version is a record; aliases and moves point at it
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Every field is read-only: a page to read, without Save buttons that would 403.
+        if obj is not None:
+            context.update(
+                title=f"Model version {obj}",
+                subtitle=None,
+                show_save=False,
+                show_save_and_continue=False,
+                show_save_and_add_another=False,
+                show_delete=False,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="size", ordering="size")
+    def size_display(self, obj):
+        return (
+            f"{size_text(obj.size)} ({obj.size:,} bytes)"
+            if obj.size >= 1024
+            else size_text(obj.size)
+        )
+
     @admin.display(description="schema")
     def schema(self, obj):
         return schema_table(obj)
@@ -94,7 +146,8 @@ class ModelVersionAdmin(ModelAdmin):
 
     @admin.display(description="AUC")
     def auc(self, obj):
-        return obj.metrics.get("auc", "—") if isinstance(obj.metrics, dict) else "—"
+        value = obj.metrics.get("auc") if isinstance(obj.metrics, dict) else None
+        return "—" if value is None else metric_text(value)
 
     @admin.display(description="aliases")
     def aliases_list(self, obj):
@@ -171,7 +224,15 @@ class ModelVersionAdmin(ModelAdmin):
 
 class VersionInline(admin.TabularInline):
     model = ModelVersion
-    fields = ["link", "framework", "output_kind", "size", "sha256", "created_by", "created_at"]
+    fields = [
+        "link",
+        "framework",
+        "output_kind",
+        "size_short",
+        "sha_short",
+        "created_by",
+        "created_at",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -180,6 +241,15 @@ class VersionInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="size")
+    def size_short(self, obj):
+        return size_text(obj.size)
+
+    @admin.display(description="SHA-256")
+    def sha_short(self, obj):
+        # The start of the hash, the whole in its title: the table fits the page.
+        return format_html('<code title="{}">{}…</code>', obj.sha256, obj.sha256[:12])
 
     @admin.display(description="version")
     def link(self, obj):
@@ -237,12 +307,12 @@ class RegisteredModelAdmin(ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    m.moved_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    when(m.moved_at),
                     m.alias,
                     f"v{m.from_version.version}" if m.from_version else "(new)",
                     f"v{m.to_version.version}",
                     m.moved_by or "operator",
-                    m.reason,
+                    m.reason or "—",
                 )
                 for m in moves
             ),

@@ -180,6 +180,7 @@ class RiskConfigAdmin(ModelAdmin):
         if not loosenings or request.POST.get(CONFIRMED) == keys:
             return None
         context = {
+            **(extra_context or {}),  # first: its title (Risk limits) is the form's
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Confirm the looser limits",
@@ -193,7 +194,6 @@ class RiskConfigAdmin(ModelAdmin):
             ],
             "confirmed": keys,
             "changed_before": request.POST.get(CONFIRMED, "") not in ("", keys),
-            **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/desk/riskconfig/confirm.html", context)
 

@@ -340,6 +340,8 @@ class TradeAdmin(ModelAdmin):
                 change.old_text = review_value_text(change.field, change.old_value)
                 change.new_text = review_value_text(change.field, change.new_value)
             context["review_history"] = history
+            # "Trade DEMO-00352: Long 0.5 EURUSD", not "Change trade" over a subtitle.
+            context.update(title=f"Trade {obj}", subtitle=None)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):

@@ -298,3 +298,17 @@ def test_times_read_utc_24_hours_and_the_page_says_so_once(reviewer_client):
     assert page.count("Times in UTC") == 1
     # Days are typed as yyyy-mm-dd, never mm/dd/yyyy.
     assert 'placeholder="yyyy-mm-dd"' in html and 'type="date"' not in html
+
+
+def test_a_new_tag_is_in_the_filter_at_once_and_signals_read_as_a_table(
+    reviewer_client, reviewer, django_capture_on_commit_callbacks
+):
+    (trade,) = make_trades(1, signals={"rsi": 31.5, "macd": {"hist": -0.2}, "tags": ["a", "b"]})
+    assert "?tag=" not in reviewer_client.get(LIST).content.decode()  # no tag yet, cached
+    with django_capture_on_commit_callbacks(execute=True):
+        trade_review(trade=trade, reviewer=reviewer, tags=["breakout-retest"])
+    assert "?tag=breakout-retest" in reviewer_client.get(LIST).content.decode()
+    page = reviewer_client.get(f"{LIST}{trade.pk}/change/").content.decode()
+    for row in ("<th scope='row'>rsi</th><td>31.5</td>", "<th scope='row'>macd.hist</th>"):
+        assert row in page
+    assert "<th scope='row'>tags</th><td>a, b</td>" in page and "json-block" not in page

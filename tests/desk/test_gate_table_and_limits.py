@@ -112,6 +112,13 @@ def test_switches_missing_values_and_words():
     assert counted.note == "rsi_14 above 70"
     money = row("max_risk_per_trade", 1, 1, "money", check={"note": "50 USD of equity 20000.5"})
     assert money.note == "50 USD of equity 20,000.5"
+    # A note naming only the account currency is dropped; another currency is kept.
+    assert (
+        row("max_risk_per_trade", 1, 1, "money", currency="USD", check={"note": "USD"}).note == ""
+    )
+    assert row("max_risk_per_trade", 1, 1, "money", currency="USD", check={"note": "JPY"}).note == (
+        "JPY"
+    )
     assert effect_words("log_only") == "log only" and effect_words("halt") == "halts AI trading"
     # Non-finite figures are never taken for numbers (no "-Infinity USD").
     assert row("max_drawdown", "Infinity", "NaN", "money", currency="USD").limit == "Infinity"
