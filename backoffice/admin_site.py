@@ -20,6 +20,9 @@ class BackofficeAdminSite(admin.AdminSite):
     index_title = "Desk"
     # "View site" opens the performance dashboard: the back office has no public site.
     site_url = reverse_lazy("admin:journal_trade_dashboard")
+    # One mark for "nothing here" on every page, as the figures' own columns write it
+    # (Django's default is a hyphen, which reads as a minus beside numbers).
+    empty_value_display = "—"
     # Only active staff reach the admin (AdminSite.has_permission); nothing else does.
 
     def login(self, request, extra_context=None):

@@ -52,7 +52,7 @@ class StrategyAdmin(ModelAdmin):
                     ("cap_max_lot_size", "cap_max_daily_loss"),
                     ("cap_max_trades_per_day", "cap_max_open_trades"),
                 ],
-                "description": "The strategy's own limits, checked besides the risk config's.",
+                "description": "The strategy's own limits, checked besides the desk's risk limits.",
             },
         ),
     ]

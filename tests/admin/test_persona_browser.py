@@ -362,3 +362,49 @@ def test_a_model_manager_opens_a_model_version(live_server, django_user_model, s
         no_number_of_eight_decimals(page)
         no_overflow(page)
         shot(page, "22-model-version")
+
+
+def test_a_risk_manager_sets_up_a_strategy_without_json(live_server, django_user_model):
+    from desk.models import Strategy
+    from journal.instruments import instruments_seed
+
+    manager = member(django_user_model, "rosa-risk", "Risk manager")
+    instruments_seed()
+    with browser_page() as page:
+        log_in(page, live_server.url, manager.username, "/admin/desk/strategy/add/")
+        page.fill("#id_name", "london-breakout")
+        # The symbols from the instruments, picked from a list.
+        for symbol in ("EURUSD", "GBPUSD"):
+            page.select_option("#id_allowed_symbols_from", symbol)
+            page.click("#id_allowed_symbols_add")
+        page.fill("#id_rr_expectation", "2")
+        # A session as a row: weekdays, from, to; a time past midnight's 23:59 is refused.
+        for day in ("mon", "tue", "wed", "thu", "fri"):
+            page.check(f'input[name="session_windows-0-days"][value="{day}"]')
+        page.fill('input[name="session_windows-0-start"]', "25:00")
+        page.fill('input[name="session_windows-0-end"]', "11:30")
+        page.fill('input[name="forbidden_conditions-0-indicator"]', "atr_pct")
+        page.select_option('select[name="forbidden_conditions-0-operator"]', ">")
+        page.fill('input[name="forbidden_conditions-0-value"]', "2.5")
+        page.fill("#id_cap_max_open_trades", "2")
+        page.click("input[name=_save]")
+        page.wait_for_selector(".errornote")
+        errors = page.locator("#id_session_windows_error").inner_text()
+        assert "Row 1" in errors and "25:00" in errors and "HH:MM" in errors, errors
+        assert "^(" not in page.content() and "does not match" not in page.content()
+        no_overflow(page)
+        shot(page, "17-strategy-error")
+        page.fill('input[name="session_windows-0-start"]', "7:00")  # as people type it
+        page.click("input[name=_save]")
+        page.wait_for_url(re.compile(r"/admin/desk/strategy/$"))
+        row = page.locator("#result_list tbody tr").first.inner_text()
+        assert "london-breakout" in row and "EURUSD, GBPUSD" in row and "2 : 1" in row
+        no_overflow(page)
+        shot(page, "18-strategies")
+    strategy = Strategy.objects.get(name="london-breakout")
+    assert strategy.allowed_symbols == ["EURUSD", "GBPUSD"]
+    assert strategy.rr_expectation == Decimal(2)
+    (window,) = strategy.session_windows
+    assert (window["start"], window["end"]) == ("07:00", "11:30")
+    assert window["days"] == ["mon", "tue", "wed", "thu", "fri"]
+    assert strategy.risk_caps == {"max_open_trades": 2}
