@@ -173,7 +173,8 @@ def dict_config(level: str = "INFO") -> dict[str, Any]:
                 "filters": ["context", "redact"],
             }
         },
-        # gunicorn requires "root" when handlers are overridden (FACTS.md).
+        # gunicorn's own logging config refuses a dictConfig without "root" once the
+        # handlers are overridden (its glogging.Logger.setup).
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {
             "django": {**quiet, "level": level},

@@ -260,6 +260,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
+    # The risk gate's P&L before today (desk.services.HISTORY_REFRESH_SECONDS).
+    "refresh-pnl-history": {
+        "task": "desk.refresh_pnl_history",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
 }
 
 # ---------------------------------------------------------------------------
@@ -418,7 +424,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = (
 # The per-worker LRU of loaded models: bounded by count and by (artifact) bytes.
 SERVING_PREDICTOR_CACHE_MODELS = env.integer("SERVING_PREDICTOR_CACHE_MODELS", 16, minimum=1)
 SERVING_PREDICTOR_CACHE_MB = env.integer("SERVING_PREDICTOR_CACHE_MB", 1024, minimum=1)
-# Threads per prediction: workers x threads must not exceed the cores (FACTS.md).
+# Threads per prediction: workers x threads must not exceed the cores (oversubscribed,
+# XGBoost's and LightGBM's thread pools slow every worker down; bench/serving).
 SERVING_PREDICT_THREADS = env.integer("SERVING_PREDICT_THREADS", 1, minimum=1, maximum=64)
 # Seconds a prediction stays in the shared cache; 0 turns the prediction cache off.
 SERVING_PREDICTION_CACHE_TTL = env.integer("SERVING_PREDICTION_CACHE_TTL", 300)

@@ -1,24 +1,34 @@
-"""Benchmark: the trade admin on a large journal, against a default ModelAdmin.
+"""Benchmark: the trade admin and the dashboard on a large journal, on plain PostgreSQL and
+on a native TimescaleDB (when the machine has one), against a default ModelAdmin.
 
-On a throwaway PostgreSQL cluster (migrated with the project's migrations), trades are
-generated and COPY'd straight into journal_trade (2 % of them with a review), then
-ANALYZE'd. A child process configured for the cluster (DJANGO_DEBUG=0) times pages with
-Django's test Client as a logged-in superuser, the median of several requests each:
+On a throwaway cluster per engine (migrated with the project's migrations), trades are
+generated and COPY'd straight into journal_trade (70 % with an initial stop, 2 % with a
+review, a grade and tags), with five-minute market bars for the last 30 days, then
+ANALYZE'd. On TimescaleDB the continuous aggregates are then refreshed over all history
+(as import_trades does) and the compression policy is run once (chunks older than 30
+days compressed, as in production). A child process configured for the cluster
+(DJANGO_DEBUG=0) times pages with Django's test Client as a logged-in superuser, the
+median of several requests each:
   project changelist      /admin/journal/trade/
   project filtered        /admin/journal/trade/?symbol=...&review=unreviewed&executed=30d
   project search          /admin/journal/trade/?q=<a trade id>
   trade page              /admin/journal/trade/<id>/change/
-  dashboard               /admin/journal/trade/dashboard/ (last 90 days, the default; 30)
+  dashboard               /admin/journal/trade/dashboard/ (last 90 days, the default;
+                          all time; one symbol over all time)
   default changelist      a plain ModelAdmin: full count + date_hierarchy (bench/admin_urls)
   default + list_filter   the same with symbol/strategy/side/account filters
-at --small rows and at --rows rows (one database each), in rounds that alternate between
-the two, in the same run. The filter choices' cache is cleared before every request, so
-each figure includes finding them.
+and, as the baseline of the dashboard, the same report computed from the trades
+(metrics.report over the selection's trades: what the dashboard read before the daily
+rows answered it) against the report from the daily rows (metrics.report_of), 90 days
+and all time, in the same child. Sizes --small and --rows (one database each), in rounds
+that alternate between them. The filter choices' cache is cleared before every request.
 
 Targets: the project's changelist >= 10x faster than the default one at --rows, and
-its time at --rows within 2x of its time at --small.
+its time at --rows within 2x of its time at --small; the dashboard <= 1 s at --rows, 90
+days and all time, on each engine.
 
-Run: .venv/bin/python -m bench.admin [--rows 1000000] [--small 10000] [--rounds 3] [--repeat 3]
+Run: .venv/bin/python -m bench.admin [--rows 1000000] [--small 10000] [--rounds 3]
+     [--repeat 3] [--engines postgresql,timescaledb]
 """
 
 from __future__ import annotations
@@ -48,15 +58,18 @@ DAYS = 365
 COLUMNS = (
     "trade_id, executed_at, closed_at, symbol, side, quantity, entry_price, exit_price, fees, "
     "pnl, status, strategy, account, broker_order_id, agent_votes, signals, model_version, "
-    "confidence, recorded_at"
+    "confidence, stop_loss, recorded_at"
 )
+TARGET_MS = 1000.0  # the dashboard at --rows, 90 days and all time
+REPORT_SELECTIONS = (("90 days", 90), ("all time", None))
 PAGES = (
     ("project changelist", "/admin/journal/trade/"),
     ("project filtered", "/admin/journal/trade/?symbol=NVDA&review=unreviewed&executed=30d"),
     ("project search", "/admin/journal/trade/?q={trade_id}"),
     ("trade page", "/admin/journal/trade/{pk}/change/"),
     ("dashboard (90 days)", "/admin/journal/trade/dashboard/"),
-    ("dashboard (30 days)", "/admin/journal/trade/dashboard/?period=30"),
+    ("dashboard (all time)", "/admin/journal/trade/dashboard/?period=all"),
+    ("dashboard (NVDA, all)", "/admin/journal/trade/dashboard/?period=all&symbol=NVDA"),
     ("default changelist", "/default-admin/journal/trade/"),
     ("default + list_filter", "/default-admin-filters/journal/trade/"),
 )
@@ -108,21 +121,53 @@ def child(repeat: int) -> dict:
     page = client.get("/admin/journal/trade/").content.decode()
     shown = re.search(r'class="trade-count"[^>]*>(.*?)</span>', page, re.S)
     results["_count_text"] = " ".join(shown.group(1).split()) if shown else "?"
+    results.update(report_timings(repeat))
     return results
+
+
+def report_timings(repeat: int) -> dict[str, list[float]]:
+    """The dashboard's report from the daily rows against the same report from the
+    trades (the baseline), for each selection; they must agree."""
+    from journal.analytics import metrics, sources
+
+    today = datetime.now(UTC).date()
+    out: dict[str, list[float]] = {}
+    for label, days in REPORT_SELECTIONS:
+        until = today + timedelta(days=1)
+        where = sources.DayFilter(since=until - timedelta(days=days) if days else None, until=until)
+        answers = {}
+        for name, compute in (
+            ("daily rows", lambda w=where: metrics.report_of(w)),
+            ("trades", lambda w=where: metrics.report(sources.trades_of(w))),
+        ):
+            timings = []
+            for attempt in range(repeat + 1):
+                started = time.perf_counter()
+                answers[name] = compute()
+                if attempt:
+                    timings.append((time.perf_counter() - started) * 1000)
+            out[f"report from {name} ({label})"] = timings
+        if answers["daily rows"]["summary"] != answers["trades"]["summary"]:
+            raise SystemExit(f"the daily rows and the trades disagree ({label})")
+    return out
 
 
 # -- the parent: cluster, data, phases ---------------------------------------------------
 
 
 class Cluster:
-    """A throwaway cluster with one migrated database per journal size."""
+    """A throwaway cluster with one migrated database per journal size; ``timescale``
+    preloads the native TimescaleDB of the same binaries."""
 
-    def __init__(self):
+    def __init__(self, engine: str):
         sys.path.insert(0, str(REPO))
-        from tests.harness.services import PostgresCluster
+        from tests.harness.services import PostgresCluster, find_postgres_bindir
 
-        self.tmp = Path(tempfile.mkdtemp(prefix="bo-bench-admin-"))
-        self.cluster = PostgresCluster(name="bench_admin").up()
+        self.engine = engine
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"bo-bench-admin-{engine}-"))
+        self.cluster = PostgresCluster(
+            find_postgres_bindir(), name=f"bench_admin_{engine}", timescale=engine == "timescaledb"
+        ).up()
         var = self.tmp / "var"
         var.mkdir()
         self.base_env = {
@@ -136,6 +181,7 @@ class Cluster:
             "BACKOFFICE_VAR_DIR": str(var),
             "SPOOL_DIR": str(var / "spool"),
             "POSTGRES_PASSWORD": self.cluster.password,
+            "INSTRUMENTS_REQUIRED": "0",
         }
         self.base_env.pop("REDIS_URL", None)
 
@@ -160,6 +206,21 @@ class Cluster:
         import psycopg
 
         return psycopg.connect(self.cluster.url(self.database(rows)), autocommit=True)
+
+    def server(self) -> str:
+        with self.connect_any() as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+            row = conn.execute(
+                "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'"
+            ).fetchone()
+        if self.engine == "timescaledb":
+            return f"PostgreSQL {version} + native TimescaleDB {row[0] if row else '?'}"
+        return f"PostgreSQL {version} (no extension loaded)"
+
+    def connect_any(self):
+        import psycopg
+
+        return psycopg.connect(self.cluster.url("postgres"), autocommit=True)
 
     def destroy(self) -> None:
         try:
@@ -192,39 +253,97 @@ def trade_lines(start: int, count: int, rng: random.Random, end: datetime):
             pnl = (exit_price - entry) * quantity * (1 if long else -1) - fees
             exit_text, pnl_text, status = f"{exit_price:.4f}", f"{pnl:.2f}", "closed"
         signals = f'{{"rsi": {rng.uniform(5, 95):.1f}}}'
+        # 70 % carry their initial stop, about 1 % from the entry on the losing side.
+        if rng.random() < 0.7:
+            risk = entry * rng.uniform(0.003, 0.015)
+            stop = f"{entry - risk if long else entry + risk:.4f}"
+        else:
+            stop = r"\N"
         yield (
             f"BT{n:09d}\t{executed.isoformat()}\t{closed}\t{symbol}\t"
             f"{'long' if long else 'short'}\t{quantity}\t{entry:.4f}\t{exit_text}\t{fees:.4f}\t"
             f"{pnl_text}\t{status}\t{STRATEGIES[n % 7 % 6]}\t{ACCOUNTS[n % 6]}\tORD-{n:010d}\t"
-            f"{votes}\t{signals}\t{MODEL_VERSIONS[n % 4]}\t{rng.random():.4f}\t{recorded}\n"
+            f"{votes}\t{signals}\t{MODEL_VERSIONS[n % 4]}\t{rng.random():.4f}\t{stop}\t"
+            f"{recorded}\n"
         )
 
 
-def load(cluster: Cluster, rows: int) -> float:
-    """COPY ``rows`` trades (and a review for 2 % of them), then ANALYZE; seconds taken."""
+def bar_lines(rng: random.Random, end: datetime):
+    """Five-minute bars of every symbol over the last 30 days (the bars' retention)."""
+    start = end - timedelta(days=30)
+    steps = 30 * 24 * 12
+    for symbol, price in SYMBOLS.items():
+        level = price
+        for step in range(steps):
+            at = (start + timedelta(minutes=5 * step)).isoformat()
+            move = level * rng.gauss(0, 0.0008)
+            high = max(level, level + move) * (1 + abs(rng.gauss(0, 0.0003)))
+            low = min(level, level + move) * (1 - abs(rng.gauss(0, 0.0003)))
+            yield (
+                f"{at}\t{symbol}\tM5\t{level:.4f}\t{high:.4f}\t{low:.4f}\t"
+                f"{level + move:.4f}\t{rng.randint(10, 5000)}\n"
+            )
+            level += move
+
+
+def _copy(cursor, sql: str, lines) -> None:
+    with cursor.copy(sql) as copy:
+        buffer = io.StringIO()
+        for index, line in enumerate(lines, 1):
+            buffer.write(line)
+            if index % 20_000 == 0:
+                copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        copy.write(buffer.getvalue())
+
+
+def load(cluster: Cluster, rows: int) -> dict[str, float]:
+    """COPY ``rows`` trades (a review for 2 % of them) and the bars, then ANALYZE; on
+    TimescaleDB refresh the continuous aggregates over all history and compress the
+    chunks older than 30 days. Seconds taken, by step."""
     rng = random.Random(rows)  # noqa: S311 - reproducible data, not a secret
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    steps: dict[str, float] = {}
     started = time.perf_counter()
     with cluster.connect(rows) as conn, conn.cursor() as cursor:
-        with cursor.copy(f"COPY journal_trade ({COLUMNS}) FROM STDIN") as copy:
-            buffer = io.StringIO()
-            for index, line in enumerate(trade_lines(0, rows, rng, end), 1):
-                buffer.write(line)
-                if index % 20_000 == 0:
-                    copy.write(buffer.getvalue())
-                    buffer = io.StringIO()
-            copy.write(buffer.getvalue())
+        cursor.execute("SET jit = off")  # as the project's connections run (DB_JIT)
+        _copy(cursor, f"COPY journal_trade ({COLUMNS}) FROM STDIN", trade_lines(0, rows, rng, end))
+        steps["COPY trades"] = time.perf_counter() - started
         cursor.execute(
             """
             INSERT INTO journal_tradereview (trade_id, status, grade, tags, notes, mistakes)
-            SELECT id, CASE WHEN id % 5 = 0 THEN 'flagged' ELSE 'reviewed' END, 'B', '[]',
+            SELECT id, CASE WHEN id % 5 = 0 THEN 'flagged' ELSE 'reviewed' END,
+                   (ARRAY['A', 'B', 'C', 'D'])[1 + id % 4],
+                   CASE id % 3 WHEN 0 THEN '["breakout"]' WHEN 1 THEN '["news", "late"]'
+                        ELSE '[]' END::jsonb,
                    '', ''
             FROM journal_trade WHERE id % 50 = 0
             """
         )
-        cursor.execute("ANALYZE journal_trade")
-        cursor.execute("ANALYZE journal_tradereview")
-    return time.perf_counter() - started
+        mark = time.perf_counter()
+        _copy(
+            cursor,
+            "COPY desk_marketbar (captured_at, symbol, timeframe, open, high, low, close, volume)"
+            " FROM STDIN",
+            bar_lines(rng, end),
+        )
+        steps["COPY bars"] = time.perf_counter() - mark
+        if cluster.engine == "timescaledb":
+            mark = time.perf_counter()
+            from journal.timescale import CAGG_VIEWS
+
+            for view in CAGG_VIEWS.values():
+                cursor.execute("CALL refresh_continuous_aggregate(%s, NULL, NULL)", [view])
+            steps["refresh aggregates"] = time.perf_counter() - mark
+            mark = time.perf_counter()
+            cursor.execute(
+                "SELECT count(compress_chunk(c)) FROM show_chunks('journal_trade', "
+                "older_than => INTERVAL '30 days') c"
+            )
+            steps["compress old chunks"] = time.perf_counter() - mark
+        cursor.execute("ANALYZE")
+    steps["total"] = time.perf_counter() - started
+    return steps
 
 
 def measure(cluster: Cluster, rows: int, repeat: int) -> dict:
@@ -246,26 +365,95 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def report(sizes: list[int], timings: dict[int, dict], counts: dict[int, str], runs: int) -> None:
+REPORTS = tuple(
+    f"report from {source} ({label})"
+    for label, _ in REPORT_SELECTIONS
+    for source in ("daily rows", "trades")
+)
+
+
+def report(
+    engine: str, sizes: list[int], timings: dict[int, dict], counts: dict[int, str], runs: int
+) -> None:
     small, large = sizes
-    median = {n: {page: statistics.median(timings[n][page]) for page, _ in PAGES} for n in sizes}
-    print(f"\nmedian of {runs} requests per page (ms), Django test Client, superuser, DEBUG off")
-    print(f"{'page':<24}" + "".join(f"{f'{n:,} rows':>16}" for n in sizes))
-    for name, _ in PAGES:
-        print(f"{name:<24}" + "".join(f"{median[n][name]:>16.1f}" for n in sizes))
+    names = [name for name, _ in PAGES] + list(REPORTS)
+    median = {n: {name: statistics.median(timings[n][name]) for name in names} for n in sizes}
+    print(f"\n== {engine}: median of {runs} requests per page (ms), Django test Client, DEBUG off")
+    print(f"{'page':<36}" + "".join(f"{f'{n:,} rows':>16}" for n in sizes))
+    for name in names:
+        if name == REPORTS[0]:
+            print("the dashboard's report alone (the baseline reads the trades):")
+        print(f"{name:<36}" + "".join(f"{median[n][name]:>16.1f}" for n in sizes))
     for n in sizes:
         print(f"the list at {n:,} rows says: {counts[n]}")
     project = {n: median[n]["project changelist"] for n in sizes}
     speedup = median[large]["default changelist"] / project[large]
     growth = project[large] / project[small]
     print(
-        f"\ndefault / project changelist at {large:,} rows: {speedup:.1f}x "
+        f"default / project changelist at {large:,} rows: {speedup:.1f}x "
         f"(target >= 10x): {verdict(speedup >= 10)}"
     )
     print(
         f"project changelist at {large:,} / at {small:,} rows: {growth:.2f}x "
         f"(target <= 2x): {verdict(growth <= 2)}"
     )
+    for page in ("dashboard (90 days)", "dashboard (all time)", "dashboard (NVDA, all)"):
+        ms = median[large][page]
+        print(
+            f"{page} at {large:,} rows: {ms:.0f} ms (target <= {TARGET_MS:.0f} ms): "
+            f"{verdict(ms <= TARGET_MS)}"
+        )
+    for label, _ in REPORT_SELECTIONS:
+        rows_ms = median[large][f"report from daily rows ({label})"]
+        trades_ms = median[large][f"report from trades ({label})"]
+        print(
+            f"report ({label}) at {large:,} rows: daily rows {rows_ms:.0f} ms, trades "
+            f"{trades_ms:.0f} ms: {trades_ms / rows_ms:.1f}x faster from the daily rows"
+        )
+
+
+def engines_present(wanted: list[str]) -> list[str]:
+    """The engines asked for that this machine has: plain PostgreSQL always, a native
+    TimescaleDB where its library is installed beside the server binaries."""
+    sys.path.insert(0, str(REPO))
+    from tests.harness.services import find_postgres_bindir, native_timescaledb
+
+    present = ["postgresql"]
+    if native_timescaledb(find_postgres_bindir()):
+        present.append("timescaledb")
+    missing = [engine for engine in wanted if engine not in present]
+    for engine in missing:
+        print(f"{engine}: not installed here (set TEST_PG_BINDIR to its server's bin); skipped")
+    return [engine for engine in wanted if engine in present]
+
+
+def run_engine(engine: str, sizes: list[int], rounds: int, repeat: int) -> None:
+    cluster = Cluster(engine)
+    try:
+        print(f"\n{engine}: {cluster.server()} (throwaway cluster, fsync off, loopback)")
+        for size in sizes:
+            cluster.create(size)
+            steps = load(cluster, size)
+            print(
+                f"{size:,} trades loaded in {steps['total']:.1f} s ("
+                + ", ".join(f"{name} {sec:.1f} s" for name, sec in steps.items() if name != "total")
+                + ")",
+                flush=True,
+            )
+        # Rounds alternate between the sizes, so that a busy moment of the (shared)
+        # machine does not land on one size only.
+        timings: dict[int, dict[str, list[float]]] = {n: {} for n in sizes}
+        counts: dict[int, str] = {}
+        for round_number in range(1, rounds + 1):
+            for size in sizes:
+                answer = measure(cluster, size, repeat)
+                counts[size] = answer.pop("_count_text")
+                for page, values in answer.items():
+                    timings[size].setdefault(page, []).extend(values)
+            print(f"round {round_number} of {rounds} done", flush=True)
+        report(engine, sizes, timings, counts, rounds * repeat)
+    finally:
+        cluster.destroy()
 
 
 def main() -> None:
@@ -274,37 +462,19 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="timed requests per page and round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--engines", default="postgresql,timescaledb")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.repeat)))
         return
-    cluster = Cluster()
-    sizes = [args.small, args.rows]
-    try:
-        print(
-            f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"PostgreSQL {cluster.cluster.bindir.parent.name} (throwaway cluster, fsync off, "
-            f"loopback), load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
-        )
-        for size in sizes:
-            cluster.create(size)
-            seconds = load(cluster, size)
-            print(f"{size:,} trades loaded by COPY in {seconds:.1f} s", flush=True)
-        # Rounds alternate between the sizes, so that a busy moment of the (shared)
-        # machine does not land on one size only.
-        timings: dict[int, dict[str, list[float]]] = {n: {p: [] for p, _ in PAGES} for n in sizes}
-        counts: dict[int, str] = {}
-        for round_number in range(1, args.rounds + 1):
-            for size in sizes:
-                answer = measure(cluster, size, args.repeat)
-                counts[size] = answer.pop("_count_text")
-                for page, values in answer.items():
-                    timings[size][page].extend(values)
-            print(f"round {round_number} of {args.rounds} done", flush=True)
-        report(sizes, timings, counts, args.rounds * args.repeat)
-    finally:
-        cluster.destroy()
+    print(
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average at start {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    for engine in engines_present(args.engines.split(",")):
+        run_engine(engine, [args.small, args.rows], args.rounds, args.repeat)
+    print(f"load average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -521,7 +521,7 @@ FEATURES = [f"f{i}" for i in range(8)]
 
 
 def train_model(path: Path) -> None:
-    """The XGBoost model of FACTS.md (120 trees, depth 5, 8 features), saved as JSON."""
+    """The benchmarks' XGBoost model (120 trees, depth 5, 8 features), saved as JSON."""
     import numpy as np
     import xgboost
 

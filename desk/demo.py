@@ -1,11 +1,21 @@
 """Demo desk records for `manage.py demo`: strategies, limits, ideas through the gate,
-decisions, and a couple of days of snapshots."""
+decisions, the trades the executed ideas caused, and a couple of days of snapshots.
+
+Prices, bars and the account's balance come from the journal's demo (journal.demo): the
+same markets at their own volatility, and the balance its closed P&L makes. The ideas
+are replayed over the last two trading days: the clock that the desk's services and
+created_at read (django.utils.timezone.now) is set to each idea's moment while it goes
+through the gate, so its decisions carry that time too.
+"""
 
 import random
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from desk.models import (
     AccountSnapshot,
@@ -18,6 +28,8 @@ from desk.models import (
     TradeIdea,
 )
 from desk.services import DeskError, idea_decide, idea_submit, risk_config_update
+from journal import demo as journal_demo
+from journal.write.capture import record_trades
 
 STRATEGIES = [
     {
@@ -44,12 +56,14 @@ STRATEGIES = [
     },
     {"name": "trend-follow", "allowed_symbols": [], "rr_expectation": Decimal("2.5")},
 ]
-PRICES = {
-    "EURUSD": Decimal("1.0850"),
-    "GBPUSD": Decimal("1.2650"),
-    "XAUUSD": Decimal("2350.00"),
-    "US500": Decimal("5200.0"),
-}
+SYMBOLS = ("EURUSD", "GBPUSD", "XAUUSD", "US500")
+MODELS = ("trade-outcome-xgboost@1", "trade-outcome-lightgbm@1")  # models_registry.demo
+
+
+@contextmanager
+def _clock(moment: datetime):
+    with mock.patch.object(timezone, "now", return_value=moment):
+        yield
 
 
 def seed() -> str:
@@ -72,17 +86,28 @@ def seed() -> str:
     )
     snapshots = _snapshots()  # first: the gate reads the latest bars and equity
     ideas = 0 if TradeIdea.objects.exists() else _ideas()
+    snapshots += _accounts()  # again: with the trades of the ideas
     return f"3 strategies, {ideas} new trade ideas through the gate, {snapshots} snapshots"
 
 
 def _ideas() -> int:
     rng = random.Random(11)
     strategies = list(Strategy.objects.all())
-    for n in range(24):
-        symbol = rng.choice(list(PRICES))
+    now = datetime.now(UTC)
+    bars = {symbol: journal_demo.hourly_bars(symbol, now=now) for symbol in SYMBOLS}
+    moments: list[datetime] = []
+    while len(moments) < 24:  # in the markets' hours: weekdays, 07:00 to 20:00 UTC
+        moment = now - timedelta(hours=rng.randint(1, 95), minutes=rng.randint(0, 59))
+        if moment.weekday() < 5 and 7 <= moment.hour < 20:
+            moments.append(moment)
+    moments.sort()
+    for n, moment in enumerate(moments):
+        symbol = rng.choice(SYMBOLS)
         direction = rng.choice(("long", "short"))
-        entry = PRICES[symbol]
-        step = entry * Decimal("0.002" if symbol == "US500" else "0.004")
+        # The open of the hour's bar; a stop a third of a typical day's range away.
+        entry = next(b[1] for b in bars[symbol] if b[0] <= moment < b[0] + timedelta(hours=1))
+        step = entry * Decimal(str(journal_demo.MARKETS[symbol].daily_vol * 0.3))
+        step = step.quantize(Decimal(1).scaleb(entry.as_tuple().exponent))
         sign = 1 if direction == "long" else -1
         idea = TradeIdea(
             symbol=symbol,
@@ -107,23 +132,27 @@ def _ideas() -> int:
             strategy=rng.choice(
                 [s for s in strategies if not s.allowed_symbols or symbol in s.allowed_symbols]
             ),
-            snapshot_ref=f"market:{symbol}:H1:demo-{n}",
-            model_version="direction-xgb@1",
+            snapshot_ref=f"market:{symbol}:H1:{moment:%Y%m%dT%H%M}",
+            model_version=rng.choice(MODELS),
         )
-        idea_submit(idea=idea, actor="api-key:ai-engine")
+        with _clock(moment):
+            idea_submit(idea=idea, actor="api-key:ai-engine")
     admin = get_user_model().objects.filter(username="admin").first()
     waiting = TradeIdea.objects.filter(status=IdeaStatus.NEEDS_APPROVAL).order_by("id")
     if admin is not None:
         for idea, approve in zip(waiting[:2], (True, False), strict=False):
             try:
-                idea_decide(
-                    idea_id=idea.pk,
-                    approve=approve,
-                    user=admin,
-                    reason="" if approve else "news risk before the fixing",
-                )
+                with _clock(idea.created_at + timedelta(minutes=rng.randint(2, 15))):
+                    idea_decide(
+                        idea_id=idea.pk,
+                        approve=approve,
+                        user=admin,
+                        reason="" if approve else "news risk before the fixing",
+                    )
             except DeskError:
                 pass
+    executed = TradeIdea.objects.filter(status=IdeaStatus.AUTO_EXECUTED).order_by("created_at")
+    record_trades(journal_demo.idea_records(executed, now=now), source="demo")
     return 24
 
 
@@ -131,21 +160,18 @@ def _snapshots() -> int:
     rng = random.Random(5)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     bars, indicators = [], []
-    for symbol, price in PRICES.items():
-        level = float(price)
-        for hours in range(48, -1, -1):  # the last bar is the one forming now
-            at = now - timedelta(hours=hours)
-            move = level * rng.uniform(-0.002, 0.002)
-            high, low = max(level, level + move) * 1.0005, min(level, level + move) * 0.9995
+    for symbol in SYMBOLS:
+        # The last bar is the one forming now.
+        for at, open_, high, low, close in journal_demo.hourly_bars(symbol, now=now):
             bars.append(
                 MarketBar(
                     captured_at=at,
                     symbol=symbol,
                     timeframe="H1",
-                    open=_d(level),
-                    high=_d(high),
-                    low=_d(low),
-                    close=_d(level + move),
+                    open=open_,
+                    high=high,
+                    low=low,
+                    close=close,
                     volume=Decimal(rng.randint(100, 9000)),
                 )
             )
@@ -155,11 +181,10 @@ def _snapshots() -> int:
                     symbol=symbol,
                     timeframe="H1",
                     rsi_14=Decimal(str(round(rng.uniform(20, 80), 2))),
-                    sma_50=_d(level),
-                    atr=_d(abs(move) * 3),
+                    sma_50=open_,
+                    atr=high - low,
                 )
             )
-            level += move
     MarketBar.objects.bulk_create(bars, ignore_conflicts=True)
     IndicatorSnapshot.objects.bulk_create(indicators, ignore_conflicts=True)
     CalendarEvent.objects.bulk_create(
@@ -201,24 +226,21 @@ def _snapshots() -> int:
         ],
         ignore_conflicts=True,
     )
-    AccountSnapshot.objects.bulk_create(
-        [
-            AccountSnapshot(
-                captured_at=now - timedelta(days=d),
-                account="desk-main",
-                balance=Decimal(100000 + 150 * d),
-                equity=Decimal(100200 + 120 * d),
-                margin_used=Decimal(2500),
-                margin_free=Decimal(97700),
-                open_pl=Decimal(200),
-                open_positions=3,
+    _accounts()
+    return len(bars) + len(indicators) + 4
+
+
+def _accounts() -> int:
+    """The accounts at each evening's close (21:00 UTC) of the last week, and now, as the
+    journal's P&L makes them (journal.demo.account_history)."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    evenings = [(now - timedelta(days=d)).replace(hour=21) for d in range(7, 0, -1)]
+    times = [moment for moment in evenings if moment < now] + [now]
+    count = 0
+    for account in journal_demo.ACCOUNTS:
+        for state in journal_demo.account_history(account=account, times=times):
+            AccountSnapshot.objects.update_or_create(
+                account=account, captured_at=state.pop("captured_at"), defaults=state
             )
-            for d in range(7)
-        ],
-        ignore_conflicts=True,
-    )
-    return len(bars) + len(indicators) + 11
-
-
-def _d(value: float) -> Decimal:
-    return Decimal(str(round(value, 5)))
+            count += 1
+    return count

@@ -199,10 +199,15 @@ def _halt_ai(config: RiskConfig, reason: str, *, idea: TradeIdea) -> None:
 # A calendar event this close to the submit time counts as "now" for a strategy's
 # forbidden condition on impact_level.
 NEWS_WINDOW = timedelta(minutes=30)
-# The daily P&L before today (its total and its running peak) is kept this long: a trade
-# closed today changes only today's figure, read fresh for every idea; a trade imported
-# onto an earlier day reaches the drawdown within this time.
-HISTORY_SECONDS = 60
+# The P&L before today (its total and its running peak) through some day is kept in the
+# shared cache: the checkpoint. The job engine reads it again in full every
+# HISTORY_REFRESH_SECONDS (desk.tasks), so a trade imported onto an earlier day reaches
+# the drawdown within that time; without a job engine the checkpoint expires after
+# HISTORY_SECONDS and the next idea reads it again. An idea only adds the days after
+# the checkpoint (none, or one after midnight) and today, by the closing-day index.
+HISTORY_KEY = "desk:pnl-history"
+HISTORY_SECONDS = 300
+HISTORY_REFRESH_SECONDS = 30
 IMPACT_ORDER = ("none", "low", "medium", "high")
 
 
@@ -210,27 +215,43 @@ def _utc_midnight(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
 
 
-def pnl_history(today: date) -> tuple[Decimal, Decimal]:
+def pnl_history(today: date, *, refresh: bool = False) -> tuple[Decimal, Decimal]:
     """(total, running peak) of the closed P&L before ``today``, from the daily summary
-    or the continuous aggregate (never a scan of the trades), cached for a minute."""
+    or the continuous aggregate (never a scan of the trades): the checkpoint plus the
+    days after it; the whole history only when there is no checkpoint (or ``refresh``)."""
     from journal.analytics import metrics
 
-    key = f"desk:pnl-history:{today.isoformat()}"
-    cached = cache_get(key)
-    if cached is not None:
-        return Decimal(cached[0]), Decimal(cached[1])
-    total = peak = Decimal(0)
-    for row in metrics.daily_pnl(until=today):
-        total += row["net_pnl"]
-        peak = max(peak, total)
-    cache_set(key, (str(total), str(peak)), timeout=HISTORY_SECONDS)
+    checkpoint = None if refresh else cache_get(HISTORY_KEY)
+    if checkpoint is not None:
+        through = date.fromisoformat(checkpoint[0])
+        total, peak = Decimal(checkpoint[1]), Decimal(checkpoint[2])
+        if through < today:
+            if through + timedelta(days=1) < today:
+                rows = metrics.daily_pnl(since=through + timedelta(days=1), until=today)
+                total, peak = _run_up(rows, total, peak)
+                _keep_history(today, total, peak)
+            return total, peak
+    total, peak = _run_up(metrics.daily_pnl(until=today), Decimal(0), Decimal(0))
+    _keep_history(today, total, peak)
     return total, peak
 
 
-def forget_pnl_history(today: date | None = None) -> None:
-    """Read the history again on the next idea (tests; after an import of old trades)."""
-    today = today or timezone.now().astimezone(UTC).date()
-    cache_delete(f"desk:pnl-history:{today.isoformat()}")
+def _run_up(rows, total: Decimal, peak: Decimal) -> tuple[Decimal, Decimal]:
+    for row in rows:
+        total += row["net_pnl"]
+        peak = max(peak, total)
+    return total, peak
+
+
+def _keep_history(today: date, total: Decimal, peak: Decimal) -> None:
+    through = (today - timedelta(days=1)).isoformat()
+    cache_set(HISTORY_KEY, (through, str(total), str(peak)), timeout=HISTORY_SECONDS)
+
+
+def forget_pnl_history() -> None:
+    """Read the whole history again on the next idea (tests; after an import of old
+    trades, when the job engine is not running)."""
+    cache_delete(HISTORY_KEY)
 
 
 def _closed_pnl_on(day: date, **where) -> Decimal:
@@ -246,7 +267,7 @@ def desk_observations(
     """What the gate judges ``idea`` against: each figure from an index or the daily
     summary, so a submit costs the same at ten thousand trades as at a million."""
     from journal import instruments
-    from journal.models import Trade, TradeStatus
+    from journal.models import OpenTrade
 
     midnight = _utc_midnight(now)
     today_pnl = _closed_pnl_on(midnight.date())
@@ -257,7 +278,7 @@ def desk_observations(
     strategy = _strategy_figures(idea, midnight)
     return Observations(
         now=now,
-        open_trades=Trade.objects.filter(status=TradeStatus.OPEN).count(),
+        open_trades=OpenTrade.objects.count(),
         today_pnl=today_pnl,
         drawdown=max(peak_before, equity_curve_now) - equity_curve_now,
         instrument=instrument,
@@ -299,15 +320,13 @@ def _rate(quote: str, account: str) -> Decimal | None:
 
 
 def _strategy_figures(idea: TradeIdea, midnight: datetime) -> dict[str, Any]:
-    from journal.models import Trade, TradeStatus
+    from journal.models import OpenTrade, Trade
 
     caps = (idea.strategy.risk_caps or {}) if idea.strategy else {}
     figures: dict[str, Any] = {}
     name = idea.strategy.name if idea.strategy else None
     if "max_open_trades" in caps:
-        figures["strategy_open_trades"] = Trade.objects.filter(
-            status=TradeStatus.OPEN, strategy=name
-        ).count()
+        figures["strategy_open_trades"] = OpenTrade.objects.filter(strategy=name).count()
     if "max_trades_per_day" in caps:
         figures["strategy_trades_today"] = Trade.objects.filter(
             strategy=name, executed_at__gte=midnight

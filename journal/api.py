@@ -102,7 +102,8 @@ METRICS_REPORT = inline_serializer(
 
 
 class TradeCursorPagination(CursorPagination):
-    # The partition column first: ORDER BY id over every chunk is slow (TIMESCALEDB.md).
+    # The partition column first: chunks are ordered by executed_at, so the time index
+    # serves the page; ORDER BY id alone would sort every chunk's rows.
     ordering = ("-executed_at", "-id")
 
 

@@ -1,71 +1,348 @@
-"""Demo trades for `manage.py demo`: four months of a small desk's journal."""
+"""Demo trades for `manage.py demo`: four months of a small desk's journal that a trader
+would believe.
 
+Each instrument of the catalogue (journal.instruments) follows a daily random walk with
+its market's typical volatility, so an entry is where that market was that day and a
+trade held for hours moves tenths of a percent in FX, about a percent in an index. A
+trade has an initial stop a fraction of the day's range away; it is stopped out, reaches
+a 2R target or is closed in between, and its P&L is what the move is worth by the
+instrument's point value, less commission (journal.instruments.expected_pnl). Times
+fall in the instruments' trading hours (crypto trades at weekends too). Most trades
+were proposed by the registry's demo models (their name@version), some were manual; a
+seventh are reviewed with a grade and tags. The trades that the desk's ideas caused are
+recorded by desk.demo through ``idea_records``.
+"""
+
+from __future__ import annotations
+
+import math
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from journal.write.capture import record_trades
 
-SYMBOLS = {
-    "EURUSD": Decimal("1.0850"),
-    "GBPUSD": Decimal("1.2650"),
-    "XAUUSD": Decimal("2350.00"),
-    "US500": Decimal("5200.0"),
+DAYS = 120
+
+
+@dataclass(frozen=True)
+class Market:
+    price: Decimal  # where it stood DAYS days ago
+    daily_vol: float  # typical daily move, a fraction of the price
+    quantities: tuple[str, ...]  # the sizes its trades take
+    commission: Decimal  # per lot, contract or (crypto) per unit of notional
+    weekends: bool = False
+
+
+MARKETS = {
+    "EURUSD": Market(Decimal("1.0850"), 0.005, ("0.5", "1", "1", "2", "3"), Decimal(7)),
+    "GBPUSD": Market(Decimal("1.2650"), 0.006, ("0.5", "1", "1", "2"), Decimal(7)),
+    "AUDUSD": Market(Decimal("0.6550"), 0.007, ("1", "1", "2"), Decimal(7)),
+    "XAUUSD": Market(Decimal("2350.00"), 0.010, ("0.2", "0.5", "1"), Decimal(5)),
+    "US500": Market(Decimal("5200.00"), 0.010, ("1", "1", "2"), Decimal("4.5")),
+    "NAS100": Market(Decimal("18300.00"), 0.013, ("1", "2"), Decimal("4.5")),
+    "BTCUSD": Market(Decimal("64000.00"), 0.030, ("0.05", "0.1", "0.25"), Decimal("0.001"), True),
 }
 STRATEGIES = ("breakout", "mean-reversion", "trend-follow")
 ACCOUNTS = ("desk-main", "desk-hedge")
+# The registry's demo models (models_registry.demo: trade-outcome-xgboost and -lightgbm,
+# version 1 on a new database), or nobody: a trader's own call.
+MODELS = ("trade-outcome-xgboost@1",) * 6 + ("trade-outcome-lightgbm@1",) * 3 + ("",)
+TAGS = ("breakout", "news", "london-open", "ny-open", "chased", "patient", "moved-stop")
+
+
+def daily_closes(rng: random.Random, start: datetime, days: int) -> dict[str, list[Decimal]]:
+    """Each market's price at the start of each day: a random walk at its volatility."""
+    paths = {}
+    for symbol, market in MARKETS.items():
+        level, path = float(market.price), []
+        for _ in range(days + 2):
+            path.append(level)
+            level *= math.exp(rng.gauss(0, market.daily_vol))
+        paths[symbol] = path
+    return paths
+
+
+def _price(value: float, symbol: str) -> Decimal:
+    from journal.instruments import CATALOGUE
+
+    decimals = CATALOGUE[symbol][4]
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+
+
+def _opened(rng: random.Random, day: datetime, market: Market) -> datetime | None:
+    """A time on ``day`` in the market's hours (07:00 to 20:00 UTC on weekdays)."""
+    if day.weekday() >= 5 and not market.weekends:
+        return None
+    minutes = rng.randint(7 * 60, 20 * 60) if not market.weekends else rng.randint(0, 1439)
+    return day + timedelta(minutes=minutes, seconds=rng.randint(0, 59))
+
+
+def trade_record(
+    rng: random.Random,
+    *,
+    trade_id: str,
+    symbol: str,
+    side: str,
+    opened: datetime,
+    entry: Decimal,
+    end: datetime,
+    stop_distance: float | None = None,
+    model_version: str = "",
+    strategy: str = "",
+) -> dict:
+    """One trade in the record format: entry, stop, the move while held, the exit at the
+    stop, at a 2R target or in between, and the P&L its size is worth."""
+    from journal.instruments import CATALOGUE
+
+    market = MARKETS[symbol]
+    point_value = Decimal(CATALOGUE[symbol][7])
+    quantity = Decimal(rng.choice(market.quantities))
+    direction = 1 if side == "long" else -1
+    risk = stop_distance or float(entry) * market.daily_vol * rng.uniform(0.25, 0.6)
+    stop = _price(float(entry) - direction * risk, symbol)
+    hours = min(rng.lognormvariate(0.3, 0.9), 30.0)
+    # A small edge when the signals agree: the model has something to learn.
+    rsi = round(rng.uniform(15, 85), 1)
+    trend = round(rng.uniform(-1, 1), 3)
+    edge = ((50 - rsi) / 100 if side == "long" else (rsi - 50) / 100) + direction * trend * 0.1
+    move = float(entry) * market.daily_vol * math.sqrt(hours / 24) * rng.gauss(edge, 1)
+    if move <= -risk:  # stopped out, with a little slippage
+        move, hours = -risk * rng.uniform(1.0, 1.08), hours * rng.uniform(0.2, 1)
+    elif move >= 2 * risk:  # the 2R target
+        move = 2 * risk
+    exit_price = _price(float(entry) + direction * move, symbol)
+    notional = entry * quantity * point_value
+    commission = market.commission * (notional if market.weekends else quantity)
+    fees = commission.quantize(Decimal("0.01"))
+    closed = opened + timedelta(hours=hours)
+    record = {
+        "trade_id": trade_id,
+        "executed_at": opened.isoformat(),
+        "symbol": symbol,
+        "side": side,
+        "quantity": str(quantity),
+        "entry_price": str(entry),
+        "stop_loss": str(stop),
+        "fees": str(fees),
+        "strategy": strategy,
+        "account": rng.choice(ACCOUNTS),
+        "broker_order_id": f"BRK-{rng.randint(10**8, 10**9 - 1)}",
+        "signals": {"rsi": rsi, "trend": trend, "volatility": round(rng.uniform(0.1, 2), 2)},
+        "agent_votes": {
+            "technical": rng.choice(("buy", "sell", "hold")),
+            "sentiment": rng.choice(("buy", "sell", "hold")),
+        },
+        "model_version": model_version,
+        "confidence": str(round(rng.uniform(0.55, 0.95), 2)) if model_version else "",
+    }
+    if closed < end:
+        pnl = (exit_price - entry) * direction * quantity * point_value - fees
+        record.update(
+            closed_at=closed.isoformat(),
+            exit_price=str(exit_price),
+            pnl=str(pnl.quantize(Decimal("0.01"))),
+        )
+    return record
 
 
 def demo_records(count: int = 600, *, seed: int = 7, now: datetime | None = None) -> list[dict]:
-    """Reproducible trades: the same ids every run, so a second demo stores nothing new.
-
-    Signals carry a little edge (an oversold RSI before a long wins more often), so a
-    model trained on the journal's signals has something to learn.
-    """
+    """Reproducible trades: the same ids every run, so a second demo stores nothing new."""
     rng = random.Random(seed)
     end = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    first = (end - timedelta(days=DAYS)).replace(hour=0)
+    paths = daily_closes(rng, first, DAYS)
+    records: list[dict] = []
+    while len(records) < count:
+        symbol = rng.choice(list(MARKETS))
+        day_index = rng.randint(0, DAYS)
+        opened = _opened(rng, first + timedelta(days=day_index), MARKETS[symbol])
+        if opened is None or opened >= end - timedelta(minutes=30):
+            continue
+        level = paths[symbol][day_index] * (1 + rng.gauss(0, 0.3) * MARKETS[symbol].daily_vol)
+        entry = _price(level, symbol)
+        records.append(
+            trade_record(
+                rng,
+                trade_id=f"DEMO-{len(records):05d}",
+                symbol=symbol,
+                side=rng.choice(("long", "short")),
+                opened=opened,
+                entry=entry,
+                end=end,
+                model_version=rng.choice(MODELS),
+                strategy=rng.choice(STRATEGIES),
+            )
+        )
+    return records
+
+
+def latest_price(symbol: str, now: datetime | None = None) -> float:
+    """Where the demo journal's random walk of ``symbol`` stands today."""
+    end = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    first = (end - timedelta(days=DAYS)).replace(hour=0)
+    return daily_closes(random.Random(7), first, DAYS)[symbol][DAYS]
+
+
+def hourly_bars(symbol: str, *, now: datetime, hours: int = 96) -> list[tuple]:
+    """(time, open, high, low, close) of the last ``hours`` hourly bars of ``symbol``,
+    from today's level at the market's hourly volatility: the desk's demo snapshots
+    store them, and the trades of its ideas take their exits from them."""
+    rng = random.Random(f"bars-{symbol}")
+    market = MARKETS[symbol]
+    sigma = market.daily_vol / math.sqrt(24)
+    level = latest_price(symbol, now)
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+    bars = []
+    for hour in range(hours + 1):  # the last one is forming now
+        close = level * math.exp(rng.gauss(0, sigma))
+        high = max(level, close) * (1 + abs(rng.gauss(0, sigma / 2)))
+        low = min(level, close) * (1 - abs(rng.gauss(0, sigma / 2)))
+        bars.append(
+            (
+                start + timedelta(hours=hour),
+                _price(level, symbol),
+                _price(high, symbol),
+                _price(low, symbol),
+                _price(close, symbol),
+            )
+        )
+        level = close
+    return bars
+
+
+def idea_records(ideas, *, now: datetime | None = None, seed: int = 13) -> list[dict]:
+    """The trades the desk's executed ideas caused, walked through the hourly bars: each
+    opened minutes after its idea at the idea's entry, by the model version that proposed
+    it; stopped out at the idea's stop, taken at its target, or closed after a few hours
+    at the bar's close (still open when that is after ``now``)."""
+    from journal.instruments import CATALOGUE
+
+    rng = random.Random(seed)
+    end = now or datetime.now(UTC)
     records = []
-    for n in range(count):
-        symbol = rng.choice(list(SYMBOLS))
-        side = rng.choice(("long", "short"))
-        opened = end - timedelta(hours=rng.randint(2, 120 * 24))
-        rsi = round(rng.uniform(15, 85), 1)
-        trend = round(rng.uniform(-1, 1), 3)
-        edge = (50 - rsi) / 100 if side == "long" else (rsi - 50) / 100
-        win = rng.random() < 0.48 + edge + trend * (0.1 if side == "long" else -0.1)
-        entry = SYMBOLS[symbol] * Decimal(str(round(rng.uniform(0.97, 1.03), 4)))
-        quantity = Decimal(rng.choice(("0.5", "1", "2", "5")))
-        pnl = Decimal(str(round(rng.uniform(20, 400) * (1 if win else -0.8), 2)))
-        move = (abs(pnl) / quantity / Decimal(1000)).quantize(Decimal("0.0001"))
-        up = (side == "long") == win
+    for idea in ideas:
+        opened = idea.created_at + timedelta(minutes=rng.randint(1, 20))
+        bars = [b for b in hourly_bars(idea.symbol, now=end) if b[0] + timedelta(hours=1) > opened]
+        direction = 1 if idea.direction == "long" else -1
+        exit_price = closed = None
+        for at, _open, high, low, close in bars[: rng.randint(1, 8)]:
+            if idea.stop_loss is not None and (low if direction > 0 else high) * direction <= (
+                idea.stop_loss * direction
+            ):
+                exit_price, closed = idea.stop_loss, at + timedelta(minutes=rng.randint(5, 55))
+                break
+            target = idea.take_profit
+            if target is not None and (high if direction > 0 else low) * direction >= (
+                target * direction
+            ):
+                exit_price, closed = target, at + timedelta(minutes=rng.randint(5, 55))
+                break
+            exit_price, closed = close, at + timedelta(hours=1)
+        quantity = idea.lot_size or Decimal(1)
+        point_value = Decimal(CATALOGUE[idea.symbol][7])
+        fees = (MARKETS[idea.symbol].commission * quantity).quantize(Decimal("0.01"))
         record = {
-            "trade_id": f"DEMO-{n:05d}",
+            "trade_id": f"IDEA-{idea.pk:05d}",
             "executed_at": opened.isoformat(),
-            "symbol": symbol,
-            "side": side,
+            "symbol": idea.symbol,
+            "side": idea.direction,
             "quantity": str(quantity),
-            "entry_price": str(entry.quantize(Decimal("0.0001"))),
-            "fees": str(Decimal(str(round(rng.uniform(0.5, 4), 2)))),
-            "strategy": rng.choice(STRATEGIES),
-            "account": rng.choice(ACCOUNTS),
-            "broker_order_id": f"BRK-{rng.randint(10**8, 10**9 - 1)}",
-            "signals": {"rsi": rsi, "trend": trend, "volatility": round(rng.uniform(0.1, 2), 2)},
-            "agent_votes": {
-                "technical": rng.choice(("buy", "sell", "hold")),
-                "sentiment": rng.choice(("buy", "sell", "hold")),
-            },
-            "confidence": str(round(rng.uniform(0.5, 0.95), 2)),
+            "entry_price": str(idea.entry_price),
+            "stop_loss": str(idea.stop_loss) if idea.stop_loss is not None else "",
+            "fees": str(fees),
+            "strategy": idea.strategy.name if idea.strategy else "",
+            "account": "desk-main",
+            "model_version": idea.model_version,
+            "confidence": str(idea.confidence_score),
+            "idea_id": idea.pk,
         }
-        closed = opened + timedelta(minutes=rng.randint(15, 48 * 60))
-        if closed < end and rng.random() > 0.03:
-            exit_price = entry + move if up else max(entry - move, Decimal("0.0001"))
+        if closed is not None and closed <= end and closed > opened:
+            pnl = (exit_price - idea.entry_price) * direction * quantity * point_value - fees
             record.update(
                 closed_at=closed.isoformat(),
-                exit_price=str(exit_price.quantize(Decimal("0.0001"))),
-                pnl=str(pnl),
+                exit_price=str(exit_price),
+                pnl=str(pnl.quantize(Decimal("0.01"))),
             )
         records.append(record)
     return records
+
+
+def account_history(*, account: str, times: list[datetime]) -> list[dict]:
+    """The account as the journal makes it at each of ``times``: balance = a starting
+    balance plus the closed P&L so far; equity = balance plus the open trades' P&L at
+    the last hourly bar's close (where there is one); margin 2 % of the open notional."""
+    from django.db.models import Q, Sum
+
+    from journal.instruments import CATALOGUE
+    from journal.models import Trade
+
+    bars = {symbol: hourly_bars(symbol, now=max(times)) for symbol in MARKETS}
+    out = []
+    for moment in times:
+        trades = Trade.objects.filter(account=account)
+        closed = trades.filter(status="closed", closed_at__lte=moment)
+        balance = STARTING_BALANCE + (closed.aggregate(total=Sum("pnl"))["total"] or 0)
+        still_open = trades.filter(executed_at__lte=moment).filter(
+            Q(closed_at__gt=moment) | Q(closed_at__isnull=True)
+        )
+        open_pl = margin = Decimal(0)
+        for trade in still_open:
+            point_value = Decimal(CATALOGUE[trade.symbol][7]) if trade.symbol in CATALOGUE else 1
+            margin += trade.entry_price * trade.quantity * point_value * Decimal("0.02")
+            marks = [
+                b[4] for b in bars.get(trade.symbol, []) if b[0] + timedelta(hours=1) <= moment
+            ]
+            if marks:
+                move = (marks[-1] - trade.entry_price) * (1 if trade.side == "long" else -1)
+                open_pl += move * trade.quantity * point_value
+        equity = balance + open_pl
+        out.append(
+            {
+                "captured_at": moment,
+                "balance": balance.quantize(Decimal("0.01")),
+                "equity": equity.quantize(Decimal("0.01")),
+                "open_pl": open_pl.quantize(Decimal("0.01")),
+                "margin_used": margin.quantize(Decimal("0.01")),
+                "margin_free": (equity - margin).quantize(Decimal("0.01")),
+                "open_positions": still_open.count(),
+            }
+        )
+    return out
+
+
+STARTING_BALANCE = Decimal(250_000)
+
+
+def _reviews(trade_ids: list[str], seed: int = 3) -> int:
+    """A seventh of the closed demo trades reviewed by the demo user, graded and tagged."""
+    from django.contrib.auth import get_user_model
+
+    from journal.models import Trade, TradeReview
+    from journal.reviews import trade_review
+
+    reviewer = get_user_model().objects.filter(username="admin").first()
+    if reviewer is None:
+        return 0
+    rng = random.Random(seed)
+    reviewed = set(TradeReview.objects.values_list("trade_id", flat=True))
+    count = 0
+    closed = Trade.objects.filter(trade_id__in=trade_ids, status="closed").order_by("trade_id")
+    for trade in closed[::7]:
+        if trade.pk in reviewed:
+            continue
+        good = trade.pnl > 0
+        trade_review(
+            trade=trade,
+            reviewer=reviewer,
+            status="reviewed",
+            grade=rng.choice(("A", "B", "B") if good else ("B", "C", "D")),
+            tags=rng.sample(TAGS, rng.randint(1, 2)),
+            notes="Followed the plan." if good else "Entered late; the stop was right.",
+        )
+        count += 1
+    return count
 
 
 def seed() -> str:
@@ -78,4 +355,5 @@ def seed() -> str:
         result = record_trades(records[start : start + 500], source="demo")
         created += result.created
         duplicates += result.duplicates
-    return f"{created} trades recorded ({duplicates} already there)"
+    reviews = _reviews([r["trade_id"] for r in records])
+    return f"{created} trades recorded ({duplicates} already there), {reviews} reviewed"

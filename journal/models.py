@@ -107,7 +107,7 @@ class Trade(models.Model):
                 condition=Q(status="open"),
             ),
             # The admin's prefix search on trade_id and broker_order_id has expression
-            # indexes, PostgreSQL only (migration 0011_prefix_search_and_review_tags).
+            # indexes, PostgreSQL only (migration 0013_prefix_search_and_review_tags).
             # The trades of an idea (the idea's page, the decision chain).
             models.Index(
                 fields=["idea_id"],
@@ -118,6 +118,23 @@ class Trade(models.Model):
 
     def __str__(self):
         return f"{self.trade_id}: {self.get_side_display()} {plain(self.quantity)} {self.symbol}"
+
+
+class OpenTrade(models.Model):
+    """One row per open trade, written only by the database's triggers on journal_trade
+    (journal.write.open_trades): what the risk gate counts on every idea."""
+
+    trade_pk = models.BigIntegerField(primary_key=True)
+    executed_at = models.DateTimeField()
+    symbol = models.CharField(max_length=32)
+    strategy = models.CharField(max_length=64)
+    account = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["strategy"], name="journal_opentrade_strat_idx")]
+
+    def __str__(self):
+        return f"open trade {self.trade_pk} {self.symbol}"
 
 
 class TradeReview(models.Model):

@@ -118,7 +118,7 @@ def trade_search(*, queryset: QuerySet[Trade], term: str) -> QuerySet[Trade]:
     (any case), or whose symbol does.
 
     Each arm is an index lookup: the ids through the UPPER(...) text_pattern_ops indexes
-    (journal 0011), which serve ``UPPER(x) LIKE 'DEMO-003%'``, and the symbols through
+    (journal 0013), which serve ``UPPER(x) LIKE 'DEMO-003%'``, and the symbols through
     the cached list of distinct symbols and the symbol index. A '%term%' would read
     every row.
     """
@@ -177,7 +177,7 @@ def _review_tags() -> list[str]:
 def trades_tagged(*, queryset: QuerySet[Trade], tag: str) -> QuerySet[Trade]:
     """The trades of ``queryset`` whose review carries ``tag``."""
     if connection.vendor == "postgresql":
-        # tags @> '["fomo"]', served by the reviews' GIN index (journal 0011).
+        # tags @> '["fomo"]', served by the reviews' GIN index (journal 0013).
         reviews = TradeReview.objects.filter(tags__contains=[tag])
     else:  # SQLite has no JSON containment: the tag as a whole JSON string in the text
         reviews = TradeReview.objects.filter(tags__icontains=json.dumps(tag))

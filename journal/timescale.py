@@ -10,6 +10,8 @@ import logging
 
 from django.conf import settings
 
+from journal.analytics import aggregates
+
 logger = logging.getLogger(__name__)
 
 DAILY_PNL_VIEW = "journal_daily_pnl"
@@ -24,34 +26,37 @@ COMPRESSION_SQL = """
     )
 """
 
-# Daily P&L per symbol, strategy and account. A continuous aggregate must bucket on the
-# hypertable's time column (executed_at); the metrics count a trade on the day it
-# closed, so the closing day is a grouping column of its own, and a query over the
-# view sums the rows of each closed_day. materialized_only = false adds the trades not
-# yet materialized, so the view is never behind the table for new days.
-DAILY_PNL_SQL = f"""
-    CREATE MATERIALIZED VIEW IF NOT EXISTS {DAILY_PNL_VIEW}
-    WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-    SELECT time_bucket('1 day', executed_at) AS opened_day,
-           (closed_at AT TIME ZONE 'UTC')::date AS closed_day,
-           symbol, strategy, account,
-           count(*) AS trades,
-           count(*) FILTER (WHERE pnl > 0) AS wins,
-           count(*) FILTER (WHERE pnl < 0) AS losses,
-           sum(pnl) AS net_pnl,
-           coalesce(sum(pnl) FILTER (WHERE pnl > 0), 0) AS gross_profit,
-           coalesce(sum(pnl) FILTER (WHERE pnl < 0), 0) AS gross_loss,
-           max(pnl) AS largest_win,
-           min(pnl) AS largest_loss,
-           sum(extract(epoch FROM closed_at - executed_at)) AS holding_seconds
-    FROM journal_trade
-    WHERE status = 'closed'
-    GROUP BY opened_day, closed_day, symbol, strategy, account
-    WITH NO DATA
-"""  # noqa: S608 - a fixed view name
+# The daily rows of journal.analytics.aggregates, one continuous aggregate per grain
+# (every symbol, strategy and account; per symbol; per strategy; per account; the whole
+# day), so that a read with no filter reads a row a day. A continuous aggregate must
+# bucket on the hypertable's time column (executed_at); the reports count a trade on the
+# day it closed, so the closing day is a grouping column of its own, and a read folds
+# the rows of each closed_day. materialized_only = false adds the trades not yet
+# materialized, so a view is never behind the table for new days.
+CAGG_VIEWS = {
+    grain: DAILY_PNL_VIEW if grain == "key" else f"{DAILY_PNL_VIEW}_{grain}"
+    for grain in aggregates.GRAINS
+}
+CAGG_SQL = {grain: aggregates.cagg_sql(view, grain) for grain, view in CAGG_VIEWS.items()}
+# Reads take one closing day or a range of them (the risk gate: today's, on every idea).
+CAGG_INDEX_SQL = {
+    grain: f"CREATE INDEX IF NOT EXISTS {view}_closed_day ON {view} (closed_day)"
+    for grain, view in CAGG_VIEWS.items()
+}
 
 
-# The risk gate reads today's P&L (one closing day) on every idea.
+def refresh_daily_rows(cursor) -> None:
+    """Materialize every continuous aggregate over all history (outside a transaction).
+
+    The hourly policies refresh the last JOURNAL_DAILY_PNL_REFRESH_DAYS; trades stored
+    for days before that (an import of history, a spool replayed late) show in the
+    aggregates only after this. A refresh recomputes only the days that changed.
+    """
+    for view in CAGG_VIEWS.values():
+        cursor.execute("CALL refresh_continuous_aggregate(%s, NULL, NULL)", [view])
+
+
+# As migration 0010 made it, on the aggregate that 0012 replaced.
 DAILY_PNL_INDEX_SQL = (
     f"CREATE INDEX IF NOT EXISTS {DAILY_PNL_VIEW}_closed_day ON {DAILY_PNL_VIEW} (closed_day)"
 )
@@ -69,19 +74,20 @@ def apply_policies(cursor) -> list[str]:
     days = compress_after_days()
     cursor.execute("SELECT remove_compression_policy('journal_trade', if_exists => true)")
     cursor.execute("SELECT add_compression_policy('journal_trade', %s::interval)", [f"{days} days"])
-    cursor.execute(
-        f"SELECT remove_continuous_aggregate_policy('{DAILY_PNL_VIEW}', if_not_exists => true)"
-    )
     refresh = settings.JOURNAL_DAILY_PNL_REFRESH_DAYS
-    cursor.execute(
-        f"SELECT add_continuous_aggregate_policy('{DAILY_PNL_VIEW}', "
-        "start_offset => %s::interval, end_offset => INTERVAL '1 hour', "
-        "schedule_interval => INTERVAL '1 hour')",
-        [f"{refresh} days"],
-    )
+    for view in CAGG_VIEWS.values():
+        cursor.execute(
+            f"SELECT remove_continuous_aggregate_policy('{view}', if_not_exists => true)"
+        )
+        cursor.execute(
+            f"SELECT add_continuous_aggregate_policy('{view}', "
+            "start_offset => %s::interval, end_offset => INTERVAL '1 hour', "
+            "schedule_interval => INTERVAL '1 hour')",
+            [f"{refresh} days"],
+        )
     done = [
         f"compression of trade chunks older than {days} days",
-        f"hourly refresh of {DAILY_PNL_VIEW} over the last {refresh} days",
+        f"hourly refresh of {', '.join(CAGG_VIEWS.values())} over the last {refresh} days",
     ]
     logger.info("timescaledb policies applied", extra={"policies": done})
     return done

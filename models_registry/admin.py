@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from backoffice.admin_site import ModelAdmin
 from backoffice.formatting import when
-from models_registry import selectors
-from models_registry.forms import AliasMoveForm, ModelUploadForm
+from models_registry import admin_moves, selectors
+from models_registry.forms import ModelUploadForm
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
-from models_registry.services import DuplicateVersion, RegistryError, alias_move, model_register
+from models_registry.services import DuplicateVersion, RegistryError, model_register
 
 # -- versions -------------------------------------------------------------------------------
 
@@ -42,21 +42,16 @@ def metric_label(name: str) -> str:
     return METRIC_LABELS.get(name, str(name).replace("_", " "))
 
 
-def metric_text(value) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
 def metrics_table(version: ModelVersion):
-    if not version.metrics:
+    if not version.metrics or not isinstance(version.metrics, dict):
         return "—"
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td></tr>",
-        ((metric_label(k), metric_text(v)) for k, v in sorted(version.metrics.items())),
+        (
+            (metric_label(name), admin_moves.metric_value(value))
+            for name, value in sorted(version.metrics.items())
+        ),
     )
     return format_html("<table>{}</table>", rows)
 
@@ -146,8 +141,8 @@ class ModelVersionAdmin(ModelAdmin):
 
     @admin.display(description="AUC")
     def auc(self, obj):
-        value = obj.metrics.get("auc") if isinstance(obj.metrics, dict) else None
-        return "—" if value is None else metric_text(value)
+        auc = obj.metrics.get("auc") if isinstance(obj.metrics, dict) else None
+        return admin_moves.metric_value(auc)
 
     @admin.display(description="aliases")
     def aliases_list(self, obj):
@@ -304,91 +299,101 @@ class RegisteredModelAdmin(ModelAdmin):
         moves = selectors.alias_history(model=obj)
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
             (
                 (
+                    m.pk,
                     when(m.moved_at),
                     m.alias,
                     f"v{m.from_version.version}" if m.from_version else "(new)",
                     f"v{m.to_version.version}",
                     m.moved_by or "operator",
                     m.reason or "—",
+                    move_notes(m),
                 )
                 for m in moves
             ),
         )
         return format_html(
-            "<table><tr><th>when</th><th>alias</th><th>move</th><th>who</th><th>reason</th>"
-            "</tr>{}</table>",
+            "<table><tr><th>move</th><th>when</th><th>alias</th><th>versions</th><th>who</th>"
+            "<th>reason</th><th>clients</th></tr>{}</table>",
             rows,
         )
 
     def get_urls(self):
         move = self.admin_site.admin_view(self.move_alias_view)
+        rollback = self.admin_site.admin_view(self.rollback_view)
         return [
             path(
                 "<path:object_id>/move-alias/",
                 move,
                 name="models_registry_registeredmodel_move_alias",
             ),
+            path(
+                "<path:object_id>/rollback/<slug:alias>/",
+                rollback,
+                name="models_registry_registeredmodel_rollback",
+            ),
             *super().get_urls(),
         ]
 
     def move_alias_view(self, request, object_id):
-        """Step 1 chooses alias and version; step 2 confirms; only then the alias moves."""
-        model = get_object_or_404(RegisteredModel, pk=object_id)
-        if not request.user.has_perm("models_registry.change_modelalias"):
-            raise PermissionDenied
-        form = AliasMoveForm(request.POST or None, model=model)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": model,
-            "form": form,
-            "title": f"Move an alias of {model.name}",
+        return admin_moves.move_alias_view(self, request, object_id)
+
+    def rollback_view(self, request, object_id, alias):
+        return admin_moves.rollback_view(self, request, object_id, alias)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        model = self.get_object(request, object_id)
+        extra = {
+            "may_move_aliases": admin_moves.may_move_aliases(request.user),
+            "rollbacks": admin_moves.rollback_links(request, model) if model else [],
+            **(extra_context or {}),
         }
-        if request.method == "POST" and form.is_valid():
-            alias, target = form.cleaned_data["alias"], form.cleaned_data["version"]
-            current = ModelAlias.objects.filter(model=model, name=alias).select_related("version")
-            current_version = current[0].version if current else None
-            if request.POST.get("confirm") == "yes":
-                try:
-                    move = alias_move(
-                        model=model,
-                        alias=alias,
-                        version=target,
-                        moved_by=request.user,
-                        reason=form.cleaned_data["reason"],
-                    )
-                except RegistryError as exc:
-                    form.add_error(None, str(exc))
-                else:
-                    text = (
-                        f"{model.name}:{alias} now points at version {target.version}."
-                        if move
-                        else f"{model.name}:{alias} already pointed there."
-                    )
-                    self.message_user(request, text, messages.SUCCESS)
-                    return redirect("admin:models_registry_registeredmodel_change", model.pk)
-            else:
-                context.update(
-                    title=f"Confirm: move {model.name}:{alias}",
-                    alias=alias,
-                    current_version=current_version,
-                    target=target,
-                    reason=form.cleaned_data["reason"],
-                    current_metrics=metrics_table(current_version) if current_version else None,
-                    target_metrics=metrics_table(target),
-                )
-                return TemplateResponse(
-                    request, "admin/models_registry/move_alias_confirm.html", context
-                )
-        return TemplateResponse(request, "admin/models_registry/move_alias.html", context)
+        return super().change_view(request, object_id, form_url, extra)
+
+
+def move_notes(move: AliasMove) -> str:
+    """What a move meant for clients, in words: breaking (confirmed), a rollback."""
+    notes = []
+    if move.breaking:
+        notes.append("broke clients (confirmed)")
+    if move.rollback_of_id:
+        notes.append(f"rollback of move #{move.rollback_of_id}")
+    return "; ".join(notes) or "—"
+
+
+def schema_diff_table(recorded: dict):
+    """A move's recorded schema diff as a table (never its JSON)."""
+    if not recorded:
+        return "— (the move created the alias: no earlier version)"
+    rows = [("removed", f["name"], f["type"]) for f in recorded.get("removed", [])]
+    rows += [("added (required)", f["name"], f["type"]) for f in recorded.get("added", [])]
+    rows += [
+        ("type changed", r["name"], f"{r['old_type']} → {r['new_type']}")
+        for r in recorded.get("retyped", [])
+    ]
+    rows += [
+        ("moved", m["name"], f"column {m['old_position']} → {m['new_position']}")
+        for m in recorded.get("reordered", [])
+    ]
+    unchanged = recorded.get("unchanged", 0)
+    if not rows:
+        return f"no change: the same {unchanged} feature(s), types and order"
+    body = format_html_join("", "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>", rows)
+    return format_html(
+        "<table><tr><th>change</th><th>feature</th><th>detail</th></tr>{}</table>"
+        "<p>{} feature(s) unchanged.</p>",
+        body,
+        unchanged,
+    )
 
 
 @admin.register(AliasMove)
 class AliasMoveAdmin(ModelAdmin):
     list_display = [
+        "__str__",
         "moved_at",
         "model",
         "alias",
@@ -396,9 +401,39 @@ class AliasMoveAdmin(ModelAdmin):
         "to_version",
         "moved_by",
         "reason",
+        "clients",
     ]
-    list_filter = ["alias", "model"]
+    list_filter = ["alias", "breaking", "model"]
     list_select_related = ["model", "from_version__model", "to_version__model", "moved_by"]
+    fields = [
+        "model",
+        "alias",
+        "from_version",
+        "to_version",
+        "moved_by",
+        "moved_at",
+        "reason",
+        "clients",
+        "schema_changes",
+        "breaking_reasons",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="clients")
+    def clients(self, obj):
+        return move_notes(obj)
+
+    @admin.display(description="feature schema changes")
+    def schema_changes(self, obj):
+        return schema_diff_table(obj.schema_diff)
+
+    @admin.display(description="why it broke clients")
+    def breaking_reasons(self, obj):
+        reasons = obj.schema_diff.get("breaking", []) if obj.schema_diff else []
+        if not reasons:
+            return "—"
+        items = format_html_join("", "<li>{}</li>", ((reason,) for reason in reasons))
+        return format_html("<ul>{}</ul>", items)
 
     def has_add_permission(self, request):
         return False

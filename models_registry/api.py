@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from backoffice.api.auth import scope
 from models_registry import selectors
-from models_registry.models import ModelVersion, RegisteredModel
+from models_registry.models import ModelVersion, OutputKind, RegisteredModel
 
 logger = logging.getLogger(__name__)
 
@@ -64,16 +64,52 @@ class ModelSummarySerializer(serializers.ModelSerializer):
         return {alias.name: alias.version.version for alias in obj.aliases.all()}
 
 
+class AliasSchemaSerializer(serializers.Serializer):
+    """What a client of one alias sends and gets: check it before sending."""
+
+    version = serializers.IntegerField(help_text="The version the alias points at.")
+    feature_schema = FeatureSerializer(
+        many=True,
+        help_text="The features every instance must carry (no more, no fewer), in the "
+        "order the values of an `inputs` row take.",
+    )
+    output_kind = serializers.ChoiceField(choices=OutputKind.choices)
+    moved_at = serializers.DateTimeField(help_text="When the alias last moved.")
+
+
 class ModelDetailSerializer(serializers.ModelSerializer):
     aliases = serializers.SerializerMethodField()
+    alias_schemas = serializers.SerializerMethodField()
     versions = serializers.SerializerMethodField()
 
     class Meta:
         model = RegisteredModel
-        fields = ["name", "description", "task", "created_at", "aliases", "versions"]
+        fields = [
+            "name",
+            "description",
+            "task",
+            "created_at",
+            "aliases",
+            "alias_schemas",
+            "versions",
+        ]
 
     def get_aliases(self, obj) -> dict[str, int]:
         return {alias.name: alias.version.version for alias in obj.aliases.all()}
+
+    @extend_schema_field(serializers.DictField(child=AliasSchemaSerializer()))
+    def get_alias_schemas(self, obj) -> dict[str, dict]:
+        return {
+            alias.name: AliasSchemaSerializer(
+                {
+                    "version": alias.version.version,
+                    "feature_schema": alias.version.feature_schema,
+                    "output_kind": alias.version.output_kind,
+                    "moved_at": alias.updated_at,
+                }
+            ).data
+            for alias in obj.aliases.all()
+        }
 
     @extend_schema_field(VersionSerializer(many=True))
     def get_versions(self, obj) -> list[dict]:
@@ -103,6 +139,9 @@ class ModelDetailView(APIView):
     @extend_schema(
         operation_id="models_retrieve",
         summary="One model: versions, aliases, feature schema, metrics",
+        description="`alias_schemas` gives each alias's version and the features it takes "
+        "(names, types, order): a client checks it before sending, since a move of the "
+        "alias to a version with another schema changes what its requests must hold.",
         responses={
             200: ModelDetailSerializer,
             404: OpenApiResponse(description="No model of that name."),

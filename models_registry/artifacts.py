@@ -94,17 +94,6 @@ def store_chunks(chunks: Iterable[bytes], *, extension: str) -> StoredArtifact:
         raise
 
 
-def store_file(source: Path, *, extension: str) -> StoredArtifact:
-    """Copy a file on disk into the store (see store_chunks)."""
-    try:
-        with open(source, "rb") as handle:
-            return store_chunks(iter(lambda: handle.read(CHUNK), b""), extension=extension)
-    except FileNotFoundError:
-        raise ArtifactError(f"{source} does not exist") from None
-    except IsADirectoryError:
-        raise ArtifactError(f"{source} is a directory, not a model file") from None
-
-
 def read_verified(path: str, *, sha256: str, size: int) -> bytes:
     """The artifact's bytes, after checking its size and SHA-256 against the record."""
     absolute = resolve(path)

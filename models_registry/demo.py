@@ -1,28 +1,38 @@
 """Demo records of the registry: two small trained models and an ONNX LSTM, aliased
-`production`."""
+`production`, and a promotion history a newcomer can read and replay.
 
-from models_registry.models import ModelAlias, RegisteredModel
+The XGBoost model gets a version 2 trained without two of its signals (staging). Its
+production alias was moved to it, a breaking move confirmed with a reason, and rolled
+back: the model's page shows the history, "Roll back production to v2" and "Move an
+alias" to version 2 show the feature-schema diff and the AUC drop.
+"""
+
+from models_registry.models import AliasMove, ModelAlias, RegisteredModel
 from models_registry.neural import lstm_onnx
-from models_registry.services import model_register
-from models_registry.training import model_train
+from models_registry.services import alias_move, alias_rollback, model_register
+from models_registry.training import SYNTHETIC_FEATURES, model_train
 
 DEMO_NAME = "trade-outcome"
 LSTM_NAME = f"{DEMO_NAME}-lstm"
+XGBOOST_NAME = f"{DEMO_NAME}-xgboost"
+# Version 2 of the XGBoost model lacks these: clients of version 1 still send them.
+DROPPED_SIGNALS = ("rsi_14", "macd_hist")
 
 
 def seed() -> str:
     """Train and register an XGBoost and a LightGBM model (seconds) unless they exist,
-    and an ONNX LSTM (random weights: it shows a neural model served, not a forecast)."""
+    an ONNX LSTM (random weights: it shows a neural model served, not a forecast), and
+    the XGBoost model's promotion history."""
     lstm = seed_lstm()
     existing = ModelAlias.objects.filter(
-        name="production", model__name__in=[f"{DEMO_NAME}-xgboost", f"{DEMO_NAME}-lightgbm"]
+        name="production", model__name__in=[XGBOOST_NAME, f"{DEMO_NAME}-lightgbm"]
     ).select_related("version__model")
     if existing.count() >= 2:
         kept = ", ".join(str(alias.version) for alias in existing)
-        return f"kept {kept} (production), {lstm}"
+        return f"kept {kept} (production), {lstm}, {seed_promotion_history()}"
     versions = model_train(name=DEMO_NAME, source="synthetic", alias="production")
     trained = ", ".join(f"{v} (AUC {v.metrics['auc']}) production" for v in versions)
-    return f"{trained}, {lstm}"
+    return f"{trained}, {lstm}, {seed_promotion_history()}"
 
 
 def seed_lstm() -> str:
@@ -37,3 +47,38 @@ def seed_lstm() -> str:
         "(ONNX, random weights: a demo of neural serving).",
     )
     return f"{version} (ONNX LSTM) production"
+
+
+def seed_promotion_history() -> str:
+    """Version 2 on fewer signals in staging; production moved to it and rolled back."""
+    model = RegisteredModel.objects.get(name=XGBOOST_NAME)
+    if AliasMove.objects.filter(model=model, rollback_of__isnull=False).exists():
+        return f"kept {XGBOOST_NAME}'s promotion history"
+    production = ModelAlias.objects.select_related("version").get(model=model, name="production")
+    first = production.version
+    signals = [name for name in SYNTHETIC_FEATURES if name not in DROPPED_SIGNALS]
+    (second,) = model_train(
+        name=DEMO_NAME,
+        frameworks=("xgboost",),
+        source="synthetic",
+        features=signals,
+        alias="staging",
+    )
+    dropped = " and ".join(DROPPED_SIGNALS)
+    alias_move(
+        model=model,
+        alias="production",
+        version=second,
+        confirm_breaking=True,
+        reason=f"demo: version {second.version} without {dropped}; bots said to be ready",
+    )
+    alias_rollback(
+        model=model,
+        alias="production",
+        confirm_breaking=True,
+        reason=f"demo: the bots still send {dropped}, and the AUC fell from "
+        f"{first.metrics['auc']} to {second.metrics['auc']}",
+    )
+    return (
+        f"{second} without {dropped} (staging); production moved to it and rolled back to {first}"
+    )

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from models_registry import loaders
 from models_registry.models import Framework, ModelVersion, RegisteredModel, Task
-from models_registry.services import AUTO, RegistryError
+from models_registry.services import ANY_CURRENT, AUTO, REASON_MAX, BreakingMove, RegistryError
 
 # The admin takes every framework but pickles, which run code when loaded (operators only).
 UPLOAD_FRAMEWORKS = [(v, label) for v, label in Framework.choices if v != Framework.SKLEARN_JOBLIB]
@@ -77,15 +77,67 @@ class ModelUploadForm(forms.Form):
 
     def add_service_error(self, exc: RegistryError) -> None:
         """Show a refusal of the registry on the field it names (else above the form)."""
+        if isinstance(exc, BreakingMove):
+            self.add_error(
+                "alias",
+                f"{exc}. Leave the alias empty to register the version, then move the "
+                "alias from the model's page, where a move that breaks clients is "
+                "confirmed with a reason",
+            )
+            return
         field = self.SERVICE_FIELDS.get(exc.field or "", exc.field)
         self.add_error(field if field in self.fields else None, str(exc))
 
 
+BREAKING_LABEL = "Move it anyway: the clients are ready for the new schema"
+REASON_HELP = "Recorded with the move. Required when the move breaks clients."
+
+
 class AliasMoveForm(forms.Form):
+    """An alias move: chosen on the first page, confirmed on the second.
+
+    ``current`` is what the confirmation compared against ("new": no alias yet), so
+    that a move made by someone else meanwhile is not confirmed unseen.
+    """
+
     alias = forms.SlugField(max_length=50, initial="production")
     version = forms.ModelChoiceField(queryset=ModelVersion.objects.none())
-    reason = forms.CharField(max_length=300, required=False)
+    reason = forms.CharField(
+        max_length=REASON_MAX,
+        required=False,
+        help_text=REASON_HELP,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+    confirm_breaking = forms.BooleanField(required=False, label=BREAKING_LABEL)
+    current = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, model: RegisteredModel, **kwargs):
         super().__init__(*args, **kwargs)
+        self.model = model
         self.fields["version"].queryset = model.versions.order_by("-version")
+
+    def clean_current(self):
+        """ANY_CURRENT when not given (the first page), None for "new", else the version."""
+        raw = self.cleaned_data["current"]
+        if raw == "":
+            return ANY_CURRENT
+        if raw == "new":
+            return None
+        version = self.model.versions.filter(pk=raw).first() if raw.isdigit() else None
+        if version is None:
+            raise forms.ValidationError("not a version of this model: review the move again")
+        return version
+
+
+class AliasRollbackForm(forms.Form):
+    """A rollback's confirmation; ``move`` is the last move the page showed."""
+
+    move = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    reason = forms.CharField(
+        max_length=REASON_MAX,
+        required=False,
+        help_text='Recorded with the rollback ("rollback of move #N" when empty). '
+        "Required when the rollback breaks clients.",
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+    confirm_breaking = forms.BooleanField(required=False, label=BREAKING_LABEL)

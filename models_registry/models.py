@@ -156,14 +156,32 @@ class AliasMove(models.Model):
     )
     moved_at = models.DateTimeField(auto_now_add=True)
     reason = models.CharField(max_length=300, blank=True)
+    # A move whose new version refuses (or misreads) requests the old one took: only
+    # made when its mover confirmed it with a reason.
+    breaking = models.BooleanField(default=False)
+    # models_registry.promotions.SchemaDiff.as_json() of from -> to, and "breaking":
+    # the reasons clients break; {} for a move that created the alias.
+    schema_diff = models.JSONField(default=dict, blank=True)
+    # Set on a rollback: the move it undid.
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-moved_at", "-id"]
         indexes = [
             # The admin's history of one model, newest first.
             models.Index(fields=["model", "-moved_at"], name="aliasmove_model_time"),
+            # A rollback's lookup of an alias's last move.
+            models.Index(fields=["model", "alias", "-id"], name="aliasmove_model_alias_last"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(breaking=False) | ~models.Q(reason=""),
+                name="aliasmove_breaking_has_reason",
+            ),
         ]
 
     def __str__(self):
         source = f"v{self.from_version.version}" if self.from_version_id else "(new)"
-        return f"{self.model.name}:{self.alias} {source} -> v{self.to_version.version}"
+        return f"#{self.pk} {self.model.name}:{self.alias} {source} -> v{self.to_version.version}"

@@ -93,3 +93,23 @@ def alias_history(*, model: RegisteredModel, limit: int = 50) -> QuerySet[AliasM
         .select_related("from_version", "to_version", "moved_by")
         .order_by("-moved_at", "-id")[:limit]
     )
+
+
+def alias_last_move(*, model: RegisteredModel, alias: str) -> AliasMove | None:
+    """The last move of ``model``'s ``alias`` (what a rollback undoes), or None."""
+    return (
+        AliasMove.objects.filter(model=model, alias=alias)
+        .select_related("from_version", "to_version", "moved_by")
+        .order_by("-id")
+        .first()
+    )
+
+
+def rollback_candidates(*, model: RegisteredModel) -> list[AliasMove]:
+    """The last move of each alias of ``model`` that has a version to go back to."""
+    moves = []
+    for alias in ModelAlias.objects.filter(model=model).order_by("name"):
+        last = alias_last_move(model=model, alias=alias.name)
+        if last is not None and last.from_version_id is not None:
+            moves.append(last)
+    return moves

@@ -14,7 +14,9 @@ as skops files instead, which load no code (models_registry.loaders.SkopsPredict
 from __future__ import annotations
 
 import logging
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from backoffice.errors import DomainError
-from models_registry import artifacts, loaders
+from models_registry import artifacts, loaders, promotions
 from models_registry.models import (
     AliasMove,
     Framework,
@@ -43,6 +45,9 @@ FEATURE_TYPES = ("float", "int", "bool", "category")
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 _FEATURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$")
 NUMBERING_ATTEMPTS = 5
+REASON_MAX = 300
+# "Whatever the alias points at now": alias_move checks nothing about the current version.
+ANY_CURRENT = object()
 
 
 class RegistryError(DomainError):
@@ -54,6 +59,32 @@ class NotFound(RegistryError):
 
     status = 404
     code = "not_found"
+
+
+class BreakingMove(RegistryError):
+    """The move would break clients of the alias and was not confirmed with a reason.
+
+    ``reasons`` name each breaking change (models_registry.promotions.breaks_clients);
+    the error body lists each under ``confirm_breaking``.
+    """
+
+    status = 409
+    code = "breaking_change"
+
+    def __init__(self, message: str, *, reasons: list[str]):
+        super().__init__(
+            message,
+            field="confirm_breaking",
+            errors=[{"field": "confirm_breaking", "message": reason} for reason in reasons],
+        )
+        self.reasons = reasons
+
+
+class AliasMovedMeanwhile(RegistryError):
+    """The alias moved after the mover looked at it: what they confirmed is stale."""
+
+    status = 409
+    code = "conflict"
 
 
 class DuplicateVersion(RegistryError):
@@ -129,6 +160,37 @@ def _feature_schema(info: loaders.ModelInfo, given: list[dict[str, str]] | None)
     return given
 
 
+def _check_metrics(metrics: dict | None) -> None:
+    """RegistryError naming ``metrics`` for what PostgreSQL's jsonb cannot hold: NaN or
+    infinite numbers, NUL characters and lone surrogates, in any value or key."""
+    if metrics is None:
+        return
+    if not isinstance(metrics, dict):
+        raise RegistryError("metrics must be a JSON object", field="metrics")
+    pending: list[object] = [metrics]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise RegistryError(
+                f"metrics hold {item}: use finite numbers (or leave the metric out)",
+                field="metrics",
+            )
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise RegistryError(
+                    "metrics hold a lone surrogate, which is not valid Unicode", field="metrics"
+                ) from None
+            if "\x00" in item:
+                raise RegistryError("metrics hold a NUL character", field="metrics")
+
+
 PICKLE_REFUSED = (
     "a joblib (pickle) file runs code when it is loaded, so it is not accepted here: "
     "save a scikit-learn model with skops.io.dump (.skops) or export it to ONNX (.onnx)"
@@ -170,13 +232,18 @@ def model_register(
     training_window: TrainingWindow | None = None,
     created_by=None,
     trust_pickle: bool = False,
+    confirm_breaking: bool = False,
+    move_reason: str = "",
 ) -> ModelVersion:
     """Register ``data`` (a model file's bytes) as the next version of model ``name``.
 
     The model is created on its first version. ``created_by`` is the staff user (admin)
     or None (an operator's manage.py command). With ``alias``, the alias is moved to the
-    new version in the same transaction. ``trust_pickle``: an operator (no
-    ``created_by``) accepts that a joblib file runs code; nobody else can. The same
+    new version in the same transaction (``move_reason`` recorded with it); a move that
+    would break the alias's clients refuses the registration too (BreakingMove: nothing
+    is registered) unless ``confirm_breaking`` with a ``move_reason``, as in alias_move.
+    ``trust_pickle``: an operator (no ``created_by``) accepts that a joblib file runs
+    code; nobody else can. The same
     bytes registered twice for one model are refused (DuplicateVersion): a double
     submit or a retry makes one version.
     """
@@ -188,8 +255,10 @@ def model_register(
         )
     if task is not None and task not in Task.values:
         raise RegistryError(f"task must be one of {', '.join(Task.values)}", field="task")
+    _check_metrics(metrics)
     if alias is not None:
         _check_alias_name(alias)
+        _clean_reason(move_reason)  # before the file is loaded
     try:
         framework = loaders.detect_framework(data, filename) if framework == AUTO else framework
     except loaders.LoadError as exc:
@@ -232,6 +301,7 @@ def model_register(
             "created_by": created_by,
         },
         alias=alias,
+        move={"confirm_breaking": confirm_breaking, "reason": move_reason},
     )
     logger.info(
         "model version registered",
@@ -258,7 +328,13 @@ def model_register_file(*, path: Path, **kwargs) -> ModelVersion:
 
 
 def _create_version(
-    *, name: str, task: str | None, model_description: str, fields: dict, alias: str | None
+    *,
+    name: str,
+    task: str | None,
+    model_description: str,
+    fields: dict,
+    alias: str | None,
+    move: dict,
 ) -> ModelVersion:
     """Number and save the version; retried if a concurrent registration took the number."""
     for attempt in range(NUMBERING_ATTEMPTS):
@@ -287,7 +363,11 @@ def _create_version(
                 version.save()
                 if alias is not None:
                     alias_move(
-                        model=model, alias=alias, version=version, moved_by=fields["created_by"]
+                        model=model,
+                        alias=alias,
+                        version=version,
+                        moved_by=fields["created_by"],
+                        **move,
                     )
                 return version
         except IntegrityError:
@@ -315,27 +395,97 @@ def _check_alias_name(alias: str) -> None:
         )
 
 
+def _clean_reason(reason: str) -> str:
+    """A move's reason as stored, stripped; RegistryError naming ``reason`` for what
+    PostgreSQL cannot hold or a history cannot show: more than REASON_MAX characters,
+    control characters (NUL, line breaks), a lone surrogate."""
+    if not isinstance(reason, str):
+        raise RegistryError("the reason must be text", field="reason")
+    text = reason.strip()
+    if len(text) > REASON_MAX:
+        raise RegistryError(
+            f"the reason has {len(text):,} characters; at most {REASON_MAX}", field="reason"
+        )
+    if any(unicodedata.category(char) == "Cc" for char in text):
+        raise RegistryError(
+            "the reason must be one line of text, without control characters such as NUL",
+            field="reason",
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RegistryError(
+            "the reason holds a lone surrogate, which is not valid Unicode", field="reason"
+        ) from None
+    return text
+
+
+def _label(version: ModelVersion | None) -> str:
+    return f"version {version.version}" if version is not None else "nowhere (a new alias)"
+
+
 @transaction.atomic
 def alias_move(
-    *, model: RegisteredModel, alias: str, version: ModelVersion, moved_by=None, reason: str = ""
+    *,
+    model: RegisteredModel,
+    alias: str,
+    version: ModelVersion,
+    moved_by=None,
+    reason: str = "",
+    confirm_breaking: bool = False,
+    expected_current: ModelVersion | object | None = ANY_CURRENT,
+    rollback_of: AliasMove | None = None,
 ) -> AliasMove | None:
     """Point ``alias`` of ``model`` at ``version`` and record the move.
 
-    Returns the AliasMove, or None when the alias already points there. Every worker
-    serves the new version within a second (serving.hotswap, told on commit).
+    Returns the AliasMove, or None when the alias already points there. A move after
+    which requests the alias's current version accepts would fail or be misread
+    (models_registry.promotions.breaks_clients) is refused with BreakingMove unless
+    ``confirm_breaking`` and a ``reason``; it is recorded as breaking, with its schema
+    diff. ``expected_current`` is the version (None: no alias yet) the mover reviewed:
+    AliasMovedMeanwhile if the alias points elsewhere now. ``rollback_of``: the move
+    this one undoes (alias_rollback). Every worker serves the new version within a
+    second (serving.hotswap, told on commit).
     """
     _check_alias_name(alias)
+    reason = _clean_reason(reason)
     if version.model_id != model.pk:
         raise RegistryError(
             f"{version} belongs to another model than {model.name}", field="version"
         )
     # Serialises moves of one model's aliases, so that two staff moving `production`
-    # at once record two moves with the right "from" each, not two from the same one.
+    # at once record two moves with the right "from" each, not two from the same one;
+    # and a move is checked against the version it really leaves.
     RegisteredModel.objects.select_for_update().get(pk=model.pk)
     current = ModelAlias.objects.filter(model=model, name=alias).select_related("version").first()
     if current is not None and current.version_id == version.pk:
         return None
     from_version = current.version if current is not None else None
+    if expected_current is not ANY_CURRENT and from_version != expected_current:
+        raise AliasMovedMeanwhile(
+            f"{model.name}:{alias} points at {_label(from_version)} now, not at the "
+            f"{_label(expected_current)} you reviewed: review the move again",
+            field="version",
+        )
+    diff = promotions.schema_diff(
+        from_version.feature_schema if from_version is not None else None,
+        version.feature_schema,
+    )
+    breaking = promotions.breaks_clients(diff)
+    if breaking and not confirm_breaking:
+        raise BreakingMove(
+            f"moving {model.name}:{alias} from {_label(from_version)} to version "
+            f"{version.version} would break its clients: {'; '.join(breaking)}. Move it "
+            "only when they are ready, confirming with a reason",
+            reasons=breaking,
+        )
+    if breaking and not reason:
+        raise RegistryError(
+            "a move that breaks clients needs a reason, which is recorded with it",
+            field="reason",
+        )
+    if not reason and rollback_of is not None:
+        reason = f"rollback of move #{rollback_of.pk}"
     if current is None:
         ModelAlias.objects.create(model=model, name=alias, version=version, updated_by=moved_by)
     else:
@@ -348,7 +498,10 @@ def alias_move(
         from_version=from_version,
         to_version=version,
         moved_by=moved_by,
-        reason=reason[:300],
+        reason=reason,
+        breaking=bool(breaking),
+        schema_diff={**diff.as_json(), "breaking": breaking} if from_version else {},
+        rollback_of=rollback_of,
     )
     logger.info(
         "alias moved",
@@ -358,9 +511,67 @@ def alias_move(
             "from_version": from_version.version if from_version else None,
             "to_version": version.version,
             "moved_by": str(moved_by) if moved_by else "operator",
+            "breaking": bool(breaking),
+            "rollback_of": rollback_of.pk if rollback_of else None,
         },
     )
     transaction.on_commit(lambda: aliases_changed.send(sender=ModelAlias, model=model.name))
+    return move
+
+
+@transaction.atomic
+def alias_rollback(
+    *,
+    model: RegisteredModel,
+    alias: str,
+    moved_by=None,
+    reason: str = "",
+    confirm_breaking: bool = False,
+    expected_move: int | None = None,
+) -> AliasMove:
+    """Point ``alias`` back at the version it left on its last move.
+
+    Recorded as a move with ``reason`` ("rollback of move #N" when none is given) and
+    ``rollback_of``; a rollback that breaks clients needs ``confirm_breaking`` and a
+    reason of the mover's, as any move (alias_move). ``expected_move``: the id of the
+    move the mover saw as the last; AliasMovedMeanwhile when the alias moved since (a
+    second click would otherwise undo the first one's rollback).
+    """
+    _check_alias_name(alias)
+    reason = _clean_reason(reason)
+    RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if not ModelAlias.objects.filter(model=model, name=alias).exists():
+        raise NotFound(f"model {model.name!r} has no alias {alias!r}", field="alias")
+    last = (
+        AliasMove.objects.filter(model=model, alias=alias)
+        .select_related("from_version", "to_version")
+        .order_by("-id")
+        .first()
+    )
+    if last is None or last.from_version is None:
+        made = f" (move #{last.pk})" if last is not None else ""
+        raise RegistryError(
+            f"{model.name}:{alias} was created by its last move{made}: there is no "
+            "earlier version to roll back to",
+            field="alias",
+        )
+    if expected_move is not None and last.pk != expected_move:
+        raise AliasMovedMeanwhile(
+            f"{model.name}:{alias} moved again since you reviewed the rollback (its last "
+            f"move is #{last.pk} now, not #{expected_move}): review it again",
+            field="move",
+        )
+    move = alias_move(
+        model=model,
+        alias=alias,
+        version=last.from_version,
+        moved_by=moved_by,
+        reason=reason,
+        confirm_breaking=confirm_breaking,
+        expected_current=last.to_version,
+        rollback_of=last,
+    )
+    assert move is not None  # the last move went from one version to another
     return move
 
 

@@ -137,6 +137,21 @@ def load_dataset(*, source: str = "auto", rows: int = 4000, seed: int = 7) -> Da
     return synthetic_dataset(rows=rows, seed=seed)
 
 
+def select_features(dataset: Dataset, features: list[str]) -> Dataset:
+    """The dataset with only ``features``, in that order (a model on fewer signals)."""
+    unknown = [name for name in features if name not in dataset.feature_names]
+    if unknown:
+        raise RegistryError(
+            f"the {dataset.source} data has no feature {unknown[0]!r}; it has "
+            f"{', '.join(dataset.feature_names)}",
+            field="features",
+        )
+    if len(set(features)) != len(features):
+        raise RegistryError("a feature is named twice", field="features")
+    columns = [dataset.feature_names.index(name) for name in features]
+    return Dataset(dataset.x[:, columns], dataset.y, list(features), dataset.source, dataset.window)
+
+
 def split(dataset: Dataset, *, seed: int, holdout: float = 0.25):
     """Train and holdout indices; time order is kept for journal data (no look-ahead)."""
     n = len(dataset.y)
@@ -207,13 +222,22 @@ def model_train(
     depth: int = 4,
     seed: int = 7,
     alias: str | None = None,
+    features: list[str] | None = None,
+    confirm_breaking: bool = False,
+    move_reason: str = "",
 ) -> list[ModelVersion]:
     """Train one model per framework, evaluate it on a holdout, register it as the next
-    version of ``<name>-<framework>`` with its metrics, and move ``alias`` to it."""
+    version of ``<name>-<framework>`` with its metrics, and move ``alias`` to it.
+
+    ``features``: train on these of the data's features only, in this order. A move of
+    ``alias`` that breaks its clients needs ``confirm_breaking`` and ``move_reason``
+    (models_registry.services.alias_move)."""
     unknown = sorted(set(frameworks) - set(FRAMEWORKS))
     if unknown or not frameworks:
         raise RegistryError(f"frameworks must be among {', '.join(FRAMEWORKS)}", field="frameworks")
     dataset = load_dataset(source=source, rows=rows, seed=seed)
+    if features:
+        dataset = select_features(dataset, features)
     train, holdout = split(dataset, seed=seed)
     versions = []
     with tempfile.TemporaryDirectory(prefix="train-") as scratch:
@@ -234,6 +258,8 @@ def model_train(
                 f"{rounds} rounds, depth {depth}",
                 metrics=metrics,
                 training_window=dataset.window,
+                confirm_breaking=confirm_breaking,
+                move_reason=move_reason,
             )
             logger.info(
                 "model trained",

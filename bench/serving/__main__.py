@@ -1,7 +1,7 @@
 """Benchmark: the prediction API under gunicorn against a FastAPI + uvicorn baseline.
 
 Starts a throwaway PostgreSQL cluster and Redis, registers one XGBoost model (120 trees,
-depth 5, 8 features: the model of FACTS.md), and serves it twice on loopback:
+depth 5, 8 features), and serves it twice on loopback:
   project   gunicorn, 2 sync workers, the real settings (API key, throttle, Redis
             prediction cache, JSON logs at INFO)
   fastapi   uvicorn, 2 workers, bench/serving/fastapi_app.py on the same artifact

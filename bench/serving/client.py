@@ -1,7 +1,7 @@
 """A small asyncio HTTP/1.1 load client: pre-built requests, Connection: close.
 
 Every request opens a connection, sends its bytes, reads to EOF and closes, on both
-servers alike (FACTS.md: keep-alive answers stall about 40 ms here).
+servers alike (keep-alive answers stall about 40 ms on this machine's loopback).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ the two cores the servers share):
 
 MLflow and MLServer are installed by this benchmark, each in a throwaway virtualenv
 under var/bench-venvs/ (kept for the next run), never in the project's requirements
-(FACTS.md: mlflow 3.18 does not install here; MLServer needs uvloop<0.21).
+(mlflow 3.18 does not install here; MLServer needs uvloop<0.21).
 
 Each target runs at 16 clients (throughput) and at one (latency), in --rounds rounds,
 targets alternating. Printed: req/s, p50 and p99 per target and round, then the medians
@@ -164,7 +164,7 @@ def start_mlserver(scratch: Path, artifact: Path) -> tuple[subprocess.Popen, int
     (root / "settings.json").write_text(
         json.dumps(
             {
-                "host": "127.0.0.1",  # FACTS.md: it binds 0.0.0.0 otherwise
+                "host": "127.0.0.1",  # it binds 0.0.0.0 otherwise
                 "http_port": port,
                 "grpc_port": free_port(),
                 "metrics_port": free_port(),

@@ -4,6 +4,7 @@ trades      TradeAdmin (the list, the trade's page, review actions) and the dash
 support     the list's paginator and changelist, the review form, display helpers
 filters     the list filters (cheap on millions of rows)
 views       the flag and export views of the trade list
+dashboard   the performance dashboard page (its figures: journal.analytics)
 quarantine  the worklist of quarantined spool lines
 instruments what the desk trades (risk managers keep them)
 """

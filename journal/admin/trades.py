@@ -1,6 +1,6 @@
 """The trade journal in the admin: review trades all day on a table of millions of rows.
 
-What keeps the trade list fast on a hypertable (../shared/TIMESCALEDB.md):
+What keeps the trade list fast on a hypertable:
 - no full COUNT: an estimated or capped count (TradePaginator) and no full result count;
 - no date_hierarchy (its datetimes() query reads the whole selection): a time-range filter;
 - ORDER BY executed_at DESC first, so the time index serves the page (the changelist
@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.formatting import money, percent, when
+from journal.admin import dashboard, trade_page
 from journal.admin import views as admin_views
 from journal.admin.filters import (
     AccountFilter,
@@ -43,7 +44,6 @@ from journal.admin.support import (
     review_value_text,
 )
 from journal.admin.views import BULK_LIMIT
-from journal.analytics import dashboard
 from journal.display import currency_of, pnl_class, pnl_text, price_text, quantity_text
 from journal.models import ReviewChange, ReviewStatus, Trade, TradeReview
 from journal.reviews import ReviewRejected, trade_review
@@ -217,6 +217,10 @@ class TradeAdmin(ModelAdmin):
     def entry_display(self, obj):
         return price_text(obj.symbol, obj.entry_price)
 
+    @admin.display(description="initial stop")
+    def stop_display(self, obj):
+        return "—" if obj.stop_loss is None else price_text(obj.symbol, obj.stop_loss)
+
     @admin.display(description="exit price")
     def exit_display(self, obj):
         return price_text(obj.symbol, obj.exit_price)
@@ -240,6 +244,8 @@ class TradeAdmin(ModelAdmin):
                     ("symbol", "side", "quantity_display"),
                     ("entry_display", "exit_display", "fees_display"),
                     "pnl_coloured",
+                    ("stop_display", "r_multiple_display"),
+                    "excursion_display",
                     ("strategy", "account"),
                     ("model_version_display", "confidence_display"),
                     "desk_links",
@@ -270,6 +276,9 @@ class TradeAdmin(ModelAdmin):
             "fees_display",
             "confidence_display",
             "pnl_coloured",
+            "stop_display",
+            "r_multiple_display",
+            "excursion_display",
             "model_version_display",
             "desk_links",
             "agent_votes_display",
@@ -280,6 +289,14 @@ class TradeAdmin(ModelAdmin):
             "review_notes",
             "review_mistakes",
         ]
+
+    @admin.display(description="R-multiple")
+    def r_multiple_display(self, obj):
+        return trade_page.r_multiple(obj)
+
+    @admin.display(description="MAE / MFE")
+    def excursion_display(self, obj):
+        return trade_page.excursion(obj)
 
     @admin.display(description="idea and decisions")
     def desk_links(self, obj):

@@ -1,50 +1,28 @@
-"""Performance figures of the journal, computed in SQL.
+"""Performance figures of the journal: the report of GET /metrics, performance_report and
+the dashboard, all folded from the daily rows of journal.analytics.aggregates.
 
-The database aggregates (counts, sums, extremes, per day / symbol / strategy); only the
-per-day series, one row a day, reaches Python for the equity curve, drawdown, Sharpe
-and Sortino (journal.analytics.performance). Days are bucketed with time_bucket on TimescaleDB
-and date_trunc elsewhere. Trades count on the UTC day they closed; open trades are
-not in the figures.
+The database aggregates (the daily summary or the continuous aggregates where it keeps
+them, the trades otherwise: journal.analytics.sources); only rows of a day, a symbol or
+a strategy reach Python, where journal.analytics.performance turns the daily series into
+the equity curve, drawdown, Sharpe and Sortino. Trades count on the UTC day they closed;
+open trades are not in the figures.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import (
-    Avg,
-    Count,
-    DateTimeField,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Func,
-    Max,
-    Min,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Coalesce, TruncDay
+from django.db.models import DateTimeField, Func, QuerySet
+from django.db.models.functions import TruncDay
 
-from journal.analytics import performance
-from journal.analytics import summary as daily_summary
+from journal.analytics import aggregates, excursions, performance, reviewed, sources
 from journal.models import Trade, TradeStatus
-from journal.timescale import DAILY_PNL_VIEW
 
-ZERO = Value(Decimal(0))
-AGGREGATES = {
-    "trades": Count("id"),
-    "wins": Count("id", filter=Q(pnl__gt=0)),
-    "losses": Count("id", filter=Q(pnl__lt=0)),
-    "net_pnl": Coalesce(Sum("pnl"), ZERO),
-    "gross_profit": Coalesce(Sum("pnl", filter=Q(pnl__gt=0)), ZERO),
-    "gross_loss": Coalesce(Sum("pnl", filter=Q(pnl__lt=0)), ZERO),
-}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class TimeBucket(Func):
@@ -60,12 +38,6 @@ def closed_trades(queryset: QuerySet[Trade] | None = None) -> QuerySet[Trade]:
     return base.filter(status=TradeStatus.CLOSED)
 
 
-def _day_expression():
-    if connection.vendor == "postgresql" and getattr(connection, "timescale_installed", False):
-        return TimeBucket("closed_at")
-    return TruncDay("closed_at", tzinfo=UTC)
-
-
 def _finish(row: dict[str, Any]) -> dict[str, Any]:
     """Add the ratios that follow from a row's counts and sums."""
     trades = row["trades"]
@@ -75,122 +47,92 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def summary(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
-    """Count, wins, losses, sums, extremes and averages of the closed trades."""
-    holding = ExpressionWrapper(F("closed_at") - F("executed_at"), output_field=DurationField())
-    row = closed_trades(queryset).aggregate(
-        **AGGREGATES,
-        average_win=Avg("pnl", filter=Q(pnl__gt=0)),
-        average_loss=Avg("pnl", filter=Q(pnl__lt=0)),
-        largest_win=Max("pnl", filter=Q(pnl__gt=0)),
-        largest_loss=Min("pnl", filter=Q(pnl__lt=0)),
-        average_holding=Avg(holding),
-    )
-    return _finish(row)
-
-
 def by_day(queryset: QuerySet[Trade] | None = None) -> list[dict[str, Any]]:
-    """One row per UTC day with closed trades, oldest first."""
+    """One row per UTC day with closed trades, oldest first (from the trades; days
+    bucketed with time_bucket on TimescaleDB)."""
+    if sources.timescale():
+        day = TimeBucket("closed_at")
+    else:
+        day = TruncDay("closed_at", tzinfo=UTC)
+    dialect = aggregates.dialect_of(connection)
     rows = (
         closed_trades(queryset)
-        .annotate(day=_day_expression())
+        .annotate(day=day)
         .values("day")
-        .annotate(**AGGREGATES)
+        .annotate(**aggregates.trade_annotations(dialect, aggregates.TABLE_MEASURES))
         .order_by("day")
     )
-    return [_finish({**row, "day": _as_date(row["day"])}) for row in rows]
+    return [
+        _finish(
+            aggregates.normalised({**row, "day": _as_date(row["day"])}, aggregates.TABLE_MEASURES)
+        )
+        for row in rows
+    ]
+
+
+def summary(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
+    """The summary figures of the closed trades of ``queryset`` (see report)."""
+    return report(queryset)["summary"]
 
 
 def by_field(queryset: QuerySet[Trade] | None, field: str) -> list[dict[str, Any]]:
-    """One row per symbol or strategy, best net P&L first."""
-    if field not in {"symbol", "strategy", "account", "side"}:
+    """One row per symbol, strategy or account, best net P&L first."""
+    if field not in aggregates.DIMENSIONS:
         raise ValueError(f"cannot group by {field!r}")
-    rows = closed_trades(queryset).values(field).annotate(**AGGREGATES).order_by("-net_pnl", field)
-    return [_finish(dict(row)) for row in rows]
+    rows = sources.from_trades(closed_trades(queryset), (field,), aggregates.TABLE_MEASURES)
+    return _ranked(rows, field)
 
 
-SUMS = ("trades", "wins", "losses", "net_pnl", "gross_profit", "gross_loss")
-
-
-def _grouped(queryset: QuerySet[Trade] | None) -> list[dict[str, Any]]:
-    """One scan of the closed trades, grouped by (day, symbol, strategy).
-
-    Every figure of the report is a sum, a count or an extreme of these groups, so the
-    table is read once however many views of it the report shows.
-    """
-    holding = ExpressionWrapper(F("closed_at") - F("executed_at"), output_field=DurationField())
-    return list(
-        closed_trades(queryset)
-        .annotate(day=_day_expression())
-        .values("day", "symbol", "strategy")
-        .annotate(**AGGREGATES, highest=Max("pnl"), lowest=Min("pnl"), holding=Sum(holding))
-        .order_by()
-    )
-
-
-def _roll_up(groups: list[dict[str, Any]], key: str | None) -> dict[Any, dict[str, Any]]:
-    totals: dict[Any, dict[str, Any]] = {}
-    for group in groups:
-        name = group[key] if key else None
-        row = totals.get(name)
-        if row is None:
-            totals[name] = row = {**({key: name} if key else {}), **dict.fromkeys(SUMS, 0)}
-        for field in SUMS:
-            row[field] += group[field]
-    return totals
-
-
-def _total(groups: list[dict[str, Any]]) -> dict[str, Any]:
-    """The sums of all groups, with the extremes and the holding time."""
-    row = _roll_up(groups, None).get(None) or dict.fromkeys(SUMS, 0)
-    row["highest"] = max((g["highest"] for g in groups), default=None)
-    row["lowest"] = min((g["lowest"] for g in groups), default=None)
-    row["holding"] = sum((g["holding"] for g in groups if g["holding"] is not None), timedelta())
-    return row
-
-
-def _summary_row(total: dict[str, Any]) -> dict[str, Any]:
-    row = {field: total[field] for field in SUMS}
-    for field in ("net_pnl", "gross_profit", "gross_loss"):
-        row[field] = Decimal(row[field])
-    highest, lowest = total["highest"], total["lowest"]
-    row.update(
-        average_win=performance.ratio(row["gross_profit"], row["wins"]),
-        average_loss=performance.ratio(row["gross_loss"], row["losses"]),
-        largest_win=highest if highest is not None and highest > 0 else None,
-        largest_loss=lowest if lowest is not None and lowest < 0 else None,
-        average_holding=total["holding"] / row["trades"] if row["trades"] else None,
-    )
-    return _finish(row)
+# -- the report ---------------------------------------------------------------------------
 
 
 def report(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
-    """The whole picture: summary, the daily series and what follows from it, groups."""
-    groups = _grouped(queryset)
-    for group in groups:
-        group["day"] = _as_date(group["day"])
-    return _report_from(groups)
+    """The whole picture from the trades of ``queryset``: one scan grouped by day, symbol
+    and strategy, rolled up here."""
+    trades = closed_trades(queryset)
+    groups = sources.from_trades(trades, ("closed_day", "symbol", "strategy"), aggregates.NAMES)
+    report = assemble(
+        days=_roll_up(groups, "closed_day", aggregates.NAMES),
+        symbols=_roll_up(groups, "symbol", aggregates.TABLE_MEASURES),
+        strategies=_roll_up(groups, "strategy", aggregates.TABLE_MEASURES),
+    )
+    return _with_trade_figures(report, trades)
 
 
 def report_for(filterset) -> dict[str, Any]:
-    """The report for a valid MetricsFilter: from the daily summary where it can answer
-    (plain PostgreSQL; filters on closing days, symbol, strategy, account), else from
-    the trades. Both give the same figures (tests/journal/test_summary.py)."""
-    filters = summary_filters(filterset.form.cleaned_data)
-    if filters is not None and daily_summary.available():
-        rolled = daily_summary.rollups(**filters)
-        if rolled["total"].get("trades"):
-            return _assemble(rolled["day"], rolled["symbol"], rolled["strategy"], rolled["total"])
-        return _report_from([])
+    """The report for a valid MetricsFilter: from the stored daily rows where they can
+    answer (filters on closing days, symbol, strategy, account), else from the trades.
+    Both give the same figures (tests/journal/test_aggregates_agree.py)."""
+    where = summary_filters(filterset.form.cleaned_data)
+    if where is not None and sources.stored():
+        return report_of(where)
     return report(filterset.qs)
 
 
-def summary_filters(data: dict[str, Any]) -> dict[str, Any] | None:
-    """The summary's arguments for these filter values, or None when it cannot answer
+def report_of(where: sources.DayFilter) -> dict[str, Any]:
+    """The report of whole days and dimension values: three reads of the daily rows."""
+    report = assemble(
+        days=sources.read(where, ("closed_day",)),
+        symbols=sources.read(where, ("symbol",), aggregates.TABLE_MEASURES),
+        strategies=sources.read(where, ("strategy",), aggregates.TABLE_MEASURES),
+    )
+    return _with_trade_figures(report, sources.trades_of(where))
+
+
+def _with_trade_figures(report: dict[str, Any], trades) -> dict[str, Any]:
+    """The figures that are not daily sums: per review grade and tag (the reviewed
+    trades), and the MAE/MFE of the latest trades that the market bars cover."""
+    report.update(reviewed.by_review(trades))
+    report["excursions"] = excursions.recent_summary(trades)
+    return report
+
+
+def summary_filters(data: dict[str, Any]) -> sources.DayFilter | None:
+    """The stored rows' filter for these filter values, or None when they cannot answer
     them (a side, status or model version; a time that is not a UTC midnight)."""
     if any(data.get(name) for name in ("side", "status", "model_version")):
         return None
-    filters: dict[str, Any] = {}
+    days: dict[str, date] = {}
     for name in ("since", "until"):
         moment = data.get(name)
         if moment is None:
@@ -198,55 +140,145 @@ def summary_filters(data: dict[str, Any]) -> dict[str, Any] | None:
         moment = moment.astimezone(UTC)
         if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
             return None
-        filters[name] = moment.date()
-    for name in ("symbol", "strategy", "account"):
+        days[name] = moment.date()
+    values = {}
+    for name in aggregates.DIMENSIONS:
         value = data.get(name)
         if value:
-            filters[name] = value.strip().upper() if name == "symbol" else value
-    return filters
+            values[name] = value.strip().upper() if name == "symbol" else value
+    return sources.DayFilter(**days, **values)
 
 
-def _report_from(groups: list[dict[str, Any]]) -> dict[str, Any]:
-    return _assemble(
-        _roll_up(groups, "day"),
-        _roll_up(groups, "symbol"),
-        _roll_up(groups, "strategy"),
-        _total(groups),
-    )
+def _roll_up(groups: list[dict[str, Any]], key: str, names) -> list[dict[str, Any]]:
+    by_key: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for group in groups:
+        by_key[group[key]].append(group)
+    return [{key: name, **aggregates.fold(rows, names)} for name, rows in by_key.items()]
 
 
-def _assemble(
-    by_day: dict[Any, dict[str, Any]],
-    by_symbol: dict[Any, dict[str, Any]],
-    by_strategy: dict[Any, dict[str, Any]],
-    total: dict[str, Any],
+def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    finished = [_finish(dict(row)) for row in rows]
+    return sorted(finished, key=lambda row: (-row["net_pnl"], row[key]))
+
+
+def assemble(
+    *, days: list[dict[str, Any]], symbols: list[dict[str, Any]], strategies: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The report from its roll-ups (each a name -> sums mapping) and the total."""
-    days = [_finish(row) for _, row in sorted(by_day.items())]
+    """The report from its daily rows (every measure) and the rows per symbol and per
+    strategy (the table measures)."""
+    days = sorted(days, key=lambda row: row["closed_day"])
+    total = aggregates.fold(days)
     daily = [row["net_pnl"] for row in days]
-    result = _summary_row(total)
-    result.update(
+    by_day = []
+    for row, level, fall in zip(
+        days, performance.equity_curve(daily), performance.drawdowns(daily), strict=True
+    ):
+        out = {"day": _as_date(row["closed_day"])}
+        out.update({name: row[name] for name in aggregates.TABLE_MEASURES})
+        out.update(equity=level, drawdown=fall)
+        by_day.append(_finish(out))
+    return {
+        "summary": _summary(total, daily),
+        "by_day": by_day,
+        "by_symbol": _ranked(symbols, "symbol"),
+        "by_strategy": _ranked(strategies, "strategy"),
+        "by_side": by_side(total),
+        "by_weekday": by_weekday(by_day),
+        "by_hour": by_hour(total),
+        "r_histogram": r_histogram(total),
+    }
+
+
+def _summary(total: dict[str, Any], daily: list[Decimal]) -> dict[str, Any]:
+    row = {name: total[name] for name in aggregates.TABLE_MEASURES}
+    trades = row["trades"]
+    r_trades = total["r_trades"]
+    row.update(
+        average_win=performance.ratio(row["gross_profit"], row["wins"]),
+        average_loss=performance.ratio(row["gross_loss"], row["losses"]),
+        largest_win=total["largest_win"],
+        largest_loss=total["largest_loss"],
+        average_holding=(
+            timedelta(seconds=float(total["holding_seconds"] / trades)) if trades else None
+        ),
         max_drawdown=performance.max_drawdown(daily),
         sharpe=performance.sharpe(daily),
         sortino=performance.sortino(daily),
-        days=len(days),
+        days=len(daily),
+        r_trades=r_trades,
+        # The mean R-multiple per trade with a stop: Van Tharp's expectancy in R.
+        expectancy_r=performance.ratio(total["r_sum"], r_trades),
+        average_win_r=performance.ratio(total["r_win_sum"], total["r_wins"]),
+        average_loss_r=performance.ratio(total["r_loss_sum"], total["r_losses"]),
     )
-    equity = performance.equity_curve(daily)
-    drawdown = performance.drawdowns(daily)
-    for row, level, fall in zip(days, equity, drawdown, strict=True):
-        row["equity"] = level
-        row["drawdown"] = fall
+    return _finish(row)
 
-    def ranked(rolled: dict[Any, dict[str, Any]], key: str) -> list[dict[str, Any]]:
-        rows = [_finish(row) for row in rolled.values()]
-        return sorted(rows, key=lambda row: (-row["net_pnl"], row[key]))
 
+def _row(name: str, label: Any, trades: int, wins: int, net: Decimal) -> dict[str, Any]:
+    """One row of a breakdown: its label, trades, wins, net P&L, win rate, expectancy."""
     return {
-        "summary": result,
-        "by_day": days,
-        "by_symbol": ranked(by_symbol, "symbol"),
-        "by_strategy": ranked(by_strategy, "strategy"),
+        name: label,
+        "trades": trades,
+        "wins": wins,
+        "net_pnl": net,
+        "win_rate": performance.ratio(wins, trades),
+        "expectancy": performance.ratio(net, trades),
     }
+
+
+def by_side(total: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _row("side", side, total[f"{side}_trades"], total[f"{side}_wins"], total[f"{side}_net_pnl"])
+        for side in ("long", "short")
+    ]
+
+
+def by_weekday(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per weekday of the closing day: the days traded, trades, wins, net P&L."""
+    rows = [
+        {"weekday": name, "days": 0, "trades": 0, "wins": 0, "net_pnl": Decimal(0)}
+        for name in WEEKDAYS
+    ]
+    for day in days:
+        row = rows[day["day"].weekday()]
+        row["days"] += 1
+        row["trades"] += day["trades"]
+        row["wins"] += day["wins"]
+        row["net_pnl"] += day["net_pnl"]
+    for row in rows:
+        row["win_rate"] = performance.ratio(row["wins"], row["trades"])
+        row["expectancy"] = performance.ratio(row["net_pnl"], row["trades"])
+    return rows
+
+
+def by_hour(total: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per UTC hour the trades were opened in: trades, wins, net P&L."""
+    return [
+        _row(
+            "hour",
+            hour,
+            total[f"hour_{hour:02d}_trades"],
+            total[f"hour_{hour:02d}_wins"],
+            total[f"hour_{hour:02d}_net_pnl"],
+        )
+        for hour in aggregates.HOURS
+    ]
+
+
+def r_histogram(total: dict[str, Any]) -> list[dict[str, Any]]:
+    """Trades with a stop per half-R bucket; the first and last buckets are open."""
+    rows = []
+    for n in range(aggregates.R_BUCKETS + 2):
+        low = None if n == 0 else aggregates.R_LOW + (n - 1) * aggregates.R_WIDTH
+        high = None if n == aggregates.R_BUCKETS + 1 else aggregates.R_LOW + n * aggregates.R_WIDTH
+        rows.append(
+            {
+                "low": None if low is None else Decimal(low),
+                "high": None if high is None else Decimal(high),
+                "trades": total[f"r_bucket_{n:02d}"],
+            }
+        )
+    return rows
 
 
 def _as_date(value) -> date:
@@ -263,52 +295,16 @@ def daily_pnl(
     strategy: str | None = None,
     account: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Daily net P&L and counts by closing day, for the dashboard.
+    """Daily net P&L and counts by closing day: [{day, trades, wins, losses, net_pnl}],
+    oldest first; ``until`` is exclusive.
 
-    On TimescaleDB it reads the continuous aggregate (journal_daily_pnl), on plain
-    PostgreSQL the daily summary (journal_daily_summary); on SQLite the same figures come
-    from the trades table. ``until`` is exclusive.
+    From the daily rows the database keeps (the continuous aggregate on TimescaleDB, the
+    daily summary on plain PostgreSQL; on SQLite the trades), at the grain of the
+    filters given: with none, one row a day.
     """
-    if connection.vendor == "postgresql" and getattr(connection, "timescale_installed", False):
-        return _daily_pnl_from_view(DAILY_PNL_VIEW, since, until, symbol, strategy, account)
-    if daily_summary.available():  # the same columns, kept by triggers
-        return _daily_pnl_from_view(daily_summary.TABLE, since, until, symbol, strategy, account)
-    queryset = Trade.objects.all()
-    if since:
-        queryset = queryset.filter(closed_at__gte=_midnight(since))
-    if until:
-        queryset = queryset.filter(closed_at__lt=_midnight(until))
-    for name, value in (("symbol", symbol), ("strategy", strategy), ("account", account)):
-        if value is not None:
-            queryset = queryset.filter(**{name: value})
+    where = sources.DayFilter(since, until, symbol, strategy, account)
+    names = ("trades", "wins", "losses", "net_pnl")
     return [
-        {key: row[key] for key in ("day", "trades", "wins", "losses", "net_pnl")}
-        for row in by_day(queryset)
+        {"day": _as_date(row["closed_day"]), **{name: row[name] for name in names}}
+        for row in sources.read(where, ("closed_day",), names)
     ]
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _daily_pnl_from_view(
-    table: str, since, until, symbol, strategy, account
-) -> list[dict[str, Any]]:
-    where, params = daily_summary.day_filters(since, until, symbol, strategy, account)
-    sql = f"""
-        SELECT closed_day, sum(trades), sum(wins), sum(losses), coalesce(sum(net_pnl), 0)
-        FROM {table} {where}
-        GROUP BY closed_day ORDER BY closed_day
-    """  # noqa: S608 - column names are fixed above, values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [
-            {
-                "day": day,
-                "trades": int(trades),
-                "wins": int(wins),
-                "losses": int(losses),
-                "net_pnl": net,
-            }
-            for day, trades, wins, losses, net in cursor.fetchall()
-        ]

@@ -4,16 +4,43 @@ Non-atomic: CREATE MATERIALIZED VIEW ... WITH (timescaledb.continuous) cannot ru
 transaction block. Everything here is a no-op without the extension.
 """
 
+from django.conf import settings
 from django.db import migrations
 
 from backoffice.db.operations import RunSQLIfTimescale, timescale_installed
 from journal import timescale
 
+# As this migration made them: 0010 replaces the aggregate (journal.timescale now).
+DAILY_PNL_SQL = """
+    CREATE MATERIALIZED VIEW IF NOT EXISTS journal_daily_pnl
+    WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+    SELECT time_bucket('1 day', executed_at) AS opened_day,
+           (closed_at AT TIME ZONE 'UTC')::date AS closed_day,
+           symbol, strategy, account,
+           count(*) AS trades,
+           count(*) FILTER (WHERE pnl > 0) AS wins,
+           count(*) FILTER (WHERE pnl < 0) AS losses,
+           sum(pnl) AS net_pnl,
+           coalesce(sum(pnl) FILTER (WHERE pnl > 0), 0) AS gross_profit,
+           coalesce(sum(pnl) FILTER (WHERE pnl < 0), 0) AS gross_loss,
+           max(pnl) AS largest_win,
+           min(pnl) AS largest_loss,
+           sum(extract(epoch FROM closed_at - executed_at)) AS holding_seconds
+    FROM journal_trade
+    WHERE status = 'closed'
+    GROUP BY opened_day, closed_day, symbol, strategy, account
+    WITH NO DATA
+"""
+
 
 def apply_policies(apps, schema_editor):
     if timescale_installed(schema_editor):
         with schema_editor.connection.cursor() as cursor:
-            timescale.apply_policies(cursor)
+            days = settings.JOURNAL_COMPRESS_AFTER_DAYS
+            cursor.execute("SELECT remove_compression_policy('journal_trade', if_exists => true)")
+            cursor.execute(
+                "SELECT add_compression_policy('journal_trade', %s::interval)", [f"{days} days"]
+            )
 
 
 class Migration(migrations.Migration):
@@ -32,8 +59,8 @@ class Migration(migrations.Migration):
             "ALTER TABLE journal_trade SET (timescaledb.compress = false)",
         ),
         RunSQLIfTimescale(
-            timescale.DAILY_PNL_SQL,
-            f"DROP MATERIALIZED VIEW IF EXISTS {timescale.DAILY_PNL_VIEW}",
+            DAILY_PNL_SQL,
+            "DROP MATERIALIZED VIEW IF EXISTS journal_daily_pnl",
         ),
         migrations.RunPython(apply_policies, migrations.RunPython.noop),
     ]

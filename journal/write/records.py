@@ -1,4 +1,4 @@
-"""The trade record format (DESIGN.md §4): parsing and validation, with no Django import.
+"""The trade record format (README.md, "Trade journal"): parsing and validation, no Django.
 
 The API body, the CSV header and the JSON-lines keys use the same names. Every value
 may come as text (CSV) or as JSON (API, JSON lines); ``parse_record`` turns either into

@@ -28,7 +28,7 @@ from journal.reviews import trade_review
 from models_registry.models import RegisteredModel
 from models_registry.services import alias_move, model_register
 from tests.admin.conftest import make_trades, run_groups_migration
-from tests.registry.factories import xgboost_model
+from tests.registry.factories import xgboost_model, xgboost_on
 
 # Text that runs script if a page ever printed it unescaped.
 HOSTILE = (
@@ -81,6 +81,18 @@ def one_of_everything(superuser) -> dict[type, object]:
     )
     second = model_register(name="edge", data=xgboost_model(seed=1).data, filename=model.filename)
     alias_move(model=first.model, alias="staging", version=second, reason=HOSTILE)
+    # A canary moved to a version without rsi_14 (a breaking move, confirmed) and a
+    # metric of hostile name: its rollback page shows a schema diff and metric changes.
+    narrow = model_register(
+        name="edge",
+        data=xgboost_on(("macd_hist", "atr_pct", "trend_strength")).data,
+        filename=model.filename,
+        metrics={"auc": 0.55, HOSTILE: 1},
+    )
+    alias_move(model=first.model, alias="canary", version=first)
+    alias_move(
+        model=first.model, alias="canary", version=narrow, confirm_breaking=True, reason=HOSTILE
+    )
     api_key_create(name="bot-<b>eurusd</b>", scopes="trades:read")
 
     rows = {}
@@ -131,6 +143,10 @@ def admin_pages(superuser, rows: dict[type, object]) -> list[Page]:
         Page(
             "models_registry_registeredmodel_move_alias",
             reverse("admin:models_registry_registeredmodel_move_alias", args=[model.pk]),
+        ),
+        Page(
+            "models_registry_registeredmodel_rollback",
+            reverse("admin:models_registry_registeredmodel_rollback", args=[model.pk, "canary"]),
         ),
     ]
     return pages

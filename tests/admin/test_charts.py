@@ -1,7 +1,6 @@
-"""The dashboard's SVG charts (journal.analytics.charts): pure functions, no database."""
+"""The data of the dashboard's charts (journal.analytics.charts): pure functions."""
 
-import re
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
@@ -11,62 +10,43 @@ from journal.analytics import charts
 pytestmark = pytest.mark.smoke
 
 
-def series(days: int, start=date(2026, 1, 1)) -> list[tuple[date, D]]:
-    return [(start + timedelta(days=n), D(n % 7 - 3) * 10) for n in range(days)]
+def report(days):
+    equity, peak, rows = D(0), D(0), []
+    for day, net in days:
+        equity += net
+        peak = max(peak, equity)
+        rows.append(
+            {"day": day, "trades": 2, "net_pnl": net, "equity": equity, "drawdown": peak - equity}
+        )
+    return {
+        "by_day": rows,
+        "r_histogram": [
+            {"low": None, "high": D(-3), "trades": 1},
+            {"low": D(-3), "high": D("-2.5"), "trades": 0},
+            {"low": D("0.5"), "high": D(1), "trades": 4},
+            {"low": D(5), "high": None, "trades": 2},
+        ],
+        "by_hour": [{"hour": 9, "trades": 3, "net_pnl": D("12.5")}],
+    }
 
 
-def test_a_line_chart_has_one_point_per_day_with_its_data():
-    svg = charts.line_chart(
-        "equity", "Equity", [(date(2026, 1, 2), D("12.5")), (date(2026, 1, 3), D("-4"))]
-    )
-    points = re.findall(r'<circle class="point"[^>]*data-day="([^"]+)" data-value="([^"]+)"', svg)
-    assert points == [("2026-01-02", "12.5"), ("2026-01-03", "-4")]
-    assert "<title>Equity 2026-01-02: 12.50</title>" in svg
+def test_days_are_utc_midnights_on_a_real_time_axis():
+    data = charts.payload(report([(date(2026, 3, 6), D(10)), (date(2026, 3, 9), D(-30))]), "USD")
+    # Friday and the Monday after: three days apart on the axis, not one slot.
+    assert data["days"] == [1772755200, 1773014400]
+    assert data["days"][1] - data["days"][0] == 3 * 86400
+    assert data["net"] == [10.0, -30.0] and data["equity"] == [10.0, -20.0]
+    assert data["drawdown"] == [0.0, -30.0]  # drawn as a fall below zero
+    assert data["currency"] == "USD" and data["trades"] == [2, 2]
+
+
+def test_the_r_histogram_is_labelled_in_r():
+    histogram = charts.payload(report([]), "")["r_histogram"]
+    assert histogram["labels"] == ["< -3R", "-3R to -2.5R", "+0.5R to +1R", "≥ +5R"]
+    assert histogram["counts"] == [1, 0, 4, 2]
+    assert histogram["centres"] == [-3.25, -2.75, 0.75, 5.25]
+
+
+def test_plain_decimals_lose_trailing_zeros():
     assert charts.plain(D("66.30000000")) == "66.3" and charts.plain(D("2E+2")) == "200"
-    assert svg.startswith("<svg") and 'data-chart="equity"' in svg
-
-
-def test_bars_go_up_green_and_down_red_from_zero():
-    svg = charts.bar_chart(
-        "daily-pnl", "Daily P&L", [(date(2026, 1, 2), D(5)), (date(2026, 1, 3), D(-5))]
-    )
-    fills = re.findall(r'<rect class="point"[^>]*fill="([^"]+)"', svg)
-    assert fills == [charts.GREEN, charts.RED]
-    assert "Daily P&amp;L" in svg and "Daily P&L" not in svg
-
-
-def test_hundreds_of_days_stay_readable():
-    points = series(400)
-    bars = charts.bar_chart("daily-pnl", "Daily P&L", points)
-    weekly = re.findall(r'<rect class="point"', bars)
-    assert len(weekly) <= charts.MAX_BARS and len(weekly) == len(charts.weekly(points))
-    assert "summed by week" in bars
-    line = charts.line_chart("equity", "Equity", points)
-    assert len(re.findall(r'<circle class="point"', line)) == 400
-    dates_on_axis = re.findall(r'class="axis">(\d{4}-\d\d-\d\d)<', line)
-    assert 2 <= len(dates_on_axis) <= charts.MAX_X_LABELS
-
-
-def test_weekly_bars_sum_the_days_of_each_week():
-    monday = date(2026, 1, 5)
-    points = [
-        (monday, D(1)),
-        (monday + timedelta(days=6), D(2)),
-        (monday + timedelta(days=7), D(4)),
-    ]
-    assert charts.weekly(points) == [(monday, D(3)), (monday + timedelta(days=7), D(4))]
-
-
-def test_no_points_no_chart():
-    assert charts.line_chart("equity", "Equity", []) == ""
-    assert charts.bar_chart("daily-pnl", "Daily", []) == ""
-
-
-def test_a_flat_series_still_has_a_scale():
-    svg = charts.line_chart("drawdown", "Drawdown", [(date(2026, 1, 2), D(0))] * 3)
-    assert "nan" not in svg.lower() and len(re.findall(r"<circle", svg)) == 3
-
-
-@pytest.mark.parametrize(("span", "step"), [(9, 5), (100, 50), (0.3, 0.1), (12345, 5000), (0, 1)])
-def test_the_axis_steps_are_round(span, step):
-    assert charts.nice_step(span) == pytest.approx(step)
+    assert charts.plain(D("-0.0")) == "0"

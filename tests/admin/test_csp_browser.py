@@ -236,9 +236,12 @@ def use_the_admins_scripts(page, url: str, report: BrowserReport) -> None:
 
     # The dashboard's charts and its filter form.
     open_page(page, f"{url}/admin/journal/trade/dashboard/")
-    assert page.locator("svg[data-chart=equity] circle.point").count() >= 2
-    assert page.locator("svg[data-chart=daily-pnl] rect.point").count() >= 2
-    assert page.locator("svg .axis").first.evaluate("e => getComputedStyle(e).fontSize") == "11px"
+    page.wait_for_selector("body.charts-drawn")
+    assert page.locator(".chart[data-chart=equity] canvas").count() == 1
+    assert page.locator(".chart[data-chart=daily-pnl]").evaluate("e => e.uplot.data[0].length") >= 2
+    # uPlot's own stylesheet (a static file) placed its layers.
+    over = page.locator(".chart[data-chart=equity] .u-over")
+    assert over.evaluate("e => getComputedStyle(e).position") == "absolute"
     shot(page, "csp-dashboard")
     report.assert_clean("the dashboard")
 
@@ -273,7 +276,7 @@ def decide_and_move(page, url: str, report: BrowserReport, idea_pk: int) -> None
     page.click("text=Move an alias")
     page.wait_for_url(re.compile(r"/move-alias/"))
     page.fill("#id_alias", "staging")
-    page.select_option("#id_version", index=2)  # "---------", version 2, version 1
+    page.select_option("#id_version", label="edge@1")
     page.fill("#id_reason", "back to the first version")
     page.click("input[type=submit]")
     page.wait_for_selector("text=Confirm the move")

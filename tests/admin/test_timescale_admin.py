@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from journal.admin.support import TradePaginator
 from tests.admin.conftest import make_trades
+from tests.admin.test_dashboard import chart_data, tiles
 
 pytestmark = [pytest.mark.timescale]
 
@@ -32,6 +33,7 @@ def test_the_dashboard_reads_the_daily_aggregate(reviewer_client):
     with CaptureQueriesContext(connection) as queries:
         html = reviewer_client.get("/admin/journal/trade/dashboard/").content.decode()
     assert any("journal_daily_pnl" in q["sql"] for q in queries)
-    equity = re.search(r'<svg[^>]*data-chart="equity".*?</svg>', html, re.S).group(0)
-    assert len(re.findall(r'<circle class="point"', equity)) == 5
-    assert 'tile-value">50.00<' in html
+    data = chart_data(html)
+    assert len(data["days"]) == len(data["equity"]) == 5
+    assert data["equity"][-1] == 50.0
+    assert tiles(html)["Net P&amp;L"].startswith("+50.00")

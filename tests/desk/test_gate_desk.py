@@ -217,3 +217,51 @@ def test_the_migration_marks_past_approvals_as_a_persons(open_desk, risk_manager
     statuses = dict(TradeIdea.objects.values_list("pk", "status"))
     assert statuses[by_gate.pk] == "auto_executed"
     assert statuses[by_person.pk] == "approved"
+
+
+def test_the_job_engine_refreshes_the_history_a_late_import_changes(open_desk):
+    """The gate keeps the P&L before today for a minute; the half-minute job reads it
+    again, so a loss imported onto an earlier day reaches the drawdown without waiting."""
+    from desk.tasks import refresh_pnl_history
+
+    _, before = idea_submit(idea=idea(), actor="bot")
+    assert {c.rule: c.observed for c in before.checks}["max_drawdown"] == 0
+    yesterday = timezone.now() - timedelta(days=1)
+    record_trades(
+        [trade_data(opened=yesterday, pnl="300"), trade_data(opened=yesterday, pnl="-900")]
+    )
+    _, cached = idea_submit(idea=idea(), actor="bot")
+    assert {c.rule: c.observed for c in cached.checks}["max_drawdown"] == 0  # kept a minute
+    assert [Decimal(f) for f in refresh_pnl_history()] == [-600, 0]
+    _, after = idea_submit(idea=idea(), actor="bot")
+    assert {c.rule: c.observed for c in after.checks}["max_drawdown"] == 600
+
+
+def test_after_midnight_the_history_adds_yesterday_to_its_checkpoint(db):
+    from desk.services import pnl_history
+    from journal.analytics import metrics
+
+    today = timezone.now().astimezone(UTC).date()
+    midnight = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    record_trades(
+        [
+            trade_data(opened=midnight - timedelta(days=3), pnl="700"),
+            trade_data(opened=midnight - timedelta(days=1), pnl="-200"),
+        ]
+    )
+    assert pnl_history(today - timedelta(days=1)) == (700, 700)  # the checkpoint: day -2
+    calls = []
+    real = metrics.daily_pnl
+
+    def counted(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    metrics.daily_pnl = counted
+    try:
+        assert pnl_history(today) == (500, 700)
+        assert calls == [{"since": today - timedelta(days=1), "until": today}]  # one day
+        assert pnl_history(today) == (500, 700)
+        assert len(calls) == 1  # kept: nothing read again
+    finally:
+        metrics.daily_pnl = real

@@ -148,7 +148,7 @@ def test_every_migration_applies_on_timescale(db):
 
 @pytest.mark.django_db
 def test_the_applications_sessions_run_without_jit():
-    """JIT compiled the chunked aggregates of a hypertable for seconds (FACTS.md: 8.5 of
+    """JIT compiled the chunked aggregates of a hypertable for seconds (bench/jit.py: 8.5 of
     8.8 s); the application's connections turn it off (DB_JIT=1 turns it back on)."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")

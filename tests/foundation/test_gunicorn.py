@@ -61,7 +61,7 @@ def server(cluster, tmp_path_factory):
 
 
 def get(server, path, **headers):
-    # Connection: close on every request (FACTS.md: keep-alive stalls here).
+    # Connection: close on every request (keep-alive stalls on this machine's loopback).
     return requests.get(
         server["url"] + path, headers={"Connection": "close", **headers}, timeout=15
     )

@@ -1,6 +1,6 @@
 """The `make test` harness: start the real servers, run each tier, stop everything.
 
-Tiers (DESIGN.md §12):
+Tiers:
   postgres   the whole suite but the `timescale` tests, on a throwaway PostgreSQL
              cluster and a throwaway Redis (or TEST_DATABASE_URL / TEST_REDIS_URL)
   timescale  the tests marked `timescale`, on the npm TimescaleDB server

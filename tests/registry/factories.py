@@ -68,6 +68,35 @@ def xgboost_model(*, named: bool = True, rounds: int = 30, seed: int = 0) -> Tra
     return Trained(data, "model.json", FEATURES, probe, expected)
 
 
+def feature_columns(x: np.ndarray, features: tuple[str, ...], seed: int) -> np.ndarray:
+    """The columns of ``x`` (in FEATURES order) named by ``features``, in that order; a
+    name FEATURES does not hold gets a column of noise (a feature the old schema lacks)."""
+    rng = np.random.default_rng(100 + seed)
+    columns = [
+        x[:, FEATURES.index(name)] if name in FEATURES else rng.normal(0, 1, len(x))
+        for name in features
+    ]
+    return np.column_stack(columns)
+
+
+@functools.cache
+def xgboost_on(features: tuple[str, ...], *, seed: int = 0, rounds: int = 30) -> Trained:
+    """An XGBoost model on ``features`` (FEATURES reordered, some left out, new ones):
+    a version whose schema differs from xgboost_model()'s."""
+    import xgboost
+
+    x, y = training_set(seed=3 + seed)
+    names = list(features)
+    booster = xgboost.train(
+        {"objective": "binary:logistic", "max_depth": 4, "nthread": 1, "seed": seed},
+        xgboost.DMatrix(feature_columns(x, features, seed), label=y, feature_names=names),
+        num_boost_round=rounds,
+    )
+    probe = feature_columns(probe_rows(), features, seed)
+    expected = booster.predict(xgboost.DMatrix(probe, feature_names=names)).tolist()
+    return Trained(bytes(booster.save_raw("json")), "model.json", names, probe, expected)
+
+
 @functools.cache
 def xgboost_ubj_model() -> Trained:
     import xgboost

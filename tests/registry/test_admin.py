@@ -192,6 +192,13 @@ def test_an_upload_may_move_an_alias_only_for_who_may_move_aliases(client, djang
         ),
         (factories.lightgbm_model(named=False), "model.txt", {}, "features", "no feature names"),
         (factories.xgboost_model(), "model.json", {"metrics": "[1]"}, "metrics", "JSON object"),
+        (
+            factories.xgboost_model(),
+            "model.json",
+            {"metrics": '{"auc": NaN}'},
+            "metrics",
+            "use finite numbers",
+        ),
         (factories.xgboost_model(), "model.json", {"model_name": "a b"}, "model_name", "slug"),
     ],
 )

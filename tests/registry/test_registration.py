@@ -278,3 +278,20 @@ def test_a_pickle_without_an_operators_trust_is_never_loaded_even_with_its_hash_
         )
     with pytest.raises(loaders.UntrustedPickle):
         loaders.load("sklearn-joblib", factories.sklearn_pipeline_joblib().data)
+
+
+@pytest.mark.parametrize(
+    "metrics, message",
+    [
+        ({"auc": float("nan")}, "metrics hold nan"),
+        ({"loss": [1.0, float("inf")]}, "metrics hold inf"),
+        ({"note": "a\x00b"}, "NUL"),
+        ({"\ud800": 1}, "lone surrogate"),
+        ([0.7], "must be a JSON object"),
+    ],
+)
+def test_metrics_postgresql_cannot_store_are_refused_naming_metrics(metrics, message):
+    with pytest.raises(RegistryError, match=message) as caught:
+        register(factories.xgboost_model(), metrics=metrics)
+    assert caught.value.field == "metrics"
+    assert not ModelVersion.objects.exists()

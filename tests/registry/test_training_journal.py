@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def closed_trades(count: int) -> list[dict]:
-    """Trades in the record format of DESIGN.md §4, winning more often with a high rsi."""
+    """Trades in the journal's record format, winning more often with a high rsi."""
     rng = np.random.default_rng(2)
     start = datetime(2026, 1, 5, tzinfo=UTC)
     trades = []

@@ -48,7 +48,7 @@ def ask(server, body, timeout: float = 10) -> tuple[float, str, int]:
         headers={
             "Authorization": f"Api-Key {server.key}",
             "X-Request-ID": request_id,
-            "Connection": "close",  # FACTS.md: keep-alive stalls here
+            "Connection": "close",  # keep-alive stalls on this machine's loopback
         },
         timeout=timeout,
     )

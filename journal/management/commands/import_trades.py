@@ -3,8 +3,11 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from tqdm import tqdm
 
+from journal.analytics.sources import timescale
+from journal.timescale import refresh_daily_rows
 from journal.write.imports import MAX_REPORTED_ERRORS, ImportFailed, file_size, import_file
 
 
@@ -52,6 +55,11 @@ class Command(BaseCommand):
             f"{result.created} created, {result.duplicates} duplicate(s), "
             f"{result.closed} closed"
         )
+        if timescale() and not result.dry_run and (result.created or result.closed):
+            # The aggregates' policy refreshes recent days only; imported history too.
+            with connection.cursor() as cursor:
+                refresh_daily_rows(cursor)
+            self.stdout.write("refreshed the daily aggregates for the imported days")
 
     def report_errors(self, errors):
         for error in errors[:MAX_REPORTED_ERRORS]:

@@ -4,6 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from models_registry.management.alias_options import add_breaking_arguments, command_error
 from models_registry.models import Framework, Task
 from models_registry.services import AUTO, RegistryError, model_register_file
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             "(name:type for int, bool or category features)",
         )
         parser.add_argument("--alias", help="move this alias (e.g. production) to the new version")
+        add_breaking_arguments(parser)
         parser.add_argument("--description", default="")
         parser.add_argument("--task", choices=Task.values, help="for a new model")
         parser.add_argument("--metrics", help="a JSON object, e.g. '{\"auc\": 0.71}'")
@@ -53,9 +55,11 @@ class Command(BaseCommand):
                 task=options["task"],
                 metrics=metrics,
                 trust_pickle=options["trust_pickle"],
+                confirm_breaking=options["confirm_breaking"],
+                move_reason=options["reason"],
             )
         except RegistryError as exc:
-            raise CommandError(str(exc)) from None
+            raise command_error(exc) from None
         names = ", ".join(version.feature_names)
         self.stdout.write(
             f"registered {version} ({version.framework}, {version.size} bytes, "

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from models_registry.management.alias_options import add_breaking_arguments, command_error
 from models_registry.services import RegistryError
 from models_registry.training import FRAMEWORKS, SOURCES, model_train
 
@@ -24,7 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--rounds", type=int, default=100, help="boosting rounds")
         parser.add_argument("--depth", type=int, default=4, help="tree depth")
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--features",
+            help="train on these of the data's features only, in this order: f1,f2,...",
+        )
         parser.add_argument("--alias", help="move this alias (e.g. production) to each new version")
+        add_breaking_arguments(parser)
 
     def handle(self, *args, **options):
         for number in ("rows", "rounds", "depth"):
@@ -41,9 +47,14 @@ class Command(BaseCommand):
                 depth=options["depth"],
                 seed=options["seed"],
                 alias=options["alias"],
+                features=[f.strip() for f in options["features"].split(",") if f.strip()]
+                if options["features"]
+                else None,
+                confirm_breaking=options["confirm_breaking"],
+                move_reason=options["reason"],
             )
         except RegistryError as exc:
-            raise CommandError(str(exc)) from None
+            raise command_error(exc) from None
         for version in versions:
             m = version.metrics
             self.stdout.write(

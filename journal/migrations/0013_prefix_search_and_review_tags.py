@@ -18,7 +18,7 @@ PREFIX_INDEXES = (
 
 
 class Migration(migrations.Migration):
-    dependencies = [("journal", "0010_open_trades_index")]
+    dependencies = [("journal", "0012_daily_rows")]
 
     operations = [
         migrations.RemoveIndex(model_name="trade", name="journal_trade_broker_idx"),

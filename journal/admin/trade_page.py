@@ -1,0 +1,62 @@
+"""The trader's figures on a trade's page: its R-multiple and its MAE / MFE.
+
+R-multiple: the price move in the trade's favour over its initial risk |entry - stop|
+(journal.analytics.aggregates). MAE / MFE: from the stored market bars
+(journal.analytics.excursions), in price, in money by the instrument, and in R.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.html import format_html
+
+from backoffice import formatting
+from journal.analytics.excursions import excursions
+from journal.instruments import instrument_for
+
+
+def r_multiple(trade) -> str:
+    if trade.stop_loss is None:
+        return "— (no initial stop recorded)"
+    if trade.exit_price is None:
+        return "— (open)"
+    risk = abs(trade.entry_price - trade.stop_loss)
+    move = trade.exit_price - trade.entry_price
+    if trade.side == "short":
+        move = -move
+    value = move / risk
+    css = "pnl-win" if value > 0 else "pnl-loss" if value < 0 else "pnl-even"
+    return format_html(
+        '<span class="{}">{} R</span>', css, formatting.number(value, 2, signed=True)
+    )
+
+
+def _price(value: Decimal, instrument) -> str:
+    decimals = instrument.price_decimals if instrument else formatting.step_decimals(value)
+    return formatting.price(value, decimals)
+
+
+def excursion(trade) -> str:
+    if trade.closed_at is None:
+        return "— (open)"
+    found = excursions([trade]).get(trade.pk)
+    if found is None:
+        return "— (no stored market bars cover this trade)"
+    instrument = instrument_for(trade.symbol)
+    currency = instrument.quote_currency if instrument else ""
+    parts = []
+    for name, price, money, in_r in (
+        ("MAE", found.mae, found.mae_money, found.mae_r),
+        ("MFE", found.mfe, found.mfe_money, found.mfe_r),
+    ):
+        text = f"{name} {_price(price, instrument)}"
+        extras = []
+        if money is not None:
+            extras.append(formatting.money(money, currency, signed=False))
+        if in_r is not None:
+            extras.append(f"{formatting.number(in_r, 2)} R")
+        if extras:
+            text += f" ({', '.join(extras)})"
+        parts.append(text)
+    return f"{' · '.join(parts)} — from {found.bars} {found.timeframe} bar(s)"

@@ -1,0 +1,86 @@
+"""The demo a trader believes: markets that move like themselves, P&L from point values,
+trades linked to the ideas and models that proposed them, an account that follows the
+journal, times spread over the trading day."""
+
+import io
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+
+from desk.models import AccountSnapshot, Decision, IdeaStatus, TradeIdea
+from journal import demo
+from journal.instruments import CATALOGUE, expected_pnl, instrument_for
+from journal.models import Trade
+from models_registry.models import ModelVersion
+
+pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
+
+
+@pytest.fixture
+def demo_data(settings):
+    settings.DEBUG = True
+    call_command("demo", stdout=io.StringIO())
+
+
+def test_prices_move_like_their_markets(demo_data):
+    for symbol, most in (("EURUSD", D("0.012")), ("XAUUSD", D("0.025")), ("BTCUSD", D("0.08"))):
+        trades = Trade.objects.filter(symbol=symbol, status="closed")
+        assert trades.count() > 20
+        moves = [abs(t.exit_price - t.entry_price) / t.entry_price for t in trades]
+        assert max(moves) < most, (symbol, max(moves))
+        decimals = CATALOGUE[symbol][4]
+        assert all(t.entry_price == round(t.entry_price, decimals) for t in trades)
+    # Entries follow one path per market: no EURUSD at 1.85.
+    eurusd = Trade.objects.filter(symbol="EURUSD").values_list("entry_price", flat=True)
+    assert max(eurusd) / min(eurusd) < D("1.25")
+
+
+def test_pnl_is_what_the_move_is_worth_by_point_value(demo_data):
+    closed = Trade.objects.filter(status="closed")
+    for trade in closed:
+        worth = expected_pnl(trade, instrument_for(trade.symbol))
+        assert abs(worth - trade.pnl) <= D("0.01"), trade.trade_id
+    assert closed.exclude(stop_loss=None).count() == closed.count()
+
+
+def test_trades_carry_the_ideas_and_the_models_that_proposed_them(demo_data):
+    labels = {f"{v.model.name}@{v.version}" for v in ModelVersion.objects.select_related("model")}
+    cited = set(TradeIdea.objects.values_list("model_version", flat=True))
+    cited |= set(Trade.objects.exclude(model_version="").values_list("model_version", flat=True))
+    assert cited and cited <= labels, cited - labels
+    executed = TradeIdea.objects.filter(status=IdeaStatus.AUTO_EXECUTED)
+    linked = Trade.objects.filter(idea_id__in=executed.values("pk"))
+    assert executed.exists() and linked.count() == executed.count()
+    for trade in linked:
+        idea = TradeIdea.objects.get(pk=trade.idea_id)
+        assert (trade.symbol, trade.side, trade.entry_price, trade.stop_loss) == (
+            idea.symbol,
+            idea.direction,
+            idea.entry_price,
+            idea.stop_loss,
+        )
+        assert trade.model_version == idea.model_version
+        assert idea.created_at < trade.executed_at < idea.created_at + timedelta(hours=1)
+
+
+def test_ideas_and_trades_are_spread_over_the_trading_day(demo_data):
+    ideas = list(TradeIdea.objects.values_list("created_at", flat=True))
+    assert len({moment.replace(microsecond=0) for moment in ideas}) == len(ideas)
+    assert max(ideas) - min(ideas) > timedelta(hours=24)
+    first_decisions = Decision.objects.filter(action="ai_proposed")
+    for decision in first_decisions.select_related("trade_idea"):
+        assert decision.occurred_at == decision.trade_idea.created_at
+    hours = set(Trade.objects.filter(symbol="EURUSD").values_list("executed_at__hour", flat=True))
+    assert len(hours) > 8 and hours <= set(range(7, 21))
+
+
+def test_the_account_follows_the_journal(demo_data):
+    for snapshot in AccountSnapshot.objects.filter(account="desk-main"):
+        closed = Trade.objects.filter(
+            account="desk-main", status="closed", closed_at__lte=snapshot.captured_at
+        ).aggregate(total=Sum("pnl"))["total"]
+        assert snapshot.balance == demo.STARTING_BALANCE + closed
+        assert snapshot.equity == snapshot.balance + snapshot.open_pl
