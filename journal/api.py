@@ -91,12 +91,26 @@ METRICS_REPORT = inline_serializer(
     {
         "summary": serializers.DictField(
             help_text="The figures of the filtered closed trades: count, wins, losses, win "
-            "rate, net P&L, average and largest win and loss, profit factor, expectancy, "
-            "maximum drawdown, Sharpe and Sortino ratios, average holding time."
+            "rate, net P&L, average and largest win and loss, profit factor, expectancy "
+            "(in money and in R, from the trades with an initial stop), maximum drawdown, "
+            "Sharpe and Sortino ratios, average holding time."
         ),
-        "by_day": serializers.ListField(child=serializers.DictField()),
+        "by_day": serializers.ListField(
+            child=serializers.DictField(), help_text="One row per UTC closing day, oldest first."
+        ),
         "by_symbol": serializers.ListField(child=serializers.DictField()),
         "by_strategy": serializers.ListField(child=serializers.DictField()),
+        "by_side": serializers.ListField(child=serializers.DictField()),
+        "by_weekday": serializers.ListField(
+            child=serializers.DictField(), help_text="By the UTC weekday of closing."
+        ),
+        "by_hour": serializers.ListField(
+            child=serializers.DictField(), help_text="By the UTC hour of opening."
+        ),
+        "r_histogram": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Trades by R-multiple bucket (trades with an initial stop only).",
+        ),
     },
 )
 
