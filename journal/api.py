@@ -139,6 +139,9 @@ class TradesView(ListAPIView):
 
     @extend_schema(
         summary="Record trades",
+        description="One trade or a list of up to 1,000 (scope `trades:write`). Sending "
+        "a trade again stores nothing twice; sending it with its close completes it. "
+        "While the database is down the batch is spooled and answered 202.",
         request=PolymorphicProxySerializer(
             component_name="TradeBatch",
             serializers=[TradeInSerializer, TradeInSerializer(many=True)],
@@ -174,6 +177,8 @@ class TradesView(ListAPIView):
 
     @extend_schema(
         summary="List trades, newest first",
+        description="The recorded trades, filtered by the parameters below (all of them "
+        "at once), newest first, a page at a time (scope `trades:read`).",
         responses={200: TradeOutSerializer},
     )
     def get(self, request, *args, **kwargs):
@@ -191,10 +196,20 @@ class MetricsView(APIView):
     @extend_schema(
         summary="Performance metrics",
         parameters=[
-            *(OpenApiParameter(name, str) for name in ("symbol", "strategy", "account")),
-            OpenApiParameter("side", str, enum=["long", "short"]),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="closed_at from"),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, description="closed_at before"),
+            OpenApiParameter("symbol", str, description="A symbol, in any case."),
+            OpenApiParameter("strategy", str, description="The strategy's name, exactly."),
+            OpenApiParameter("account", str, description="The account's name, exactly."),
+            OpenApiParameter("side", str, enum=["long", "short"], description="long or short."),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description="Closed at or after this time (ISO 8601 with an offset).",
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATETIME,
+                description="Closed before this time (ISO 8601 with an offset).",
+            ),
         ],
         responses={200: METRICS_REPORT},
     )

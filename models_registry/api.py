@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -142,6 +147,14 @@ class ModelDetailView(APIView):
         description="`alias_schemas` gives each alias's version and the features it takes "
         "(names, types, order): a client checks it before sending, since a move of the "
         "alias to a version with another schema changes what its requests must hold.",
+        parameters=[
+            OpenApiParameter(
+                "name",
+                str,
+                OpenApiParameter.PATH,
+                description="The model's name, e.g. the demo's `trade-outcome-xgboost`.",
+            )
+        ],
         responses={
             200: ModelDetailSerializer,
             404: OpenApiResponse(description="No model of that name."),

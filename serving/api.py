@@ -128,6 +128,12 @@ class PredictView(APIView):
         description="Up to 10,000 rows per request. The version is the one `?version=` "
         "names, else the one `?alias=` names (default `production`).",
         parameters=[
+            OpenApiParameter(
+                "name",
+                str,
+                OpenApiParameter.PATH,
+                description="The model's name, e.g. the demo's `trade-outcome-xgboost`.",
+            ),
             OpenApiParameter("alias", str, description="An alias, default `production`."),
             OpenApiParameter("version", int, description="A version number."),
         ],

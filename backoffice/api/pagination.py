@@ -11,6 +11,10 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 100
     page_size_query_param = "limit"
     max_page_size = 1000
+    cursor_query_description = (
+        "The cursor of a `next` or `previous` link: follow those links, never build one."
+    )
+    page_size_query_description = "Items per page, 1 to 1,000 (default 100)."
     # The list's own path, for the documented next/previous links (DRF's examples point
     # at an /accounts/ list of api.example.org that this API does not have).
     example_path = "/api/v1/trades"

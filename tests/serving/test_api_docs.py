@@ -162,3 +162,17 @@ def test_the_predict_examples_work_against_every_demo_model(schema, demo_models)
             )
             assert answer.status_code == 200, (model, name, answer.content)
             assert len(answer.json()["predictions"]) == 1
+
+
+def test_every_parameter_says_what_it_takes(schema):
+    missing = [
+        (method, path, parameter["name"])
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if not parameter.get("description")
+    ]
+    assert missing == []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("summary"), (method, path)
