@@ -32,8 +32,15 @@ ENV PYTHONUNBUFFERED=1 \
     PATH="/opt/venv/bin:${PATH}"
 
 # libgomp1: the OpenMP runtime LightGBM (and XGBoost's threads) load at import time.
+# WITH_COMPILER=1 adds gcc for `manage.py compile_model` (compiled tree predictors): an
+# operator's image (docker build --build-arg WITH_COMPILER=1 -t backoffice:operator .).
+# The serving image needs no compiler: it loads the libraries the operator built.
+ARG WITH_COMPILER=0
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1 \
+    && if [ "$WITH_COMPILER" = "1" ]; then \
+         apt-get install -y --no-install-recommends gcc libc6-dev; \
+       fi \
     && rm -rf /var/lib/apt/lists/*
 
 # Unprivileged user the app runs as.

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test serve demo migrate secrets lint format check-compose system-deps tsdb-deps clean help backup restore
+.PHONY: run test serve demo migrate secrets lint format check-compose system-deps tsdb-deps peer-venvs clean help backup restore
 
 help:
 	@echo "make run     - the back office on SQLite with demo data at http://$(HOST):$(PORT)/admin/"
@@ -53,8 +53,13 @@ tests/tsdb/node_modules/.package-lock.json: tests/tsdb/package-lock.json
 
 tsdb-deps: tests/tsdb/node_modules/.package-lock.json
 
+# KServe's REST client for tests/serving/test_v2_clients.py, in var/test-venvs/kserve
+# (requirements-kserve.txt: kserve pins its own FastAPI and Kubernetes client).
+peer-venvs: $(STAMP)
+	$(PY) -m tests.peer_venv kserve
+
 # ARGS are passed to pytest, e.g. make test ARGS="-k spool -x"; TIERS=postgres,sqlite
-test: $(STAMP) system-deps tsdb-deps
+test: $(STAMP) system-deps tsdb-deps peer-venvs
 	$(PY) -m tests.harness.run $(if $(TIERS),--tiers $(TIERS)) $(ARGS)
 
 # The schemathesis run of tests/fuzz (in make test with 100 examples per operation, the

@@ -61,6 +61,12 @@ MODEL_LOADS = Counter(
     "Model versions loaded into a worker (outcome loaded) or failing to (outcome failed).",
     ["model", "version", "outcome"],
 )
+COMPILED_FALLBACKS = Counter(
+    "serving_compiled_fallbacks",
+    "Loads that refused a version's compiled predictor and served its booster instead, "
+    "by reason (artifact: missing or changed; platform: built elsewhere; load: fails).",
+    ["model", "version", "reason"],
+)
 RISK_VERDICTS = Counter(
     "desk_risk_verdicts", "Trade ideas judged by the risk gate, by verdict.", ["status"]
 )
@@ -81,6 +87,10 @@ def observe_prediction(served, *, cached: bool, rows: int) -> None:
 
 def observe_model_load(served, *, ok: bool) -> None:
     MODEL_LOADS.labels(served.model, str(served.version), "loaded" if ok else "failed").inc()
+
+
+def observe_compiled_fallback(served, *, reason: str) -> None:
+    COMPILED_FALLBACKS.labels(served.model, str(served.version), reason).inc()
 
 
 def observe_verdict(status: str) -> None:

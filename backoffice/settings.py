@@ -394,6 +394,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "journal.models.ReviewStatus",
         "IdeaStatusEnum": "desk.models.IdeaStatus",
         "DecisionActionEnum": "desk.models.Action",
+        "V2DatatypeEnum": "serving.protocol_schemas.V2_DATATYPES",
     },
 }
 
@@ -427,6 +428,9 @@ SERVING_PREDICTOR_CACHE_MB = env.integer("SERVING_PREDICTOR_CACHE_MB", 1024, min
 # Threads per prediction: workers x threads must not exceed the cores (oversubscribed,
 # XGBoost's and LightGBM's thread pools slow every worker down; bench/serving).
 SERVING_PREDICT_THREADS = env.integer("SERVING_PREDICT_THREADS", 1, minimum=1, maximum=64)
+# Serve a version's compiled tree predictor when an operator compiled it (manage.py
+# compile_model); 0 serves every version with its booster.
+SERVING_COMPILED = env.flag("SERVING_COMPILED", default=True)
 # Seconds a prediction stays in the shared cache; 0 turns the prediction cache off.
 SERVING_PREDICTION_CACHE_TTL = env.integer("SERVING_PREDICTION_CACHE_TTL", 300)
 # How often a worker reads the alias stamps in the shared cache: the hot-swap delay.

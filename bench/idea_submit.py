@@ -25,6 +25,7 @@ Targets: the first two at 1M trades <= 50 ms, and within 1.5x of their time at 1
 each database.
 
 Run: .venv/bin/python -m bench.idea_submit [--rows 1000000] [--small 10000] [--repeat 30]
+     [--databases plain,timescale]
 """
 
 from __future__ import annotations
@@ -308,6 +309,9 @@ def main() -> None:
     parser.add_argument("--timescale-bindir")
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--baseline", action="store_true")
+    parser.add_argument(
+        "--databases", default="plain,timescale", help="which to run: plain, timescale or both"
+    )
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.repeat, args.baseline)))
@@ -318,11 +322,12 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, load average "
         f"{load} at the start"
     )
-    databases = [("plain PostgreSQL", PLAIN_BINDIR, False)]
+    wanted = set(args.databases.split(","))
+    databases = [("plain PostgreSQL", PLAIN_BINDIR, False)] if "plain" in wanted else []
     native = timescale_bindir(args.timescale_bindir)
-    if native is not None:
+    if native is not None and "timescale" in wanted:
         databases.append(("native TimescaleDB", native, True))
-    else:
+    elif "timescale" in wanted:
         print("no native TimescaleDB found (TEST_PG_BINDIR): plain PostgreSQL only")
     summary = []
     for label, bindir, timescale in databases:

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from backoffice.admin_site import ModelAdmin
 from backoffice.formatting import when
-from models_registry import admin_moves, selectors
+from models_registry import admin_moves, native, selectors
 from models_registry.forms import ModelUploadForm
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
 from models_registry.services import DuplicateVersion, RegistryError, model_register
@@ -66,6 +66,31 @@ def size_text(size: int | None) -> str:
     return f"{size:,} bytes"
 
 
+def compiled_summary(version: ModelVersion):
+    """Whether the version serves through a compiled tree predictor, who built it, when."""
+    if not version.is_compiled:
+        if version.framework not in native.COMPILABLE:
+            return f"not compilable ({version.get_framework_display()})"
+        return format_html(
+            "not compiled (an operator runs <code>manage.py compile_model {} {}</code>)",
+            version.model.name,
+            version.version,
+        )
+    tools = ", ".join(f"{k} {v}" for k, v in sorted(version.compiled_toolchain.items()))
+    error = version.compiled_max_error
+    return format_html(
+        "compiled by <strong>{}</strong> at {}<br>library <code>{}</code> ({} bytes, sha256 "
+        "<code>{}</code>)<br>largest difference from the booster: {}<br>{}",
+        version.compiled_by or "?",
+        version.compiled_at.strftime("%Y-%m-%d %H:%M:%S UTC") if version.compiled_at else "?",
+        version.compiled_path,
+        version.compiled_size,
+        version.compiled_sha256,
+        f"{error:.3g}" if error is not None else "?",
+        tools,
+    )
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ModelAdmin):
     list_display = [
@@ -74,6 +99,7 @@ class ModelVersionAdmin(ModelAdmin):
         "output_kind",
         "auc",
         "size_display",
+        "compiled",
         "aliases_list",
         "created_by",
         "created_at",
@@ -98,6 +124,7 @@ class ModelVersionAdmin(ModelAdmin):
         "created_by",
         "created_at",
         "aliases_list",
+        "compiled_view",
     ]
     fields = readonly_fields
 
@@ -147,6 +174,14 @@ class ModelVersionAdmin(ModelAdmin):
     @admin.display(description="aliases")
     def aliases_list(self, obj):
         return ", ".join(sorted(alias.name for alias in obj.aliases.all())) or "—"
+
+    @admin.display(description="compiled", boolean=True)
+    def compiled(self, obj):
+        return obj.is_compiled
+
+    @admin.display(description="compiled predictor")
+    def compiled_view(self, obj):
+        return compiled_summary(obj)
 
     def get_urls(self):
         # The add page is the upload view: first in the list, this add/ is the one that

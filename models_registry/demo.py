@@ -1,5 +1,6 @@
 """Demo records of the registry: two small trained models and an ONNX LSTM, aliased
-`production`, and a promotion history a newcomer can read and replay.
+`production`, a promotion history a newcomer can read and replay, and the production
+XGBoost version compiled to a tree predictor where gcc is installed.
 
 The XGBoost model gets a version 2 trained without two of its signals (staging). Its
 production alias was moved to it, a breaking move confirmed with a reason, and rolled
@@ -7,7 +8,9 @@ back: the model's page shows the history, "Roll back production to v2" and "Move
 alias" to version 2 show the feature-schema diff and the AUC drop.
 """
 
-from models_registry.models import AliasMove, ModelAlias, RegisteredModel
+from models_registry import native
+from models_registry.compiling import CompileRefused, operator_identity, version_compile
+from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
 from models_registry.neural import lstm_onnx
 from models_registry.services import alias_move, alias_rollback, model_register
 from models_registry.training import SYNTHETIC_FEATURES, model_train
@@ -29,10 +32,33 @@ def seed() -> str:
     ).select_related("version__model")
     if existing.count() >= 2:
         kept = ", ".join(str(alias.version) for alias in existing)
-        return f"kept {kept} (production), {lstm}, {seed_promotion_history()}"
+        return f"kept {kept} (production), {lstm}, {seed_promotion_history()}, {seed_compiled()}"
     versions = model_train(name=DEMO_NAME, source="synthetic", alias="production")
     trained = ", ".join(f"{v} (AUC {v.metrics['auc']}) production" for v in versions)
-    return f"{trained}, {lstm}, {seed_promotion_history()}"
+    return f"{trained}, {lstm}, {seed_promotion_history()}, {seed_compiled()}"
+
+
+def seed_compiled() -> str:
+    """Compile the production XGBoost version (a second or two) when gcc is installed."""
+    version = (
+        ModelVersion.objects.select_related("model")
+        .filter(aliases__name="production", model__name=XGBOOST_NAME)
+        .first()
+    )
+    if version is None:
+        return "no XGBoost version to compile"
+    if version.is_compiled:
+        return f"kept {version} compiled"
+    if native.compiler_path() is None:
+        return (
+            f"{version} not compiled: {native.COMPILER} is not installed (compiling needs "
+            "it; serving does not)"
+        )
+    try:
+        version_compile(version=version, compiled_by=f"demo, {operator_identity()}")
+    except CompileRefused as exc:
+        return f"{version} not compiled: {exc}"
+    return f"{version} compiled to a tree predictor"
 
 
 def seed_lstm() -> str:

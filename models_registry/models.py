@@ -78,6 +78,24 @@ class ModelVersion(models.Model):
         help_text="Empty when an operator registered it with manage.py.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A compiled tree predictor (models_registry.compiling): a shared library this server
+    # built from the verified artifact (never uploaded), stored like an artifact and
+    # loaded only when its size and SHA-256 match these. Empty: not compiled.
+    compiled_path = models.CharField(max_length=255, blank=True, editable=False)
+    compiled_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    compiled_size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    # {"tl2cgen", "treelite", "gcc", the framework, "machine", "system"}: versions and
+    # platform of the build; serving refuses a library built for another platform.
+    compiled_toolchain = models.JSONField(default=dict, blank=True, editable=False)
+    # The largest disagreement with the booster on the compile step's probe rows.
+    compiled_max_error = models.FloatField(null=True, blank=True, editable=False)
+    compiled_by = models.CharField(
+        max_length=150,
+        blank=True,
+        editable=False,
+        help_text="The operator (login@host) who ran manage.py compile_model.",
+    )
+    compiled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["model__name", "-version"]
@@ -93,6 +111,16 @@ class ModelVersion(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(pickle_trust="operator") | models.Q(created_by__isnull=True),
                 name="model_version_pickle_trusted_by_operator",
+            ),
+            # A compiled library is recorded whole, and only on the tree boosters.
+            models.CheckConstraint(
+                condition=models.Q(compiled_sha256="", compiled_path="", compiled_size__isnull=True)
+                | (
+                    models.Q(framework__in=["xgboost", "lightgbm"], compiled_size__isnull=False)
+                    & ~models.Q(compiled_sha256="")
+                    & ~models.Q(compiled_path="")
+                ),
+                name="model_version_compiled_whole_on_trees",
             ),
         ]
 
@@ -110,6 +138,10 @@ class ModelVersion(models.Model):
             PickleTrust.OPERATOR,
             PickleTrust.LEGACY,
         }
+
+    @property
+    def is_compiled(self) -> bool:
+        return bool(self.compiled_sha256)
 
 
 class ModelAlias(models.Model):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what `make test` needs from Debian's packages when it is missing: the
 # PostgreSQL server binaries, redis-server, Node.js for the TimescaleDB test server,
-# and Chromium for the browser tests. Only as root; otherwise say what is missing.
+# Chromium for the browser tests, and gcc for the compiled tree predictors. Only as root; otherwise say what is missing.
 set -euo pipefail
 
 missing=()
@@ -11,6 +11,8 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v runuser >/dev/null || missing+=(util-linux)
+# Builds the compiled tree predictors of tests/registry/test_compile.py and others.
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 # Validates docker-compose.yml (tests/test_deploy_files.py); no engine is needed.
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 

@@ -194,7 +194,17 @@ class LoadedModelSerializer(serializers.Serializer):
     loaded_at = serializers.DateTimeField()
     load_ms = serializers.FloatField()
     hits = serializers.IntegerField()
-    memory_bytes = serializers.IntegerField(help_text="Estimated by the artifact's size.")
+    memory_bytes = serializers.IntegerField(
+        help_text="Estimated by the artifact's size (and the compiled library's)."
+    )
+    predictor = serializers.ChoiceField(
+        choices=["booster", "compiled"],
+        help_text="compiled: the version's compiled tree predictor (manage.py compile_model).",
+    )
+    compiled_refused = serializers.CharField(
+        allow_null=True,
+        help_text="Why the version's compiled predictor was refused (its booster serves).",
+    )
 
 
 class CacheStateSerializer(serializers.Serializer):

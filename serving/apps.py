@@ -10,7 +10,10 @@ class ServingConfig(AppConfig):
     def ready(self):
         # Nothing is loaded here: ready() also runs for migrate and every command.
         # Warm-up is serving.warmup (gunicorn's post_worker_init, or the first request).
-        from models_registry.signals import aliases_changed
+        from models_registry.signals import aliases_changed, versions_changed
         from serving.hotswap import announce_alias_change
 
         aliases_changed.connect(announce_alias_change, dispatch_uid="serving-alias-stamp")
+        # A version compiled (or no longer): the same stamp makes every worker resolve
+        # it again, and the predictor cache reloads a version whose record changed.
+        versions_changed.connect(announce_alias_change, dispatch_uid="serving-version-stamp")

@@ -29,6 +29,7 @@ from django.conf import settings
 
 from backoffice import cache_guard
 from models_registry import selectors
+from models_registry.compiling import CompiledRecord
 from models_registry.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class ServedVersion:
     feature_names: tuple[str, ...]
     output_kind: str
     pickle_trusted: bool
+    # The version's compiled tree predictor, when an operator compiled it.
+    compiled: CompiledRecord | None = None
 
     @classmethod
     def of(cls, version: ModelVersion) -> ServedVersion:
@@ -71,6 +74,7 @@ class ServedVersion:
             output_kind=version.output_kind,
             # Only a joblib version an operator trusted (or one from before) is unpickled.
             pickle_trusted=version.pickle_trusted,
+            compiled=CompiledRecord.of(version),
         )
 
     @property

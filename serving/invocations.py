@@ -14,12 +14,12 @@ import time
 
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.views import APIView
 
 from models_registry.services import NotFound
+from serving import protocol_schemas as documented
 from serving.api import query_target
 from serving.auth import PREDICT, RememberingApiKeyAuthentication
 from serving.errors import ServingError
@@ -49,7 +49,7 @@ class UnsupportedContentType(ServingError):
     code = "unsupported_media_type"
 
 
-@extend_schema(exclude=True)  # MLflow's scoring protocol, documented in the README
+@documented.invocations
 class InvocationsView(APIView):
     authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
     permission_classes = [PREDICT]

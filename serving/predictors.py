@@ -7,6 +7,12 @@ than one per request, and answers 503 while every other model keeps serving.
 
 Memory is estimated by the artifact's size: the serialized model is a fair, cheap
 stand-in for the trees it holds in memory.
+
+A version an operator compiled (models_registry.compiling) is served by its compiled
+tree predictor when SERVING_COMPILED is on. Its library is loaded only when its size and
+SHA-256 match the record and it was built for this platform; otherwise the booster
+serves, and the refusal is an ERROR log line and a count in
+``serving_compiled_fallbacks_total``, once per load: never silent.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from backoffice.prometheus import observe_model_load
+from backoffice.prometheus import observe_compiled_fallback, observe_model_load
 from models_registry.artifacts import ArtifactError
+from models_registry.compiling import compiled_predictor_load
 from models_registry.loaders import LoadError, Predictor
+from models_registry.native import BuiltElsewhere, CompileError
 from models_registry.services import predictor_load
 from serving.errors import ModelUnavailable
 from serving.hotswap import ServedVersion
@@ -41,6 +49,12 @@ class LoadedModel:
     load_ms: float
     hits: int = 0
     last_used: float = field(default_factory=time.monotonic)
+    # Why the version's compiled predictor was refused (the booster serves instead).
+    compiled_refused: str | None = None
+
+    @property
+    def compiled(self) -> bool:
+        return getattr(self.predictor, "compiled", False)
 
     def as_dict(self) -> dict:
         return {
@@ -52,6 +66,8 @@ class LoadedModel:
             "load_ms": self.load_ms,
             "hits": self.hits,
             "memory_bytes": self.memory_bytes,
+            "predictor": "compiled" if self.compiled else "booster",
+            "compiled_refused": self.compiled_refused,
         }
 
 
@@ -76,6 +92,10 @@ class PredictorCache:
         """The loaded predictor of ``served``; ModelUnavailable if it cannot be loaded."""
         with self._lock:
             entry = self._entries.get(served.id)
+            if entry is not None and entry.served != served:
+                # The version's record changed (compiled, or no longer): load it again.
+                self._entries.pop(served.id)
+                entry = None
             if entry is not None:
                 self._entries.move_to_end(served.id)
                 if count_hit:
@@ -90,7 +110,7 @@ class PredictorCache:
         with load_lock:
             with self._lock:
                 entry = self._entries.get(served.id)
-            if entry is None:
+            if entry is None or entry.served != served:
                 entry = self._load(served)
             if count_hit:
                 entry.hits += 1
@@ -100,6 +120,84 @@ class PredictorCache:
 
     def _load(self, served: ServedVersion) -> LoadedModel:
         started = time.perf_counter()
+        predictor, refused = self._load_compiled(served)
+        if predictor is None:
+            predictor = self._load_booster(served)
+        load_ms = round((time.perf_counter() - started) * 1000, 2)
+        compiled = getattr(predictor, "compiled", False)
+        memory = served.size + (served.compiled.size if compiled and served.compiled else 0)
+        entry = LoadedModel(
+            served=served,
+            predictor=predictor,
+            memory_bytes=memory,
+            loaded_at=datetime.now(UTC),
+            load_ms=load_ms,
+            hits=0,
+            compiled_refused=refused,
+        )
+        with self._lock:
+            self._failures.pop(served.id, None)
+            self._entries[served.id] = entry
+            self.loads += 1
+            evicted = self._shrink(keep=served.id)
+        observe_model_load(served, ok=True)
+        logger.info(
+            "model loaded",
+            extra={
+                "model": served.model,
+                "version": served.version,
+                "framework": served.framework,
+                "predictor": "compiled" if entry.compiled else "booster",
+                "load_ms": load_ms,
+                "memory_bytes": memory,
+                "evicted": [e.served.label for e in evicted],
+            },
+        )
+        return entry
+
+    def _load_compiled(self, served: ServedVersion) -> tuple[Predictor | None, str | None]:
+        """The compiled predictor, or (None, why it was refused); (None, None) when the
+        version has none or SERVING_COMPILED is off."""
+        if served.compiled is None or not settings.SERVING_COMPILED:
+            return None, None
+        try:
+            predictor = compiled_predictor_load(
+                framework=served.framework,
+                record=served.compiled,
+                n_features=len(served.feature_names),
+                output_kind=served.output_kind,
+                threads=settings.SERVING_PREDICT_THREADS,
+            )
+        except ArtifactError as exc:
+            return None, self._compiled_refused(served, "artifact", str(exc))
+        except BuiltElsewhere as exc:
+            return None, self._compiled_refused(served, "platform", str(exc))
+        except CompileError as exc:
+            return None, self._compiled_refused(served, "load", str(exc))
+        except Exception as exc:  # a bug in the loader must still fall back, loudly
+            logger.exception(
+                "compiled predictor failed unexpectedly", extra={"model": served.label}
+            )
+            return None, self._compiled_refused(served, "load", type(exc).__name__)
+        return predictor, None
+
+    @staticmethod
+    def _compiled_refused(served: ServedVersion, reason: str, detail: str) -> str:
+        message = f"compiled predictor of {served.label} refused: {detail}; serving its booster"
+        logger.error(
+            "compiled predictor refused; serving the booster",
+            extra={
+                "model": served.model,
+                "version": served.version,
+                "reason": reason,
+                "detail": detail[:500],
+                "compiled_sha256": served.compiled.sha256 if served.compiled else None,
+            },
+        )
+        observe_compiled_fallback(served, reason=reason)
+        return message
+
+    def _load_booster(self, served: ServedVersion) -> Predictor:
         try:
             predictor = predictor_load(
                 framework=served.framework,
@@ -120,33 +218,7 @@ class PredictorCache:
             )
             self._remember_failure(served, message)
             raise ModelUnavailable(message) from None
-        load_ms = round((time.perf_counter() - started) * 1000, 2)
-        entry = LoadedModel(
-            served=served,
-            predictor=predictor,
-            memory_bytes=served.size,
-            loaded_at=datetime.now(UTC),
-            load_ms=load_ms,
-            hits=0,
-        )
-        with self._lock:
-            self._failures.pop(served.id, None)
-            self._entries[served.id] = entry
-            self.loads += 1
-            evicted = self._shrink(keep=served.id)
-        observe_model_load(served, ok=True)
-        logger.info(
-            "model loaded",
-            extra={
-                "model": served.model,
-                "version": served.version,
-                "framework": served.framework,
-                "load_ms": load_ms,
-                "memory_bytes": served.size,
-                "evicted": [e.served.label for e in evicted],
-            },
-        )
-        return entry
+        return predictor
 
     def _remember_failure(self, served: ServedVersion, message: str) -> None:
         logger.warning("model unavailable", extra={"model": served.label, "reason": message})

@@ -43,7 +43,8 @@ NUMERIC = {
 }
 MAX_DIMS = 8
 MAX_NAME = 256
-_TOP_LEVEL = frozenset({"id", "parameters", "inputs", "outputs"})
+# model_name and model_version: KServe's InferRequest sends its model's name in the body.
+_TOP_LEVEL = frozenset({"id", "model_name", "model_version", "parameters", "inputs", "outputs"})
 _NUMBER_TYPES = (int, float)
 
 
@@ -62,6 +63,9 @@ class InferRequest:
     outputs: tuple[str, ...]  # requested output names; empty: all
     binary_outputs: frozenset[str]  # outputs to send as raw bytes
     binary_default: bool  # parameters.binary_data_output
+    # The model (and version) the body names, if it names one: the URL's must match.
+    model_name: str | None = None
+    model_version: str | None = None
 
 
 def parse_infer(raw: bytes, header_length: str | None) -> InferRequest:
@@ -85,13 +89,19 @@ def parse_infer(raw: bytes, header_length: str | None) -> InferRequest:
     unknown = sorted(set(header) - _TOP_LEVEL)
     if unknown:
         raise InvalidInput(
-            f"unknown field {unknown[0]!r}: an infer request holds id, parameters, inputs "
-            "and outputs",
+            f"unknown field {unknown[0]!r}: an infer request holds id, model_name, "
+            "model_version, parameters, inputs and outputs",
             field=unknown[0],
         )
     request_id = header.get("id")
     if request_id is not None and (not isinstance(request_id, str) or len(request_id) > MAX_NAME):
         raise InvalidInput(f"id must be a string of at most {MAX_NAME} characters", field="id")
+    for field in ("model_name", "model_version"):
+        value = header.get(field)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_NAME):
+            raise InvalidInput(
+                f"{field} must be a string of at most {MAX_NAME} characters", field=field
+            )
     parameters = _parameters(header.get("parameters"), "parameters")
     binary_default = parameters.get("binary_data_output", False)
     if not isinstance(binary_default, bool):
@@ -124,6 +134,8 @@ def parse_infer(raw: bytes, header_length: str | None) -> InferRequest:
         outputs=outputs,
         binary_outputs=binary_outputs,
         binary_default=binary_default,
+        model_name=header.get("model_name"),
+        model_version=header.get("model_version"),
     )
 
 

@@ -21,7 +21,6 @@ import time
 
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
@@ -31,6 +30,7 @@ from rest_framework.views import APIView
 from backoffice import health
 from models_registry.loaders import ONNX, Signature, tabular_signature
 from models_registry.services import NotFound
+from serving import protocol_schemas as documented
 from serving import runtime
 from serving.auth import PREDICT, RememberingApiKeyAuthentication
 from serving.errors import InvalidInput, PayloadTooLarge, ServingError
@@ -63,7 +63,6 @@ class FirstRenderer(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-@extend_schema(exclude=True)  # the protocol has its own specification, not this schema
 class V2View(APIView):
     authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
     permission_classes = [PREDICT]
@@ -119,6 +118,7 @@ def _tensor(tensor) -> dict:
     return {"name": tensor.name, "datatype": tensor.datatype, "shape": [-1, *tensor.shape]}
 
 
+@documented.live
 class ServerLiveView(V2View):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -127,6 +127,7 @@ class ServerLiveView(V2View):
         return HttpResponse(b'{"live":true}', content_type="application/json")
 
 
+@documented.ready
 class ServerReadyView(V2View):
     """Ready when /readyz is: the database, the cache and the spool answer."""
 
@@ -142,6 +143,7 @@ class ServerReadyView(V2View):
         return response
 
 
+@documented.server_metadata
 class ServerMetadataView(V2View):
     def get(self, request):
         return self._json(
@@ -153,6 +155,7 @@ class ServerMetadataView(V2View):
         return HttpResponse(FastJSONRenderer().render(body), content_type="application/json")
 
 
+@documented.model_metadata
 class ModelMetadataView(ServerMetadataView):
     def get(self, request, name: str, version: str | None = None):
         served = _target(name, version)
@@ -172,6 +175,7 @@ class ModelMetadataView(ServerMetadataView):
         )
 
 
+@documented.model_ready
 class ModelReadyView(ServerMetadataView):
     """Ready once this worker has loaded the version (loading it now if need be)."""
 
@@ -181,6 +185,7 @@ class ModelReadyView(ServerMetadataView):
         return self._json({"name": served.model, "ready": True})
 
 
+@documented.model_infer
 class InferView(V2View):
     throttle_classes = [PredictRateThrottle]
 
@@ -188,6 +193,7 @@ class InferView(V2View):
         raw = read_body(request)
         infer = parse_infer(raw, request.headers.get("Inference-Header-Content-Length"))
         served = _target(name, version, check=False)
+        _check_named(infer, name, version, served)
         signature = signature_of(served)
 
         def rows_from(current: ServedVersion):
@@ -215,6 +221,39 @@ class InferView(V2View):
             response["Inference-Header-Content-Length"] = str(header_length)
         response["Server-Timing"] = result.server_timing(render_started=render_started)
         return response
+
+
+def _check_named(infer, name: str, version: str | None, served: ServedVersion) -> None:
+    """A body that names its model (KServe's client does) names the URL's: the URL
+    decides what is served, and a body meant for another model is refused."""
+    if infer.model_name is not None and infer.model_name != name:
+        raise InvalidInput(
+            f"model_name {infer.model_name[:60]!r} is not the model of the URL ({name!r})",
+            field="model_name",
+        )
+    accepted = {str(served.version)} | ({version} if version else set())
+    if infer.model_version is not None and infer.model_version not in accepted:
+        raise InvalidInput(
+            f"model_version {infer.model_version[:60]!r} is not the version served "
+            f"({' or '.join(sorted(accepted))})",
+            field="model_version",
+        )
+
+
+# The same views under /versions/{version}, documented with that parameter.
+@documented.version_metadata
+class VersionMetadataView(ModelMetadataView):
+    pass
+
+
+@documented.version_ready
+class VersionReadyView(ModelReadyView):
+    pass
+
+
+@documented.version_infer
+class VersionInferView(InferView):
+    pass
 
 
 def read_body(request) -> bytes:

@@ -13,7 +13,7 @@ urlpatterns = [
     path(_MODEL, v2.ModelMetadataView.as_view(), name="v2-model"),
     path(f"{_MODEL}/ready", v2.ModelReadyView.as_view(), name="v2-model-ready"),
     path(f"{_MODEL}/infer", v2.InferView.as_view(), name="v2-infer"),
-    path(_VERSION, v2.ModelMetadataView.as_view(), name="v2-version"),
-    path(f"{_VERSION}/ready", v2.ModelReadyView.as_view(), name="v2-version-ready"),
-    path(f"{_VERSION}/infer", v2.InferView.as_view(), name="v2-version-infer"),
+    path(_VERSION, v2.VersionMetadataView.as_view(), name="v2-version"),
+    path(f"{_VERSION}/ready", v2.VersionReadyView.as_view(), name="v2-version-ready"),
+    path(f"{_VERSION}/infer", v2.VersionInferView.as_view(), name="v2-version-infer"),
 ]

@@ -74,7 +74,12 @@ def warm_production_aliases(aliases: list[str] | None = None) -> list[dict]:
         row = {"model": served.model, "alias": alias, "version": served.version}
         try:
             loaded = runtime.predictors.get(served, count_hit=False)
-            row.update(loaded=True, load_ms=loaded.load_ms)
+            row.update(
+                loaded=True,
+                load_ms=loaded.load_ms,
+                predictor="compiled" if loaded.compiled else "booster",
+                compiled_refused=loaded.compiled_refused,
+            )
         except ModelUnavailable as exc:
             row.update(loaded=False, error=str(exc))
         report.append(row)
@@ -94,6 +99,7 @@ def warm_one(*, model: str, alias: str | None, version: int | None) -> dict:
         "version": served.version,
         "loaded": True,
         "load_ms": loaded.load_ms,
+        "predictor": "compiled" if loaded.compiled else "booster",
     }
 
 

@@ -124,10 +124,17 @@ def _code(exc: exceptions.APIException) -> str:
 
 def not_found(request, exception):
     """404 for a URL no route matches, e.g. a model name that is not a slug: the API's
-    body under /api/, the protocol's under /v2/, Django's page elsewhere."""
+    body under /api/, the protocols' under /v2/ and on MLflow's /invocations, Django's
+    page elsewhere."""
     if request.path == "/v2" or request.path.startswith("/v2/"):
         # The Open Inference Protocol's error body (serving.v2).
         return JsonResponse({"error": "no such endpoint or model (names are slugs)"}, status=404)
+    if request.path.startswith("/api/v1/models/") and request.path.endswith("/invocations"):
+        # MLflow's error body (serving.invocations).
+        return JsonResponse(
+            {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no such model (names are slugs)"},
+            status=404,
+        )
     if request.path.startswith("/api/"):
         return JsonResponse(
             error_body("no such endpoint or resource (names are slugs)", "not_found"), status=404

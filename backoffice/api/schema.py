@@ -7,8 +7,10 @@ commands, which never load them, do not pay for drf-spectacular's import.
 
 ``one_error_body`` (a postprocessing hook) gives every 4xx and 5xx answer of every
 operation the one error body (backoffice.api.errors), and adds what any operation may
-answer besides its own responses. ``tags_by_area`` (another) files each operation under
-its area (TAGS, by path), in the order a bot developer meets them.
+answer besides its own responses. The V2 and MLflow-shaped routes answer in their
+protocols' own error bodies (``PROTOCOL_ERRORS``): such an operation names its body in
+``x-error-body`` (serving.protocol_schemas). ``tags_by_area`` (another hook) files each
+operation under its area (TAGS, by path), in the order a bot developer meets them.
 """
 
 import logging
@@ -57,7 +59,41 @@ ERROR = {
     },
     "required": ["detail", "code", "errors"],
 }
-_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+# The error bodies of the protocols served beside the API (serving.v2, serving.invocations).
+PROTOCOL_ERRORS = {
+    "V2Error": {
+        "type": "object",
+        "description": "The Open Inference Protocol's error body.",
+        "properties": {"error": {"type": "string", "description": "What is wrong."}},
+        "required": ["error"],
+    },
+    "MLflowError": {
+        "type": "object",
+        "description": "MLflow's scoring server's error body.",
+        "properties": {
+            "error_code": {
+                "type": "string",
+                "enum": [
+                    "BAD_REQUEST",
+                    "UNAUTHENTICATED",
+                    "PERMISSION_DENIED",
+                    "RESOURCE_DOES_NOT_EXIST",
+                    "REQUEST_LIMIT_EXCEEDED",
+                    "TEMPORARILY_UNAVAILABLE",
+                    "INTERNAL_ERROR",
+                ],
+            },
+            "message": {"type": "string"},
+        },
+        "required": ["error_code", "message"],
+    },
+}
+
+
+def _error_content(name: str) -> dict:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+
+
 # What any authenticated operation may answer, whatever its view (backoffice.api.auth).
 COMMON_ANSWERS = {
     "401": "No credentials, an invalid or revoked API key, or another Authorization scheme "
@@ -88,21 +124,25 @@ def one_error_body(result, generator, request, public):
     }
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR
+    schemas.update(PROTOCOL_ERRORS)
     for path in result.get("paths", {}).values():
         for operation in path.values():
+            error_content = _error_content(operation.get("x-error-body", "Error"))
             responses = operation.setdefault("responses", {})
             responses.setdefault("414", too_long)
             if operation.get("security"):
                 for code, description in COMMON_ANSWERS.items():
                     responses.setdefault(code, {"description": description})
-            if "requestBody" in operation:
+            if "requestBody" in operation and "x-error-body" not in operation:
+                # A protocol's operation lists the body answers it gives itself.
                 for code, description in BODY_ANSWERS.items():
                     responses.setdefault(code, {"description": description})
             elif operation.get("parameters"):
                 responses.setdefault("400", {"description": "A parameter is invalid."})
             for code, answer in responses.items():
                 if code != "414" and code[:1] in "45":
-                    answer["content"] = _ERROR_CONTENT
+                    # An answer documented with a body of its own keeps it (V2's ready).
+                    answer.setdefault("content", error_content)
     return result
 
 
@@ -127,6 +167,16 @@ TAGS = [
         "Models and predictions",
         "The registered models, their versions and feature schemas, and predictions.",
         ("/api/v1/models",),
+    ),
+    (
+        "MLflow scoring protocol",
+        "The same models for an MLflow client: `mlflow models serve`'s /invocations bodies.",
+        ("/api/v1/models/{name}/invocations",),
+    ),
+    (
+        "Open Inference Protocol (V2)",
+        "The same models for KServe and Triton clients, in the V2 protocol's own bodies.",
+        ("/v2",),
     ),
     (
         "Prediction cache",

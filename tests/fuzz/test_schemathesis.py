@@ -111,8 +111,16 @@ def api_schema(live):
 
     @schema.hook
     def before_generate_path_parameters(context, strategy):
-        # Real model names as well as random ones: predictions and details, not only 404s.
-        return st.one_of(strategy, st.sampled_from(sorted(features)).map(lambda n: {"name": n}))
+        # Real model names as well as random ones: predictions and details, not only 404s
+        # (and their version 1 where the path has a version: V2's /versions/{version}).
+        def real(pair):
+            parameters, name = pair
+            real = {**(parameters or {}), "name": name}
+            if "version" in real:
+                real["version"] = "1"
+            return real
+
+        return st.one_of(strategy, st.tuples(strategy, st.sampled_from(sorted(features))).map(real))
 
     @schema.hook
     def before_generate_case(context, strategy):

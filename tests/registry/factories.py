@@ -11,11 +11,18 @@ from __future__ import annotations
 import functools
 import io
 import json
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+# Compiling a tree predictor needs gcc (make test installs it); only its absence skips.
+needs_gcc = pytest.mark.skipif(
+    shutil.which("gcc") is None, reason="gcc is not installed: compiling needs it"
+)
 
 FEATURES = ["rsi_14", "macd_hist", "atr_pct", "trend_strength", "spread_bps"]
 

@@ -1,12 +1,14 @@
 """The demo seeds two trained models and an ONNX LSTM, aliased production, that the API
-serves, and a promotion history of the XGBoost model: a version on fewer signals in
-staging, a breaking move of production to it and its rollback."""
+serves, a promotion history of the XGBoost model (a version on fewer signals in staging,
+a breaking move of production to it and its rollback), and the production XGBoost
+version compiled where gcc is installed."""
 
 import pytest
 from django.urls import reverse
 
 from models_registry import demo
-from models_registry.models import AliasMove, ModelAlias
+from models_registry.models import AliasMove, ModelAlias, ModelVersion
+from tests.registry.factories import needs_gcc
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
@@ -55,3 +57,20 @@ def test_the_xgboost_models_history_holds_a_breaking_move_and_its_rollback(admin
     assert names == ["rsi_14", "macd_hist"]
     auc = next(row for row in review.context["review"].metric_rows if row.name == "auc")
     assert auc.verdict == "▼ worse"
+
+
+@needs_gcc
+def test_it_compiles_the_xgboost_version_where_gcc_is_installed():
+    summary = demo.seed()
+    assert "trade-outcome-xgboost@1 compiled to a tree predictor" in summary
+    version = ModelVersion.objects.get(model__name="trade-outcome-xgboost", version=1)
+    assert version.is_compiled and version.compiled_by.startswith("demo, ")
+    assert not ModelVersion.objects.get(model__name="trade-outcome-lightgbm").is_compiled
+    assert "kept trade-outcome-xgboost@1 compiled" in demo.seed()
+
+
+def test_without_gcc_it_says_the_version_is_not_compiled(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no gcc on it
+    summary = demo.seed()
+    assert "trade-outcome-xgboost@1 not compiled: gcc is not installed" in summary
+    assert not ModelVersion.objects.get(model__name="trade-outcome-xgboost", version=1).is_compiled

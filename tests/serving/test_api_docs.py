@@ -56,12 +56,15 @@ def test_operations_are_grouped_by_area_in_a_readers_order(schema):
     assert "post /api/v1/trades" in found["Trades"]
     assert "post /api/v1/models/{name}/predict" in found["Models and predictions"]
     assert "get /api/v1/decisions" in found["Trade ideas"]
+    assert "post /api/v1/models/{name}/invocations" in found["MLflow scoring protocol"]
+    assert "post /v2/models/{name}/infer" in found["Open Inference Protocol (V2)"]
 
 
 def test_an_area_is_found_by_its_longest_prefix_and_nothing_else():
     assert tag_of("/api/v1/trades") == "Trades"
     assert tag_of("/api/v1/trade-ideas") == "Trade ideas"  # not Trades: a prefix of words
     assert tag_of("/api/v1/models/{name}/predict") == "Models and predictions"
+    assert tag_of("/v2") == tag_of("/v2/health/live") == "Open Inference Protocol (V2)"
     assert tag_of("/api/v1/tradesx") is None and tag_of("/api/v2/trades") is None
 
 

@@ -31,7 +31,13 @@ def test_post_warms_every_production_alias_or_one_version(ops, xgb, lgbm):
     assert {e.served.model for e in predictors.snapshot()} == {"edge-lgbm", "edge-xgb"}
     one = ops.post("/api/v1/cache", {"model": "edge-xgb", "version": 1}, format="json").json()
     assert one["warmed"] == [
-        {"model": "edge-xgb", "version": 1, "loaded": True, "load_ms": one["warmed"][0]["load_ms"]}
+        {
+            "model": "edge-xgb",
+            "version": 1,
+            "loaded": True,
+            "load_ms": one["warmed"][0]["load_ms"],
+            "predictor": "booster",
+        }
     ]
     missing = ops.post("/api/v1/cache", {"model": "ghost"}, format="json")
     assert missing.status_code == 404

@@ -212,12 +212,39 @@ ROW = {"name": "input__0", "datatype": "FP32", "shape": [1, 5], "data": [1, 2, 3
         ({"inputs": [ROW], "outputs": "all"}, "outputs must be a list"),
         ({"inputs": [ROW], "parameters": {"binary_data_output": "yes"}}, "true or false"),
         ({"inputs": [{**ROW, "parameters": {"binary_data_size": 20}}]}, "binary_data_size"),
+        ({"inputs": [ROW], "model_name": "edge-lgbm"}, "model_name 'edge-lgbm' is not the model"),
+        ({"inputs": [ROW], "model_name": "edge-xgb\x00"}, "is not the model of the URL"),
+        ({"inputs": [ROW], "model_name": "\ud800"}, "malformed JSON: no low surrogate"),
+        ({"inputs": [ROW], "model_name": 7}, "model_name must be a string"),
+        ({"inputs": [ROW], "model_name": "x" * 300}, "model_name must be a string"),
+        ({"inputs": [ROW], "model_version": 1}, "model_version must be a string"),
+        ({"inputs": [ROW], "model_version": "2"}, "model_version '2' is not the version served"),
     ],
 )
 def test_a_bad_infer_request_is_a_400_naming_what_is_wrong(bot, xgb, body, message):
     response = infer(bot, "edge-xgb", body)
     assert response.status_code == 400, response.content
     assert message in response.json()["error"]
+
+
+def test_a_body_naming_its_model_and_version_as_kserves_client_does_is_served(bot, xgb):
+    """KServe's InferRequest puts model_name in the body; it must be the URL's model."""
+    trained, _ = xgb
+    rows = trained.probe[:2]
+    plain = infer(bot, "edge-xgb", {"inputs": [matrix(rows)]}).json()
+    for path, named in (
+        ("edge-xgb", {"model_name": "edge-xgb"}),
+        ("edge-xgb", {"model_name": "edge-xgb", "model_version": "1"}),
+        ("edge-xgb/versions/production", {"model_version": "production"}),
+        ("edge-xgb/versions/1", {"model_name": "edge-xgb", "model_version": "1"}),
+        ("edge-xgb", {"model_name": None, "model_version": None}),
+    ):
+        response = infer(bot, path, {"inputs": [matrix(rows)], **named})
+        assert response.status_code == 200, (path, named, response.content)
+        assert response.json()["outputs"] == plain["outputs"]
+    wrong = infer(bot, "edge-xgb/versions/1", {"inputs": [matrix(rows)], "model_version": "9"})
+    assert wrong.status_code == 400
+    assert wrong.json() == {"error": "model_version '9' is not the version served (1)"}
 
 
 def test_non_finite_and_mismatched_binary_data_are_400s(bot, xgb):

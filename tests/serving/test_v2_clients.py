@@ -1,12 +1,16 @@
 """Real protocol clients against a live gunicorn (two workers): Triton's HTTP client
-speaks V2 to it, an MLflow-style client posts its bodies, and Prometheus' text format
-comes back from /metrics with the figures of both workers.
+and KServe's REST client speak V2 to it, an MLflow-style client posts its bodies, and
+Prometheus' text format comes back from /metrics with the figures of both workers.
 
-KServe's Python SDK (``kserve``) is not used: it pulls in its own FastAPI, uvicorn and
-Kubernetes client pins; its REST client sends the same V2 JSON as tritonclient does.
+KServe's Python SDK (``kserve``) pins its own FastAPI, uvicorn, Kubernetes client and
+gRPC tools, so its client runs in a virtualenv of its own (tests.peer_venv,
+requirements-kserve.txt) as tests/serving/kserve_client.py.
 """
 
+import json
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tritonclient.utils import InferenceServerException
 
 from tests.live_server import LiveServer, own_cluster
+from tests.peer_venv import peer_python
 from tests.registry import factories
 
 SCRAPE_TOKEN = "scrape-token-for-the-test-0123456789"
@@ -120,6 +125,51 @@ def test_an_mlflow_style_client_gets_the_same_numbers(server):
     )
     assert response.json() == {"predictions": own_predictions(server, "edge-xgb", rows)}
     assert "predict;dur=" in response.headers["Server-Timing"]
+
+
+KSERVE_CLIENT = Path(__file__).with_name("kserve_client.py")
+
+
+@pytest.fixture(scope="module")
+def kserve_saw(server) -> dict:
+    """What KServe's InferenceRESTClient saw of the live server (kserve_client.py)."""
+    rows = factories.xgboost_model().probe.astype(np.float32)
+    done = subprocess.run(
+        [str(peer_python("kserve")), str(KSERVE_CLIENT)],
+        input=json.dumps({"url": server.url, "key": server.key, "rows": rows.tolist()}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_kserves_client_sees_a_live_ready_server_and_a_ready_model(kserve_saw):
+    assert kserve_saw["kserve"] == "0.21.0"
+    assert kserve_saw["live"] is True and kserve_saw["ready"] is True
+    assert kserve_saw["model_ready"] is True
+    assert kserve_saw["model_ready_without_key"] is False, "a 401 is not ready"
+
+
+@pytest.mark.parametrize("model", ["edge-xgb", "edge-lgbm"])
+@pytest.mark.parametrize("mode", ["in:json out:json", "in:binary out:json", "in:binary out:binary"])
+def test_kserves_client_gets_the_numbers_of_the_projects_own_body(server, kserve_saw, model, mode):
+    rows = factories.xgboost_model().probe.astype(np.float32)
+    seen = kserve_saw[f"{model} {mode}"]
+    assert seen["status"] == 200, seen
+    assert (seen["id"], seen["model_name"], seen["name"]) == ("k7", model, "output__0")
+    assert (seen["datatype"], seen["shape"]) == ("FP64", [25, 1])
+    assert seen["data"] == own_predictions(server, model, rows.astype(np.float64))
+
+
+def test_kserves_client_reads_the_servers_errors(kserve_saw):
+    unknown = kserve_saw["unknown input"]
+    assert unknown["status"] == 400
+    assert "input 'volume' is not this model's" in unknown["error"]
+    assert kserve_saw["without key"]["status"] == 401
+    ghost = kserve_saw["unknown model"]
+    assert ghost["status"] == 404 and "ghost" in ghost["error"]
 
 
 def scrape(server, token=SCRAPE_TOKEN) -> requests.Response:

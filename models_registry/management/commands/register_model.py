@@ -4,6 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from models_registry.compiling import operator_identity, version_compile
 from models_registry.management.alias_options import add_breaking_arguments, command_error
 from models_registry.models import Framework, Task
 from models_registry.services import AUTO, RegistryError, model_register_file
@@ -41,6 +42,12 @@ class Command(BaseCommand):
             "server, in every worker that serves it. Only for a file whose origin you "
             "have checked; prefer .skops or .onnx",
         )
+        parser.add_argument(
+            "--compile",
+            action="store_true",
+            help="also compile the new version's trees (XGBoost, LightGBM; needs gcc): "
+            "the same as manage.py compile_model NAME VERSION",
+        )
 
     def handle(self, *args, **options):
         metrics = self.parse_metrics(options["metrics"])
@@ -71,6 +78,18 @@ class Command(BaseCommand):
             )
         if options["alias"]:
             self.stdout.write(f"alias {options['alias']} -> {version}")
+        if options["compile"]:
+            self.compile(version)
+
+    def compile(self, version) -> None:
+        try:
+            done = version_compile(version=version, compiled_by=operator_identity())
+        except RegistryError as exc:
+            raise CommandError(f"registered {version}, but it was not compiled: {exc}") from None
+        self.stdout.write(
+            f"compiled {done}: {done.compiled_size} bytes, sha256 {done.compiled_sha256[:12]}…, "
+            f"largest difference from the booster {done.compiled_max_error:.3g}"
+        )
 
     @staticmethod
     def parse_metrics(raw: str | None) -> dict | None:

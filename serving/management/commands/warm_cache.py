@@ -25,7 +25,11 @@ class Command(BaseCommand):
         for row in report:
             where = f"{row['model']}@{row['version']} ({row['alias']})"
             if row["loaded"]:
-                self.stdout.write(f"ok      {where} loaded in {row['load_ms']} ms")
+                self.stdout.write(
+                    f"ok      {where} loaded in {row['load_ms']} ms ({row['predictor']})"
+                )
+                if row.get("compiled_refused"):
+                    self.stdout.write(f"WARNING {where}: {row['compiled_refused']}")
             else:
                 self.stdout.write(f"FAILED  {where}: {row['error']}")
         told = announce_warm(model=None, alias=None, version=None, aliases=aliases)
