@@ -6,8 +6,10 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList as DjangoChangeList
+from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.template.response import TemplateResponse
+from django.urls import reverse_lazy
 
 from backoffice import forms as backoffice_forms
 
@@ -16,6 +18,11 @@ class BackofficeAdminSite(admin.AdminSite):
     site_header = "Trading back office"
     site_title = "Trading back office"
     index_title = "Desk"
+    # "View site" opens the performance dashboard: the back office has no public site.
+    site_url = reverse_lazy("admin:journal_trade_dashboard")
+    # One mark for "nothing here" on every page, as the figures' own columns write it
+    # (Django's default is a hyphen, which reads as a minus beside numbers).
+    empty_value_display = "—"
     # Only active staff reach the admin (AdminSite.has_permission); nothing else does.
 
     def login(self, request, extra_context=None):
@@ -44,6 +51,8 @@ class BackofficeAdminSite(admin.AdminSite):
     def each_context(self, request):
         context = super().each_context(request)
         context["debug_badge"] = settings.DEBUG
+        if not request.user.has_perm("journal.view_trade"):
+            context["site_url"] = None  # no "View site" to a dashboard they may not read
         return context
 
 
@@ -65,6 +74,8 @@ class ChangeList(DjangoChangeList):
         queryset = super().get_queryset(request, exclude_parameters)
         try:
             queryset.query.get_compiler(queryset.db).as_sql()
+        except EmptyResultSet:
+            pass  # a selection that is known to be empty (QuerySet.none()): no SQL at all
         except (ValueError, OverflowError, TypeError) as exc:
             raise IncorrectLookupParameters(exc) from exc
         return queryset

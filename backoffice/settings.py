@@ -312,6 +312,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date-time style on every page: UTC, 24 h, 2026-11-27 07:00 (backoffice/formats).
+FORMAT_MODULE_PATH = ["backoffice.formats"]
 
 # ---------------------------------------------------------------------------
 # Static files (served by WhiteNoise; no CDN anywhere)
@@ -387,6 +389,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backoffice.api.schema.one_error_body",
+        "backoffice.api.schema.tags_by_area",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -2,6 +2,8 @@ from functools import wraps
 
 from csp.decorators import csp_update
 from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -30,7 +32,15 @@ def same_origin_only(view):
     return wrapped
 
 
+def favicon(request):
+    """/favicon.ico, which browsers ask every site for: the admin's icon (a static file;
+    its URL carries the file's hash in production: looked up per request, and a
+    temporary redirect, so that no browser keeps an old one)."""
+    return HttpResponseRedirect(static("backoffice/favicon.ico"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", prometheus.metrics_view, name="prometheus-metrics"),

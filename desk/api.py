@@ -33,7 +33,7 @@ class StrategyNameField(serializers.SlugRelatedField):
 
 
 class TradeIdeaIn(StrictSerializer):
-    """A trade idea with the seed's field names."""
+    """A trade idea as the AI engine proposes it; the risk gate checks it on arrival."""
 
     symbol = serializers.RegexField(SYMBOL, max_length=32)
     direction = serializers.ChoiceField(choices=Direction.choices)
@@ -140,10 +140,20 @@ class DecisionOut(serializers.ModelSerializer):
 
 class IdeaFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=IdeaStatus.choices)
-    symbol = SymbolFilter()
-    strategy = django_filters.CharFilter(field_name="strategy__name")
-    since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    symbol = SymbolFilter(help_text="A symbol, in any case (eurusd finds EURUSD).")
+    strategy = django_filters.CharFilter(
+        field_name="strategy__name", help_text="The strategy's name, exactly."
+    )
+    since = UtcDateTimeFilter(
+        field_name="created_at",
+        lookup_expr="gte",
+        help_text="Submitted at or after this time (ISO 8601 with an offset).",
+    )
+    until = UtcDateTimeFilter(
+        field_name="created_at",
+        lookup_expr="lt",
+        help_text="Submitted before this time (ISO 8601 with an offset).",
+    )
 
     class Meta:
         model = TradeIdea
@@ -152,10 +162,18 @@ class IdeaFilter(django_filters.FilterSet):
 
 class DecisionFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=Action.choices)
-    symbol = SymbolFilter()
-    trade_idea = django_filters.NumberFilter()
-    since = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    until = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    symbol = SymbolFilter(help_text="A symbol, in any case (eurusd finds EURUSD).")
+    trade_idea = django_filters.NumberFilter(help_text="The decisions of this idea (its id).")
+    since = UtcDateTimeFilter(
+        field_name="occurred_at",
+        lookup_expr="gte",
+        help_text="Made at or after this time (ISO 8601 with an offset).",
+    )
+    until = UtcDateTimeFilter(
+        field_name="occurred_at",
+        lookup_expr="lt",
+        help_text="Made before this time (ISO 8601 with an offset).",
+    )
 
     class Meta:
         model = Decision
@@ -164,10 +182,12 @@ class DecisionFilter(django_filters.FilterSet):
 
 class IdeaPagination(CursorPagination):
     ordering = ("-created_at", "-id")
+    example_path = "/api/v1/trade-ideas"
 
 
 class DecisionPagination(IdeaPagination):
     ordering = ("-occurred_at", "-id")
+    example_path = "/api/v1/decisions"
 
 
 class TradeIdeasView(ListAPIView):

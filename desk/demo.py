@@ -88,6 +88,7 @@ def seed() -> str:
             "max_daily_loss": Decimal(2500),
         },
         actor="demo",
+        reason="the demo desk's limits",
     )
     snapshots = _snapshots()  # first: the gate reads the latest bars and equity
     ideas = 0 if TradeIdea.objects.exists() else _ideas()

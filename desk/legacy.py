@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -126,7 +127,7 @@ def import_strategies(path: Path, report: LegacyReport) -> None:
     report.lines.append(f"strategies: {created} created, {updated} updated, {unchanged} unchanged")
 
 
-def import_risk_config(path: Path, report: LegacyReport) -> None:
+def import_risk_config(path: Path, report: LegacyReport, *, reason: str = "") -> None:
     rows = list(_rows(path))
     if len(rows) != 1:
         report.errors.append(f"{path.name}: expected exactly one row, found {len(rows)}")
@@ -155,7 +156,11 @@ def import_risk_config(path: Path, report: LegacyReport) -> None:
     from desk.services import DeskError
 
     try:
-        risk_config_update(changes=changes, actor="import_legacy_csv")
+        risk_config_update(
+            changes=changes,
+            actor="import_legacy_csv",
+            reason=reason or f"imported from the old platform's {path.name}",
+        )
     except DeskError as exc:
         report.errors.append(f"{path.name} line {line}: {exc}")
         return
@@ -184,13 +189,18 @@ def import_settings(path: Path, category: str, report: LegacyReport) -> None:
 
 
 @transaction.atomic
-def import_legacy_dir(directory: Path) -> LegacyReport:
-    """Import every known file of the old storage found in ``directory``; all or nothing."""
+def import_legacy_dir(directory: Path, *, reason: str = "") -> LegacyReport:
+    """Import every known file of the old storage found in ``directory``; all or nothing.
+    ``reason`` goes into the risk config's audit (default: the file it came from)."""
     if not directory.is_dir():
         raise LegacyImportFailed(f"{directory} is not a directory", [])
     report = LegacyReport()
     found = False
-    for stem, importer in (("strategies", import_strategies), ("risk_config", import_risk_config)):
+    importers = (
+        ("strategies", import_strategies),
+        ("risk_config", partial(import_risk_config, reason=reason)),
+    )
+    for stem, importer in importers:
         path = directory / f"{stem}.csv"
         if path.exists():
             found = True

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from timescale.db.models.fields import TimescaleDateTimeField
 
+from desk.limits import LIMITS, limit_label
 from desk.schemas import schema_errors
 from journal.models import Side as Direction  # one long/short choice set everywhere
 
@@ -44,15 +45,20 @@ class Action(models.TextChoices):
 
 
 class Strategy(models.Model):
+    """A trading strategy: where and when it may trade, and its own caps. Each JSON
+    field is validated against its schema (desk/schemas.py); the admin edits them with
+    widgets (desk/forms.py), never as JSON."""
+
     name = models.CharField(max_length=64, unique=True)
-    is_active = models.BooleanField(default=True)
-    allowed_symbols = models.JSONField(default=list, blank=True)
-    session_windows = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField("active", default=True)
+    allowed_symbols = models.JSONField("symbols", default=list, blank=True)
+    session_windows = models.JSONField("trading sessions", default=list, blank=True)
     entry_conditions = models.JSONField(default=list, blank=True)
     exit_rules = models.JSONField(default=dict, blank=True)
     forbidden_conditions = models.JSONField(default=list, blank=True)
     risk_caps = models.JSONField(default=dict, blank=True)
     rr_expectation = models.DecimalField(
+        "reward:risk expectation",
         max_digits=6,
         decimal_places=2,
         null=True,
@@ -69,6 +75,7 @@ class Strategy(models.Model):
             models.CheckConstraint(
                 condition=Q(rr_expectation__isnull=True) | Q(rr_expectation__gt=0),
                 name="desk_strategy_rr_positive",
+                violation_error_message="The reward:risk expectation is more than 0.",
             )
         ]
 
@@ -77,6 +84,10 @@ class Strategy(models.Model):
 
     def clean(self):
         errors = {}
+        if self.rr_expectation is not None and self.rr_expectation <= 0:
+            errors["rr_expectation"] = (
+                "Give a reward:risk of more than 0 (2 means 2:1), or leave it empty."
+            )
         for field in (
             "allowed_symbols",
             "session_windows",
@@ -103,34 +114,31 @@ class Strategy(models.Model):
 MONEY = {"max_digits": 20, "decimal_places": 2}
 
 
+def _limit(name: str) -> dict:
+    """verbose_name and help_text of a risk config field, from desk.limits.LIMITS."""
+    return {"verbose_name": LIMITS[name].label, "help_text": LIMITS[name].help}
+
+
 class RiskConfig(models.Model):
     """The AI control panel: exactly one row, enforced by the database.
 
-    Limits in money are in the account's ``currency``; a limit left empty is off.
+    Limits in money are in the account's ``currency``; a limit left empty is off. The
+    words of each field (label, help, unit) are desk.limits.LIMITS'.
     """
 
     id = models.BooleanField(primary_key=True, default=True, editable=False)
-    ai_trading_enabled = models.BooleanField("AI trading enabled", default=False)
-    currency = models.CharField(
-        max_length=5, default="USD", help_text="the account currency of every limit in money"
+    ai_trading_enabled = models.BooleanField(default=False, **_limit("ai_trading_enabled"))
+    currency = models.CharField(max_length=5, default="USD", **_limit("currency"))
+    min_confidence_threshold = models.DecimalField(
+        max_digits=5, decimal_places=4, default=0.7, **_limit("min_confidence_threshold")
     )
-    min_confidence_threshold = models.DecimalField(max_digits=5, decimal_places=4, default=0.7)
-    max_lot_size = models.DecimalField(**PRICE, default=1)
+    max_lot_size = models.DecimalField(**PRICE, default=1, **_limit("max_lot_size"))
     default_lot_size = models.DecimalField(
-        **PRICE,
-        null=True,
-        blank=True,
-        help_text="the lot an idea without one is sized with; empty: such ideas wait for a person",
+        **PRICE, null=True, blank=True, **_limit("default_lot_size")
     )
-    require_stop_loss = models.BooleanField(
-        default=True, help_text="an idea without a stop loss is never executed automatically"
-    )
+    require_stop_loss = models.BooleanField(default=True, **_limit("require_stop_loss"))
     max_risk_per_trade = models.DecimalField(
-        **MONEY,
-        null=True,
-        blank=True,
-        default=Decimal(250),
-        help_text="the most one trade may lose at its stop: |entry - stop| x lot x point value",
+        **MONEY, null=True, blank=True, default=Decimal(250), **_limit("max_risk_per_trade")
     )
     max_risk_pct_of_equity = models.DecimalField(
         max_digits=5,
@@ -138,36 +146,28 @@ class RiskConfig(models.Model):
         null=True,
         blank=True,
         default=Decimal(1),
-        help_text="the same risk as a percentage of the latest account equity",
+        **_limit("max_risk_pct_of_equity"),
     )
-    risk_account = models.CharField(
-        max_length=64,
-        blank=True,
-        default="",
-        help_text="the account whose latest snapshot gives the equity; empty: the latest "
-        "snapshot of any account",
+    risk_account = models.CharField(max_length=64, blank=True, default="", **_limit("risk_account"))
+    max_concurrent_trades = models.PositiveIntegerField(
+        default=3, **_limit("max_concurrent_trades")
     )
-    max_concurrent_trades = models.PositiveIntegerField(default=3)
-    daily_profit_target = models.DecimalField(**PRICE, default=500)
-    stop_after_target = models.BooleanField(default=True)
+    daily_profit_target = models.DecimalField(**PRICE, default=500, **_limit("daily_profit_target"))
+    stop_after_target = models.BooleanField(default=True, **_limit("stop_after_target"))
     max_daily_loss = models.DecimalField(
-        **MONEY,
-        null=True,
-        blank=True,
-        default=Decimal(500),
-        help_text="today's closed loss (UTC day) at which AI trading halts",
+        **MONEY, null=True, blank=True, default=Decimal(500), **_limit("max_daily_loss")
     )
-    max_drawdown_amount = models.DecimalField(**PRICE, default=1000)
-    halt_on_drawdown = models.BooleanField(default=True)
+    max_drawdown_amount = models.DecimalField(
+        **PRICE, default=1000, **_limit("max_drawdown_amount")
+    )
+    halt_on_drawdown = models.BooleanField(default=True, **_limit("halt_on_drawdown"))
     max_input_age_minutes = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        default=60,
-        help_text="an idea waits for a person when the account snapshot or the symbol's "
-        "latest market bar is older than this",
+        null=True, blank=True, default=60, **_limit("max_input_age_minutes")
     )
-    allow_off_watchlist_autotrade = models.BooleanField(default=False)
-    watchlist = models.JSONField(default=list, blank=True)
+    allow_off_watchlist_autotrade = models.BooleanField(
+        default=False, **_limit("allow_off_watchlist_autotrade")
+    )
+    watchlist = models.JSONField(default=list, blank=True, **_limit("watchlist"))
     last_halt_reason = models.CharField(max_length=500, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -179,19 +179,22 @@ class RiskConfig(models.Model):
     )
 
     class Meta:
-        verbose_name = "risk config"
-        verbose_name_plural = "risk config"
+        verbose_name = "risk limits"  # one row, one page: "Risk limits" in the menu
+        verbose_name_plural = "risk limits"
         constraints = [
             models.CheckConstraint(condition=Q(id=True), name="desk_riskconfig_single_row"),
             models.CheckConstraint(
                 condition=Q(min_confidence_threshold__gte=0, min_confidence_threshold__lte=1),
                 name="desk_riskconfig_confidence_range",
+                violation_error_message="The minimum confidence is between 0 and 1.",
             ),
             models.CheckConstraint(
                 condition=Q(
                     max_lot_size__gt=0, max_drawdown_amount__gt=0, daily_profit_target__gt=0
                 ),
                 name="desk_riskconfig_amounts_positive",
+                violation_error_message="The maximum lot size, the daily profit target and "
+                "the maximum drawdown are more than 0.",
             ),
             models.CheckConstraint(
                 condition=(Q(default_lot_size__isnull=True) | Q(default_lot_size__gt=0))
@@ -202,6 +205,8 @@ class RiskConfig(models.Model):
                     | Q(max_risk_pct_of_equity__gt=0, max_risk_pct_of_equity__lte=100)
                 ),
                 name="desk_riskconfig_optional_limits_positive",
+                violation_error_message="Limits that are set are more than 0 (a percentage "
+                "at most 100); leave a limit empty to switch it off.",
             ),
         ]
 
@@ -209,11 +214,36 @@ class RiskConfig(models.Model):
         return "Risk config"
 
     def clean(self):
+        """The database's rules, each said of its field (before the constraints are
+        checked, which then skip the fields found wrong here)."""
+        errors = {}
+        confidence = self.min_confidence_threshold
+        if confidence is not None and not 0 <= confidence <= 1:
+            errors["min_confidence_threshold"] = "Give a confidence from 0 to 1 (0.70 = 70 %)."
+        for name in ("max_lot_size", "daily_profit_target", "max_drawdown_amount"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                errors[name] = f"The {LIMITS[name].label.lower()} must be more than 0."
+        for name in ("default_lot_size", "max_risk_per_trade", "max_daily_loss"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                errors[name] = (
+                    f"The {LIMITS[name].label.lower()} must be more than 0; leave it "
+                    "empty to switch it off."
+                )
+        share = self.max_risk_pct_of_equity
+        if share is not None and not 0 < share <= 100:
+            errors["max_risk_pct_of_equity"] = (
+                "Give a percentage more than 0 and at most 100; leave it empty to switch it off."
+            )
+        currency = self.currency or ""
+        if not (currency.isascii() and currency.isalpha() and 3 <= len(currency) <= 5):
+            errors["currency"] = "Give a currency code of 3 to 5 letters, e.g. USD."
         messages = schema_errors("allowed_symbols", self.watchlist)
         if messages:
-            raise ValidationError(
-                {"watchlist": [m.replace("allowed_symbols", "watchlist") for m in messages]}
-            )
+            errors["watchlist"] = [m.replace("allowed_symbols", "watchlist") for m in messages]
+        if errors:
+            raise ValidationError(errors)
 
 
 class RiskConfigChange(models.Model):
@@ -231,12 +261,17 @@ class RiskConfigChange(models.Model):
     field = models.CharField(max_length=40)
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
+    # db_default: rows written by code that predates the reason (migrations) get "".
+    reason = models.CharField(
+        max_length=500, blank=True, default="", db_default="", help_text="why the limit changed"
+    )
 
     class Meta:
+        verbose_name = "risk limit change"
         ordering = ["-changed_at", "-id"]
 
     def __str__(self):
-        return f"{self.field}: {self.old_value} → {self.new_value}"
+        return f"{limit_label(self.field)}: {self.old_value} → {self.new_value}"
 
 
 class TradeIdea(models.Model):
@@ -372,7 +407,8 @@ class Decision(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.symbol}"
+        what = f"{self.get_action_display()} {self.symbol}".strip()
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {what}"
 
 
 # -- snapshots (hypertables on captured_at, with retention) -----------------------

@@ -19,6 +19,8 @@ from backoffice.cache_guard import cache_delete, cache_get, cache_set
 from backoffice.errors import DomainError
 from backoffice.prometheus import observe_verdict
 from desk.gate import Observations, Verdict, judge
+from desk.gate_table import gate_rows
+from desk.limits import limit_label
 from desk.models import (
     AccountSnapshot,
     Action,
@@ -92,10 +94,39 @@ EDITABLE_LIMITS = (
 )
 
 
+REASON_MAX = 500
+
+
+def clean_reason(reason: Any) -> str:
+    """A limit change's reason as stored, stripped; DeskError naming ``reason`` when it
+    is missing or could not be stored and read back (control characters, a NUL, a lone
+    surrogate, more than REASON_MAX characters)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise DeskError(
+            "say why the limits change: the reason is kept in the risk config's audit",
+            "reason",
+        )
+    text = reason.strip()
+    if len(text) > REASON_MAX:
+        raise DeskError(
+            f"the reason has {len(text):,} characters; keep it to {REASON_MAX}", "reason"
+        )
+    if any((ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in text):
+        raise DeskError("the reason must be plain text, without control characters", "reason")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DeskError("the reason holds a lone surrogate: not valid text", "reason") from None
+    return text
+
+
 @transaction.atomic
-def risk_config_update(*, changes: dict[str, Any], actor: str, actor_user=None) -> RiskConfig:
-    """Change limits; each changed field is audited, and switching AI trading on or
-    off writes ai_resumed / ai_halted to the decision history."""
+def risk_config_update(
+    *, changes: dict[str, Any], actor: str, reason: str, actor_user=None
+) -> RiskConfig:
+    """Change limits, saying why; each changed field is audited with the reason (who,
+    when, old → new, why), and switching AI trading on or off writes ai_resumed /
+    ai_halted to the decision history. Raises DeskError naming the field at fault."""
     unknown = set(changes) - set(EDITABLE_LIMITS)
     if unknown:
         raise DeskError(f"{sorted(unknown)[0]} cannot be changed here", sorted(unknown)[0])
@@ -107,8 +138,12 @@ def risk_config_update(*, changes: dict[str, Any], actor: str, actor_user=None) 
         config.full_clean()
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
-        raise DeskError(f"{field}: {'; '.join(messages)}", field) from None
+        label = limit_label(field) if field in EDITABLE_LIMITS else "the risk config"
+        raise DeskError(f"{label}: {' '.join(messages)}", field) from None
     changed = {n: v for n, v in changes.items() if getattr(config, n) != before[n]}
+    if not changed:
+        return config
+    reason = clean_reason(reason)
     if "ai_trading_enabled" in changed:
         if config.ai_trading_enabled:
             config.last_halt_reason = ""
@@ -116,11 +151,11 @@ def risk_config_update(*, changes: dict[str, Any], actor: str, actor_user=None) 
                 action=Action.AI_RESUMED,
                 actor=actor,
                 actor_user=actor_user,
-                rationale="AI trading switched on",
+                rationale=f"AI trading switched on: {reason}",
                 human_override=actor_user is not None,
             )
         else:
-            config.last_halt_reason = f"switched off by {actor}"
+            config.last_halt_reason = f"switched off by {actor}: {reason}"[:500]
             _decide(
                 action=Action.AI_HALTED,
                 actor=actor,
@@ -137,6 +172,7 @@ def risk_config_update(*, changes: dict[str, Any], actor: str, actor_user=None) 
             field=name,
             old_value=str(before[name]),
             new_value=str(getattr(config, name)),
+            reason=reason,
         )
         for name in changed
     )
@@ -148,7 +184,11 @@ def _halt_ai(config: RiskConfig, reason: str, *, idea: TradeIdea) -> None:
     config.last_halt_reason = reason
     config.save(update_fields=["ai_trading_enabled", "last_halt_reason", "updated_at"])
     RiskConfigChange.objects.create(
-        actor="risk-gate", field="ai_trading_enabled", old_value="True", new_value="False"
+        actor="risk-gate",
+        field="ai_trading_enabled",
+        old_value="True",
+        new_value="False",
+        reason=reason[:500],
     )
     _decide(action=Action.AI_HALTED, actor="risk-gate", rationale=reason, idea=idea)
     logger.warning("AI trading halted by the risk gate", extra={"reason": reason})
@@ -373,15 +413,28 @@ def idea_submit(
     idea.save(update_fields=fields)
     if verdict.halt_reason:
         _halt_ai(config, verdict.halt_reason, idea=idea)
-    _transition(idea, verdict.status, actor=actor, rationale=_summary(verdict))
+    rationale = _summary(
+        verdict, config.currency, desk_instrument=instruments.instrument_for(idea.symbol)
+    )
+    _transition(idea, verdict.status, actor=actor, rationale=rationale)
     transaction.on_commit(lambda: observe_verdict(verdict.status))
     return idea, verdict
 
 
-def _summary(verdict: Verdict) -> str:
+def _summary(verdict: Verdict, currency: str, *, desk_instrument) -> str:
+    """The failed rules in words, for the decision history: ``Watchlist: US500 (limit
+    EURUSD, XAUUSD); Risk per trade: 800.00 USD (limit 750.00 USD)``."""
     if not verdict.failed:
         return "every risk rule passed"
-    return "; ".join(f"{c.rule}: observed {c.observed}, limit {c.limit}" for c in verdict.failed)
+    rows = gate_rows(
+        verdict.as_json(),
+        currency=currency,
+        price_decimals=desk_instrument.price_decimals if desk_instrument else None,
+        quantity_unit=desk_instrument.quantity_unit if desk_instrument else "lots",
+    )
+    return "; ".join(
+        f"{row.label}: {row.observed} (limit {row.limit})" for row in rows if not row.passed
+    )
 
 
 def _transition(

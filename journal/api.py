@@ -64,7 +64,8 @@ TradeInSerializer = type(
     "TradeInSerializer",
     (serializers.Serializer,),
     {
-        "__doc__": "The trade record format (journal.write.records.SPEC).",
+        "__doc__": "A trade as a bot records it: `trade_id` and `executed_at` together "
+        "identify it, so sending it again stores nothing twice.",
         **{spec.name: _documented(spec) for spec in SPEC},
     },
 )
@@ -88,10 +89,28 @@ SPOOLED = inline_serializer("TradesSpooled", {"spooled": serializers.IntegerFiel
 METRICS_REPORT = inline_serializer(
     "MetricsReport",
     {
-        "summary": serializers.DictField(help_text="the figures of the README's table"),
-        "by_day": serializers.ListField(child=serializers.DictField()),
+        "summary": serializers.DictField(
+            help_text="The figures of the filtered closed trades: count, wins, losses, win "
+            "rate, net P&L, average and largest win and loss, profit factor, expectancy "
+            "(in money and in R, from the trades with an initial stop), maximum drawdown, "
+            "Sharpe and Sortino ratios, average holding time."
+        ),
+        "by_day": serializers.ListField(
+            child=serializers.DictField(), help_text="One row per UTC closing day, oldest first."
+        ),
         "by_symbol": serializers.ListField(child=serializers.DictField()),
         "by_strategy": serializers.ListField(child=serializers.DictField()),
+        "by_side": serializers.ListField(child=serializers.DictField()),
+        "by_weekday": serializers.ListField(
+            child=serializers.DictField(), help_text="By the UTC weekday of closing."
+        ),
+        "by_hour": serializers.ListField(
+            child=serializers.DictField(), help_text="By the UTC hour of opening."
+        ),
+        "r_histogram": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Trades by R-multiple bucket (trades with an initial stop only).",
+        ),
     },
 )
 
@@ -120,6 +139,9 @@ class TradesView(ListAPIView):
 
     @extend_schema(
         summary="Record trades",
+        description="One trade or a list of up to 1,000 (scope `trades:write`). Sending "
+        "a trade again stores nothing twice; sending it with its close completes it. "
+        "While the database is down the batch is spooled and answered 202.",
         request=PolymorphicProxySerializer(
             component_name="TradeBatch",
             serializers=[TradeInSerializer, TradeInSerializer(many=True)],
@@ -155,6 +177,8 @@ class TradesView(ListAPIView):
 
     @extend_schema(
         summary="List trades, newest first",
+        description="The recorded trades, filtered by the parameters below (all of them "
+        "at once), newest first, a page at a time (scope `trades:read`).",
         responses={200: TradeOutSerializer},
     )
     def get(self, request, *args, **kwargs):
@@ -172,10 +196,20 @@ class MetricsView(APIView):
     @extend_schema(
         summary="Performance metrics",
         parameters=[
-            *(OpenApiParameter(name, str) for name in ("symbol", "strategy", "account")),
-            OpenApiParameter("side", str, enum=["long", "short"]),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="closed_at from"),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, description="closed_at before"),
+            OpenApiParameter("symbol", str, description="A symbol, in any case."),
+            OpenApiParameter("strategy", str, description="The strategy's name, exactly."),
+            OpenApiParameter("account", str, description="The account's name, exactly."),
+            OpenApiParameter("side", str, enum=["long", "short"], description="long or short."),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description="Closed at or after this time (ISO 8601 with an offset).",
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATETIME,
+                description="Closed before this time (ISO 8601 with an offset).",
+            ),
         ],
         responses={200: METRICS_REPORT},
     )

@@ -43,14 +43,24 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 class TradeFilter(django_filters.FilterSet):
     """Filters of GET /trades: the time range is on executed_at."""
 
-    symbol = SymbolFilter()
-    strategy = django_filters.CharFilter()
-    account = django_filters.CharFilter()
-    side = django_filters.ChoiceFilter(choices=Side.choices)
-    status = django_filters.ChoiceFilter(choices=TradeStatus.choices)
-    model_version = django_filters.CharFilter()
-    since = UtcDateTimeFilter(field_name="executed_at", lookup_expr="gte")
-    until = UtcDateTimeFilter(field_name="executed_at", lookup_expr="lt")
+    symbol = SymbolFilter(help_text="A symbol, in any case (eurusd finds EURUSD).")
+    strategy = django_filters.CharFilter(help_text="The strategy's name, exactly.")
+    account = django_filters.CharFilter(help_text="The account's name, exactly.")
+    side = django_filters.ChoiceFilter(choices=Side.choices, help_text="long or short.")
+    status = django_filters.ChoiceFilter(choices=TradeStatus.choices, help_text="open or closed.")
+    model_version = django_filters.CharFilter(
+        help_text="The model version that proposed the trade, as name@version."
+    )
+    since = UtcDateTimeFilter(
+        field_name="executed_at",
+        lookup_expr="gte",
+        help_text="Opened at or after this time (ISO 8601 with an offset).",
+    )
+    until = UtcDateTimeFilter(
+        field_name="executed_at",
+        lookup_expr="lt",
+        help_text="Opened before this time (ISO 8601 with an offset).",
+    )
 
     class Meta:
         model = Trade
@@ -61,5 +71,13 @@ class MetricsFilter(TradeFilter):
     """Filters of GET /metrics: the time range is on closed_at (trades count on the
     day they close)."""
 
-    since = UtcDateTimeFilter(field_name="closed_at", lookup_expr="gte")
-    until = UtcDateTimeFilter(field_name="closed_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(
+        field_name="closed_at",
+        lookup_expr="gte",
+        help_text="Closed at or after this time (ISO 8601 with an offset).",
+    )
+    until = UtcDateTimeFilter(
+        field_name="closed_at",
+        lookup_expr="lt",
+        help_text="Closed before this time (ISO 8601 with an offset).",
+    )

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from timescale.db.models.fields import TimescaleDateTimeField
 
+from backoffice.formatting import plain
+
 DECIMAL = {"max_digits": 20, "decimal_places": 8}
 
 
@@ -104,8 +106,8 @@ class Trade(models.Model):
                 name="journal_trade_open_idx",
                 condition=Q(status="open"),
             ),
-            # Search by the broker's order id (admin).
-            models.Index(fields=["broker_order_id"], name="journal_trade_broker_idx"),
+            # The admin's prefix search on trade_id and broker_order_id has expression
+            # indexes, PostgreSQL only (migration 0013_prefix_search_and_review_tags).
             # The trades of an idea (the idea's page, the decision chain).
             models.Index(
                 fields=["idea_id"],
@@ -115,7 +117,7 @@ class Trade(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.trade_id} {self.side} {self.quantity} {self.symbol}"
+        return f"{self.trade_id}: {self.get_side_display()} {plain(self.quantity)} {self.symbol}"
 
 
 class OpenTrade(models.Model):
@@ -167,10 +169,15 @@ class TradeReview(models.Model):
                 condition=Q(status__in=ReviewStatus.values), name="journal_review_status_valid"
             ),
         ]
+        # The tag filter's GIN index is PostgreSQL only (migration 0011).
         indexes = [models.Index(fields=["status"], name="journal_review_status_idx")]
 
     def __str__(self):
-        return f"review of trade {self.trade_id}: {self.status}"
+        try:
+            name = self.trade.trade_id
+        except Trade.DoesNotExist:
+            name = f"trade {self.trade_id}"  # trades are never deleted; a restore may lag
+        return f"Review of {name}: {self.get_status_display()}"
 
 
 class ReviewChange(models.Model):

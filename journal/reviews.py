@@ -87,4 +87,8 @@ def trade_review(*, trade, reviewer, reason: str = "", **changes):
     review.reviewed_at = timezone.now()
     review.save()
     ReviewChange.objects.bulk_create(changed)
+    if any(change.field == "tags" for change in changed):
+        from journal.selectors import forget_review_tags
+
+        transaction.on_commit(forget_review_tags)
     return review

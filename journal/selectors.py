@@ -7,6 +7,7 @@ index skip-scan, and the export streams through a server-side cursor.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,10 +15,12 @@ from django.apps import apps
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from backoffice.cache_guard import cache_get, cache_set
-from journal.models import ReviewChange, Trade
+from backoffice.cache_guard import cache_delete, cache_get, cache_set
+from journal.models import ReviewChange, Trade, TradeReview
 
 COUNT_CAP = 10_000
+SEARCH_MAX_LENGTH = 132  # the longest value searched (model_version); longer finds nothing
+TAG_LIMIT = 200
 DISTINCT_FIELDS = ("symbol", "strategy", "account")
 DISTINCT_LIMIT = 500
 DISTINCT_CACHE_SECONDS = 60
@@ -129,6 +132,77 @@ def _distinct_values(field: str) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [DISTINCT_LIMIT])
         return [row[0] for row in cursor.fetchall()]
+
+
+def trade_search(*, queryset: QuerySet[Trade], term: str) -> QuerySet[Trade]:
+    """The trades of ``queryset`` whose trade id or broker order id starts with ``term``
+    (any case), or whose symbol does.
+
+    Each arm is an index lookup: the ids through the UPPER(...) text_pattern_ops indexes
+    (journal 0013), which serve ``UPPER(x) LIKE 'DEMO-003%'``, and the symbols through
+    the cached list of distinct symbols and the symbol index. A '%term%' would read
+    every row.
+    """
+    term = term.strip()
+    if not term:
+        return queryset
+    if len(term) > SEARCH_MAX_LENGTH:
+        return queryset.none()
+    wanted = term.upper()
+    symbols = [s for s in trade_distinct_values(field="symbol") if s.upper().startswith(wanted)]
+    if wanted in symbols:
+        return queryset.filter(symbol=wanted)  # a whole symbol: that symbol alone
+    match = Q(trade_id__istartswith=term) | Q(broker_order_id__istartswith=term)
+    if symbols:
+        match |= Q(symbol__in=symbols)
+    return queryset.filter(match)
+
+
+def _review_tags_key() -> str:
+    return f"journal:review-tags:{connection.alias}"
+
+
+def forget_review_tags() -> None:
+    """Drop the cached tags: a reviewer who has just tagged a trade finds the tag in the
+    list's filter at once, not a minute later."""
+    cache_delete(_review_tags_key(), "review tags")
+
+
+def review_tag_values() -> list[str]:
+    """The tags reviewers have given, sorted (at most TAG_LIMIT), cached for a minute
+    (forgotten when a review's tags change)."""
+    key = _review_tags_key()
+    tags = cache_get(key, "review tags")
+    if tags is None:
+        tags = _review_tags()
+        cache_set(key, tags, DISTINCT_CACHE_SECONDS, "review tags")
+    return tags
+
+
+def _review_tags() -> list[str]:
+    if connection.vendor == "postgresql":
+        table = TradeReview._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT tag FROM {table}, jsonb_array_elements_text(tags) AS tag "  # noqa: S608 - the model's table
+                "ORDER BY tag LIMIT %s",
+                [TAG_LIMIT],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    found: set[str] = set()
+    for tags in TradeReview.objects.exclude(tags=[]).values_list("tags", flat=True):
+        found.update(tag for tag in tags if isinstance(tag, str))
+    return sorted(found)[:TAG_LIMIT]
+
+
+def trades_tagged(*, queryset: QuerySet[Trade], tag: str) -> QuerySet[Trade]:
+    """The trades of ``queryset`` whose review carries ``tag``."""
+    if connection.vendor == "postgresql":
+        # tags @> '["fomo"]', served by the reviews' GIN index (journal 0013).
+        reviews = TradeReview.objects.filter(tags__contains=[tag])
+    else:  # SQLite has no JSON containment: the tag as a whole JSON string in the text
+        reviews = TradeReview.objects.filter(tags__icontains=json.dumps(tag))
+    return queryset.filter(pk__in=reviews.values("trade_id"))
 
 
 def model_versions_by_label(*, labels: Iterable[str]) -> dict[str, int]:

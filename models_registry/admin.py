@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from backoffice.admin_site import ModelAdmin
+from backoffice.formatting import when
 from models_registry import admin_moves, native, selectors
 from models_registry.forms import ModelUploadForm
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
@@ -34,6 +35,14 @@ def schema_table(version: ModelVersion):
     return format_html("<table><tr><th>#</th><th>feature</th><th>type</th></tr>{}</table>", rows)
 
 
+# Metric names as people say them; others with spaces for underscores.
+METRIC_LABELS = {"auc": "AUC", "logloss": "log loss", "rmse": "RMSE", "mae": "MAE", "r2": "R²"}
+
+
+def metric_label(name: str) -> str:
+    return METRIC_LABELS.get(name, str(name).replace("_", " "))
+
+
 def metrics_table(version: ModelVersion):
     if not version.metrics or not isinstance(version.metrics, dict):
         return "—"
@@ -41,11 +50,21 @@ def metrics_table(version: ModelVersion):
         "",
         "<tr><td>{}</td><td>{}</td></tr>",
         (
-            (name, admin_moves.metric_value(value))
+            (metric_label(name), admin_moves.metric_value(value))
             for name, value in sorted(version.metrics.items())
         ),
     )
     return format_html("<table>{}</table>", rows)
+
+
+def size_text(size: int | None) -> str:
+    """``192 KB``, ``3.4 MB``: the size of an artifact as people read it."""
+    if size is None:
+        return "—"
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}".replace(".0 ", " ")
+    return f"{size:,} bytes"
 
 
 def compiled_summary(version: ModelVersion):
@@ -80,7 +99,7 @@ class ModelVersionAdmin(ModelAdmin):
         "framework",
         "output_kind",
         "auc",
-        "size",
+        "size_display",
         "compiled",
         "aliases_list",
         "created_by",
@@ -96,7 +115,7 @@ class ModelVersionAdmin(ModelAdmin):
         "output_kind",
         "artifact_path",
         "sha256",
-        "size",
+        "size_display",
         "schema",
         "metrics_view",
         "training_window_start",
@@ -119,6 +138,27 @@ class ModelVersionAdmin(ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # a version is a record; aliases and moves point at it
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Every field is read-only: a page to read, without Save buttons that would 403.
+        if obj is not None:
+            context.update(
+                title=f"Model version {obj}",
+                subtitle=None,
+                show_save=False,
+                show_save_and_continue=False,
+                show_save_and_add_another=False,
+                show_delete=False,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="size", ordering="size")
+    def size_display(self, obj):
+        return (
+            f"{size_text(obj.size)} ({obj.size:,} bytes)"
+            if obj.size >= 1024
+            else size_text(obj.size)
+        )
 
     @admin.display(description="schema")
     def schema(self, obj):
@@ -226,7 +266,15 @@ class ModelVersionAdmin(ModelAdmin):
 
 class VersionInline(admin.TabularInline):
     model = ModelVersion
-    fields = ["link", "framework", "output_kind", "size", "sha256", "created_by", "created_at"]
+    fields = [
+        "link",
+        "framework",
+        "output_kind",
+        "size_short",
+        "sha_short",
+        "created_by",
+        "created_at",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -235,6 +283,15 @@ class VersionInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="size")
+    def size_short(self, obj):
+        return size_text(obj.size)
+
+    @admin.display(description="SHA-256")
+    def sha_short(self, obj):
+        # The start of the hash, the whole in its title: the table fits the page.
+        return format_html('<code title="{}">{}…</code>', obj.sha256, obj.sha256[:12])
 
     @admin.display(description="version")
     def link(self, obj):
@@ -294,12 +351,12 @@ class RegisteredModelAdmin(ModelAdmin):
             (
                 (
                     m.pk,
-                    m.moved_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    when(m.moved_at),
                     m.alias,
                     f"v{m.from_version.version}" if m.from_version else "(new)",
                     f"v{m.to_version.version}",
                     m.moved_by or "operator",
-                    m.reason,
+                    m.reason or "—",
                     move_notes(m),
                 )
                 for m in moves

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -128,7 +133,6 @@ class ModelListView(APIView):
         summary="Registered models",
         description="Every registered model with its version count and aliases.",
         responses={200: ModelSummarySerializer(many=True)},
-        tags=["models"],
     )
     def get(self, request):
         return Response(ModelSummarySerializer(selectors.model_list(), many=True).data)
@@ -143,11 +147,18 @@ class ModelDetailView(APIView):
         description="`alias_schemas` gives each alias's version and the features it takes "
         "(names, types, order): a client checks it before sending, since a move of the "
         "alias to a version with another schema changes what its requests must hold.",
+        parameters=[
+            OpenApiParameter(
+                "name",
+                str,
+                OpenApiParameter.PATH,
+                description="The model's name, e.g. the demo's `trade-outcome-xgboost`.",
+            )
+        ],
         responses={
             200: ModelDetailSerializer,
             404: OpenApiResponse(description="No model of that name."),
         },
-        tags=["models"],
     )
     def get(self, request, name: str):
         return Response(ModelDetailSerializer(selectors.model_detail(name=name)).data)

@@ -36,7 +36,8 @@ _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 
 
 class PredictRequestSerializer(serializers.Serializer):
-    """For the schema only: the view validates the rows itself, fast (serving.inputs)."""
+    """Rows to predict: `instances` (objects of feature name to number) or `inputs` (lists
+    in the model's feature order), not both."""
 
     instances = serializers.ListField(
         child=serializers.DictField(child=serializers.FloatField()),
@@ -97,6 +98,19 @@ def query_target(request) -> tuple[str | None, int | None]:
     return alias, None
 
 
+# A row for the demo models (models_registry.demo: trained on the synthetic set's
+# features, in their order), as the documentation's examples send it.
+DEMO_ROW = {
+    "rsi_14": 61.2,
+    "macd_hist": 0.35,
+    "atr_pct": 0.8,
+    "trend_strength": 0.72,
+    "volume_zscore": 0.4,
+    "spread_bps": 1.2,
+    "hour_of_day": 14,
+    "signal_confidence": 0.81,
+}
+
 _ERRORS = {
     400: OpenApiResponse(
         description="Malformed JSON, missing, unknown or non-numeric features (every one "
@@ -129,6 +143,12 @@ class PredictView(APIView):
         description="Up to 10,000 rows per request. The version is the one `?version=` "
         "names, else the one `?alias=` names (default `production`).",
         parameters=[
+            OpenApiParameter(
+                "name",
+                str,
+                OpenApiParameter.PATH,
+                description="The model's name, e.g. the demo's `trade-outcome-xgboost`.",
+            ),
             OpenApiParameter("alias", str, description="An alias, default `production`."),
             OpenApiParameter("version", int, description="A version number."),
             OpenApiParameter(
@@ -155,12 +175,29 @@ class PredictView(APIView):
         examples=[
             OpenApiExample(
                 "instances",
-                value={"instances": [{"rsi_14": 61.2, "atr_pct": 0.8}]},
+                summary="Rows as objects (the demo's trade-outcome-xgboost)",
+                value={"instances": [DEMO_ROW]},
                 request_only=True,
             ),
-            OpenApiExample("inputs", value={"inputs": [[61.2, 0.8]]}, request_only=True),
+            OpenApiExample(
+                "inputs",
+                summary="Rows as lists in the model's feature order",
+                value={"inputs": [list(DEMO_ROW.values())]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "answer",
+                value={
+                    "model": "trade-outcome-xgboost",
+                    "version": 1,
+                    "alias": "production",
+                    "predictions": [0.83],
+                    "cached": False,
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
         ],
-        tags=["models"],
     )
     def post(self, request, name: str):
         alias, version = query_target(request)
@@ -276,7 +313,6 @@ class CacheView(APIView):
         operation_id="cache_retrieve",
         summary="Loaded models and cache statistics of the answering worker",
         responses={200: CacheStateSerializer, 401: _ERRORS[401], 403: _ERRORS[403]},
-        tags=["cache"],
     )
     def get(self, request):
         return Response(cache_state())
@@ -286,7 +322,6 @@ class CacheView(APIView):
         summary="Warm: load a version (or every production alias) into the workers",
         request=CacheWarmSerializer,
         responses={200: CacheWarmResponseSerializer, 400: _ERRORS[400], 404: _ERRORS[404]},
-        tags=["cache"],
     )
     def post(self, request):
         form = CacheWarmSerializer(data=request.data if request.data != {} else {})
@@ -306,7 +341,6 @@ class CacheView(APIView):
         summary="Evict loaded models (one model's or all) and cached predictions",
         parameters=[OpenApiParameter("model", OpenApiTypes.STR, description="Only this model.")],
         responses={200: CacheEvictResponseSerializer, 401: _ERRORS[401], 403: _ERRORS[403]},
-        tags=["cache"],
     )
     def delete(self, request):
         model = request.query_params.get("model") or None

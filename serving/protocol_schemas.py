@@ -27,9 +27,9 @@ from serving.tensors import MAX_DIMS, MAX_NAME, NUMERIC
 
 DEMO_MODEL = "trade-outcome-xgboost"
 DEMO_ROW = [55.2, 0.31, 1.4, 0.62, 0.5, 1.8, 14.0, 0.7]
-V2_TAG = "v2 (Open Inference Protocol)"
+V2_TAG = "Open Inference Protocol (V2)"
 V2_DATATYPES = list(NUMERIC)  # the schema's V2DatatypeEnum (ENUM_NAME_OVERRIDES)
-MLFLOW_TAG = "mlflow (scoring protocol)"
+MLFLOW_TAG = "MLflow scoring protocol"
 
 # -- V2 bodies -----------------------------------------------------------------------------
 
@@ -343,7 +343,7 @@ def _v2_infer(versioned: bool):
                 "does not fit the model (named in `error`), or too many rows."
             ),
             404: OpenApiResponse(description="Unknown model, version or alias."),
-            413: OpenApiResponse(description="The body is larger than SERVING_MAX_BODY_MB."),
+            413: OpenApiResponse(description="The body is larger than the limit (32 MB)."),
             503: OpenApiResponse(
                 description="This model's artifact is missing, fails its hash check or "
                 "does not load; other models keep serving.",
@@ -458,7 +458,7 @@ invocations = extend_schema_view(
                 "is not a number, too many rows, or a bad query parameter."
             ),
             404: OpenApiResponse(description="Unknown model, version or alias."),
-            413: OpenApiResponse(description="The body is larger than SERVING_MAX_BODY_MB."),
+            413: OpenApiResponse(description="The body is larger than the limit (32 MB)."),
             415: OpenApiResponse(description="The body is neither application/json nor text/csv."),
             503: OpenApiResponse(
                 description="This model's artifact is missing, fails its hash check or "

@@ -79,6 +79,17 @@ def _timescale_tier_guard(request, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_instruments():
+    """Each test reads the instruments of its own database (the lookup keeps them per
+    process for half a minute, past a test's rolled-back rows)."""
+    from journal import instruments
+
+    instruments.forget()
+    yield
+    instruments.forget()
+
+
+@pytest.fixture(autouse=True)
 def _timescale_server_alive(request):
     """The npm TimescaleDB server exits when it crashes: say so instead of hanging."""
     pid = os.environ.get("TSDB_SERVER_PID")

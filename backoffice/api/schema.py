@@ -9,10 +9,15 @@ commands, which never load them, do not pay for drf-spectacular's import.
 operation the one error body (backoffice.api.errors), and adds what any operation may
 answer besides its own responses. The V2 and MLflow-shaped routes answer in their
 protocols' own error bodies (``PROTOCOL_ERRORS``): such an operation names its body in
-``x-error-body`` (serving.protocol_schemas).
+``x-error-body`` (serving.protocol_schemas). ``tags_by_area`` (another hook) files each
+operation under its area (TAGS, by path), in the order a bot developer meets them.
 """
 
+import logging
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+logger = logging.getLogger(__name__)
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -25,7 +30,8 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Api-Key <key>`; keys are made with `manage.py create_api_key`.",
+            "description": "`Api-Key <key>`: a key staff made for you, with the scopes "
+            "your operations need (see the introduction).",
         }
 
 
@@ -112,7 +118,8 @@ def one_error_body(result, generator, request, public):
     operation's own description of one of these codes is kept.
     """
     too_long = {
-        "description": "The URL is too long for the server (gunicorn's limit_request_line).",
+        "description": "The request line is longer than the server accepts (4,094 bytes): "
+        "send long filters in fewer, shorter parameters.",
         "content": {"text/html": {"schema": {"type": "string"}}},
     }
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
@@ -136,4 +143,70 @@ def one_error_body(result, generator, request, public):
                 if code != "414" and code[:1] in "45":
                     # An answer documented with a body of its own keeps it (V2's ready).
                     answer.setdefault("content", error_content)
+    return result
+
+
+# The areas of the API, in the order a bot developer meets them, and the paths of each.
+TAGS = [
+    (
+        "Trades",
+        "Record the trades a bot made (idempotent, never lost) and read them back.",
+        ("/api/v1/trades",),
+    ),
+    (
+        "Performance",
+        "Figures of the closed trades: win rate, P&L, drawdown, by day, symbol and strategy.",
+        ("/api/v1/metrics",),
+    ),
+    (
+        "Trade ideas",
+        "Submit a trade idea for the risk gate's verdict; read ideas and the decision history.",
+        ("/api/v1/trade-ideas", "/api/v1/decisions"),
+    ),
+    (
+        "Models and predictions",
+        "The registered models, their versions and feature schemas, and predictions.",
+        ("/api/v1/models",),
+    ),
+    (
+        "MLflow scoring protocol",
+        "The same models for an MLflow client: `mlflow models serve`'s /invocations bodies.",
+        ("/api/v1/models/{name}/invocations",),
+    ),
+    (
+        "Open Inference Protocol (V2)",
+        "The same models for KServe and Triton clients, in the V2 protocol's own bodies.",
+        ("/v2",),
+    ),
+    (
+        "Prediction cache",
+        "What the serving workers hold in memory: list, load and unload model versions.",
+        ("/api/v1/cache",),
+    ),
+]
+
+
+def tag_of(path: str) -> str | None:
+    """The area of ``path`` (the longest matching prefix), or None."""
+    found = [
+        (len(prefix), name)
+        for name, _, prefixes in TAGS
+        for prefix in prefixes
+        if path == prefix or path.startswith(prefix + "/")
+    ]
+    return max(found)[1] if found else None
+
+
+def tags_by_area(result, generator, request, public):
+    """Every operation under its area's tag; the tags described, in TAGS' order. A path
+    of no area keeps the generator's tag and is logged (tests/serving/test_api_docs.py
+    fails on it)."""
+    for path, operations in result.get("paths", {}).items():
+        tag = tag_of(path)
+        if tag is None:
+            logger.warning("an API path of no documented area", extra={"path": path})
+            continue
+        for operation in operations.values():
+            operation["tags"] = [tag]
+    result["tags"] = [{"name": name, "description": words} for name, words, _ in TAGS]
     return result

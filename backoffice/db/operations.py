@@ -26,3 +26,19 @@ class RunSQLIfTimescale(migrations.RunSQL):
 
     def describe(self):
         return "Raw SQL where TimescaleDB is installed"
+
+
+class RunSQLIfPostgreSQL(migrations.RunSQL):
+    """RunSQL that runs on PostgreSQL (with or without TimescaleDB), a no-op on SQLite:
+    indexes the embedded default has no use for (pattern operator classes, GIN)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self):
+        return "Raw SQL on PostgreSQL"

@@ -15,7 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from journal.models import ReviewStatus
-from journal.selectors import trade_distinct_values
+from journal.reviews import GRADES
+from journal.selectors import review_tag_values, trade_distinct_values, trades_tagged
 from journal.write.records import EARLIEST_YEAR, LATEST_YEAR
 
 NONE = "__none__"  # the choice value of an empty strategy or account
@@ -79,6 +80,48 @@ class ReviewStatusFilter(admin.SimpleListFilter):
         if value not in ReviewStatus.values:
             raise IncorrectLookupParameters(f"unknown review status {value!r}")
         return queryset.filter(review__status=value)
+
+
+class ReviewTagFilter(admin.SimpleListFilter):
+    """Trades whose review carries a tag (the tags reviewers gave, most recent list)."""
+
+    title = "review tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        tags = review_tag_values()
+        current = self.value()
+        if current and current not in tags:
+            tags = [*tags, current]  # a tag past the list's limit stays visible
+        return [(tag, tag) for tag in tags]
+
+    def queryset(self, request, queryset):
+        tag = self.value()
+        if tag is None:
+            return queryset
+        if len(tag) > 40:
+            raise IncorrectLookupParameters("a review tag has at most 40 characters")
+        return trades_tagged(queryset=queryset, tag=tag)
+
+
+class ReviewGradeFilter(admin.SimpleListFilter):
+    """Trades by their review's grade; "no grade" includes trades never reviewed."""
+
+    title = "review grade"
+    parameter_name = "grade"
+
+    def lookups(self, request, model_admin):
+        return [(grade, grade) for grade in GRADES if grade] + [(NONE, "No grade")]
+
+    def queryset(self, request, queryset):
+        grade = self.value()
+        if grade is None:
+            return queryset
+        if grade == NONE:
+            return queryset.filter(Q(review__isnull=True) | Q(review__grade=""))
+        if grade not in GRADES:
+            raise IncorrectLookupParameters(f"unknown grade {grade[:20]!r}: use A, B, C, D or F")
+        return queryset.filter(review__grade=grade)
 
 
 PERIODS = {

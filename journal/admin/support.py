@@ -3,7 +3,6 @@ and the helpers that display a trade's links and figures."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from operator import attrgetter
 from urllib.parse import urlencode
@@ -16,11 +15,10 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, escape, format_html
+from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from backoffice.admin_site import ChangeList
-from journal.analytics.charts import plain
 from journal.models import ReviewStatus, Trade, TradeReview
 from journal.reviews import GRADES
 from journal.selectors import COUNT_CAP, model_versions_by_label, trade_count_estimate
@@ -53,11 +51,11 @@ class TradePaginator(Paginator):
         return self._counted[1]
 
 
-def plain_decimal(value) -> str:
-    """A stored decimal without the padding zeros of its 8 places: 1.50000000 -> 1.5."""
-    if value is None:
-        return "—"
-    return plain(value)
+def review_value_text(field: str, value: str) -> str:
+    """A value of the review history as the staff read it: a status by its label."""
+    if field == "status" and value in ReviewStatus.values:
+        return ReviewStatus(value).label
+    return value or "—"
 
 
 def review_of(trade: Trade) -> TradeReview | None:
@@ -190,13 +188,47 @@ def nearby_desk_links(trade: Trade) -> list[tuple[str, str]]:
     return links
 
 
+# Rows a trade's signals or agent votes show at most (a bot may send 16 KB of them).
+MAX_KEY_VALUE_ROWS = 100
+
+
 def json_block(value) -> str:
+    """A bot's JSON object (signals, agent votes) as a table a person reads: one row a
+    value, nested keys joined with dots (``macd.hist``), lists inline, no JSON quotes."""
     if not value:
         return "—"
+    if not isinstance(value, dict):
+        return _json_text(value)
+    rows = list(_flat_items(value, ""))
+    shown = rows[:MAX_KEY_VALUE_ROWS]
+    more = len(rows) - len(shown)
     return format_html(
-        "<pre class='json-block'>{}</pre>",
-        json.dumps(value, indent=1, sort_keys=True),
+        "<table class='key-values'><tbody>{}</tbody></table>{}",
+        format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", shown),
+        format_html("<p class='quiet'>and {} more</p>", f"{more:,}") if more else "",
     )
+
+
+def _flat_items(value: dict, prefix: str):
+    for key in sorted(value, key=str):
+        item = value[key]
+        name = f"{prefix}{key}"
+        if isinstance(item, dict) and item:
+            yield from _flat_items(item, f"{name}.")
+        else:
+            yield name, _json_text(item)
+
+
+def _json_text(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_json_text(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_json_text(v)}" for k, v in sorted(value.items())) or "—"
+    return str(value)
 
 
 def _column_getter(model_admin, opts, name: str):

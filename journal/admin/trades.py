@@ -13,19 +13,22 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Q
+from django.http import QueryDict
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
+from backoffice.formatting import money, percent, when
 from journal.admin import dashboard, trade_page
 from journal.admin import views as admin_views
 from journal.admin.chain import chain_html
 from journal.admin.filters import (
     AccountFilter,
     ExecutedAtFilter,
+    ReviewGradeFilter,
     ReviewStatusFilter,
+    ReviewTagFilter,
     StrategyFilter,
     SymbolFilter,
 )
@@ -36,16 +39,17 @@ from journal.admin.support import (
     TradeReviewForm,
     json_block,
     model_version_link,
-    plain_decimal,
     review_of,
+    review_value_text,
 )
 from journal.admin.views import BULK_LIMIT
+from journal.display import currency_of, pnl_class, pnl_text, price_text, quantity_text
 from journal.models import ReviewChange, ReviewStatus, Trade, TradeReview
 from journal.reviews import ReviewRejected, trade_review
 from journal.selectors import (
     model_versions_by_label,
     review_history,
-    trade_distinct_values,
+    trade_search,
 )
 from journal.write.records import FIELDS, JSON_FIELDS
 
@@ -60,16 +64,14 @@ EXECUTION_FIELDS = (
 
 @admin.register(Trade)
 class TradeAdmin(ModelAdmin):
+    # Seven compact columns: the list fits 1,366 px with the sidebar open
+    # (tests/admin/test_persona_browser.py measures it).
     list_display = [
         "time",
-        "symbol",
-        "side",
-        "quantity_display",
-        "entry_display",
-        "exit_display",
+        "trade",
+        "prices",
         "pnl_coloured",
-        "strategy",
-        "account",
+        "strategy_account",
         "model_version_display",
         "review_status",
     ]
@@ -81,6 +83,8 @@ class TradeAdmin(ModelAdmin):
         "side",
         AccountFilter,
         ReviewStatusFilter,
+        ReviewTagFilter,
+        ReviewGradeFilter,
     ]
     list_select_related = ["review"]
     list_per_page = 100
@@ -91,13 +95,21 @@ class TradeAdmin(ModelAdmin):
     paginator = TradePaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    # Exact matches only (get_search_results); a '%term%' LIKE reads every row.
-    search_fields = ["=trade_id", "=broker_order_id", "=symbol"]
-    search_help_text = "A whole trade id, broker order id or symbol."
+    # Prefix matches through indexes only (get_search_results); never '%term%'.
+    search_fields = ["trade_id", "broker_order_id", "symbol"]
+    search_help_text = (
+        "The start of a trade id or broker order id (demo-003 finds DEMO-00352), or of "
+        "a symbol (EUR finds EURUSD and EURJPY)."
+    )
     form = TradeReviewForm
     actions = ["mark_reviewed", "flag_with_reason", "export_selected_csv"]
     change_list_template = "admin/journal/trade/change_list.html"
     change_form_template = "admin/journal/trade/change_form.html"
+
+    class Media:
+        # The admin's calendar beside the time filter's from / to days.
+        css = {"all": ["admin/css/widgets.css"]}
+        js = ["admin/js/calendar.js", "admin/js/admin/DateTimeShortcuts.js"]
 
     # -- permissions: execution data is never edited; a review is the only change ----
     def has_add_permission(self, request):
@@ -117,14 +129,11 @@ class TradeAdmin(ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return TradeChangeList
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Trades", **(extra_context or {})})
+
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        symbol = term.upper()
-        if symbol in trade_distinct_values(field="symbol"):
-            return queryset.filter(symbol=symbol), False
-        return queryset.filter(Q(trade_id=term) | Q(broker_order_id=term)), False
+        return trade_search(queryset=queryset, term=search_term), False
 
     def action_checkbox(self, obj):
         # Django renders this through the widget template engine, a third of the page's
@@ -139,27 +148,46 @@ class TradeAdmin(ModelAdmin):
 
     @admin.display(description="time", ordering="executed_at")
     def time(self, obj):
-        return format_html('<span class="nowrap">{}</span>', f"{obj.executed_at:%Y-%m-%d %H:%M:%S}")
+        return format_html(
+            '<span class="nowrap">{}</span><span class="cell-sub">{}</span>',
+            when(obj.executed_at),
+            obj.trade_id,
+        )
 
-    @admin.display(description="quantity")
-    def quantity_display(self, obj):
-        return plain_decimal(obj.quantity)
+    @admin.display(description="trade")
+    def trade(self, obj):
+        return format_html(
+            '<span class="nowrap">{} <span class="side-{}">{}</span></span>'
+            '<span class="cell-sub nowrap">{}</span>',
+            obj.symbol,
+            obj.side,
+            obj.get_side_display(),
+            quantity_text(obj.symbol, obj.quantity),
+        )
 
-    @admin.display(description="entry price")
-    def entry_display(self, obj):
-        return plain_decimal(obj.entry_price)
-
-    @admin.display(description="exit price")
-    def exit_display(self, obj):
-        return plain_decimal(obj.exit_price)
+    @admin.display(description="entry → exit")
+    def prices(self, obj):
+        exit_text = "open" if obj.exit_price is None else price_text(obj.symbol, obj.exit_price)
+        return format_html(
+            '<span class="nowrap">{}</span><span class="cell-sub nowrap">→ {}</span>',
+            price_text(obj.symbol, obj.entry_price),
+            exit_text,
+        )
 
     @admin.display(description="P&L")
     def pnl_coloured(self, obj):
         if obj.pnl is None:
             return "open"
         # Colours in backoffice/static/backoffice/admin.css: the CSP refuses style="".
-        outcome = "pnl-win" if obj.pnl > 0 else "pnl-loss" if obj.pnl < 0 else "pnl-even"
-        return format_html('<span class="{}">{}</span>', outcome, f"{obj.pnl:,.2f}")
+        return format_html(
+            '<span class="nowrap {}">{}</span>', pnl_class(obj.pnl), pnl_text(obj.symbol, obj.pnl)
+        )
+
+    @admin.display(description="strategy / account")
+    def strategy_account(self, obj):
+        return format_html(
+            '{}<span class="cell-sub">{}</span>', obj.strategy or "—", obj.account or "—"
+        )
 
     @admin.display(description="model version")
     def model_version_display(self, obj):
@@ -173,7 +201,35 @@ class TradeAdmin(ModelAdmin):
     def review_status(self, obj):
         review = review_of(obj)
         status = review.status if review else ReviewStatus.UNREVIEWED
-        return format_html('<span class="review-{}">{}</span>', status, ReviewStatus(status).label)
+        grade = f" · {review.grade}" if review and review.grade else ""
+        return format_html(
+            '<span class="review-{}">{}</span>{}', status, ReviewStatus(status).label, grade
+        )
+
+    # -- the trade's execution figures, by its instrument (the trade's page) ------------
+    @admin.display(description="quantity")
+    def quantity_display(self, obj):
+        return quantity_text(obj.symbol, obj.quantity)
+
+    @admin.display(description="entry price")
+    def entry_display(self, obj):
+        return price_text(obj.symbol, obj.entry_price)
+
+    @admin.display(description="initial stop")
+    def stop_display(self, obj):
+        return "—" if obj.stop_loss is None else price_text(obj.symbol, obj.stop_loss)
+
+    @admin.display(description="exit price")
+    def exit_display(self, obj):
+        return price_text(obj.symbol, obj.exit_price)
+
+    @admin.display(description="fees")
+    def fees_display(self, obj):
+        return money(obj.fees, currency_of(obj.symbol), signed=False)
+
+    @admin.display(description="confidence")
+    def confidence_display(self, obj):
+        return percent(obj.confidence)
 
     # -- the trade's page ------------------------------------------------------------
     def get_fieldsets(self, request, obj=None):
@@ -183,13 +239,13 @@ class TradeAdmin(ModelAdmin):
                 "fields": [
                     ("trade_id", "broker_order_id"),
                     ("executed_at", "closed_at", "status"),
-                    ("symbol", "side", "quantity"),
-                    ("entry_price", "exit_price", "fees"),
+                    ("symbol", "side", "quantity_display"),
+                    ("entry_display", "exit_display", "fees_display"),
                     "pnl_coloured",
-                    ("stop_loss", "r_multiple_display"),
+                    ("stop_display", "r_multiple_display"),
                     "excursion_display",
                     ("strategy", "account"),
-                    ("model_version_display", "confidence"),
+                    ("model_version_display", "confidence_display"),
                     "desk_links",
                     ("agent_votes_display", "signals_display"),
                     "recorded_at",
@@ -212,7 +268,13 @@ class TradeAdmin(ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [
             *EXECUTION_FIELDS,
+            "quantity_display",
+            "entry_display",
+            "exit_display",
+            "fees_display",
+            "confidence_display",
             "pnl_coloured",
+            "stop_display",
             "r_multiple_display",
             "excursion_display",
             "model_version_display",
@@ -252,7 +314,7 @@ class TradeAdmin(ModelAdmin):
         if review is None or review.reviewed_at is None:
             return "never"
         who = review.reviewed_by.get_username() if review.reviewed_by else "?"
-        return f"by {who} at {review.reviewed_at:%Y-%m-%d %H:%M:%S} UTC"
+        return f"by {who} at {when(review.reviewed_at)}"
 
     @admin.display(description="grade")
     def review_grade(self, obj):
@@ -279,7 +341,13 @@ class TradeAdmin(ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context["review_history"] = review_history(trade=obj)
+            history = list(review_history(trade=obj))
+            for change in history:
+                change.old_text = review_value_text(change.field, change.old_value)
+                change.new_text = review_value_text(change.field, change.new_value)
+            context["review_history"] = history
+            # "Trade DEMO-00352: Long 0.5 EURUSD", not "Change trade" over a subtitle.
+            context.update(title=f"Trade {obj}", subtitle=None)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
@@ -324,8 +392,12 @@ class TradeAdmin(ModelAdmin):
                 messages.ERROR,
             )
             return None
-        url = reverse("admin:journal_trade_flag")
-        return redirect(f"{url}?ids={','.join(str(pk) for pk in ids)}")
+        query = QueryDict(mutable=True)
+        query["ids"] = ",".join(str(pk) for pk in ids)
+        filters = request.GET.urlencode()  # the list's filters, kept for the way back
+        if filters:
+            query[admin_views.FILTERS] = filters
+        return redirect(f"{reverse('admin:journal_trade_flag')}?{query.urlencode(safe=',')}")
 
     @admin.action(description="Export selected trades as CSV", permissions=["view"])
     def export_selected_csv(self, request, queryset):
@@ -350,20 +422,33 @@ class TradeAdmin(ModelAdmin):
         return dashboard.dashboard_view(request, self)
 
 
+def trade_link(trade_pk: int, trade_id: str):
+    url = reverse("admin:journal_trade_change", args=[trade_pk])
+    return format_html('<a href="{}">{}</a>', url, trade_id)
+
+
 @admin.register(TradeReview)
 class TradeReviewAdmin(ReadOnlyAdmin):
     """Reviews, read-only: they change on the trade's page, through the review service."""
 
-    list_display = ["trade_link", "status", "grade", "reviewed_by", "reviewed_at"]
+    list_display = ["trade_link", "status", "grade", "tag_list", "reviewed_by", "reviewed_at"]
     list_filter = ["status", "grade"]
-    list_select_related = ["reviewed_by"]
+    list_select_related = ["reviewed_by", "trade"]
+    fields = ["trade_link", "status", "grade", "tag_list", "notes", "mistakes", "reviewed_by"]
+    readonly_fields = [*fields, "reviewed_at"]
     ordering = ["-reviewed_at", "-id"]
     show_facets = admin.ShowFacets.NEVER
 
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "reviewed_at"]
+
     @admin.display(description="trade")
     def trade_link(self, obj):
-        url = reverse("admin:journal_trade_change", args=[obj.trade_id])
-        return format_html('<a href="{}">trade #{}</a>', url, obj.trade_id)
+        return trade_link(obj.trade_id, obj.trade.trade_id)
+
+    @admin.display(description="tags")
+    def tag_list(self, obj):
+        return ", ".join(obj.tags) or "—"
 
 
 @admin.register(ReviewChange)
@@ -374,20 +459,27 @@ class ReviewChangeAdmin(ReadOnlyAdmin):
         "changed_at",
         "trade_link",
         "field",
-        "old_value",
-        "new_value",
+        "old_text",
+        "new_text",
         "reason",
         "changed_by",
     ]
     list_display_links = None
     list_filter = ["field"]
-    list_select_related = ["changed_by", "review"]
+    list_select_related = ["changed_by", "review__trade"]
     show_facets = admin.ShowFacets.NEVER
 
     @admin.display(description="trade")
     def trade_link(self, obj):
-        url = reverse("admin:journal_trade_change", args=[obj.review.trade_id])
-        return format_html('<a href="{}">trade #{}</a>', url, obj.review.trade_id)
+        return trade_link(obj.review.trade_id, obj.review.trade.trade_id)
+
+    @admin.display(description="old value")
+    def old_text(self, obj):
+        return review_value_text(obj.field, obj.old_value)
+
+    @admin.display(description="new value")
+    def new_text(self, obj):
+        return review_value_text(obj.field, obj.new_value)
 
 
 from journal.admin import quarantine as admin_quarantine  # noqa: E402,F401 - registers the quarantine's admin

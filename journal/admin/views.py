@@ -12,15 +12,25 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from journal.models import ReviewStatus, Trade
 from journal.reviews import ReviewRejected, trade_review
-from journal.write.exports import csv_lines
+from journal.write.exports import review_csv_lines
 
 BULK_LIMIT = 500  # trades one bulk action may change; more is a mistake, not a review
+FILTERS = "_changelist_filters"  # the list's query string, as Django's admin calls it
+
+
+def changelist_url(filters: str) -> str:
+    """The trade list with ``filters`` (a query string), re-encoded: nothing but a query
+    string ever follows the list's own path."""
+    query = QueryDict(filters[:4000]).urlencode()
+    url = reverse("admin:journal_trade_changelist")
+    return f"{url}?{query}" if query else url
 
 
 class FlagForm(forms.Form):
@@ -49,7 +59,9 @@ def flag_view(request, model_admin):
     trades = list(
         Trade.objects.filter(pk__in=ids).select_related("review").order_by("-executed_at", "-id")
     )
-    changelist = redirect("admin:journal_trade_changelist")
+    filters = source.get(FILTERS, "")
+    back = changelist_url(filters)
+    changelist = redirect(back)
     if not trades:
         model_admin.message_user(request, "No trades were selected.", messages.WARNING)
         return changelist
@@ -75,6 +87,8 @@ def flag_view(request, model_admin):
         "trades": trades,
         "ids": ",".join(str(t.pk) for t in trades),
         "form": form,
+        "filters": filters,
+        "back": back,
     }
     return TemplateResponse(request, "admin/journal/trade/flag.html", context)
 
@@ -96,7 +110,10 @@ def export_view(request, model_admin):
 
 
 def csv_response(queryset, filename: str) -> StreamingHttpResponse:
-    """The trades of ``queryset`` as a streamed CSV download in the record format."""
-    response = StreamingHttpResponse(csv_lines(queryset), content_type="text/csv; charset=utf-8")
+    """The trades of ``queryset`` as a streamed CSV download: the record format, then
+    the review columns (journal.write.records.REVIEW_COLUMNS)."""
+    response = StreamingHttpResponse(
+        review_csv_lines(queryset), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
-from journal.write.records import FIELDS, TEXT_FIELDS, spreadsheet_text
+from journal.write.records import FIELDS, REVIEW_COLUMNS, TEXT_FIELDS, spreadsheet_text
 
 FORMATS = ("csv", "jsonl")
 
@@ -39,6 +39,37 @@ def csv_lines(queryset, chunk_size: int = 5000) -> Iterator[str]:
     yield writer.writerow(FIELDS)
     for values in queryset.values_list(*FIELDS).iterator(chunk_size=chunk_size):
         yield writer.writerow([export_cell(v, f) for f, v in zip(FIELDS, values, strict=True)])
+
+
+# The review's values in the admin's export, in REVIEW_COLUMNS' order.
+REVIEW_VALUES = (
+    "review__status",
+    "review__grade",
+    "review__tags",
+    "review__notes",
+    "review__reviewed_by__username",
+    "review__reviewed_at",
+)
+
+
+def review_csv_lines(queryset, chunk_size: int = 5000) -> Iterator[str]:
+    """csv_lines with the review columns after the record's (REVIEW_COLUMNS): status,
+    grade, tags, notes, reviewer and time. The text a reviewer typed is escaped for a
+    spreadsheet like the record's own text; import_trades reads past these columns."""
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    yield writer.writerow((*FIELDS, *REVIEW_COLUMNS))
+    for values in queryset.values_list(*FIELDS, *REVIEW_VALUES).iterator(chunk_size=chunk_size):
+        record = [export_cell(v, f) for f, v in zip(FIELDS, values, strict=False)]
+        status, grade, tags, notes, reviewer, reviewed_at = values[len(FIELDS) :]
+        review = [
+            status or "unreviewed",
+            grade or "",
+            spreadsheet_text(", ".join(tags or [])),
+            spreadsheet_text(notes or ""),
+            spreadsheet_text(reviewer or ""),
+            export_cell(reviewed_at),
+        ]
+        yield writer.writerow(record + review)
 
 
 def export_rows(queryset, handle: IO[str], fmt: str, progress=None) -> int:

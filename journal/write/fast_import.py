@@ -43,6 +43,7 @@ from journal.write.records import (
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_NUMBER_DIGITS,
+    REVIEW_COLUMNS,
     SPEC,
     header_problem,
 )
@@ -308,6 +309,8 @@ def _run(path: Path, advance) -> tuple[int, int, int]:
         header = [name.strip() for name in header]
         if header_problem(header):
             raise Declined("the header")  # the exact path refuses it, saying why
+        if set(header) & set(REVIEW_COLUMNS):
+            raise Declined("the review columns")  # the exact path reads past them
         # An unlogged table, not a temporary one: PostgreSQL scans it with parallel
         # workers (about twice as fast here). Made and dropped inside the transaction,
         # so a crash leaves nothing behind.

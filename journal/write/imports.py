@@ -24,6 +24,7 @@ from journal import instruments
 from journal.write import fast_import, storage
 from journal.write.capture import store_records
 from journal.write.records import (
+    REVIEW_COLUMNS,
     TEXT_FIELDS,
     RecordError,
     TradeRecord,
@@ -136,6 +137,8 @@ def read_csv(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | Row
             )
             continue
         row = dict(zip(header, values, strict=True))
+        for name in REVIEW_COLUMNS:
+            row.pop(name, None)  # the admin export's review columns: not the trade's
         for name in TEXT_FIELDS.intersection(row):
             row[name] = from_spreadsheet_text(row[name])
         yield reader.line_num, row

@@ -66,6 +66,17 @@ JSON_FIELDS = tuple(f.name for f in SPEC if f.kind == "json")
 # Free text, which a spreadsheet could take for a formula (journal.write.exports).
 TEXT_FIELDS = frozenset(f.name for f in SPEC if f.kind in ("text", "model_version"))
 
+# Columns the admin's export adds after the record's (the trade's review); an import
+# reads past them, so such a file re-imports as the trades it lists.
+REVIEW_COLUMNS = (
+    "review_status",
+    "review_grade",
+    "review_tags",
+    "review_notes",
+    "reviewed_by",
+    "reviewed_at",
+)
+
 MAX_INTEGER_DIGITS = 12
 MAX_DECIMAL_PLACES = 8
 # agent_votes and signals: each at most this many bytes as compact JSON, this deep, with
@@ -517,7 +528,7 @@ def header_problem(header: list[str]) -> str | None:
         if name in seen:
             return f"column {name!r} appears twice"
         seen.add(name)
-    unknown = [name for name in header if name not in _PARSERS]
+    unknown = [name for name in header if name not in _PARSERS and name not in REVIEW_COLUMNS]
     if unknown:
         return (
             f"unknown column(s) {', '.join(map(repr, unknown))}; the columns are "

@@ -211,7 +211,7 @@ def use_the_admins_scripts(page, url: str, report: BrowserReport) -> None:
     page.locator("#changelist-filter a", has_text="GBPUSD").first.click()
     page.wait_for_url(re.compile(r"symbol=GBPUSD"))
     assert page.locator("#result_list tbody tr").count() == 2
-    page.fill("form.time-range input[type=date] >> nth=0", "2001-01-01")
+    page.fill("form.time-range input.vDateField >> nth=0", "2001-01-01")  # yyyy-mm-dd
     page.click("form.time-range input[type=submit]")
     page.wait_for_url(re.compile(r"executed_from=2001-01-01"))
     assert "symbol=GBPUSD" in page.url
@@ -266,7 +266,8 @@ def decide_and_move(page, url: str, report: BrowserReport, idea_pk: int) -> None
     page.wait_for_url(re.compile(r"/admin/desk/tradeidea/reject-selected/"))
     page.fill("#id_reason", "spread too wide")
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/desk/tradeidea/$"))
+    # Back to the list with its filter (the queue the person was working through).
+    page.wait_for_url(re.compile(r"/admin/desk/tradeidea/\?status__exact=needs_approval$"))
     report.assert_clean("rejecting ideas")
 
     # Move an alias: choose, confirm on the second page.

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from journal.admin.support import TradePaginator
+from journal.instruments import instruments_seed
 from journal.models import Trade
 from journal.reviews import trade_review
 from tests.admin.conftest import make_trades
@@ -25,14 +26,10 @@ def rows(response) -> list[str]:
 
 COLUMNS = {
     "time": "Time",
-    "symbol": "Symbol",
-    "side": "Side",
-    "quantity_display": "Quantity",
-    "entry_display": "Entry price",
-    "exit_display": "Exit price",
+    "trade": "Trade",
+    "prices": "Entry → exit",
     "pnl_coloured": "P&amp;L",
-    "strategy": "Strategy",
-    "account": "Account",
+    "strategy_account": "Strategy / account",
     "model_version_display": "Model version",
     "review_status": "Review",
 }
@@ -48,8 +45,8 @@ def test_the_list_shows_the_columns_a_reviewer_needs(reviewer_client):
             rf'<th scope="col" class="[^"]*column-{name}[^"]*">(.*?)</th>', html, re.S
         )
         assert header and label in header.group(1), name
-    assert 'class="pnl-win">66.30<' in html, "a win is green"
-    assert 'class="pnl-loss">-12.50<' in html, "a loss is red"
+    assert 'class="nowrap pnl-win">+66.30<' in html, "a win is green, with its sign"
+    assert 'class="nowrap pnl-loss">-12.50<' in html, "a loss is red"
     assert html.count('class="review-unreviewed"') == 2
 
 
@@ -98,13 +95,21 @@ def test_the_time_range_filter_has_presets_and_from_to_days(reviewer_client):
 
 
 @pytest.mark.smoke
-def test_search_matches_a_whole_trade_id_broker_order_id_or_symbol(reviewer_client):
-    a = make_trades(1, broker_order_id="BRK-777")[0]
-    b = make_trades(1, symbol="GBPUSD", start_days_ago=3)[0]
-    assert rows(reviewer_client.get(LIST, {"q": a.trade_id})) == [a.trade_id]
-    assert rows(reviewer_client.get(LIST, {"q": "BRK-777"})) == [a.trade_id]
-    assert rows(reviewer_client.get(LIST, {"q": "gbpusd"})) == [b.trade_id]
-    assert rows(reviewer_client.get(LIST, {"q": a.trade_id[:-1]})) == []  # no partial match
+def test_search_matches_the_start_of_a_trade_id_broker_order_id_or_symbol(reviewer_client):
+    a = make_trades(1, trade_id="DEMO-00352", broker_order_id="BRK-777")[0]
+    b = make_trades(1, trade_id="DEMO-00410", symbol="GBPUSD", start_days_ago=3)[0]
+    c = make_trades(1, trade_id="BOT-9", symbol="EURJPY", start_days_ago=4)[0]
+    search = lambda term: rows(reviewer_client.get(LIST, {"q": term}))  # noqa: E731
+    assert search("DEMO-00352") == [a.trade_id]
+    assert search("demo") == [a.trade_id, b.trade_id]  # the start, in any case
+    assert search("demo-003") == [a.trade_id]
+    assert search("brk-7") == [a.trade_id]
+    assert search("gbpusd") == [b.trade_id]  # a whole symbol: that symbol alone
+    assert search("EUR") == [a.trade_id, c.trade_id]  # EURUSD and EURJPY
+    assert search("00352") == []  # the middle of an id is no match
+    assert search("%") == [] and search("_EMO") == []  # LIKE's wildcards are text
+    assert search("x" * 10_000) == []
+    assert search("<script>") == []
 
 
 @pytest.mark.smoke
@@ -203,7 +208,107 @@ def test_a_model_version_known_to_the_registry_is_a_link(reviewer_client, django
 
 @pytest.mark.smoke
 def test_the_decimal_columns_keep_their_precision(reviewer_client):
-    make_trades(1, quantity="0.12345678")
+    make_trades(1, quantity="0.12345678", symbol="ZZZUSD")  # no instrument: shown as stored
     assert D("0.12345678") == Trade.objects.get().quantity
     html = reviewer_client.get(LIST).content.decode()
     assert ">0.12345678<" in html and ">1.0845<" in html  # no padding zeros, no rounding
+
+
+@pytest.mark.smoke
+def test_figures_are_written_by_their_instrument(reviewer_client):
+    instruments_seed()
+    make_trades(1, quantity="0.5", entry_price="1.0845", exit_price="1.0872", pnl="1234.5")
+    make_trades(
+        1,
+        symbol="XAUUSD",
+        quantity="2",
+        entry_price="2376.3",
+        exit_price="2370",
+        pnl="-1260",
+        start_days_ago=2,
+    )
+    html = reviewer_client.get(LIST).content.decode()
+    for text in (
+        ">0.5 lots<",  # not 0.50000000
+        ">1.08450<",  # EURUSD's five decimals
+        "→ 1.08720<",
+        ">+1,234.50 USD<",  # money: separators, a sign on gains, the currency
+        ">2 lots<",
+        ">2,376.30<",
+        ">-1,260.00 USD<",
+    ):
+        assert text in html, text
+    assert "0000000" not in html
+
+
+@pytest.mark.smoke
+def test_filters_by_review_tag_and_grade(reviewer_client, reviewer):
+    fomo, patient, plain = make_trades(3)
+    trade_review(trade=fomo, reviewer=reviewer, tags=["fomo", "late"], grade="D")
+    trade_review(trade=patient, reviewer=reviewer, tags=["patience"], grade="A")
+    assert rows(reviewer_client.get(LIST, {"tag": "fomo"})) == [fomo.trade_id]
+    assert rows(reviewer_client.get(LIST, {"tag": "patience"})) == [patient.trade_id]
+    assert rows(reviewer_client.get(LIST, {"tag": "fo"})) == []  # a whole tag
+    assert rows(reviewer_client.get(LIST, {"grade": "A"})) == [patient.trade_id]
+    assert rows(reviewer_client.get(LIST, {"grade": "__none__"})) == [plain.trade_id]
+    assert rows(reviewer_client.get(LIST, {"grade": "D", "tag": "late"})) == [fomo.trade_id]
+    html = reviewer_client.get(LIST).content.decode()
+    for choice in ("?tag=fomo", "?tag=late", "?tag=patience", "?grade=A", "?grade=__none__"):
+        assert f'href="{choice}"' in html, choice
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"grade": "Z"},
+        {"grade": "<script>alert(1)</script>"},
+        {"tag": "x" * 10_000},
+        "grade=%ED%A0%80",  # a lone surrogate, as a browser would send it
+    ],
+)
+def test_a_hostile_tag_or_grade_is_a_clear_bad_request(reviewer_client, params):
+    make_trades(1)
+    if isinstance(params, str):
+        response = reviewer_client.get(f"{LIST}?{params}")
+    else:
+        response = reviewer_client.get(LIST, params)
+    assert response.status_code == 400, params
+    assert b"cannot be filtered so" in response.content
+    assert b"<script>alert" not in response.content
+
+
+def test_an_unknown_or_odd_tag_finds_nothing(reviewer_client, reviewer):
+    trade = make_trades(1)[0]
+    trade_review(trade=trade, reviewer=reviewer, tags=["fomo"])
+    for tag in ("nobody-uses-this", "<script>", '"fomo"', "fomo%", "%ED%A0%80", "%00"):
+        response = reviewer_client.get(f"{LIST}?tag={tag}")
+        assert response.status_code in (200, 400) and rows(response) == [], tag
+        assert response.status_code == (400 if tag == "%00" else 200), tag
+
+
+@pytest.mark.smoke
+def test_times_read_utc_24_hours_and_the_page_says_so_once(reviewer_client):
+    make_trades(1)
+    trade = Trade.objects.get()
+    html = reviewer_client.get(LIST).content.decode()
+    assert f">{trade.executed_at:%Y-%m-%d %H:%M}<" in html
+    assert html.count("Times in UTC") == 1
+    page = reviewer_client.get(f"/admin/journal/trade/{trade.pk}/change/").content.decode()
+    assert f"{trade.executed_at:%Y-%m-%d %H:%M}" in page and "a.m." not in page
+    assert page.count("Times in UTC") == 1
+    # Days are typed as yyyy-mm-dd, never mm/dd/yyyy.
+    assert 'placeholder="yyyy-mm-dd"' in html and 'type="date"' not in html
+
+
+def test_a_new_tag_is_in_the_filter_at_once_and_signals_read_as_a_table(
+    reviewer_client, reviewer, django_capture_on_commit_callbacks
+):
+    (trade,) = make_trades(1, signals={"rsi": 31.5, "macd": {"hist": -0.2}, "tags": ["a", "b"]})
+    assert "?tag=" not in reviewer_client.get(LIST).content.decode()  # no tag yet, cached
+    with django_capture_on_commit_callbacks(execute=True):
+        trade_review(trade=trade, reviewer=reviewer, tags=["breakout-retest"])
+    assert "?tag=breakout-retest" in reviewer_client.get(LIST).content.decode()
+    page = reviewer_client.get(f"{LIST}{trade.pk}/change/").content.decode()
+    for row in ("<th scope='row'>rsi</th><td>31.5</td>", "<th scope='row'>macd.hist</th>"):
+        assert row in page
+    assert "<th scope='row'>tags</th><td>a, b</td>" in page and "json-block" not in page

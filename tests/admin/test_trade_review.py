@@ -163,6 +163,46 @@ def test_flag_with_reason_asks_for_the_reason_then_flags(reviewer_client, review
         assert history(trade) == {"status": ("unreviewed", "flagged", "outside the session window")}
 
 
+def test_flagging_from_a_filtered_list_comes_back_to_the_same_filters(reviewer_client):
+    gbp = make_trades(2, symbol="GBPUSD")
+    make_trades(1, start_days_ago=5)
+    filtered = f"{LIST}?symbol=GBPUSD&review=unreviewed"
+    response = reviewer_client.post(
+        filtered, {"action": "flag_with_reason", "_selected_action": [gbp[0].pk]}
+    )
+    flag_url = response["Location"]
+    page = reviewer_client.get(flag_url).content.decode()
+    assert 'name="_changelist_filters" value="symbol=GBPUSD&amp;review=unreviewed"' in page
+    assert f'href="{LIST}?symbol=GBPUSD&amp;review=unreviewed" class="button cancel-link"' in page
+    done = reviewer_client.post(
+        "/admin/journal/trade/flag/",
+        {
+            "ids": str(gbp[0].pk),
+            "reason": "chased the move",
+            "_changelist_filters": "symbol=GBPUSD&review=unreviewed",
+        },
+    )
+    assert done.status_code == 302
+    assert done["Location"] == f"{LIST}?symbol=GBPUSD&review=unreviewed"
+    # Marking as reviewed stays on the list it was asked from (Django's own redirect).
+    marked = reviewer_client.post(
+        filtered, {"action": "mark_reviewed", "_selected_action": [gbp[1].pk]}
+    )
+    assert marked.status_code == 302 and marked["Location"] == filtered
+
+
+def test_the_way_back_from_the_flag_page_is_always_the_trade_list(reviewer_client):
+    trade = make_trades(1)[0]
+    for hostile in ("//evil.example/x", "\r\nLocation: http://evil.example", "a=<script>"):
+        done = reviewer_client.post(
+            "/admin/journal/trade/flag/",
+            {"ids": str(trade.pk), "reason": "late", "_changelist_filters": hostile},
+        )
+        assert done.status_code == 302, hostile
+        assert done["Location"].startswith(f"{LIST}"), done["Location"]
+        assert "\n" not in done["Location"] and "//evil" not in done["Location"]
+
+
 def test_nobody_deletes_or_adds_a_trade_not_even_a_superuser(admin_client):
     trade = make_trades(1)[0]
     assert admin_client.get(f"/admin/journal/trade/{trade.pk}/delete/").status_code == 403

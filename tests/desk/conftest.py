@@ -96,6 +96,7 @@ def open_desk(db):
             "max_lot_size": Decimal(2),
         },
         actor="test",
+        reason="an open desk for the tests",
     )
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from desk.models import LegacySetting, MarketBar, RiskConfig, Strategy
+from desk.models import LegacySetting, MarketBar, RiskConfig, RiskConfigChange, Strategy
 
 pytestmark = pytest.mark.django_db
 
@@ -67,9 +67,19 @@ def test_legacy_files_are_imported_idempotently_and_secrets_are_left_out(legacy_
     assert str(config.max_lot_size) == "1.50000000" and config.max_concurrent_trades == 4
     stored = json.dumps(list(LegacySetting.objects.values_list("value", flat=True)))
     assert "AKIA-SECRET-1" not in stored and "s3cr3t-2" not in stored
+    # Each limit's audit says why it changed: the file it came from.
+    reasons = set(RiskConfigChange.objects.values_list("reason", flat=True))
+    assert reasons == {"imported from the old platform's risk_config.csv"}
     again = run("import_legacy_csv", str(legacy_dir))
     assert "strategies: 0 created, 0 updated, 2 unchanged" in again
     assert LegacySetting.objects.count() == 2
+
+
+@pytest.mark.smoke
+def test_the_legacy_import_takes_the_operators_reason(legacy_dir):
+    run("import_legacy_csv", str(legacy_dir), "--reason", "migration from the old desk, ticket 42")
+    reasons = set(RiskConfigChange.objects.values_list("reason", flat=True))
+    assert reasons == {"migration from the old desk, ticket 42"}
 
 
 @pytest.mark.smoke

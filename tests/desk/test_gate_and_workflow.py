@@ -198,6 +198,7 @@ def test_a_drawdown_breach_halts_the_ai_and_resuming_is_recorded(open_desk, djan
         changes={"ai_trading_enabled": True, "max_drawdown_amount": Decimal(5000)},
         actor="rosa",
         actor_user=rosa,
+        reason="the desk reopens after the review",
     )
     resumed = Decision.objects.filter(action=Action.AI_RESUMED).latest("occurred_at")
     assert resumed.actor_user == rosa and resumed.human_override
@@ -227,6 +228,7 @@ def test_two_staff_deciding_at_once_one_wins_the_other_is_told(django_user_model
     risk_config_update(
         changes={"ai_trading_enabled": True, "watchlist": [], "max_concurrent_trades": 5},
         actor="test",
+        reason="test",
     )
     waiting, _ = idea_submit(idea=idea(symbol="GBPUSD"), actor="bot")
     people = [django_user_model.objects.create_user(n, is_staff=True) for n in ("ann", "bob")]

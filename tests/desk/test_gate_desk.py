@@ -45,7 +45,7 @@ def test_the_issues_unstopped_unsized_idea_waits_for_a_person(open_desk, engine)
 
 
 def test_a_default_lot_is_stored_on_the_idea(open_desk):
-    risk_config_update(changes={"default_lot_size": Decimal("0.2")}, actor="test")
+    risk_config_update(changes={"default_lot_size": Decimal("0.2")}, actor="test", reason="test")
     submitted, _ = idea_submit(idea=idea(lot_size=None), actor="bot")
     assert submitted.status == IdeaStatus.AUTO_EXECUTED
     assert TradeIdea.objects.get(pk=submitted.pk).lot_size == Decimal("0.2")
@@ -79,7 +79,7 @@ def test_the_drawdown_joins_the_history_before_today_and_today(open_desk):
             trade_data(opened=now - timedelta(minutes=30), closed_at=now.isoformat(), pnl="-450"),
         ]
     )
-    risk_config_update(changes={"max_daily_loss": None}, actor="test")
+    risk_config_update(changes={"max_daily_loss": None}, actor="test", reason="test")
     _, verdict = idea_submit(idea=idea(), actor="bot")
     observed = {c.rule: c.observed for c in verdict.checks}
     assert observed["max_drawdown"] == Decimal(1050)  # 700 - (700 - 600 - 450)
@@ -97,7 +97,7 @@ def test_equity_comes_from_the_risk_account_when_one_is_named(open_desk):
     _, verdict = idea_submit(idea=idea(), actor="bot")
     share = {c.rule: c for c in verdict.checks}["max_risk_pct_of_equity"]
     assert share.observed == Decimal("0.05")  # 50 USD of the latest (100,000) snapshot
-    risk_config_update(changes={"risk_account": "small"}, actor="test")
+    risk_config_update(changes={"risk_account": "small"}, actor="test", reason="test")
     _, verdict = idea_submit(idea=idea(), actor="bot")
     share = {c.rule: c for c in verdict.checks}["max_risk_pct_of_equity"]
     assert (share.observed, share.passed) == (Decimal("2.50"), False)  # 50 of 2,000
@@ -124,6 +124,7 @@ def test_a_stale_account_snapshot_sends_the_idea_to_a_person(db):
     risk_config_update(
         changes={"ai_trading_enabled": True, "watchlist": ["EURUSD"], "max_lot_size": 2},
         actor="test",
+        reason="test",
     )
     submitted, verdict = idea_submit(idea=idea(), actor="bot")
     assert submitted.status == IdeaStatus.NEEDS_APPROVAL

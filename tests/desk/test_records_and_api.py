@@ -25,12 +25,21 @@ def test_strategy_json_is_validated_with_the_path_of_each_error():
     with pytest.raises(ValidationError) as info:
         strategy.full_clean()
     errors = info.value.message_dict
+    # In plain words, never a regular expression or a schema term.
+    assert errors["session_windows"] == [
+        "session_windows[0].start: must be a time of day as HH:MM, 24 h (e.g. 07:00), not '9:00'"
+    ]
+    assert "risk_caps.max_lot_size: must be more than 0, not -1" in errors["risk_caps"]
     assert any(
-        "session_windows[0].start: '9:00' does not match" in m for m in errors["session_windows"]
+        m.startswith("risk_caps: has no setting colour (the settings are max_lot_size,")
+        for m in errors["risk_caps"]
     )
-    assert any("risk_caps.max_lot_size" in m for m in errors["risk_caps"])
-    assert any("'colour' was unexpected" in m for m in errors["risk_caps"])
-    assert any("entry_conditions[0].operator" in m for m in errors["entry_conditions"])
+    assert errors["entry_conditions"] == [
+        "entry_conditions[0].operator: must be one of <, <=, >, >=, ==, crosses_above, "
+        "crosses_below, not '<<'"
+    ]
+    text = " ".join(m for messages in errors.values() for m in messages)
+    assert "^" not in text and "does not match" not in text
 
 
 @pytest.mark.smoke

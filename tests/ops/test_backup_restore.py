@@ -46,7 +46,9 @@ def test_a_backup_restores_into_a_fresh_database_with_every_row_equal(tmp_path, 
     artifact = settings.MODEL_STORAGE_DIR / "ab" / "abcdef.json"
     artifact.write_bytes(b'{"learner": "a model artifact"}')
     record_trades([trade_data() for _ in range(50)])
-    risk_config_update(changes={"ai_trading_enabled": True, "watchlist": ["EURUSD"]}, actor="drill")
+    risk_config_update(
+        changes={"ai_trading_enabled": True, "watchlist": ["EURUSD"]}, actor="drill", reason="drill"
+    )
     idea_submit(idea=idea(), actor="drill")
 
     backup_dir = tmp_path / "backup"

@@ -60,8 +60,8 @@ def test_odd_filter_values_are_a_400_or_a_page_never_a_500(superuser_client, url
 def test_a_watchlist_nested_3000_deep_is_a_form_error(superuser_client):
     from desk.services import risk_config_get
 
-    config = risk_config_get()
-    url = f"/admin/desk/riskconfig/{config.pk}/change/"
+    risk_config_get()
+    url = "/admin/desk/riskconfig/"
     page = superuser_client.get(url)
     assert page.status_code == 200
     data = {
@@ -74,9 +74,11 @@ def test_a_watchlist_nested_3000_deep_is_a_form_error(superuser_client):
         "max_drawdown_amount": "1000",
         "halt_on_drawdown": "on",
         "watchlist": "[" * 3000 + "]" * 3000,
+        "reason": "a test",
     }
     response = superuser_client.post(url, data)
     assert response.status_code in (200, 400)
+    assert b"is no instrument of the desk" in response.content
 
 
 @pytest.fixture

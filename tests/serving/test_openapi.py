@@ -4,6 +4,8 @@ import pytest
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 
+from serving.protocol_schemas import MLFLOW_TAG, V2_TAG
+
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
 
@@ -134,7 +136,7 @@ def test_every_v2_operation_is_documented_tagged_with_its_own_error_body(schema_
     assert documented == V2_OPERATIONS
     for method, path in V2_OPERATIONS:
         operation = schema["paths"][path][method]
-        assert operation["tags"] == ["v2 (Open Inference Protocol)"], path
+        assert operation["tags"] == [V2_TAG], path
         for code in operation["responses"]:
             if code[0] in "45" and code != "414" and path != "/v2/health/ready":
                 assert error_schema(operation, code).endswith("/V2Error"), (path, code)
@@ -167,7 +169,7 @@ def test_invocations_documents_mlflows_bodies_answer_and_errors(schema_and_warni
     schema, _ = schema_and_warnings
     method, path = INVOCATIONS
     operation = schema["paths"][path][method]
-    assert operation["tags"] == ["mlflow (scoring protocol)"]
+    assert operation["tags"] == [MLFLOW_TAG]
     content = operation["requestBody"]["content"]
     assert set(content) == {"application/json", "text/csv"}
     forms = [form["title"] for form in content["application/json"]["schema"]["oneOf"]]

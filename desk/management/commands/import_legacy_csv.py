@@ -16,10 +16,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("directory", type=Path)
+        parser.add_argument(
+            "--reason",
+            default="",
+            help="Why the risk limits change, kept in the risk config's audit (default: "
+            '"imported from the old platform\'s risk_config.csv").',
+        )
 
-    def handle(self, *args, directory, **options):
+    def handle(self, *args, directory, reason, **options):
         try:
-            report = import_legacy_dir(directory)
+            report = import_legacy_dir(directory, reason=reason)
         except LegacyImportFailed as exc:
             for error in exc.errors[:100]:
                 self.stdout.write(f"  {error}")

@@ -14,7 +14,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("journal", "0012_daily_rows"),
+        ("journal", "0013_prefix_search_and_review_tags"),
     ]
 
     operations = [

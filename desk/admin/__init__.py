@@ -1,0 +1,10 @@
+"""The desk in the admin.
+
+risk     the risk config as one page (reasons, a confirmation when loosening), its
+         audit, and strategies, all without JSON
+ideas    trade ideas as an approval queue, with the gate's table and the decision
+         timeline; approve and reject; the read-only decision history
+records  snapshots of markets, news and accounts, and the legacy settings, read-only
+"""
+
+from desk.admin import ideas, records, risk  # noqa: F401 - they register admins
