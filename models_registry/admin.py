@@ -328,6 +328,11 @@ class RegisteredModelAdmin(ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:  # the page is about the model, not a form to change it
+            context.update(title=f"Model {obj.name}", subtitle=None)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     @admin.display(description="versions", ordering="version_count")
     def version_count(self, obj):
         return obj.version_count

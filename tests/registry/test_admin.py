@@ -267,6 +267,8 @@ def test_moving_an_alias_asks_for_confirmation_first(staff_client, staff):
     model_page = staff_client.get(f"/admin/models_registry/registeredmodel/{v1.model.pk}/change/")
     assert "Move an alias" in model_page.content.decode()
     assert "v1 → v2" in model_page.content.decode()
+    assert f"<h1>Model {v1.model.name}</h1>" in model_page.content.decode()
+    assert "Change registered model" not in model_page.content.decode()
 
 
 def test_staff_without_the_alias_permission_cannot_move_one(client, viewer):
