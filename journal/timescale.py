@@ -72,6 +72,10 @@ def apply_policies(cursor) -> list[str]:
     Returns what was done, for a command's report.
     """
     days = compress_after_days()
+    chunk_days = settings.JOURNAL_CHUNK_DAYS
+    cursor.execute(
+        "SELECT set_chunk_time_interval('journal_trade', %s::interval)", [f"{chunk_days} days"]
+    )
     cursor.execute("SELECT remove_compression_policy('journal_trade', if_exists => true)")
     cursor.execute("SELECT add_compression_policy('journal_trade', %s::interval)", [f"{days} days"])
     refresh = settings.JOURNAL_DAILY_PNL_REFRESH_DAYS
@@ -86,6 +90,7 @@ def apply_policies(cursor) -> list[str]:
             [f"{refresh} days"],
         )
     done = [
+        f"new trade chunks of {chunk_days} day{'' if chunk_days == 1 else 's'}",
         f"compression of trade chunks older than {days} days",
         f"hourly refresh of {', '.join(CAGG_VIEWS.values())} over the last {refresh} days",
     ]

@@ -2,6 +2,7 @@
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -68,6 +69,7 @@ def test_one_command_reapplies_every_apps_policies_after_a_setting_changes(setti
     """DESK_SNAPSHOT_RETENTION_DAYS had no re-apply path; one command covers every app."""
     settings.DESK_SNAPSHOT_RETENTION_DAYS = 45
     settings.JOURNAL_COMPRESS_AFTER_DAYS = 14
+    settings.JOURNAL_CHUNK_DAYS = 1  # a desk recording a million trades a day
     out = io.StringIO()
     try:
         call_command("timescale_policies", stdout=out)
@@ -87,9 +89,16 @@ def test_one_command_reapplies_every_apps_policies_after_a_setting_changes(setti
         assert compression["journal_trade"] == "14 days"
         assert "desk: retention of snapshots: 45 days" in out.getvalue()
         assert "journal: compression of trade chunks older than 14 days" in out.getvalue()
+        interval = query(
+            "SELECT time_interval FROM timescaledb_information.dimensions "
+            "WHERE hypertable_name = 'journal_trade'"
+        )
+        assert interval == [(timedelta(days=1),)]
+        assert "journal: new trade chunks of 1 day\n" in out.getvalue()
     finally:
         settings.DESK_SNAPSHOT_RETENTION_DAYS = 30
         settings.JOURNAL_COMPRESS_AFTER_DAYS = 30
+        settings.JOURNAL_CHUNK_DAYS = 7
         call_command("timescale_policies", stdout=io.StringIO())
 
 
@@ -97,7 +106,6 @@ def test_one_command_reapplies_every_apps_policies_after_a_setting_changes(setti
 def test_the_gate_reads_the_days_pnl_from_the_continuous_aggregate(open_desk):
     """On TimescaleDB the gate's today and drawdown come from journal_daily_pnl (real-time
     for what is not materialized yet, materialized after a refresh: the same figures)."""
-    from datetime import timedelta
 
     from django.utils import timezone
 
