@@ -70,7 +70,8 @@ class PredictResponseSerializer(serializers.Serializer):
         "'-', and the row's index. Give a row's id as a trade idea's `prediction_id`: "
         "the idea, its decisions and its trades are then linked to this prediction, and "
         "the model version is judged by them. Every answer has ids; the request is "
-        "recorded (model version, inputs, outputs, latency) at SERVING_RECORD_SAMPLE_RATE.",
+        "recorded (model version, inputs, outputs, latency) at the sampling rate the "
+        "operator sets (every request by default).",
     )
     served_by = serializers.ChoiceField(
         choices=["challenger"],

@@ -39,6 +39,20 @@ _ERRORS = {
 }
 
 
+# The path parameters every operation here takes, described once.
+MODEL_ALIAS = [
+    OpenApiParameter(
+        "name",
+        str,
+        OpenApiParameter.PATH,
+        description="The model's name, e.g. `trade-outcome-xgboost`.",
+    ),
+    OpenApiParameter(
+        "alias", str, OpenApiParameter.PATH, description="The alias, e.g. `production`."
+    ),
+]
+
+
 class ChallengerSetSerializer(StrictSerializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     mode = serializers.ChoiceField(choices=ChallengerMode.values)
@@ -125,7 +139,10 @@ class ChallengerView(APIView):
         "by both, agreement on the side of 0.5, mean and largest absolute difference), "
         "`same_trades` (each one's calibration over the trades of rows both scored), and "
         "each version's live figures as in its performance.",
-        parameters=[OpenApiParameter("days", int, description="the last N days (default 30)")],
+        parameters=[
+            *MODEL_ALIAS,
+            OpenApiParameter("days", int, description="the last N days (default 30)"),
+        ],
         responses={200: OpenApiResponse(description="the state and comparison"), **_ERRORS},
         tags=["models"],
     )
@@ -139,6 +156,7 @@ class ChallengerView(APIView):
         request=ChallengerSetSerializer,
         responses={200: OpenApiResponse(description="the new state"), **_ERRORS},
         tags=["models"],
+        parameters=MODEL_ALIAS,
     )
     def put(self, request, name: str, alias: str):
         data = _valid(ChallengerSetSerializer, request.data)
@@ -160,7 +178,10 @@ class ChallengerView(APIView):
     @extend_schema(
         operation_id="models_alias_challenger_remove",
         summary="Remove an alias's challenger",
-        parameters=[OpenApiParameter("reason", str, description="recorded with the change")],
+        parameters=[
+            *MODEL_ALIAS,
+            OpenApiParameter("reason", str, description="recorded with the change"),
+        ],
         responses={200: OpenApiResponse(description="the new state"), **_ERRORS},
         tags=["models"],
     )
@@ -197,6 +218,7 @@ class PromoteView(APIView):
             **_ERRORS,
         },
         tags=["models"],
+        parameters=MODEL_ALIAS,
     )
     def post(self, request, name: str, alias: str):
         data = _valid(PromoteSerializer, request.data)
@@ -224,6 +246,7 @@ class RollbackView(APIView):
             **_ERRORS,
         },
         tags=["models"],
+        parameters=MODEL_ALIAS,
     )
     def post(self, request, name: str, alias: str):
         data = _valid(PromoteSerializer, request.data)

@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from backoffice import cache_guard
 from models_registry import selectors
@@ -113,7 +114,10 @@ class Resolver:
         entry = self._entries.get(key)
         if entry is not None and now - entry[1] < max_age:
             return entry[0]
-        found = selectors.version_get(model_name=model, alias=key[1], version=version)
+        try:
+            found = selectors.version_get(model_name=model, alias=key[1], version=version)
+        except DatabaseError:
+            return self._stale(key, entry, now - max_age)
         served = ServedVersion.of(found)
         with self._lock:
             self._entries[key] = (served, now)
@@ -130,7 +134,10 @@ class Resolver:
             return entry[0]
         from serving.challengers import Route
 
-        found = selectors.alias_with_challenger(model_name=model, alias=alias)
+        try:
+            found = selectors.alias_with_challenger(model_name=model, alias=alias)
+        except DatabaseError:
+            return self._stale(key, entry, now - max_age)
         route = None
         if found is not None and found.challenger is not None:
             route = Route(
@@ -151,6 +158,22 @@ class Resolver:
         with self._lock:
             self._entries[key] = (route, now)
         return route
+
+    def _stale(self, key, entry, expired_at: float):
+        """The database is unreachable: keep serving what it last said (a prediction
+        never fails for it), asking again after the fallback age; re-raise when there
+        is nothing to serve."""
+        if entry is None:
+            raise  # the DatabaseError the caller is handling
+        logger.warning(
+            "resolution kept: the database is unreachable",
+            extra={"key": "/".join(str(part) for part in key if part is not None)},
+            exc_info=True,
+        )
+        with self._lock:
+            # Asked again after FALLBACK_MAX_AGE, not on every request meanwhile.
+            self._entries[key] = (entry[0], expired_at + FALLBACK_MAX_AGE)
+        return entry[0]
 
     def check_stamps(self, *, force: bool = False) -> None:
         """Read the stamps if the interval has passed; act on the ones that changed."""
@@ -187,8 +210,10 @@ class Resolver:
             self.on_warm(warm)
 
     def forget(self) -> None:
+        """Ask the database again before the next use of every resolution; each is kept,
+        expired, for the database being unreachable at that moment (_stale)."""
         with self._lock:
-            self._entries.clear()
+            self._entries = {key: (kept, float("-inf")) for key, (kept, _) in self._entries.items()}
 
     def reset(self) -> None:
         """Back to a fresh process's state (tests)."""

@@ -118,7 +118,16 @@ class PerformanceView(APIView):
         "of each feature against its training distribution. Beside them its training "
         "metrics, the thresholds and the marks past them.",
         parameters=[
-            OpenApiParameter("days", int, description="the period: the last N days (default 30)")
+            OpenApiParameter(
+                "name",
+                str,
+                OpenApiParameter.PATH,
+                description="The model's name, e.g. `trade-outcome-xgboost`.",
+            ),
+            OpenApiParameter(
+                "version", int, OpenApiParameter.PATH, description="The version number."
+            ),
+            OpenApiParameter("days", int, description="the period: the last N days (default 30)"),
         ],
         responses={
             200: PerformanceSerializer,

@@ -113,3 +113,27 @@ def test_a_slow_database_fills_the_queue_and_the_rest_are_dropped_not_waited_for
     stats = writer.stats()
     assert stats["written"] + stats["dropped_full"] == 101
     assert stats["dropped_unavailable"] == 0
+
+
+def test_an_alias_resolution_past_its_age_is_kept_while_the_database_is_down(
+    proxied_database,  # noqa: F811
+    writer,
+    bot,
+    xgb,
+    monkeypatch,
+    caplog,
+):
+    """A worker asks the database again which version an alias names once its memory of
+    it is older than MAX_AGE (FALLBACK_MAX_AGE while the shared cache cannot be read).
+    With the database down at that moment, predictions answered 503 (seen under load in
+    make test); now the worker keeps serving what the database last said, says so in
+    the log, and asks again a second later."""
+    from serving import hotswap
+
+    timed_predictions(bot, 3, 0)
+    monkeypatch.setattr(hotswap, "MAX_AGE", 0.2)
+    proxied_database.cut()
+    time.sleep(0.3)
+    timed_predictions(bot, 10, 200)
+    assert any("resolution kept" in r.getMessage() for r in caplog.records)
+    proxied_database.restore()
