@@ -93,7 +93,7 @@ def child(repeat: int) -> dict:
 def run_database(label: str, cluster: Cluster, rows: int, args) -> None:
     admin_bench.DAYS = args.days  # the trades' span: one chunk a day on TimescaleDB
     cluster.create(rows)
-    seconds = admin_bench.load(cluster, rows)
+    seconds = admin_bench.load(cluster, rows)["total"]
     settled = cluster.settle(rows)
     print(f"\n{label}: {rows:,} trades over {args.days} days loaded in {seconds:.0f} s ({settled})")
     result = subprocess.run(
