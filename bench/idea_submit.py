@@ -96,6 +96,7 @@ def child(repeat: int, baseline: bool) -> dict:
             "max_daily_loss": Decimal(10**9),
         },
         actor="bench",
+        reason="benchmark: limits that no idea of the run reaches",
     )
 
     def submit() -> tuple[float, str]:
