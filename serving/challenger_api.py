@@ -205,57 +205,58 @@ def _move(move) -> dict:
     }
 
 
-class PromoteView(APIView):
+def _answers() -> dict:
+    return {
+        200: OpenApiResponse(description="the alias move"),
+        409: OpenApiResponse(description="It would break clients: confirm with a reason."),
+        **_ERRORS,
+    }
+
+
+class _AliasMoveView(APIView):
+    """One audited alias move (services: challenger_promote or alias_rollback)."""
+
     permission_classes = [MOVE]
+    service = None
+
+    def move(self, request, name: str, alias: str):
+        data = _valid(PromoteSerializer, request.data)
+        target = _alias(name, alias)
+        done = type(self).service(
+            model=target.model,
+            alias=alias,
+            moved_by=_staff(request),
+            reason=data["reason"],
+            confirm_breaking=data["confirm_breaking"],
+        )
+        return Response(_move(done))
+
+
+class PromoteView(_AliasMoveView):
+    service = staticmethod(challenger_promote)
 
     @extend_schema(
         operation_id="models_alias_challenger_promote",
         summary="Promote an alias's challenger: the alias moves to it, in one audited action",
         request=PromoteSerializer,
-        responses={
-            200: OpenApiResponse(description="the alias move"),
-            409: OpenApiResponse(description="It would break clients: confirm with a reason."),
-            **_ERRORS,
-        },
+        responses=_answers(),
         tags=["models"],
         parameters=MODEL_ALIAS,
     )
     def post(self, request, name: str, alias: str):
-        data = _valid(PromoteSerializer, request.data)
-        target = _alias(name, alias)
-        move = challenger_promote(
-            model=target.model,
-            alias=alias,
-            moved_by=_staff(request),
-            reason=data["reason"],
-            confirm_breaking=data["confirm_breaking"],
-        )
-        return Response(_move(move))
+        return self.move(request, name, alias)
 
 
-class RollbackView(APIView):
-    permission_classes = [MOVE]
+class RollbackView(_AliasMoveView):
+    service = staticmethod(alias_rollback)
 
     @extend_schema(
         operation_id="models_alias_rollback",
         summary="Roll an alias back to the version its last move left, in one audited action",
         request=PromoteSerializer,
-        responses={
-            200: OpenApiResponse(description="the alias move"),
-            409: OpenApiResponse(description="It would break clients: confirm with a reason."),
-            **_ERRORS,
-        },
+        responses=_answers(),
         tags=["models"],
         parameters=MODEL_ALIAS,
     )
     def post(self, request, name: str, alias: str):
-        data = _valid(PromoteSerializer, request.data)
-        target = _alias(name, alias)
-        move = alias_rollback(
-            model=target.model,
-            alias=alias,
-            moved_by=_staff(request),
-            reason=data["reason"],
-            confirm_breaking=data["confirm_breaking"],
-        )
-        return Response(_move(move))
+        return self.move(request, name, alias)
