@@ -42,14 +42,18 @@ def test_the_demo_records_predictions_links_ideas_and_trades_and_judges_the_mode
     lightgbm = judged["trade-outcome-lightgbm@1"]
     assert "drift" in lightgbm.marks and lightgbm.drift.worst_feature == "spread_bps"
     xgboost = judged["trade-outcome-xgboost@1"]
-    assert xgboost.trades.trades > 50 and xgboost.calibration.trades == xgboost.trades.trades
+    # Calibration takes the trades whose idea named a recorded prediction; the desk's
+    # demo also has ideas that cite the model without one (how many depends on the hour
+    # the demo replays its day to).
+    assert 50 < xgboost.calibration.trades <= xgboost.trades.trades
     assert "drift" not in xgboost.marks
     # The comparison page's figures: the same 120 rows, the same trades.
     alias = ModelAlias.objects.get(model__name="trade-outcome-xgboost", name="production")
     c = compare(alias=alias)
     assert (c.same_rows.pairs, c.same_rows.rows) == (120, 120)
     assert 0 < c.same_rows.mean_abs_difference < 1 and 0 <= c.same_rows.agreement <= 1
-    assert c.challenger_same_trades.trades == c.champion_same_trades.trades == xgboost.trades.trades
+    assert c.challenger_same_trades.trades == c.champion_same_trades.trades
+    assert c.champion_same_trades.trades == xgboost.calibration.trades
     assert c.challenger.drift.known and c.challenger.volume.recorded == 120
     assert demo.seed().startswith("kept "), "a second run keeps what is there"
     assert PredictionRecord.objects.count() == 360
