@@ -159,14 +159,16 @@ class Cluster:
     """A throwaway cluster with one migrated database per journal size; ``timescale``
     preloads the native TimescaleDB of the same binaries."""
 
-    def __init__(self, engine: str):
+    def __init__(self, engine: str, *, bindir: Path | None = None, name: str = "bench_admin"):
         sys.path.insert(0, str(REPO))
         from tests.harness.services import PostgresCluster, find_postgres_bindir
 
         self.engine = engine
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"bo-bench-admin-{engine}-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"bo-{name}-{engine}-"))
         self.cluster = PostgresCluster(
-            find_postgres_bindir(), name=f"bench_admin_{engine}", timescale=engine == "timescaledb"
+            bindir or find_postgres_bindir(),
+            name=f"{name}_{engine}",
+            timescale=engine == "timescaledb",
         ).up()
         var = self.tmp / "var"
         var.mkdir()
@@ -199,7 +201,7 @@ class Cluster:
             env=self.env(rows),
             cwd=REPO,
             check=True,
-            timeout=600,
+            timeout=900,
         )
 
     def connect(self, rows: int):

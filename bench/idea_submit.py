@@ -40,6 +40,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench import admin as admin_bench
 from bench.admin import load as load_trades
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,59 +158,16 @@ def timescale_bindir(given: str | None) -> Path | None:
     return None
 
 
-class Cluster:
+class Cluster(admin_bench.Cluster):
     """bench.admin's throwaway cluster, on the given binaries, TimescaleDB preloaded when
-    they have it."""
+    they have it; its sessions run as the application's (JIT off)."""
 
     def __init__(self, bindir: Path, timescale: bool):
-        sys.path.insert(0, str(REPO))
-        import tempfile
-
-        from tests.harness.services import PostgresCluster
-
-        self.timescale = timescale
-        self.engine = "timescaledb" if timescale else "postgresql"  # as bench.admin's
-        self.tmp = Path(tempfile.mkdtemp(prefix="bo-bench-idea-"))
-        self.cluster = PostgresCluster(bindir, name="bench_idea", timescale=timescale).up()
-        var = self.tmp / "var"
-        var.mkdir()
-        self.base_env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "backoffice.settings",
-            "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-" + "x" * 60),
-            "DJANGO_SECURE_SSL_REDIRECT": "0",
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "LOG_LEVEL": "WARNING",
-            "BACKOFFICE_VAR_DIR": str(var),
-            "SPOOL_DIR": str(var / "spool"),
-            "POSTGRES_PASSWORD": self.cluster.password,
-            "INSTRUMENTS_REQUIRED": "0",
-        }
-        self.base_env.pop("REDIS_URL", None)
-        self.base_env.pop("DB_JIT", None)  # the application's setting: JIT off
-
-    def database(self, rows: int) -> str:
-        return f"bench_{rows}"
-
-    def env(self, rows: int) -> dict[str, str]:
-        url = self.cluster.url(self.database(rows), with_password=False)
-        return {**self.base_env, "DATABASE_URL": url}
-
-    def create(self, rows: int) -> None:
-        self.cluster.create_database(self.database(rows))
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            env=self.env(rows),
-            cwd=REPO,
-            check=True,
-            timeout=900,
+        super().__init__(
+            "timescaledb" if timescale else "postgresql", bindir=bindir, name="bench_idea"
         )
-
-    def connect(self, rows: int):
-        import psycopg
-
-        return psycopg.connect(self.cluster.url(self.database(rows)), autocommit=True)
+        self.timescale = timescale
+        self.base_env.pop("DB_JIT", None)  # the application's setting: JIT off
 
     def settle(self, rows: int) -> str:
         """What production's jobs would have done by now: the summary compacted, or the
@@ -230,14 +188,6 @@ class Cluster:
         with self.connect(rows) as conn, conn.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM journal_daily_summary")
             return f"{cursor.fetchone()[0]:,} summary rows"
-
-    def destroy(self) -> None:
-        import shutil
-
-        try:
-            self.cluster.destroy()
-        finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def measure(cluster: Cluster, rows: int, repeat: int, baseline: bool) -> dict:
