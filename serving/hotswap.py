@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from backoffice import cache_guard
+from backoffice.db.errors import is_database_outage
 from models_registry import selectors
 from models_registry.compiling import CompiledRecord
 from models_registry.models import ModelVersion
@@ -116,8 +117,8 @@ class Resolver:
             return entry[0]
         try:
             found = selectors.version_get(model_name=model, alias=key[1], version=version)
-        except DatabaseError:
-            return self._stale(key, entry, now - max_age)
+        except DatabaseError as exc:
+            return self._stale(key, entry, now - max_age, exc)
         served = ServedVersion.of(found)
         with self._lock:
             self._entries[key] = (served, now)
@@ -136,8 +137,8 @@ class Resolver:
 
         try:
             found = selectors.alias_with_challenger(model_name=model, alias=alias)
-        except DatabaseError:
-            return self._stale(key, entry, now - max_age)
+        except DatabaseError as exc:
+            return self._stale(key, entry, now - max_age, exc)
         route = None
         if found is not None and found.challenger is not None:
             route = Route(
@@ -159,12 +160,12 @@ class Resolver:
             self._entries[key] = (route, now)
         return route
 
-    def _stale(self, key, entry, expired_at: float):
+    def _stale(self, key, entry, expired_at: float, exc: DatabaseError):
         """The database is unreachable: keep serving what it last said (a prediction
         never fails for it), asking again after the fallback age; re-raise when there
-        is nothing to serve."""
-        if entry is None:
-            raise  # the DatabaseError the caller is handling
+        is nothing to serve, or when the error is not an outage."""
+        if entry is None or not is_database_outage(exc):
+            raise exc
         logger.warning(
             "resolution kept: the database is unreachable",
             extra={"key": "/".join(str(part) for part in key if part is not None)},
