@@ -152,9 +152,11 @@ def check_capture_and_listing(cluster, live):
     )
     server_errors = [line for line in lines if str(line.get("status", "")).startswith("5")]
     assert {line.get("path") for line in server_errors} == {"/readyz"}, "only readiness fails"
-    # The shared cache is missed (the key's shared verification cannot be written):
-    # said once per worker, not once per request.
+    # A worker that misses the shared cache (the key's shared verification cannot be
+    # written) says so once, not once per request. A worker that verified the key before
+    # Redis stopped never needs the cache here, so how many say it (0, 1 or 2) depends on
+    # which worker served the requests before the stop: only the upper bound is the rule.
     unenforced = [
         line for line in lines if line.get("message", "").startswith("shared cache unavailable")
     ]
-    assert 1 <= len(unenforced) <= 2, [line["message"] for line in lines[-30:]]
+    assert len(unenforced) <= 2, [line["message"] for line in lines[-30:]]
