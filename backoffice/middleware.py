@@ -38,44 +38,65 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
-        request_id = request_id_from(request.headers.get("X-Request-ID"))
-        request.request_id = request_id
-        context = {"request_id": request_id, "method": request.method, "path": request.path}
-        token = request_context.set(context)
+        token = begin_request(request)
         try:
             response = self.get_response(request)
-            response["X-Request-ID"] = request_id
-            context["user"] = _user_label(request)
-            elapsed = time.perf_counter() - started
-            duration_ms = round(elapsed * 1000, 3)
             match = getattr(request, "resolver_match", None)
-            observe_request(
-                # The URL pattern, not the path: one series per route, whatever the names.
+            # The URL pattern, not the path: one metric series per route, whatever the names.
+            finish_request(
+                request,
+                response,
+                started=started,
                 route=match.route if match is not None else "unmatched",
-                method=request.method if request.method in _METHODS else "other",
-                status=response.status_code,
-                seconds=elapsed,
-            )
-            length = response.get("Content-Length")  # set by CommonMiddleware
-            level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
-            if response.status_code >= 500:
-                level = logging.ERROR
-            logger.log(
-                level,
-                "request finished",
-                extra={
-                    "status": response.status_code,
-                    "duration_ms": duration_ms,
-                    "response_bytes": int(length) if length else None,
-                    "remote_addr": request.META.get("REMOTE_ADDR"),
-                    # Past TRUSTED_PROXIES: the address the limits count by.
-                    "client_addr": client_address(request),
-                    "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
-                },
             )
             return response
         finally:
             request_context.reset(token)
+
+
+def begin_request(request):
+    """Takes or makes the request's id and opens its log context; the context's token
+    (for request_context.reset when the request is done)."""
+    request_id = request_id_from(request.headers.get("X-Request-ID"))
+    request.request_id = request_id
+    context = {"request_id": request_id, "method": request.method, "path": request.path}
+    return request_context.set(context)
+
+
+def finish_request(request, response, *, started: float, route: str) -> None:
+    """Returns the request id, counts the request by ``route`` and writes its log line.
+
+    The one ending of every request: RequestContextMiddleware's, and the predict route's
+    short path (serving.shortpath) that answers without the middleware.
+    """
+    response["X-Request-ID"] = request.request_id
+    context = request_context.get()
+    if context is not None:
+        context["user"] = _user_label(request)
+    elapsed = time.perf_counter() - started
+    observe_request(
+        route=route,
+        method=request.method if request.method in _METHODS else "other",
+        status=response.status_code,
+        seconds=elapsed,
+    )
+    length = response.get("Content-Length")  # set by CommonMiddleware
+    level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
+    if response.status_code >= 500:
+        level = logging.ERROR
+    logger.log(
+        level,
+        "request finished",
+        extra={
+            "status": response.status_code,
+            "duration_ms": round(elapsed * 1000, 3),
+            "response_bytes": int(length) if length else None,
+            "remote_addr": request.META.get("REMOTE_ADDR"),
+            # Past TRUSTED_PROXIES: the address the limits count by.
+            "client_addr": client_address(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
+        },
+    )
 
 
 def _user_label(request) -> str:

@@ -451,6 +451,9 @@ SERVING_CACHE_RETRY_SECONDS = env.number("SERVING_CACHE_RETRY_SECONDS", 5.0)
 # Seconds the predict endpoint trusts an API key it verified (0: ask the database
 # every time); a revoked key stops predicting within this time (serving.auth).
 SERVING_KEY_CACHE_SECONDS = env.number("SERVING_KEY_CACHE_SECONDS", 1.0)
+# A remembered key's POST .../predict is answered without DRF's dispatch, by the same
+# checks and service (serving.shortpath); 0 sends every request the long way.
+SERVING_SHORT_PATH = env.flag("SERVING_SHORT_PATH", default=True)
 # Aliases loaded into every worker at start (serving.warmup).
 SERVING_WARM_ALIASES = env.string_list("SERVING_WARM_ALIASES", ["production"])
 # Predict requests per API key (or staff user): N/s, N/m, N/h, or off.

@@ -81,10 +81,11 @@ class PredictResponseSerializer(serializers.Serializer):
     )
 
 
-def query_target(request) -> tuple[str | None, int | None]:
-    """(alias, version) from the query string; InvalidInput names the parameter."""
-    alias = request.query_params.get("alias")
-    raw_version = request.query_params.get("version")
+def query_target(query) -> tuple[str | None, int | None]:
+    """(alias, version) from the query string's parameters (a QueryDict); InvalidInput
+    names the parameter."""
+    alias = query.get("alias")
+    raw_version = query.get("version")
     if alias is not None and raw_version is not None:
         raise InvalidInput("give ?alias= or ?version=, not both", field="version")
     if raw_version is not None:
@@ -201,31 +202,46 @@ class PredictView(APIView):
         ],
     )
     def post(self, request, name: str):
-        alias, version = query_target(request)
-        result = prediction_make(
-            model=name,
-            alias=alias,
-            version=version,
+        return predict_answer(
+            name,
+            query=request.query_params,
+            headers=request.headers,
             body=request.data,
             caller=caller_of(request),
-            routing_key=routing_key(request.headers.get(ROUTING_HEADER)),
         )
-        render_started = time.perf_counter()
-        body = {
-            "model": result.served.model,
-            "version": result.served.version,
-            "alias": result.alias,
-            "predictions": result.predictions,
-            "cached": result.cached,
-            "prediction_ids": result.prediction_ids,
-        }
-        if result.role == "challenger":
-            body["served_by"] = "challenger"
-        # Rendered here, not by DRF, so that Server-Timing can include the rendering.
-        response = HttpResponse(FastJSONRenderer().render(body), content_type="application/json")
-        response["Server-Timing"] = result.server_timing(render_started=render_started)
-        response["X-Prediction-Id"] = result.record_hex
-        return response
+
+
+def predict_answer(name: str, *, query, headers, body, caller: tuple[str, str]) -> HttpResponse:
+    """The predict endpoint's answer: PredictView's, and the short path's
+    (serving.shortpath) that answers a verified key's request without DRF.
+
+    Raises what prediction_make raises, and InvalidInput for a bad query parameter.
+    """
+    alias, version = query_target(query)
+    result = prediction_make(
+        model=name,
+        alias=alias,
+        version=version,
+        body=body,
+        caller=caller,
+        routing_key=routing_key(headers.get(ROUTING_HEADER)),
+    )
+    render_started = time.perf_counter()
+    answer = {
+        "model": result.served.model,
+        "version": result.served.version,
+        "alias": result.alias,
+        "predictions": result.predictions,
+        "cached": result.cached,
+        "prediction_ids": result.prediction_ids,
+    }
+    if result.role == "challenger":
+        answer["served_by"] = "challenger"
+    # Rendered here, not by DRF, so that Server-Timing can include the rendering.
+    response = HttpResponse(FastJSONRenderer().render(answer), content_type="application/json")
+    response["Server-Timing"] = result.server_timing(render_started=render_started)
+    response["X-Prediction-Id"] = result.record_hex
+    return response
 
 
 # -- cache ---------------------------------------------------------------------------------

@@ -27,16 +27,12 @@ MAX_REMEMBERED = 10_000
 
 class RememberingApiKeyAuthentication(ApiKeyAuthentication):
     def authenticate(self, request):
-        ttl = float(settings.SERVING_KEY_CACHE_SECONDS)
         header = authentication.get_authorization_header(request).decode("latin-1")
-        keyword, _, raw_key = header.partition(" ")
-        if ttl <= 0 or keyword.lower() != KEYWORD.lower() or not raw_key.strip():
+        digest = _digest(header)
+        if digest is None:
             return super().authenticate(request)
-        digest = hashlib.sha256(raw_key.strip().encode()).hexdigest()
-        now = time.monotonic()
-        remembered = _verified.get(digest)
-        if remembered is not None and now - remembered[0] < ttl:
-            key = remembered[1]
+        key = _remembered(digest)
+        if key is not None:
             request._request.api_key = key  # the request log names the key
             return ApiKeyUser(key), key
         result = super().authenticate(request)  # raises for a bad or revoked key
@@ -44,8 +40,33 @@ class RememberingApiKeyAuthentication(ApiKeyAuthentication):
             with _lock:
                 if len(_verified) >= MAX_REMEMBERED:
                     _verified.clear()
-                _verified[digest] = (now, result[1])
+                _verified[digest] = (time.monotonic(), result[1])
         return result
+
+
+def remembered_key(header: str) -> ApiKey | None:
+    """The key of an ``Authorization`` header's value when it was verified within
+    SERVING_KEY_CACHE_SECONDS, else None (the key must be verified: ask the database)."""
+    digest = _digest(header)
+    return None if digest is None else _remembered(digest)
+
+
+def _digest(header: str) -> str | None:
+    """The hash a key is remembered by; None when keys are not remembered or the header
+    names no API key."""
+    keyword, _, raw_key = header.partition(" ")
+    raw_key = raw_key.strip()
+    if float(settings.SERVING_KEY_CACHE_SECONDS) <= 0 or keyword.lower() != KEYWORD.lower():
+        return None
+    return hashlib.sha256(raw_key.encode()).hexdigest() if raw_key else None
+
+
+def _remembered(digest: str) -> ApiKey | None:
+    remembered = _verified.get(digest)
+    ttl = float(settings.SERVING_KEY_CACHE_SECONDS)
+    if remembered is not None and time.monotonic() - remembered[0] < ttl:
+        return remembered[1]
+    return None
 
 
 def caller_of(request) -> tuple[str, str]:

@@ -77,7 +77,7 @@ class InvocationsView(APIView):
         return response
 
     def post(self, request, name: str):
-        alias, version = query_target(request)
+        alias, version = query_target(request.query_params)
         content_type = request.content_type.split(";")[0].strip().lower()
         if content_type not in CONTENT_TYPES:
             raise UnsupportedContentType(

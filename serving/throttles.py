@@ -73,22 +73,28 @@ class WindowCounters:
             self._state.clear()
 
 
+def predict_wait(client: str) -> float | None:
+    """None when ``client`` (``key<pk>``, ``user<pk>`` or ``ip<address>``) may predict
+    now, counting the request; else the seconds until its window ends (not counted)."""
+    from serving import runtime  # this process's counters
+
+    rate = parse_rate(settings.SERVING_PREDICT_RATE)
+    if rate is None or not cache_guard.guard.available:
+        return None  # off, or failing open while the shared cache is down
+    limit, period = rate
+    now = time.time()
+    key = f"throttle:predict:{client}:{int(now // period)}"
+    if runtime.counters.allow(key, limit, period + 1):
+        return None
+    return period - (now % period)
+
+
 class PredictRateThrottle(BaseThrottle):
     """SERVING_PREDICT_RATE requests per API key (or staff user, or address)."""
 
     def allow_request(self, request, view) -> bool:
-        from serving import runtime  # this process's counters
-
-        rate = parse_rate(settings.SERVING_PREDICT_RATE)
-        if rate is None or not cache_guard.guard.available:
-            return True  # off, or failing open while the shared cache is down
-        limit, period = rate
-        now = time.time()
-        key = f"throttle:predict:{self.client_id(request)}:{int(now // period)}"
-        if runtime.counters.allow(key, limit, period + 1):
-            return True
-        self._wait = period - (now % period)
-        return False
+        self._wait = predict_wait(self.client_id(request))
+        return self._wait is None
 
     def client_id(self, request) -> str:
         if isinstance(request.auth, ApiKey):

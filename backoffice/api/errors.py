@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -48,6 +49,12 @@ def exception_handler(exc, context):
         logger.warning("API: database unreachable", extra={"error": str(exc).splitlines()[0][:200]})
         body = error_body("the database is unreachable; try again shortly", "unavailable")
         return _response(503, body, OUTAGE_RETRY_AFTER)
+    if isinstance(exc, Http404):
+        # DRF's own handler converts these too, but the body below reads exc.detail:
+        # ?format= naming no renderer raised Http404 and answered 500.
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
