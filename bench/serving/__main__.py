@@ -129,52 +129,39 @@ def in_process(artifact: Path) -> dict[int, float]:
     return figures
 
 
-def start_servers(scratch: Path, artifact: Path, cluster, redis, overrides: dict[str, str]):
-    env = clean_environment(
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=cluster.url(with_password=False),
-        POSTGRES_PASSWORD=cluster.password,
-        REDIS_URL=redis.url(),
-        REDIS_PASSWORD=redis.password,
-        BACKOFFICE_VAR_DIR=str(scratch),
-        MODEL_STORAGE_DIR=str(scratch / "models"),
-        GUNICORN_WORKERS="2",
-        # The throttle stays on (its cost is part of the figures) but never trips.
-        SERVING_PREDICT_RATE="1000000/s",
-        LOG_LEVEL="INFO",
-    )
-    env.update(overrides)
-    for command in (
+def start_servers(
+    scratch: Path,
+    artifact: Path,
+    cluster,
+    redis,
+    overrides: dict[str, str],
+    *,
+    compiled: bool = False,
+    env: dict[str, str] | None = None,
+):
+    """The project (gunicorn) and the FastAPI baseline (uvicorn) on the same artifact;
+    with ``compiled`` the project serves the model's compiled tree predictor
+    (manage.py compile_model), as an operator would run it. ``env``: the project's
+    environment (project_env), for a caller that starts more servers on it."""
+    env = env or project_env(scratch, cluster, redis, overrides)
+    commands = [
         # Only the tables serving reads (API keys, the registry): the bench does not
         # depend on the other apps' migrations.
         ["migrate", "backoffice", "--noinput", "-v", "0"],
         ["migrate", "models_registry", "--noinput", "-v", "0"],
         ["register_model", str(artifact), "--name", "bench", "--alias", "production"],
-    ):
+    ]
+    if compiled:
+        commands.append(["compile_model", "bench", "1"])
+    for command in commands:
         result = manage(*command, env=env, timeout=300)
         if result.returncode:
             raise SystemExit(result.stderr)
     created = manage("create_api_key", "bench", "--scopes", "predict", env=env)
     key = created.stdout.strip().splitlines()[-1]
-    project_port, baseline_port = free_port(), free_port()
-    env["GUNICORN_BIND"] = f"127.0.0.1:{project_port}"
-    project_log, baseline_log = scratch / "gunicorn.log", scratch / "uvicorn.log"
-    project = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "backoffice/gunicorn.conf.py",
-            "backoffice.wsgi:application",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=project_log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    project, project_port = start_project(env, scratch)
+    baseline_port = free_port()
+    baseline_log = scratch / "uvicorn.log"
     baseline_env = {
         **os.environ,
         "BENCH_ARTIFACT": str(artifact),
@@ -198,10 +185,55 @@ def start_servers(scratch: Path, artifact: Path, cluster, redis, overrides: dict
         stdout=baseline_log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    wait_ready(project_port, project, project_log)
     wait_ready(baseline_port, baseline, baseline_log)
     time.sleep(1.0)  # uvicorn's second worker, gunicorn's warm-up on first request
     return (project, project_port, key), (baseline, baseline_port)
+
+
+def project_env(scratch: Path, cluster, redis, overrides: dict[str, str]) -> dict[str, str]:
+    """The project's production settings on the throwaway cluster and Redis."""
+    env = clean_environment(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=cluster.url(with_password=False),
+        POSTGRES_PASSWORD=cluster.password,
+        REDIS_URL=redis.url(),
+        REDIS_PASSWORD=redis.password,
+        BACKOFFICE_VAR_DIR=str(scratch),
+        MODEL_STORAGE_DIR=str(scratch / "models"),
+        GUNICORN_WORKERS="2",
+        # The throttle stays on (its cost is part of the figures) but never trips.
+        SERVING_PREDICT_RATE="1000000/s",
+        LOG_LEVEL="INFO",
+    )
+    env.update(overrides)
+    return env
+
+
+def start_project(
+    env: dict[str, str], scratch: Path, overrides: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int]:
+    """gunicorn with the project's configuration, ``overrides`` over ``env``; ready."""
+    port = free_port()
+    env = {**env, **(overrides or {}), "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    log = scratch / f"gunicorn-{port}.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "backoffice/gunicorn.conf.py",
+            "backoffice.wsgi:application",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_ready(port, process, log)
+    return process, port
 
 
 HEADER = (

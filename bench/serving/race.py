@@ -6,9 +6,12 @@ connections closed on both sides, driven by `wrk` (C, one thread: the client mus
 the two cores the servers share):
 
   project /api/v1   gunicorn, 2 sync workers, the production settings (API key,
-                    throttle, Redis prediction cache, JSON logs): POST .../predict
+                    throttle, Redis prediction cache, JSON logs, prediction records),
+                    the model compiled (compile_model; --booster: not): POST .../predict
   project /v2       the same server: the Open Inference Protocol's infer
   project mlflow    the same server: MLflow's dataframe_split on .../invocations
+  project bare      a second gunicorn doing only the baseline's work (BASELINES_WORK:
+                    the key check, no log lines, records, cache or throttle)
   fastapi           bench/serving/fastapi_app.py under uvicorn, 2 workers, no auth
   mlflow            `mlflow models serve --env-manager local -w 2` (MLflow 3.17.2)
   mlserver          MLServer 1.7.1 with mlserver-xgboost, 2 parallel workers, V2 infer
@@ -41,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import FEATURES, train_model
-from bench.serving.__main__ import start_servers, wait_ready
+from bench.serving.__main__ import project_env, start_project, start_servers, wait_ready
 from tests.harness.services import PostgresCluster, RedisServer, free_port
 from tests.support import REPO
 
@@ -54,6 +57,16 @@ PEERS = {
         "uvloop<0.21",
         "xgboost-cpu==3.2.0",
     ],
+}
+# "project bare": the same server doing only what the FastAPI baseline does (the key
+# check stays): no JSON log lines, no prediction records, no prediction cache and no
+# throttle (the two that cost the Redis round trip). What each of those costs is the gap
+# between "project /api/v1" and this row.
+BASELINES_WORK = {
+    "LOG_LEVEL": "WARNING",
+    "SERVING_RECORD_SAMPLE_RATE": "0",
+    "SERVING_PREDICTION_CACHE_TTL": "0",
+    "SERVING_PREDICT_RATE": "off",
 }
 ROW = "%ROW%"  # where the Lua script puts a row's eight values
 BODIES = {
@@ -285,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", help="targets whose names contain one of these (comma-separated)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--booster",
+        action="store_true",
+        help="serve the project's model with its booster, not compiled (compile_model)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -297,11 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     wanted = args.only.split(",") if args.only else None
     try:
         overrides = dict(item.split("=", 1) for item in args.set)
+        env = project_env(scratch, cluster, redis, overrides)
         (project, project_port, key), (baseline, baseline_port) = start_servers(
-            scratch, artifact, cluster, redis, overrides
+            scratch, artifact, cluster, redis, overrides, compiled=not args.booster, env=env
         )
         processes += [project, baseline]
         auth = {"Authorization": f"Api-Key {key}"}
+        bare, bare_port = start_project(env, scratch, BASELINES_WORK)
+        processes.append(bare)
         targets = [
             Target(
                 "project /api/v1",
@@ -316,6 +337,13 @@ def main(argv: list[str] | None = None) -> int:
                 project_port,
                 "/api/v1/models/bench/invocations",
                 BODIES["mlflow"],
+                auth,
+            ),
+            Target(
+                "project bare",
+                bare_port,
+                "/api/v1/models/bench/predict",
+                BODIES["predict"],
                 auth,
             ),
             Target("fastapi", baseline_port, "/models/bench/predict", BODIES["predict"], {}),
@@ -400,6 +428,13 @@ def report(results, names: list[str], rounds: int) -> None:
                         f"  {variant} vs {peer:<10} "
                         f"{med(variant, 16, 'rps') / med(peer, 16, 'rps'):>6.2f}x"
                     )
+    if ("project bare", 16) in results and ("fastapi", 16) in results:
+        print(
+            "like for like: project bare vs fastapi "
+            f"{med('project bare', 16, 'rps') / med('fastapi', 16, 'rps'):.2f}x; "
+            "what the logs, records, cache and throttle cost: project /api/v1 vs project bare "
+            f"{ours / med('project bare', 16, 'rps'):.2f}x"
+        )
     p50 = med(project, 1, "p50_ms")
     print(
         f"{project} p50 at one client {p50:.2f} ms  {'ok' if p50 <= 1.0 else 'MISSED (<= 1.0 ms)'}"
