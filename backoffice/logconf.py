@@ -21,6 +21,34 @@ request_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.Con
     "request_context", default=None
 )
 
+# Lines of the current request to write once its answer has been sent
+# (backoffice.middleware); None outside a request.
+after_response: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "after_response", default=None
+)
+
+
+def log_after_response(logger: logging.Logger, level: int, message: str, extra: dict) -> None:
+    """Logs the line once the current request's answer has been sent, or now outside a
+    request: a client waits for its answer, not for the log lines about it."""
+    lines = after_response.get()
+    if lines is None:
+        logger.log(level, message, extra=extra)
+    else:
+        lines.append((logger, level, message, extra))
+
+
+def write_lines(lines: list, context: dict | None) -> None:
+    """Writes deferred lines with their request's context (its id, user, path)."""
+    token = request_context.set(context)
+    try:
+        while lines:
+            logger, level, message, extra = lines.pop(0)
+            logger.log(level, message, extra=extra)
+    finally:
+        request_context.reset(token)
+
+
 REDACTED = "[REDACTED]"
 _AUTH_HEADER = re.compile(r"(?i)(\"?(?:http_)?authorization\"?\s*[:=]\s*['\"]?)[^'\",}\n]+")
 _AUTH_SCHEME = re.compile(r"(?i)\b(Api-Key|Bearer|Token|Basic)\s+[A-Za-z0-9._~+/=:-]{6,}")

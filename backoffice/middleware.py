@@ -4,8 +4,9 @@ import logging
 import re
 import time
 import uuid
+from functools import partial
 
-from backoffice.logconf import request_context
+from backoffice.logconf import after_response, request_context, write_lines
 from backoffice.login_throttle import client_address
 from backoffice.prometheus import observe_request
 
@@ -38,7 +39,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
-        token = begin_request(request)
+        tokens = begin_request(request)
         try:
             response = self.get_response(request)
             match = getattr(request, "resolver_match", None)
@@ -51,23 +52,37 @@ class RequestContextMiddleware:
             )
             return response
         finally:
-            request_context.reset(token)
+            end_request(tokens)
 
 
-def begin_request(request):
-    """Takes or makes the request's id and opens its log context; the context's token
-    (for request_context.reset when the request is done)."""
+def begin_request(request) -> tuple:
+    """Takes or makes the request's id and opens its log context; the tokens that
+    end_request takes when the request is done."""
     request_id = request_id_from(request.headers.get("X-Request-ID"))
     request.request_id = request_id
     context = {"request_id": request_id, "method": request.method, "path": request.path}
-    return request_context.set(context)
+    return request_context.set(context), after_response.set([])
+
+
+def end_request(tokens: tuple) -> None:
+    """Closes the request's log context; lines no answer will write (the request never
+    reached finish_request) are written now."""
+    lines = after_response.get()
+    if lines:
+        write_lines(lines, request_context.get())
+    context_token, lines_token = tokens
+    after_response.reset(lines_token)
+    request_context.reset(context_token)
 
 
 def finish_request(request, response, *, started: float, route: str) -> None:
     """Returns the request id, counts the request by ``route`` and writes its log line.
 
     The one ending of every request: RequestContextMiddleware's, and the predict route's
-    short path (serving.shortpath) that answers without the middleware.
+    short path (serving.shortpath) that answers without the middleware. The request's
+    lines (this one and those logged with log_after_response) are written when the
+    server closes the answer, after sending it (PEP 3333's close(); Django's test client
+    closes it too): a bot waits for its prediction, not for the lines about it.
     """
     response["X-Request-ID"] = request.request_id
     context = request_context.get()
@@ -84,19 +99,24 @@ def finish_request(request, response, *, started: float, route: str) -> None:
     level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
     if response.status_code >= 500:
         level = logging.ERROR
-    logger.log(
-        level,
-        "request finished",
-        extra={
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 3),
-            "response_bytes": int(length) if length else None,
-            "remote_addr": request.META.get("REMOTE_ADDR"),
-            # Past TRUSTED_PROXIES: the address the limits count by.
-            "client_addr": client_address(request),
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
-        },
-    )
+    extra = {
+        "status": response.status_code,
+        "duration_ms": round(elapsed * 1000, 3),
+        "response_bytes": int(length) if length else None,
+        "remote_addr": request.META.get("REMOTE_ADDR"),
+        # Past TRUSTED_PROXIES: the address the limits count by.
+        "client_addr": client_address(request),
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
+    }
+    lines = after_response.get()
+    if lines is None:  # not opened by begin_request: nothing to wait for
+        logger.log(level, "request finished", extra=extra)
+        return
+    if logger.isEnabledFor(level):
+        lines.append((logger, level, "request finished", extra))
+    if lines:
+        response._resource_closers.append(partial(write_lines, lines, context))
+    after_response.set(None)  # a line logged later in this request is written at once
 
 
 def _user_label(request) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 from django.conf import settings
 
-from backoffice.logconf import request_context
+from backoffice.logconf import log_after_response, request_context
 from backoffice.prometheus import observe_prediction
 from serving import challengers, runtime
 from serving.errors import ModelUnavailable
@@ -148,9 +148,11 @@ def prediction_make(
                 runtime.shadows.submit(challengers.Shadow(entry, served, other))
     else:
         recorder.skip()
-    logger.info(
+    log_after_response(
+        logger,
+        logging.INFO,
         "prediction",
-        extra={
+        {
             "model": served.model,
             "version": served.version,
             "alias": served_alias,

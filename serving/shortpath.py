@@ -46,8 +46,7 @@ from backoffice.api.errors import exception_handler
 from backoffice.api.parsers import read_body
 from backoffice.content_security import ContentSecurityPolicyMiddleware
 from backoffice.errors import DomainError
-from backoffice.logconf import request_context
-from backoffice.middleware import begin_request, finish_request
+from backoffice.middleware import begin_request, end_request, finish_request
 from serving.api import PredictView, predict_answer
 from serving.auth import remembered_key
 from serving.parsers import FastJSONRenderer, JSONBody
@@ -108,7 +107,7 @@ class ShortPath:
         set_script_prefix(get_script_name(environ))
         signals.request_started.send(sender=self.__class__, environ=environ)
         started = time.perf_counter()
-        token = begin_request(request)
+        tokens = begin_request(request)
         try:
             request.api_key = key  # the request log names the key
             try:
@@ -128,7 +127,7 @@ class ShortPath:
             finish_request(request, response, started=started, route=self._route)
             return response
         finally:
-            request_context.reset(token)
+            end_request(tokens)
 
     def _prepare(self) -> None:
         """The middleware whose checks and headers the short path uses, and the route

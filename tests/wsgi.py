@@ -17,10 +17,13 @@ def call(
     query="",
     content_type=None,
     environ_extra=None,
+    before_close=None,
 ):
     """(status code, headers, body) of one request through the WSGI callable ``app``.
 
-    ``environ_extra`` sets environ entries as they are (None removes one).
+    ``environ_extra`` sets environ entries as they are (None removes one);
+    ``before_close`` is called once the body is read, before the answer is closed (where
+    a server has sent the answer).
     """
     environ = {
         "REQUEST_METHOD": method,
@@ -62,6 +65,8 @@ def call(
         chunks = app(environ, start_response)
         try:
             content = b"".join(chunks)
+            if before_close is not None:
+                before_close()
         finally:
             chunks.close()
     finally:

@@ -434,3 +434,33 @@ def test_any_body_and_query_get_the_same_answer_both_ways(
     assert took_short == ("%00" not in query.upper())
     assert first[0] < 500, first
     assert_same(first, second)
+
+
+@pytest.mark.parametrize("short_path", [True, False])
+def test_the_lines_of_a_request_are_written_once_its_answer_is_sent(
+    application, settings, key, caplog, short_path
+):
+    # A bot waits for its prediction, not for the log lines about it: both lines are
+    # written when the server closes the answer, in their order, with the request's id.
+    settings.SERVING_SHORT_PATH = short_path
+    request_id = f"after-close-{short_path}"
+    seen_before_close = []
+
+    def mine():
+        return [
+            r.getMessage() for r in caplog.records if getattr(r, "request_id", "") == request_id
+        ]
+
+    with caplog.at_level(logging.INFO):
+        status, _, _ = send(
+            application,
+            {"inputs": ROWS},
+            key,
+            headers={"X-Request-ID": request_id},
+            before_close=lambda: seen_before_close.extend(mine()),
+        )
+    assert status == 200
+    assert seen_before_close == []
+    assert mine() == ["prediction", "request finished"]
+    finished = [r for r in caplog.records if r.getMessage() == "request finished"][-1]
+    assert (finished.status, finished.user) == (200, "api-key:bot-short")
