@@ -39,6 +39,7 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import resolve, set_script_prefix
+from django.utils.log import log_response
 from rest_framework.exceptions import APIException
 from rest_framework.settings import api_settings
 
@@ -124,6 +125,16 @@ class ShortPath:
                 response = _refusal(request, exc, allow=self._allow)
             for process_response in self._response_steps:
                 response = process_response(request, response)
+            if response.status_code >= 400:
+                # Django's handler logs every refusal (django.request); a 500 is logged
+                # once, by response_for_exception.
+                log_response(
+                    "%s: %s",
+                    response.reason_phrase,
+                    request.path,
+                    response=response,
+                    request=request,
+                )
             finish_request(request, response, started=started, route=self._route)
             return response
         finally:

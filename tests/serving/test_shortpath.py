@@ -436,6 +436,29 @@ def test_any_body_and_query_get_the_same_answer_both_ways(
     assert_same(first, second)
 
 
+@pytest.mark.parametrize(
+    ("query", "body"),
+    [("", {"inputs": ROWS}), ("version=x", {"inputs": ROWS}), ("", {"inputs": "x"})],
+)
+def test_each_way_logs_the_same_lines(application, settings, key, caplog, query, body):
+    def lines(short_path):
+        settings.SERVING_SHORT_PATH = short_path
+        request_id = f"lines-{short_path}"
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            send(application, body, key, query=query, headers={"X-Request-ID": request_id})
+        return [
+            (r.name, r.levelname, r.getMessage().replace(request_id, "<id>"))
+            for r in caplog.records
+            if getattr(r, "request_id", "") == request_id
+            or getattr(getattr(r, "request", None), "request_id", "") == request_id
+        ]
+
+    short_lines = lines(True)
+    assert short_lines == lines(False)
+    assert short_lines[-1][2] == "request finished"
+
+
 @pytest.mark.parametrize("short_path", [True, False])
 def test_the_lines_of_a_request_are_written_once_its_answer_is_sent(
     application, settings, key, caplog, short_path
