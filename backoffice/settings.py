@@ -444,6 +444,10 @@ SERVING_PREDICT_THREADS = env.integer("SERVING_PREDICT_THREADS", 1, minimum=1, m
 SERVING_COMPILED = env.flag("SERVING_COMPILED", default=True)
 # Seconds a prediction stays in the shared cache; 0 turns the prediction cache off.
 SERVING_PREDICTION_CACHE_TTL = env.integer("SERVING_PREDICTION_CACHE_TTL", 300)
+# The prediction cache is read only for requests whose prediction is expected to take at
+# least this long (the version's recent predict times); a cheaper one is computed again
+# rather than fetched. 0 reads it for every request (serving.prediction_cache).
+SERVING_PREDICTION_CACHE_MIN_MS = env.number("SERVING_PREDICTION_CACHE_MIN_MS", 0.5)
 # How often a worker reads the alias stamps in the shared cache: the hot-swap delay.
 SERVING_ALIAS_CHECK_MS = env.integer("SERVING_ALIAS_CHECK_MS", 100, maximum=1000)
 # After a shared-cache error, serving skips the cache for this long (one warning).

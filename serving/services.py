@@ -116,6 +116,7 @@ def prediction_make(
         predict_started = time.perf_counter()
         values = _predict(served, rows)
         timings["predict"] = (time.perf_counter() - predict_started) * 1000
+        runtime.prediction_cache.observe(served, len(values), timings["predict"])
         for key in keys:
             runtime.prediction_cache.put(key, values)
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -207,8 +208,14 @@ def _lookup(*, model, alias, version, body, rows_from, timings):
         if raw_key is None:
             with _Timer(timings, "parse"):
                 rows = _rows(body, served, rows_from)
-                key = runtime.prediction_cache.key(served, rows)
+                if runtime.prediction_cache.worth_reading(served, len(rows)):
+                    key = runtime.prediction_cache.key(served, rows)
         first = raw_key or key
+        if first is None and not stamps:
+            # Nothing to read: what is queued (the throttle's counts) rides with the next
+            # round trip, at the latest the stamps' (SERVING_ALIAS_CHECK_MS).
+            found = {}
+            break
         with _Timer(timings, "cache"):
             found = runtime.exchange.run(([first] if first else []) + stamps)
         if stamps:

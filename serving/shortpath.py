@@ -88,16 +88,17 @@ class ShortPath:
             return None
         self._prepare()
         request = WSGIRequest(environ)
-        if api_settings.URL_FORMAT_OVERRIDE in request.GET:
-            return None  # DRF's ?format= picks a renderer (or answers 404)
         try:
+            # DRF's ?format= picks a renderer (or answers 404).
+            if api_settings.URL_FORMAT_OVERRIDE in request.GET:
+                return None
             # An HTTPS redirect, a "www." redirect, a Host not allowed, a refused user agent.
             if (
                 self._security.process_request(request) is not None
                 or self._common.process_request(request) is not None
             ):
                 return None
-        except Exception:  # DisallowedHost, PermissionDenied: the long way answers them
+        except Exception:  # DisallowedHost, TooManyFieldsSent...: the long way answers them
             return None
         if predict_wait(f"key{key.pk}") is not None:
             return None  # throttled: not counted; the long way answers the 429

@@ -3,10 +3,13 @@
 DRF's own throttles keep every request's timestamp in one cache entry, read and
 rewritten on each request (a list of thousands at a bot's rates), and raise when the
 cache is down. This one decides locally from the last shared total it saw plus its own
-requests since; its count rides to Redis with the next prediction's read
-(serving.exchange.Exchange), which brings the new shared total back. So it costs no round
-trip of its own, and several workers together may let through a few more than the rate
-for as long as one request takes. It fails open: with the cache unreachable, requests
+requests since; its count rides to Redis with the next round trip (serving.exchange.
+Exchange): a prediction's cache read, or, for predictions too cheap to look up
+(SERVING_PREDICTION_CACHE_MIN_MS), the alias stamps' read at the latest every
+SERVING_ALIAS_CHECK_MS; the round trip brings the new shared total back. So it costs no
+round trip of its own. A worker counts its own requests at once; the other workers'
+reach it with that delay, so several workers together may let through a few more than
+the rate for as long as one round trip interval (100 ms by default). It fails open: with the cache unreachable, requests
 pass and backoffice.cache_guard logs the outage.
 """
 

@@ -26,6 +26,9 @@ def artifact_store(settings, tmp_path):
 def fresh_serving_state(settings):
     """Each test starts like a fresh worker; no throttle unless a test sets one."""
     settings.SERVING_PREDICT_RATE = "off"
+    # The tests of the cache read it for every request, whatever the model costs;
+    # tests/serving/test_cache_worth.py tests reading it only where it pays.
+    settings.SERVING_PREDICTION_CACHE_MIN_MS = 0
 
     runtime.reset()
     # A fresh prediction-cache generation: no entry of an earlier test or run is hit.

@@ -218,6 +218,7 @@ def _long_cases() -> dict:
         "DRF's ?format= naming no renderer": ({"query": "format=csv"}, 404, True),
         "DRF's ?format=json": ({"query": "format=json"}, 200, True),
         "Host not allowed": ({"headers": {"Host": "evil.example"}}, 400, False),
+        "too many query parameters": ({"query": "&".join(["a=1"] * 1001)}, 400, False),
         "GET": ({"method": "GET", "body": b""}, 405, True),
         "trailing slash": ({"path": PATH + "/"}, 404, True),
         # PATH_INFO as WSGI gives it: the UTF-8 bytes of "modéle" as Latin-1.
