@@ -21,8 +21,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 _env = environ.Env()
 
-# Secret values read so far, so that the log filter can scrub them from log records.
-_secret_values: set[str] = set()
+# Secret values read so far, so that the log filter can scrub them from log records
+# (a frozen copy: the filter reads it for every string of every record).
+_secret_values: frozenset[str] = frozenset()
 
 
 class ConfigError(ImproperlyConfigured):
@@ -31,13 +32,14 @@ class ConfigError(ImproperlyConfigured):
 
 def registered_secrets() -> frozenset[str]:
     """The secret values read by this process (for the log redaction filter)."""
-    return frozenset(_secret_values)
+    return _secret_values
 
 
 def remember_secret(value: str) -> None:
     """Register a value that must never appear in a log line."""
-    if value and len(value) >= 4:
-        _secret_values.add(value)
+    global _secret_values
+    if value and len(value) >= 4 and value not in _secret_values:
+        _secret_values = _secret_values | {value}
 
 
 def secret(

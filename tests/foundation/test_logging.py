@@ -4,8 +4,11 @@ import io
 import json
 import logging
 import logging.config
+from datetime import UTC
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backoffice import env, logconf
 
@@ -105,3 +108,59 @@ def test_the_logging_config_is_accepted_by_dictconfig():
     assert logging.getLogger().level == logging.WARNING
     assert logging.getLogger("gunicorn.access").level == logging.INFO
     logging.config.dictConfig(logconf.dict_config("INFO"))
+
+
+# -- the formatter's direct way and python-json-logger's agree -----------------------------
+
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)  # lone surrogates, NUL, quotes and backslashes included
+    | st.datetimes(timezones=st.just(UTC) | st.none()),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+# Names the line treats specially (its leading fields, the dropped ones, a private one),
+# the context's, and any other.
+_NAMES = st.sampled_from(
+    ["timestamp", "level", "logger", "request", "server_time", "color_message", "_private"]
+    + ["request_id", "user", "path", "model", "status", "duration_ms", "exc_info", "taskName"]
+) | st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message=st.text(max_size=40),
+    extra=st.dictionaries(_NAMES, _VALUES, max_size=6),
+    context=st.none() | st.dictionaries(_NAMES, st.text(max_size=10), max_size=4),
+    logger_name=st.sampled_from(["serving.predictions", "backoffice.request", "django.request"]),
+)
+def test_the_formatters_direct_way_writes_the_librarys_line(message, extra, context, logger_name):
+    formatter = logconf.JsonFormatter()
+    logger = logging.getLogger(logger_name)
+
+    def record():
+        try:
+            made = logger.makeRecord(
+                logger_name, logging.INFO, __file__, 1, message, None, None, extra=extra
+            )
+        except KeyError:  # a name LogRecord itself has: logging refuses it
+            return None
+        made.created = 1_764_000_000.123
+        token = logconf.request_context.set(context)
+        try:
+            logconf.RequestContextFilter().filter(made)
+        finally:
+            logconf.request_context.reset(token)
+        return made
+
+    first, second = record(), record()
+    if first is None:
+        return
+    direct = formatter.format(first)
+    assert direct == formatter.library_format(second)
+    assert list(json.loads(direct))[:4] == ["timestamp", "level", "logger", "message"]
