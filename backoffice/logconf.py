@@ -58,14 +58,41 @@ _URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^:/\s@'\"]*:)[^@\s/'\"]+@", r
 _SCHEME_WORDS = ("api-key", "bearer", "token", "basic")
 
 
+# Short strings redaction left as they were (a model's name, a path, a method, a key's
+# name: the same on every line of a bot's requests), for the secrets they were checked
+# against. Only strings with nothing to remove are kept.
+_CLEAN_MAX_LENGTH = 200
+_CLEAN_MAX_ENTRIES = 4096
+_clean: dict[str, bool] = {}
+_clean_for: list[frozenset[str]] = [frozenset()]
+
+
 def redact(text: str) -> str:
     """Remove registered secret values, credentials in URLs and Authorization values.
 
-    Runs on every log record, so each pattern runs only when a cheap substring test
-    says it could match.
+    Runs on every string of every log record, so each pattern runs only when a cheap
+    substring test says it could match, and a short string already found clean is not
+    checked again until another secret is registered.
     """
     if not text:
         return text
+    if len(text) > _CLEAN_MAX_LENGTH:
+        return _redact(text)
+    secrets = env.registered_secrets()
+    if _clean_for[0] is not secrets:
+        _clean.clear()
+        _clean_for[0] = secrets
+    elif text in _clean:
+        return text
+    result = _redact(text)
+    if result == text:
+        if len(_clean) >= _CLEAN_MAX_ENTRIES:
+            _clean.clear()
+        _clean[text] = True
+    return result
+
+
+def _redact(text: str) -> str:
     for value in env.registered_secrets():
         if value in text:
             text = text.replace(value, REDACTED)

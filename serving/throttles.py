@@ -9,8 +9,8 @@ Exchange): a prediction's cache read, or, for predictions too cheap to look up
 SERVING_ALIAS_CHECK_MS; the round trip brings the new shared total back. So it costs no
 round trip of its own. A worker counts its own requests at once; the other workers'
 reach it with that delay, so several workers together may let through a few more than
-the rate for as long as one round trip interval (100 ms by default). It fails open: with the cache unreachable, requests
-pass and backoffice.cache_guard logs the outage.
+the rate for as long as one round trip interval (100 ms by default). It fails open:
+with the cache unreachable, requests pass and backoffice.cache_guard logs the outage.
 """
 
 from __future__ import annotations
