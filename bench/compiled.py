@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -39,10 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import FEATURES, load_average, train_model
-from bench.serving.__main__ import wait_ready
+from bench.serving.__main__ import project_env, start_project
 from bench.serving.race import BODIES, Target, check_answers, run_wrk
-from tests.harness.services import PostgresCluster, RedisServer, free_port
-from tests.support import REPO, clean_environment, manage
+from tests.harness.services import PostgresCluster, RedisServer
+from tests.support import manage
 
 MODES = ("booster", "compiled")
 
@@ -90,21 +89,9 @@ def build_predictors(artifact: Path) -> tuple[dict, float, float]:
     return {"booster": booster, "compiled": compiled}, library.compile_seconds, library.max_error
 
 
-def start_project(scratch: Path, artifact: Path, cluster, redis) -> tuple[dict, str]:
+def prepare_project(scratch: Path, artifact: Path, cluster, redis) -> tuple[dict, str]:
     """Migrate, register and compile with the operator's commands; the env and API key."""
-    env = clean_environment(
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=cluster.url(with_password=False),
-        POSTGRES_PASSWORD=cluster.password,
-        REDIS_URL=redis.url(),
-        REDIS_PASSWORD=redis.password,
-        MODEL_STORAGE_DIR=str(scratch / "models"),
-        GUNICORN_WORKERS="2",
-        SERVING_PREDICT_RATE="1000000/s",  # on, never tripping (as in the race)
-        LOG_LEVEL="INFO",
-    )
+    env = project_env(scratch, cluster, redis, {})
     for command in (
         ["migrate", "backoffice", "--noinput", "-v", "0"],
         ["migrate", "models_registry", "--noinput", "-v", "0"],
@@ -121,32 +108,13 @@ def start_project(scratch: Path, artifact: Path, cluster, redis) -> tuple[dict, 
 
 
 def start_gunicorn(env: dict, scratch: Path, mode: str) -> tuple[subprocess.Popen, int]:
-    port = free_port()
     var = scratch / mode
     var.mkdir()
-    server_env = {
-        **env,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
+    overrides = {
         "BACKOFFICE_VAR_DIR": str(var),
         "SERVING_COMPILED": "1" if mode == "compiled" else "0",
     }
-    log = var / "gunicorn.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "backoffice/gunicorn.conf.py",
-            "backoffice.wsgi:application",
-        ],
-        cwd=REPO,
-        env=server_env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    wait_ready(port, process, log)
-    return process, port
+    return start_project(env, scratch, overrides, log=var / "gunicorn.log")
 
 
 def server_timing_predict(port: int, key: str, *, requests: int, seed: int) -> float:
@@ -252,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     servers: dict[str, tuple[subprocess.Popen, int]] = {}
     results = ([], {}, {mode: [] for mode in MODES})
     try:
-        env, key = start_project(scratch, artifact, cluster, redis)
+        env, key = prepare_project(scratch, artifact, cluster, redis)
         for mode in MODES:
             servers[mode] = start_gunicorn(env, scratch, mode)
         time.sleep(1.0)

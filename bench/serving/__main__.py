@@ -212,12 +212,17 @@ def project_env(scratch: Path, cluster, redis, overrides: dict[str, str]) -> dic
 
 
 def start_project(
-    env: dict[str, str], scratch: Path, overrides: dict[str, str] | None = None
+    env: dict[str, str],
+    scratch: Path,
+    overrides: dict[str, str] | None = None,
+    *,
+    log: Path | None = None,
 ) -> tuple[subprocess.Popen, int]:
-    """gunicorn with the project's configuration, ``overrides`` over ``env``; ready."""
+    """gunicorn with the project's configuration, ``overrides`` over ``env``, its output
+    in ``log`` (default: in ``scratch``, named by the port); ready."""
     port = free_port()
     env = {**env, **(overrides or {}), "GUNICORN_BIND": f"127.0.0.1:{port}"}
-    log = scratch / f"gunicorn-{port}.log"
+    log = log or scratch / f"gunicorn-{port}.log"
     process = subprocess.Popen(
         [
             sys.executable,

@@ -38,10 +38,10 @@ from pathlib import Path
 import psycopg
 
 from bench.common import train_model
-from bench.serving.__main__ import cluster_pid, cpu_seconds, wait_ready
+from bench.serving.__main__ import cluster_pid, cpu_seconds, project_env, start_project
 from bench.serving.race import BODIES, Target, check_answers, lua_script
-from tests.harness.services import PostgresCluster, RedisServer, free_port
-from tests.support import REPO, clean_environment, manage
+from tests.harness.services import PostgresCluster, RedisServer
+from tests.support import manage
 
 TARGET = 0.05  # the most recording may cost, as a share of single-row throughput
 MODES = {"recording": "1", "off": "0"}
@@ -58,47 +58,21 @@ class Run:
 
 
 def start(scratch: Path, cluster, redis, name: str, rate: str) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = environment(scratch, cluster, redis)
-    env.update(
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        SERVING_RECORD_SAMPLE_RATE=rate,
-        PROMETHEUS_MULTIPROC_DIR=str(scratch / f"prometheus-{name}"),
+    overrides = {
+        "SERVING_RECORD_SAMPLE_RATE": rate,
+        "PROMETHEUS_MULTIPROC_DIR": str(scratch / f"prometheus-{name}"),
+    }
+    return start_project(
+        environment(scratch, cluster, redis),
+        scratch,
+        overrides,
+        log=scratch / f"gunicorn-{name}.log",
     )
-    log = scratch / f"gunicorn-{name}.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "backoffice/gunicorn.conf.py",
-            "backoffice.wsgi:application",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    wait_ready(port, process, log)
-    return process, port
 
 
 def environment(scratch: Path, cluster, redis) -> dict[str, str]:
-    return clean_environment(
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=SECRET,
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=cluster.url(with_password=False),
-        POSTGRES_PASSWORD=cluster.password,
-        REDIS_URL=redis.url(),
-        REDIS_PASSWORD=redis.password,
-        BACKOFFICE_VAR_DIR=str(scratch),
-        MODEL_STORAGE_DIR=str(scratch / "models"),
-        GUNICORN_WORKERS="2",
-        SERVING_PREDICT_RATE="1000000/s",  # on, as in production, but never reached
-        LOG_LEVEL="INFO",
-    )
+    # One secret key for every server and command of the run.
+    return project_env(scratch, cluster, redis, {"DJANGO_SECRET_KEY": SECRET})
 
 
 SECRET = secrets.token_urlsafe(50)
