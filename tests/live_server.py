@@ -86,6 +86,19 @@ class LiveServer(GunicornServer):
                 continue
         return lines
 
+    def log_lines_once(self, ready, timeout: float = 10) -> list[dict]:
+        """The JSON log lines once ``ready(lines)`` holds: a request's lines are written
+        after its answer has been sent (backoffice.middleware), so a test that has the
+        answer may read the log a moment before them."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.log_lines()
+            if ready(lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
 
 class JobEngine:
     """A real Celery worker and beat (backoffice.celery) for a live server's settings,

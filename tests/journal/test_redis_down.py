@@ -145,7 +145,11 @@ def check_capture_and_listing(cluster, live):
     ready = requests.get(f"{live.url}/readyz", timeout=30)
     assert ready.status_code == 503
     assert ready.json()["failed"] == ["cache"]
-    lines = live.log_lines()
+    lines = live.log_lines_once(
+        lambda lines: any(
+            line.get("path") == "/readyz" and line.get("status") == 503 for line in lines
+        )
+    )
     assert any(
         line.get("message") == "readiness check failed" and line.get("check") == "cache"
         for line in lines

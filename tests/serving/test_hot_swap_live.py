@@ -59,11 +59,16 @@ def ask(server, body, timeout: float = 10) -> tuple[float, str, int]:
 def workers_of(server, request_ids) -> dict[str, int]:
     """request id -> the pid of the worker that answered it (from its prediction line)."""
     wanted = set(request_ids)
-    return {
-        line["request_id"]: line["worker_pid"]
-        for line in server.log_lines()
-        if line.get("message") == "prediction" and line.get("request_id") in wanted
-    }
+
+    def answered(lines):
+        return {
+            line["request_id"]: line["worker_pid"]
+            for line in lines
+            if line.get("message") == "prediction" and line.get("request_id") in wanted
+        }
+
+    # Lines are written just after their answers: wait until each request has its own.
+    return answered(server.log_lines_once(lambda lines: len(answered(lines)) == len(wanted)))
 
 
 def poll(server, body, seconds: float, pool) -> list[tuple[float, str, int]]:
