@@ -88,6 +88,8 @@ class PredictionCache:
         prediction is expected to take at least SERVING_PREDICTION_CACHE_MIN_MS (0:
         always), or this worker has not predicted a request of its size yet."""
         floor = settings.SERVING_PREDICTION_CACHE_MIN_MS
+        if self.ttl <= 0:
+            return False  # the cache is off: nothing to read, nothing to count
         if floor <= 0:
             return True
         expected = self._predict_ms.get((served.id, _size_class(rows)))

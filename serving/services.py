@@ -193,7 +193,9 @@ class _Timer:
 def _lookup(*, model, alias, version, body, rows_from, timings):
     """(version, rows or None, keys to store under, cached predictions or None).
 
-    One round trip in the common case: the alias stamps travel with the lookup. A large
+    At most one round trip in the common case: the alias stamps travel with the lookup,
+    and a prediction too cheap to be worth a lookup (PredictionCache.worth_reading)
+    makes none unless the stamps are due. A large
     body is first looked up by the hash of its bytes, before it is parsed; on a miss the
     rows are parsed and looked up by their canonical hash (a second round trip, cheap
     next to parsing and predicting a large body). When the stamps say the alias moved,
