@@ -63,8 +63,8 @@ _SCHEME_WORDS = ("api-key", "bearer", "token", "basic")
 # against. Only strings with nothing to remove are kept.
 _CLEAN_MAX_LENGTH = 200
 _CLEAN_MAX_ENTRIES = 4096
-_clean: dict[str, bool] = {}
-_clean_for: list[frozenset[str]] = [frozenset()]
+_clean: set[str] = set()
+_clean_for: frozenset[str] = frozenset()
 
 
 def redact(text: str) -> str:
@@ -78,17 +78,18 @@ def redact(text: str) -> str:
         return text
     if len(text) > _CLEAN_MAX_LENGTH:
         return _redact(text)
+    global _clean_for
     secrets = env.registered_secrets()
-    if _clean_for[0] is not secrets:
+    if _clean_for is not secrets:
         _clean.clear()
-        _clean_for[0] = secrets
+        _clean_for = secrets
     elif text in _clean:
         return text
     result = _redact(text)
     if result == text:
         if len(_clean) >= _CLEAN_MAX_ENTRIES:
             _clean.clear()
-        _clean[text] = True
+        _clean.add(text)
     return result
 
 

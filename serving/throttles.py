@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from functools import lru_cache
 
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
@@ -29,6 +30,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600}
 RATE_FORMAT = re.compile(r"^(\d+)/([smh])$")
 
 
+@lru_cache(maxsize=8)  # read on every prediction; the setting rarely changes
 def parse_rate(rate: str) -> tuple[int, int] | None:
     """``"100/s"`` into (100, 1); ``"off"`` or ``"0/s"`` into None (no limit)."""
     if rate in {"", "off"}:

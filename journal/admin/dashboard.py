@@ -34,19 +34,7 @@ def r_multiple(value: Decimal | None) -> str:
 
 def duration(value: timedelta | None) -> str:
     """A holding time: "45 s", "12 min", "3 h 05 min", "2 d 4 h"."""
-    if value is None:
-        return "—"
-    seconds = int(value.total_seconds())
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return "—" if value is None else formatting.age(value)
 
 
 def ratio(value) -> str:
