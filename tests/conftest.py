@@ -9,7 +9,71 @@ import os
 
 import pytest
 
+from tests import clock as test_clock
+
+pytest_plugins = ["pytester"]  # tests of the suite's own hooks (tests/foundation/test_clock.py)
+
 TIER = os.environ.get("BACKOFFICE_TEST_TIER")  # postgres | timescale | sqlite | None
+
+
+_session_clock = None
+
+
+def pytest_configure(config):
+    # Collection and the fixtures wider than a test read the test clock too: a module's
+    # constant taken at import is at the default instant, never at today's date.
+    global _session_clock
+    _session_clock = test_clock.travel(test_clock.DEFAULT_INSTANT)
+    _session_clock.__enter__()
+    config.addinivalue_line(
+        "markers",
+        "clock(instant): the instant (ISO 8601 with offset) the test's clock starts at "
+        "(tests/clock.py); the default is tests.clock.DEFAULT_INSTANT",
+    )
+    config.addinivalue_line(
+        "markers",
+        "real_clock(reason): the test reads the real clock, and says why",
+    )
+
+
+def pytest_unconfigure(config):
+    if _session_clock is not None:
+        _session_clock.__exit__(None, None, None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Every test, with the fixtures it sets up and tears down, runs on the test clock
+    (tests/clock.py): at its ``clock`` marker's instant or the default, never today's
+    date, unless it is marked ``real_clock`` with a reason."""
+    real = item.get_closest_marker("real_clock")
+    if real is not None:
+        if not (real.args or real.kwargs.get("reason")):
+            raise pytest.UsageError(f"{item.nodeid}: real_clock needs a reason")
+        _session_clock.__exit__(None, None, None)
+        try:
+            yield
+        finally:
+            _session_clock.__enter__()
+        return
+    marker = item.get_closest_marker("clock")
+    instant = marker.args[0] if marker else test_clock.DEFAULT_INSTANT
+    with test_clock.travel(instant) as clock:
+        item.stash[_CLOCK] = clock
+        yield
+
+
+_CLOCK = pytest.StashKey()
+
+
+@pytest.fixture
+def clock(request):
+    """The test's clock (tests.clock.Clock): ``now()``, ``move_to(instant)``,
+    ``shift(seconds)``; servers and commands started afterwards follow it."""
+    found = request.node.stash.get(_CLOCK, None)
+    if found is None:
+        pytest.fail("this test is marked real_clock: it has no test clock")
+    return found
 
 
 def pytest_collection_modifyitems(config, items):
@@ -118,3 +182,12 @@ def staff_client(db, django_user_model):
         django_user_model.objects.create_user("ops-staff", password="x", is_staff=True)
     )
     return staff
+
+
+@pytest.fixture(params=list(test_clock.AWKWARD_INSTANTS), ids=list(test_clock.AWKWARD_INSTANTS))
+def awkward_clock(request, clock):
+    """The test's clock at each awkward instant in turn (tests/clock.py): a module of
+    date-dependent tests runs at all of them with
+    ``pytestmark = pytest.mark.usefixtures("awkward_clock")``."""
+    clock.move_to(test_clock.AWKWARD_INSTANTS[request.param])
+    return clock

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clock import subprocess_environment
 from tests.harness.services import PostgresCluster, ServiceError
 from tests.support import GunicornServer, clean_environment, manage
 
@@ -130,7 +131,7 @@ class JobEngine:
                 subprocess.Popen(
                     [sys.executable, "-m", "celery", "-A", "backoffice", name, *args],
                     cwd=REPO,
-                    env=self.env,
+                    env=subprocess_environment(dict(self.env)),
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 )

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.clock import subprocess_environment
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Variables that would change how settings load in a child process.
@@ -26,14 +28,14 @@ def clean_environment(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_CONFIG_PREFIXES)}
     env["DJANGO_SETTINGS_MODULE"] = "backoffice.settings"
     env.update(overrides)
-    return env
+    return subprocess_environment(env)
 
 
 def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     """Run ``manage.py`` with exactly ``env`` and capture its output."""
     return subprocess.run(
         [sys.executable, str(REPO / "manage.py"), *args],
-        env=env,
+        env=subprocess_environment(dict(env)),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -88,7 +90,7 @@ class GunicornServer:
                     "backoffice.wsgi:application",
                 ],
                 cwd=REPO,
-                env=self.env,
+                env=subprocess_environment(dict(self.env)),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

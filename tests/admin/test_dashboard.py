@@ -14,7 +14,7 @@ from journal.analytics.dashboard import DashboardForm, Selection, dashboard_figu
 from journal.instruments import forget, instruments_seed
 from tests.admin.conftest import make_trades, recent
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.usefixtures("awkward_clock")]
 
 DASHBOARD = "/admin/journal/trade/dashboard/"
 

@@ -25,7 +25,7 @@ from journal.write.capture import record_trades
 from tests.desk.conftest import idea, idea_body, live_market
 from tests.journal.conftest import open_trade_data, trade_data
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("awkward_clock")]
 
 
 def checks(result) -> dict:
@@ -226,7 +226,9 @@ def test_the_job_engine_refreshes_the_history_a_late_import_changes(open_desk):
 
     _, before = idea_submit(idea=idea(), actor="bot")
     assert {c.rule: c.observed for c in before.checks}["max_drawdown"] == 0
-    yesterday = timezone.now() - timedelta(days=1)
+    # Noon of the UTC day before: opened and closed that day, whatever the hour now.
+    midnight = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday = midnight - timedelta(hours=12)
     record_trades(
         [trade_data(opened=yesterday, pnl="300"), trade_data(opened=yesterday, pnl="-900")]
     )

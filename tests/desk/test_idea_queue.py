@@ -14,7 +14,7 @@ from desk.services import idea_decide, idea_submit
 from tests.admin.conftest import staff_member
 from tests.desk.conftest import idea
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("awkward_clock")]
 
 LIST = "/admin/desk/tradeidea/"
 

@@ -14,7 +14,7 @@ from journal.models import Trade
 from journal.write.capture import record_trades
 from tests.journal.conftest import trade_data
 
-pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
+pytestmark = [pytest.mark.smoke, pytest.mark.django_db, pytest.mark.usefixtures("awkward_clock")]
 
 T0 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 

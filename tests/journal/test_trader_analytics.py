@@ -13,7 +13,7 @@ from journal.reviews import trade_review
 from journal.write.capture import record_trades
 from tests.journal.conftest import trade_data
 
-pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
+pytestmark = [pytest.mark.smoke, pytest.mark.django_db, pytest.mark.usefixtures("awkward_clock")]
 
 
 def trade(trade_id, opened, *, side="long", entry, exit, stop=None, pnl, hours=1, **extra):

@@ -13,7 +13,7 @@ from serving.hotswap import ServedVersion
 from serving.recorder import Entry, new_record_id, prediction_ids, record_time
 from tests.registry import factories
 from tests.serving.conftest import register
-from tests.serving.test_performance import NOW, idea_and_trade
+from tests.serving.test_performance import idea_and_trade, now
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ WON = [True, False, True, False]
 
 
 def answer_and_shadow(champion, challenger, ours: float, theirs: float) -> int:
-    answer_id = new_record_id(NOW - timedelta(days=2))
+    answer_id = new_record_id(now() - timedelta(days=2))
     row = [[1.0, 0.0, 1.0, 0.5, 2.0]]
     answer = Entry(
         answer_id,

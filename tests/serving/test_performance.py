@@ -20,14 +20,17 @@ from tests.registry import factories
 from tests.serving.conftest import key_client
 from tests.serving.test_judging import PAIRS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("awkward_clock")]
 
-NOW = datetime.now(UTC)
+
+def now() -> datetime:
+    """The test's clock (tests/clock.py): each test runs at each awkward instant."""
+    return datetime.now(UTC)
 
 
 def record(version, outputs, *, rows=None, latency=1.0, cached=False) -> int:
     """A recorded request of ``version`` (through the recorder: COPY, as in production)."""
-    record_id = new_record_id(NOW - timedelta(days=2))
+    record_id = new_record_id(now() - timedelta(days=2))
     inputs = np.array(rows if rows is not None else [[1.0, 0.0, 1.0, 0.5, 2.0]] * len(outputs))
     runtime.recorder.submit(
         Entry(
@@ -58,7 +61,7 @@ def idea_and_trade(n, prediction_id, *, won, stop=True, label="", closed_days_ag
         prediction_id=prediction_id,
         model_version=label,
     )
-    opened = NOW - timedelta(days=closed_days_ago, hours=2)
+    opened = now() - timedelta(days=closed_days_ago, hours=2)
     trade = {
         "trade_id": f"J-{n}",
         "executed_at": opened.isoformat(),

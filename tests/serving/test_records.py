@@ -23,7 +23,7 @@ from serving.records import prediction_find
 from serving.services import prediction_make
 from tests.serving.conftest import instances, key_client, predict
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("awkward_clock")]
 
 
 def flush() -> int:
