@@ -13,3 +13,4 @@ class BackofficeConfig(AppConfig):
         # Python warnings go through logging, so that they too are JSON lines.
         logging.captureWarnings(True)
         from backoffice import login_throttle  # noqa: F401 - connects its signal receivers
+        from backoffice.db import money  # noqa: F401 - SQLite's exact decimal_sum

@@ -46,6 +46,7 @@ _R = (
 )
 DIALECTS = {
     "postgresql": {
+        "sum": "sum",
         "day": "(closed_at AT TIME ZONE 'UTC')::date",
         "hour": "extract(hour FROM executed_at AT TIME ZONE 'UTC')",
         "holding": "extract(epoch FROM closed_at - executed_at)",
@@ -55,6 +56,8 @@ DIALECTS = {
     # Django keeps times as UTC text and decimals as numbers; "%%" is a literal "%" in
     # SQL that goes through a cursor with parameters.
     "sqlite": {
+        # Money is summed exactly (backoffice.db.money): SQLite's own sum adds floats.
+        "sum": "decimal_sum",
         "day": "date(closed_at)",
         "hour": "CAST(strftime('%%H', executed_at) AS INTEGER)",
         "holding": "round((julianday(closed_at) - julianday(executed_at)) * 86400.0, 3)",
@@ -72,7 +75,7 @@ class Measure:
     """One column of the daily rows: an SQL aggregate over closed trades and its fold."""
 
     name: str
-    aggregate: str  # with {day} {hour} {holding} {r} {bucket} of DIALECTS
+    aggregate: str  # with {sum} {day} {hour} {holding} {r} {bucket} of DIALECTS
     fold: str = "sum"  # how rows of the same key combine: sum, max or min
     kind: str = "count"  # count (whole number), money, decimal (R), seconds
 
@@ -85,9 +88,9 @@ def _measures() -> tuple[Measure, ...]:
         Measure("trades", "count(*)"),
         Measure("wins", "count(*) FILTER (WHERE pnl > 0)"),
         Measure("losses", "count(*) FILTER (WHERE pnl < 0)"),
-        Measure("net_pnl", "coalesce(sum(pnl), 0)", kind="money"),
-        Measure("gross_profit", "coalesce(sum(pnl) FILTER (WHERE pnl > 0), 0)", kind="money"),
-        Measure("gross_loss", "coalesce(sum(pnl) FILTER (WHERE pnl < 0), 0)", kind="money"),
+        Measure("net_pnl", "coalesce({sum}(pnl), 0)", kind="money"),
+        Measure("gross_profit", "coalesce({sum}(pnl) FILTER (WHERE pnl > 0), 0)", kind="money"),
+        Measure("gross_loss", "coalesce({sum}(pnl) FILTER (WHERE pnl < 0), 0)", kind="money"),
         Measure("largest_win", "max(pnl) FILTER (WHERE pnl > 0)", "max", "money"),
         Measure("largest_loss", "min(pnl) FILTER (WHERE pnl < 0)", "min", "money"),
         Measure("holding_seconds", "coalesce(sum({holding}), 0)", kind="seconds"),
@@ -98,7 +101,7 @@ def _measures() -> tuple[Measure, ...]:
             Measure(f"{side}_trades", f"count(*) FILTER (WHERE {where})"),
             Measure(f"{side}_wins", f"count(*) FILTER (WHERE {where} AND pnl > 0)"),
             Measure(
-                f"{side}_net_pnl", f"coalesce(sum(pnl) FILTER (WHERE {where}), 0)", kind="money"
+                f"{side}_net_pnl", f"coalesce({{sum}}(pnl) FILTER (WHERE {where}), 0)", kind="money"
             ),
         ]
     m += [
@@ -120,7 +123,7 @@ def _measures() -> tuple[Measure, ...]:
             Measure(f"hour_{hour:02d}_wins", f"count(*) FILTER (WHERE {where} AND pnl > 0)"),
             Measure(
                 f"hour_{hour:02d}_net_pnl",
-                f"coalesce(sum(pnl) FILTER (WHERE {where}), 0)",
+                f"coalesce({{sum}}(pnl) FILTER (WHERE {where}), 0)",
                 kind="money",
             ),
         ]
@@ -231,9 +234,11 @@ def trade_annotations(dialect: str, names: Iterable[str] = NAMES) -> dict[str, A
     """The measures as aggregate expressions over a queryset of trades (closed ones)."""
     from django.db.models import DecimalField, FloatField, IntegerField
 
+    from backoffice.db.money import DecimalResult
+
     fields = {
         "count": IntegerField(),
-        "money": DecimalField(max_digits=40, decimal_places=8),
+        "money": DecimalResult(),  # exact on SQLite too: its sums come back as text
         "decimal": DecimalField(max_digits=40, decimal_places=12),
         "seconds": FloatField() if dialect == "sqlite" else DecimalField(),
     }

@@ -41,7 +41,8 @@ def by_review(queryset) -> dict[str, list[dict[str, Any]]]:
         .values("grade", "tags", "pnl", "r_multiple")
     )
     inner, params = reviewed.query.sql_with_params()
-    figures = """count(*), count(*) FILTER (WHERE pnl > 0), coalesce(sum(pnl), 0),
+    money_sum = aggregates.DIALECTS[dialect]["sum"]
+    figures = f"""count(*), count(*) FILTER (WHERE pnl > 0), coalesce({money_sum}(pnl), 0),
                  count(r_multiple), coalesce(sum(r_multiple), 0)"""
     # The selection's reviewed trades are read once (a join that scans the period's
     # trades), then grouped twice.
