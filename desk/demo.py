@@ -101,12 +101,14 @@ def _ideas() -> int:
     strategies = list(Strategy.objects.all())
     now = datetime.now(UTC)
     bars = {symbol: journal_demo.hourly_bars(symbol, now=now) for symbol in SYMBOLS}
-    moments: list[datetime] = []
-    while len(moments) < 24:  # in the markets' hours: weekdays, 07:00 to 20:00 UTC
-        moment = now - timedelta(hours=rng.randint(1, 95), minutes=rng.randint(0, 59))
+    chosen: set[datetime] = set()
+    while len(chosen) < 24:  # in the markets' hours: weekdays, 07:00 to 20:00 UTC
+        moment = now - timedelta(
+            hours=rng.randint(1, 95), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59)
+        )
         if moment.weekday() < 5 and 7 <= moment.hour < 20:
-            moments.append(moment)
-    moments.sort()
+            chosen.add(moment.replace(microsecond=0))  # each its own second
+    moments = sorted(chosen)
     for n, moment in enumerate(moments):
         symbol = rng.choice(SYMBOLS)
         direction = rng.choice(("long", "short"))

@@ -30,20 +30,22 @@ DAYS = 120
 class Market:
     price: Decimal  # where it stood DAYS days ago
     daily_vol: float  # typical daily move, a fraction of the price
-    quantities: tuple[str, ...]  # the sizes its trades take
     commission: Decimal  # per lot, contract or (crypto) per unit of notional
     weekends: bool = False
 
 
 MARKETS = {
-    "EURUSD": Market(Decimal("1.0850"), 0.005, ("0.5", "1", "1", "2", "3"), Decimal(7)),
-    "GBPUSD": Market(Decimal("1.2650"), 0.006, ("0.5", "1", "1", "2"), Decimal(7)),
-    "AUDUSD": Market(Decimal("0.6550"), 0.007, ("1", "1", "2"), Decimal(7)),
-    "XAUUSD": Market(Decimal("2350.00"), 0.010, ("0.2", "0.5", "1"), Decimal(5)),
-    "US500": Market(Decimal("5200.00"), 0.010, ("1", "1", "2"), Decimal("4.5")),
-    "NAS100": Market(Decimal("18300.00"), 0.013, ("1", "2"), Decimal("4.5")),
-    "BTCUSD": Market(Decimal("64000.00"), 0.030, ("0.05", "0.1", "0.25"), Decimal("0.001"), True),
+    "EURUSD": Market(Decimal("1.0850"), 0.005, Decimal(7)),
+    "GBPUSD": Market(Decimal("1.2650"), 0.006, Decimal(7)),
+    "AUDUSD": Market(Decimal("0.6550"), 0.007, Decimal(7)),
+    "XAUUSD": Market(Decimal("2350.00"), 0.010, Decimal(5)),
+    "US500": Market(Decimal("5200.00"), 0.010, Decimal("4.5")),
+    "NAS100": Market(Decimal("18300.00"), 0.013, Decimal("4.5")),
+    "BTCUSD": Market(Decimal("64000.00"), 0.030, Decimal("0.001"), True),
 }
+# What a trade risks at its stop, in USD (every demo market is quoted in USD): 0.1 % to
+# 0.3 % of the desk's 250,000, the sizes a risk manager's limits allow.
+RISK_BUDGETS = (250, 300, 400, 500, 500, 600, 750)
 STRATEGIES = ("breakout", "mean-reversion", "trend-follow")
 ACCOUNTS = ("desk-main", "desk-hedge")
 # The registry's demo models (models_registry.demo: trade-outcome-xgboost and -lightgbm,
@@ -79,6 +81,20 @@ def _opened(rng: random.Random, day: datetime, market: Market) -> datetime | Non
     return day + timedelta(minutes=minutes, seconds=rng.randint(0, 59))
 
 
+def sized(symbol: str, budget: int, risk: float) -> tuple[Decimal, float]:
+    """(quantity, stop distance): as many steps of the instrument as ``budget`` USD pays
+    for at a stop ``risk`` away, at least one step; where one step would risk more than
+    the budget, the stop is drawn in to what the budget pays for (an index trader's
+    tight stop on one contract)."""
+    from journal.instruments import CATALOGUE
+
+    step, point_value = Decimal(CATALOGUE[symbol][5]), float(CATALOGUE[symbol][7])
+    steps = int(budget / (risk * point_value * float(step)))
+    if steps < 1:
+        return step, budget / (point_value * float(step))
+    return step * steps, risk
+
+
 def trade_record(
     rng: random.Random,
     *,
@@ -98,9 +114,9 @@ def trade_record(
 
     market = MARKETS[symbol]
     point_value = Decimal(CATALOGUE[symbol][7])
-    quantity = Decimal(rng.choice(market.quantities))
     direction = 1 if side == "long" else -1
     risk = stop_distance or float(entry) * market.daily_vol * rng.uniform(0.25, 0.6)
+    quantity, risk = sized(symbol, rng.choice(RISK_BUDGETS), risk)
     stop = _price(float(entry) - direction * risk, symbol)
     hours = min(rng.lognormvariate(0.3, 0.9), 30.0)
     # A small edge when the signals agree: the model has something to learn.
@@ -147,42 +163,68 @@ def trade_record(
     return record
 
 
+def history_anchor(now: datetime) -> datetime:
+    """Midnight UTC of the Monday after ``now``: the demo's history is drawn back from it,
+    so every instant of a week meets the same past (and the same weekdays), and only
+    what lies after ``now`` is left out."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight + timedelta(days=7 - midnight.weekday())
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
 def demo_records(count: int = 600, *, seed: int = 7, now: datetime | None = None) -> list[dict]:
-    """Reproducible trades: the same ids every run, so a second demo stores nothing new."""
+    """Reproducible trades: the same ids every run, so a second demo stores nothing new.
+    Trades opened after ``now`` (less half an hour) are left out; those that close after
+    it are still open."""
     rng = random.Random(seed)
-    end = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
-    first = (end - timedelta(days=DAYS)).replace(hour=0)
+    moment = _now(now)
+    anchor = history_anchor(moment)
+    first = anchor - timedelta(days=DAYS)
     paths = daily_closes(rng, first, DAYS)
-    records: list[dict] = []
-    while len(records) < count:
+    drawn: list[dict] = []
+    while len(drawn) < count:
         symbol = rng.choice(list(MARKETS))
-        day_index = rng.randint(0, DAYS)
+        day_index = rng.randint(0, DAYS - 1)
         opened = _opened(rng, first + timedelta(days=day_index), MARKETS[symbol])
-        if opened is None or opened >= end - timedelta(minutes=30):
+        if opened is None:
             continue
         level = paths[symbol][day_index] * (1 + rng.gauss(0, 0.3) * MARKETS[symbol].daily_vol)
-        entry = _price(level, symbol)
-        records.append(
+        drawn.append(
             trade_record(
                 rng,
-                trade_id=f"DEMO-{len(records):05d}",
+                trade_id=f"DEMO-{len(drawn):05d}",
                 symbol=symbol,
                 side=rng.choice(("long", "short")),
                 opened=opened,
-                entry=entry,
-                end=end,
+                entry=_price(level, symbol),
+                end=anchor + timedelta(days=1),
                 model_version=rng.choice(MODELS),
                 strategy=rng.choice(STRATEGIES),
             )
         )
+    cutoff = moment - timedelta(minutes=30)
+    records = []
+    for record in drawn:
+        if datetime.fromisoformat(record["executed_at"]) >= cutoff:
+            continue
+        if "closed_at" in record and datetime.fromisoformat(record["closed_at"]) > moment:
+            record = {
+                k: v for k, v in record.items() if k not in ("closed_at", "exit_price", "pnl")
+            }
+        records.append(record)
     return records
 
 
 def latest_price(symbol: str, now: datetime | None = None) -> float:
-    """Where the demo journal's random walk of ``symbol`` stands today."""
-    end = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
-    first = (end - timedelta(days=DAYS)).replace(hour=0)
-    return daily_closes(random.Random(7), first, DAYS)[symbol][DAYS]
+    """Where the demo journal's random walk of ``symbol`` stands on ``now``'s day."""
+    moment = _now(now)
+    anchor = history_anchor(moment)
+    first = anchor - timedelta(days=DAYS)
+    day = min((moment - first).days, DAYS)
+    return daily_closes(random.Random(7), first, DAYS)[symbol][day]
 
 
 def hourly_bars(symbol: str, *, now: datetime, hours: int = 96) -> list[tuple]:
@@ -273,8 +315,9 @@ def account_history(*, account: str, times: list[datetime]) -> list[dict]:
     """The account as the journal makes it at each of ``times``: balance = a starting
     balance plus the closed P&L so far; equity = balance plus the open trades' P&L at
     the last hourly bar's close (where there is one); margin 2 % of the open notional."""
-    from django.db.models import Q, Sum
+    from django.db.models import Q
 
+    from backoffice.db.money import ExactSum
     from journal.instruments import CATALOGUE
     from journal.models import Trade
 
@@ -283,7 +326,7 @@ def account_history(*, account: str, times: list[datetime]) -> list[dict]:
     for moment in times:
         trades = Trade.objects.filter(account=account)
         closed = trades.filter(status="closed", closed_at__lte=moment)
-        balance = STARTING_BALANCE + (closed.aggregate(total=Sum("pnl"))["total"] or 0)
+        balance = STARTING_BALANCE + (closed.aggregate(total=ExactSum("pnl"))["total"] or 0)
         still_open = trades.filter(executed_at__lte=moment).filter(
             Q(closed_at__gt=moment) | Q(closed_at__isnull=True)
         )

@@ -8,13 +8,14 @@ from decimal import Decimal as D
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Sum
 
+from backoffice.db.money import ExactSum
 from desk.models import AccountSnapshot, Decision, IdeaStatus, TradeIdea
 from journal import demo
 from journal.instruments import CATALOGUE, expected_pnl, instrument_for
 from journal.models import Trade
 from models_registry.models import ModelVersion
+from tests.clock import sweep
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
@@ -25,7 +26,7 @@ def demo_data(settings):
     call_command("demo", stdout=io.StringIO())
 
 
-def test_prices_move_like_their_markets(demo_data):
+def check_prices_move_like_their_markets():
     for symbol, most in (("EURUSD", D("0.012")), ("XAUUSD", D("0.025")), ("BTCUSD", D("0.08"))):
         trades = Trade.objects.filter(symbol=symbol, status="closed")
         assert trades.count() > 20
@@ -38,7 +39,7 @@ def test_prices_move_like_their_markets(demo_data):
     assert max(eurusd) / min(eurusd) < D("1.25")
 
 
-def test_pnl_is_what_the_move_is_worth_by_point_value(demo_data):
+def check_pnl_is_what_the_move_is_worth_by_point_value():
     closed = Trade.objects.filter(status="closed")
     for trade in closed:
         worth = expected_pnl(trade, instrument_for(trade.symbol))
@@ -46,7 +47,7 @@ def test_pnl_is_what_the_move_is_worth_by_point_value(demo_data):
     assert closed.exclude(stop_loss=None).count() == closed.count()
 
 
-def test_trades_carry_the_ideas_and_the_models_that_proposed_them(demo_data):
+def check_trades_carry_the_ideas_and_the_models_that_proposed_them():
     labels = {f"{v.model.name}@{v.version}" for v in ModelVersion.objects.select_related("model")}
     cited = set(TradeIdea.objects.values_list("model_version", flat=True))
     cited |= set(Trade.objects.exclude(model_version="").values_list("model_version", flat=True))
@@ -66,7 +67,7 @@ def test_trades_carry_the_ideas_and_the_models_that_proposed_them(demo_data):
         assert idea.created_at < trade.executed_at < idea.created_at + timedelta(hours=1)
 
 
-def test_ideas_and_trades_are_spread_over_the_trading_day(demo_data):
+def check_ideas_and_trades_are_spread_over_the_trading_day():
     ideas = list(TradeIdea.objects.values_list("created_at", flat=True))
     assert len({moment.replace(microsecond=0) for moment in ideas}) == len(ideas)
     assert max(ideas) - min(ideas) > timedelta(hours=24)
@@ -77,10 +78,36 @@ def test_ideas_and_trades_are_spread_over_the_trading_day(demo_data):
     assert len(hours) > 8 and hours <= set(range(7, 21))
 
 
-def test_the_account_follows_the_journal(demo_data):
+def check_the_account_follows_the_journal():
     for snapshot in AccountSnapshot.objects.filter(account="desk-main"):
         closed = Trade.objects.filter(
             account="desk-main", status="closed", closed_at__lte=snapshot.captured_at
-        ).aggregate(total=Sum("pnl"))["total"]
+        ).aggregate(total=ExactSum("pnl"))["total"]
         assert snapshot.balance == demo.STARTING_BALANCE + closed
         assert snapshot.equity == snapshot.balance + snapshot.open_pl
+
+
+CHECKS = (
+    check_prices_move_like_their_markets,
+    check_pnl_is_what_the_move_is_worth_by_point_value,
+    check_trades_carry_the_ideas_and_the_models_that_proposed_them,
+    check_ideas_and_trades_are_spread_over_the_trading_day,
+    check_the_account_follows_the_journal,
+)
+
+
+def test_the_demo_holds_every_check(demo_data):
+    for check in CHECKS:
+        check()
+
+
+@sweep()
+def test_the_demo_holds_at_awkward_instants(instant, clock, settings):
+    """The demo builds its history back from now: at each awkward instant it still
+    holds every check (a Monday before the open, a Sunday, month and year ends, 29
+    February, the daylight-saving changes, midnight UTC)."""
+    clock.move_to(instant)
+    settings.DEBUG = True
+    call_command("demo", stdout=io.StringIO())
+    for check in CHECKS:
+        check()
