@@ -4,10 +4,10 @@ from csp.decorators import csp_update
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from backoffice import health, prometheus
+from backoffice import front, health, prometheus
 from backoffice.api import schema  # noqa: F401 - registers the API-key scheme
 from serving import v2
 
@@ -40,6 +40,7 @@ def favicon(request):
 
 
 urlpatterns = [
+    path("", front.home, name="home"),
     path("favicon.ico", favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -65,6 +66,8 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    # Last: what no route takes gets the project's 404, with DEBUG on too.
+    re_path(r"^(?P<path>.*)$", front.unmatched, name=front.UNMATCHED),
 ]
 
 handler404 = "backoffice.api.errors.not_found"
