@@ -284,7 +284,9 @@ def dict_config(level: str = "INFO") -> dict[str, Any]:
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {
             "django": {**quiet, "level": level},
-            "django.server": {**quiet, "level": level},
+            # runserver's own line per request repeats backoffice.request's (the access
+            # log, with the request id): one line a request.
+            "django.server": {**quiet, "level": "ERROR"},
             # Every SQL statement at DEBUG would drown the log and may carry values.
             "django.db.backends": {**quiet, "level": "INFO"},
             "gunicorn.error": {**quiet, "level": level},

@@ -20,7 +20,9 @@ No Django import here.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import logging
 import os
 import platform
 import shutil
@@ -28,6 +30,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -35,6 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from models_registry import loaders
+
+logger = logging.getLogger(__name__)
 
 COMPILABLE = (loaders.XGBOOST, loaders.LIGHTGBM)
 # Agreement with the booster: absolute for outputs within [-1, 1] (probabilities),
@@ -158,6 +163,70 @@ def check_loadable(built_with: dict[str, str]) -> None:
         )
 
 
+# treelite and tl2cgen print their native libraries' log lines with print() and their
+# warnings with warnings.warn(). Through logging instead: progress at DEBUG, and the one
+# warning every compile gives, that tl2cgen's own treelite (4.1) reads a model written by
+# treelite 4.8 (which reads XGBoost 3's JSON; 4.1 does not), at DEBUG with that reason;
+# any other warning at WARNING.
+_KNOWN_WARNINGS = (
+    "originated from a newer Treelite version",
+    "Currently running Treelite",
+    "generated from Treelite version",
+)
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_char_p)
+def _library_log(message: bytes) -> None:
+    logger.debug("compiler: %s", message.decode("utf-8", "replace").strip())
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_char_p)
+def _library_warning(message: bytes) -> None:
+    text = message.decode("utf-8", "replace").strip()
+    if any(known in text for known in _KNOWN_WARNINGS):
+        logger.debug("compiler: %s (expected: tl2cgen bundles treelite 4.1)", text)
+    else:
+        logger.warning("compiler: %s", text)
+
+
+_routed = False
+
+
+@contextmanager
+def _native_stderr():
+    """What native code writes to the process's stderr meanwhile (tl2cgen's treelite
+    writes its version warning there, past any callback), to logging like the rest."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", "replace")
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        _library_warning(line.encode())
+
+
+def _route_library_logs() -> None:
+    """Send both native libraries' lines to logging (once per process)."""
+    global _routed
+    if _routed:
+        return
+    from tl2cgen import libloader
+    from treelite import core
+
+    for lib, prefix in ((libloader._LIB, "TL2cgen"), (core._LIB, "Treelite")):
+        getattr(lib, f"{prefix}RegisterLogCallback")(_library_log)
+        getattr(lib, f"{prefix}RegisterWarningCallback")(_library_warning)
+    _routed = True
+
+
 def compile_library(
     framework: str, booster: loaders.Predictor, *, jobs: int = 0
 ) -> CompiledLibrary:
@@ -171,6 +240,7 @@ def compile_library(
     import tl2cgen
     import treelite
 
+    _route_library_logs()
     started = time.perf_counter()
     try:
         if framework == loaders.XGBOOST:
@@ -183,13 +253,14 @@ def compile_library(
     with tempfile.TemporaryDirectory(prefix="compile-") as workdir:
         target = Path(workdir) / f"predictor{EXTENSION}"
         try:
-            tl2cgen.export_lib(
-                model,
-                toolchain=COMPILER,
-                libpath=target,
-                params={"parallel_comp": jobs},
-                nthread=jobs,
-            )
+            with _native_stderr():
+                tl2cgen.export_lib(
+                    model,
+                    toolchain=COMPILER,
+                    libpath=target,
+                    params={"parallel_comp": jobs},
+                    nthread=jobs,
+                )
         except Exception as exc:  # tl2cgen raises TL2cgenError, gcc failures as anything
             raise CompileError(f"tl2cgen could not build the library: {_first_line(exc)}") from None
         data = target.read_bytes()

@@ -22,6 +22,7 @@ page asks to confirm.
 
 from __future__ import annotations
 
+import logging
 import random
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,8 @@ from models_registry.training import SYNTHETIC_FEATURES, synthetic_dataset
 from serving import runtime
 from serving.models import PredictionRecord
 from serving.services import prediction_make
+
+logger = logging.getLogger(__name__)
 
 PREDICTIONS = 120  # per model, one row each, as a bot asks
 DAYS = 4
@@ -70,14 +73,21 @@ def seed() -> str:
     challenger = _challenger()
     background, runtime.recorder.background = runtime.recorder.background, False
     shadows, runtime.shadows.background = runtime.shadows.background, False
+    # A line per prediction is the access log of a served request; the demo's loop
+    # logs its summary once instead (below).
+    predictions_logger = logging.getLogger("serving.predictions")
+    level = predictions_logger.level
+    predictions_logger.setLevel(logging.WARNING)
     try:
         lines = [
             _loop(name, version, drifted=name.endswith("lightgbm"), seed=n)
             for n, (name, version) in enumerate(sorted(aliases.items()))
         ]
     finally:
+        predictions_logger.setLevel(level)
         runtime.recorder.background = background
         runtime.shadows.background = shadows
+    logger.info("demo predictions made", extra={"summary": lines})
     return "; ".join([*lines, challenger])
 
 
@@ -119,11 +129,15 @@ def _clock(moment: datetime):
 
 def _moments(rng: random.Random, now: datetime) -> list[datetime]:
     """PREDICTIONS moments over the last DAYS days, in the markets' hours (weekdays,
-    07:00 to 20:00 UTC), each its own second."""
+    07:00 to 19:00 UTC), each its own second, none an earlier idea's."""
+    taken = {
+        moment.replace(microsecond=0)
+        for moment in TradeIdea.objects.values_list("created_at", flat=True)
+    }
     moments: set[datetime] = set()
     while len(moments) < PREDICTIONS:
         moment = (now - timedelta(seconds=rng.randint(3600, DAYS * 86400))).replace(microsecond=0)
-        if moment.weekday() < 5 and 7 <= moment.hour < 19:
+        if moment.weekday() < 5 and 7 <= moment.hour < 19 and moment not in taken:
             moments.add(moment)
     return sorted(moments)
 
