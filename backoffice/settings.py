@@ -394,6 +394,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "backoffice.api.schema.one_error_body",
         "backoffice.api.schema.tags_by_area",
+        "backoffice.api.schema.this_instance",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -210,3 +210,21 @@ def tags_by_area(result, generator, request, public):
             operation["tags"] = [tag]
     result["tags"] = [{"name": name, "description": words} for name, words, _ in TAGS]
     return result
+
+
+# The introduction's examples name this placeholder; each served schema names the
+# address it was asked at, so that the quick start's commands work as written.
+EXAMPLE_BASE = "https://backoffice.example.com"
+
+
+def this_instance(result, generator, request, public, **kwargs):
+    """The introduction's example address replaced by the one the schema is served at
+    (the request's, checked against ALLOWED_HOSTS), and that address as the server."""
+    if request is None:
+        return result
+    base = request.build_absolute_uri("/").rstrip("/")
+    info = result.get("info", {})
+    if "description" in info:
+        info["description"] = info["description"].replace(EXAMPLE_BASE, base)
+    result["servers"] = [{"url": base}]
+    return result

@@ -90,3 +90,48 @@ def test_a_development_copy_is_marked_in_the_admin(client, settings, django_user
     assert b"DEVELOPMENT" in client.get("/admin/").content
     settings.DEBUG = False
     assert b"DEVELOPMENT" not in client.get("/admin/").content
+
+
+def test_demo_prints_each_persona_and_a_bot_key_that_work(settings, client):
+    settings.DEBUG = True
+    output = run_demo(url="http://127.0.0.1:8000/")
+    for username, group in (
+        ("reviewer", "Reviewer"),
+        ("risk-manager", "Risk manager"),
+        ("model-manager", "Model manager"),
+        ("operator", "Operator"),
+    ):
+        password = re.search(rf"^  {username}\s+(\S+)\s", output, re.MULTILINE).group(1)
+        user = authenticate(username=username, password=password)
+        assert user is not None and user.is_staff and not user.is_superuser
+        assert [g.name for g in user.groups.all()] == [group]
+    first_key = re.search(r"export BASE=http://127.0.0.1:8000 KEY=(\S+)$", output, re.M).group(1)
+    answer = client.get("/api/v1/trades?limit=1", HTTP_AUTHORIZATION=f"Api-Key {first_key}")
+    assert answer.status_code == 200, answer.content
+    # Another run prints another key; the first one stops working.
+    second = run_demo()
+    second_key = re.search(r"KEY=(\S+)$", second, re.M).group(1)
+    assert second_key != first_key
+    refused = client.get("/api/v1/trades?limit=1", HTTP_AUTHORIZATION=f"Api-Key {first_key}")
+    assert refused.status_code == 401
+    accepted = client.get("/api/v1/trades?limit=1", HTTP_AUTHORIZATION=f"Api-Key {second_key}")
+    assert accepted.status_code == 200
+
+
+def test_the_front_door_sends_staff_to_the_admin_and_others_to_the_api_docs(
+    client, django_user_model
+):
+    assert client.get("/")["Location"] == "/api/docs/"
+    staff = django_user_model.objects.create_user("desk-staff", password="x", is_staff=True)
+    client.force_login(staff)
+    assert client.get("/")["Location"] == "/admin/"
+
+
+def test_an_unknown_address_is_the_projects_404_with_debug_on_too(client, settings):
+    settings.DEBUG = True
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and b"URLconf" not in page.content
+    api = client.get("/api/v1/no-such-endpoint")
+    assert api.status_code == 404 and api.json()["code"] == "not_found"
+    assert client.get("/admin")["Location"] == "/admin/"
+    assert client.post("/api/v1/no-such-endpoint").status_code == 404  # a body is never redirected

@@ -124,31 +124,50 @@ def bot():
     return client
 
 
-def quick_start(intro: str) -> list[tuple[str, str]]:
-    """The (path, body) of each curl command of the introduction."""
+def quick_start(intro: str) -> list[tuple[str, str | None]]:
+    """The (path, body or None for a GET) of each curl command of the introduction
+    (its URLs start with "$BASE", which the first block exports)."""
     commands = re.findall(r"```sh\n(.*?)```", intro, re.S)
     found = []
     for command in commands:
         words = shlex.split(command.replace("\\\n", " "))
-        url = next(w for w in words if w.startswith("https://"))
-        body = words[words.index("-d") + 1]
-        found.append((url.removeprefix("https://backoffice.example.com"), body))
+        if words[0] != "curl":
+            continue
+        url = next(w for w in words if w.startswith("$BASE"))
+        body = words[words.index("-d") + 1] if "-d" in words else None
+        found.append((url.removeprefix("$BASE"), body))
     return found
 
 
 def test_the_quick_start_works_as_written_against_the_demo(schema, demo_models):
-    client = bot()
+    """In-process here; tests/foundation/test_documented_commands.py runs the same
+    commands with curl against make run."""
+    from desk import demo as desk_demo
+
+    desk_demo.seed()
+    _, raw = api_key_create(
+        name="docs-bot", scopes=["trades:write", "trades:read", "predict", "ideas:write"]
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    steps = quick_start(schema["info"]["description"])
     answers = [
         client.post(path, body, content_type="application/json")
-        for path, body in quick_start(schema["info"]["description"])
+        if body is not None
+        else client.get(path)
+        for path, body in steps
     ]
-    assert [a.status_code for a in answers] == [201, 201, 200], [a.content for a in answers]
+    assert [a.status_code for a in answers] == [201, 201, 200, 200, 201], [
+        a.content for a in answers
+    ]
     assert answers[0].json() == {"created": 1, "duplicates": 0, "closed": 0}
     assert answers[1].json() == {"created": 0, "duplicates": 0, "closed": 1}
-    prediction = answers[2].json()
+    assert answers[2].json()["results"][0]["trade_id"] == "BOT1-000042"
+    prediction = answers[3].json()
     assert (prediction["model"], prediction["alias"]) == ("trade-outcome-xgboost", "production")
     assert 0 <= prediction["predictions"][0] <= 1
-    path, body = quick_start(schema["info"]["description"])[0]
+    assert answers[4].json()["risk_check_result"]["checks"]
+    path, body = steps[0]
     again = client.post(path, body, content_type="application/json")
     assert again.json() == {"created": 0, "duplicates": 1, "closed": 0}
 
