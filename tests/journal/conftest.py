@@ -39,6 +39,24 @@ def open_trade_data(**overrides) -> dict:
     return trade_data(**{"closed_at": None, "exit_price": None, "pnl": None, **overrides})
 
 
+def existing_ideas(*pks: int) -> list:
+    """Trade ideas of the desk with these ids (a trade may name only an idea that exists)."""
+    from decimal import Decimal
+
+    from desk.models import TradeIdea
+
+    return [
+        TradeIdea.objects.create(
+            pk=pk,
+            symbol="EURUSD",
+            direction="long",
+            entry_price=Decimal("1.0845"),
+            confidence_score=Decimal("0.7"),
+        )
+        for pk in pks
+    ]
+
+
 @pytest.fixture
 def bot(db):
     """A trading bot's API client: may record and read trades."""
