@@ -2,6 +2,7 @@
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from rest_framework.test import APIClient
@@ -10,6 +11,8 @@ from backoffice.services import api_key_create
 
 _ids = itertools.count(1)
 BASE_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# The instant a test's clock stands at (frozen_now), far from the real date either way.
+FROZEN_NOW = datetime(2026, 3, 31, 23, 59, 30, tzinfo=UTC)
 
 
 def trade_data(**overrides) -> dict:
@@ -73,6 +76,14 @@ def reader(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
     return client
+
+
+@pytest.fixture
+def frozen_now():
+    """Django's clock (django.utils.timezone.now, which capture reads) stands still at
+    FROZEN_NOW, a month end: no test depends on today's date."""
+    with mock.patch("django.utils.timezone.now", return_value=FROZEN_NOW):
+        yield FROZEN_NOW
 
 
 @pytest.fixture
