@@ -107,10 +107,11 @@ def capture_check_of(trade: Trade):
 
 
 def checks_cell(trade: Trade):
-    """The list's column: each flag's short label, its reason in the title."""
+    """The list's flags of a trade (under its P&L): each flag's short label, its reason
+    in the title; nothing for a clean trade."""
     check = capture_check_of(trade)
     if check is None:
-        return format_html('<span class="check-clean">{}</span>', "—")
+        return ""
     instrument = instrument_for(trade.symbol)
     return format_html_join(
         "",

@@ -67,14 +67,14 @@ EXECUTION_FIELDS = (
 
 @admin.register(Trade)
 class TradeAdmin(ModelAdmin):
-    # Eight compact columns: the list fits 1,366 px with the sidebar open
-    # (tests/admin/test_persona_browser.py measures it).
+    # Seven compact columns: the list fits 1,366 px with the sidebar open
+    # (tests/admin/test_persona_browser.py measures it). The instrument checks' flags
+    # sit under the P&L (a column of their own did not fit).
     list_display = [
         "time",
         "trade",
         "prices",
-        "pnl_coloured",
-        "checks_display",
+        "pnl_checks",
         "strategy_account",
         "model_version_display",
         "review_status",
@@ -188,9 +188,9 @@ class TradeAdmin(ModelAdmin):
             '<span class="nowrap {}">{}</span>', pnl_class(obj.pnl), pnl_text(obj.symbol, obj.pnl)
         )
 
-    @admin.display(description="checks")
-    def checks_display(self, obj):
-        return checks_cell(obj)
+    @admin.display(description="P&L · checks")
+    def pnl_checks(self, obj):
+        return format_html("{}{}", self.pnl_coloured(obj), checks_cell(obj))
 
     @admin.display(description="instrument checks")
     def checks_page_display(self, obj):

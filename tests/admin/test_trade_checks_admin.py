@@ -3,6 +3,7 @@ flagged, clean or reason, the reasons in full on the trade's page, and an off-ti
 price shown as stored, never rounded onto the tick (issue 27)."""
 
 import html as html_lib
+import re
 
 import pytest
 
@@ -54,15 +55,18 @@ def flagged_and_clean(db):
     return odd, tick, clean
 
 
-def test_the_list_shows_each_flag_with_its_reason(reviewer_client, flagged_and_clean):
+def test_the_list_shows_each_flag_with_its_reason_under_the_pnl(reviewer_client, flagged_and_clean):
     html = reviewer_client.get(LIST).content.decode()
-    assert 'column-checks_display">' in html
-    assert html.count('class="check-flag"') == 4  # ODD: 3 flags, TICK: its exit
-    assert "⚠ entry off tick" in html and "⚠ quantity off step" in html
-    assert "⚠ P&amp;L ≠ prices" in html and "⚠ exit off tick" in html
-    reasons = html_lib.unescape(html)
-    assert "5711.123 is off the tick of US500: prices move in steps of 0.25" in reasons
-    assert html.count('class="check-clean"') == 1
+    cells = re.findall(r'<td class="field-pnl_checks">(.*?)</td>', html, re.S)
+    assert len(cells) == 3
+    odd, tick, clean = cells  # newest first
+    assert odd.count('class="check-flag"') == 3
+    assert "⚠ entry off tick" in odd and "⚠ quantity off step" in odd
+    assert "⚠ P&amp;L ≠ prices" in odd and "-99,999.00 USD" in odd
+    assert tick.count('class="check-flag"') == 1 and "⚠ exit off tick" in tick
+    assert "check-flag" not in clean
+    reasons = html_lib.unescape(odd)
+    assert 'title="5711.123 is off the tick of US500: prices move in steps of 0.25"' in reasons
 
 
 def test_an_off_tick_price_is_shown_as_stored_not_rounded_onto_the_tick(
