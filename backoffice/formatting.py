@@ -65,6 +65,8 @@ def significant_decimals(value: Decimal) -> int:
     """The decimals of ``value`` without its trailing zeros: 1.50000000 -> 1 (exactly,
     where Decimal.normalize() would round past 28 digits)."""
     _, digits, exponent = value.as_tuple()
+    if not any(digits):
+        return 0  # a zero, however stored (0E-8 from a numeric(20, 8) column)
     decimals = max(0, -int(exponent))
     while decimals and digits and digits[-1] == 0:
         digits = digits[:-1]

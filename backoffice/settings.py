@@ -351,6 +351,11 @@ JOURNAL_DAILY_PNL_REFRESH_DAYS = env.integer("JOURNAL_DAILY_PNL_REFRESH_DAYS", 9
 # Trades per POST /api/v1/trades, and its body limit: 1,000 trades of the largest size
 # (signals and agent_votes of journal.write.records.MAX_JSON_BYTES each) are about 34 MB.
 JOURNAL_MAX_BATCH = 1000
+# Clocks drift: a trade whose executed_at or closed_at is later than now plus this many
+# seconds is refused as a bad field on every capture path (journal.write.capture).
+JOURNAL_CLOCK_SKEW_SECONDS = env.integer(
+    "JOURNAL_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=86400
+)
 JOURNAL_MAX_BODY_MB = env.integer("JOURNAL_MAX_BODY_MB", 40, minimum=1)
 # A trade or an idea on a symbol that is not one of the desk's instruments is refused
 # (on in production); otherwise it is accepted and flagged (journal.instruments).

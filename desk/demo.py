@@ -35,6 +35,7 @@ from desk.services import (
     risk_config_update,
 )
 from journal import demo as journal_demo
+from journal.instruments import CATALOGUE
 from journal.write.capture import record_trades
 
 STRATEGIES = [
@@ -114,20 +115,24 @@ def _ideas() -> int:
         direction = rng.choice(("long", "short"))
         # The open of the hour's bar; a stop a third of a typical day's range away.
         entry = next(b[1] for b in bars[symbol] if b[0] <= moment < b[0] + timedelta(hours=1))
-        step = entry * Decimal(str(journal_demo.MARKETS[symbol].daily_vol * 0.3))
-        step = step.quantize(Decimal(1).scaleb(entry.as_tuple().exponent))
+        # Prices on the instrument's tick (US500 in quarter points), as a broker fills.
+        tick = journal_demo.on_tick
+        step = tick(entry * Decimal(str(journal_demo.MARKETS[symbol].daily_vol * 0.3)), symbol)
         sign = 1 if direction == "long" else -1
         idea = TradeIdea(
             symbol=symbol,
             direction=direction,
             entry_price=entry,
-            entry_range_low=entry - step / 4,
-            entry_range_high=entry + step / 4,
+            entry_range_low=tick(entry - step / 4, symbol),
+            entry_range_high=tick(entry + step / 4, symbol),
             # Now and then the engine forgets the stop or the size: the gate sends the
             # first to a person and sizes the second with the default lot.
             stop_loss=None if n % 7 == 3 else entry - sign * step,
-            take_profit=entry + sign * Decimal(rng.choice(("2", "2.5", "3", "3"))) * step,
-            lot_size=None if n % 5 == 2 else Decimal(rng.choice(("0.1", "0.2", "0.5", "1"))),
+            take_profit=tick(
+                entry + sign * Decimal(rng.choice(("2", "2.5", "3", "3"))) * step, symbol
+            ),
+            # Sizes on the instrument's quantity step (whole US500 contracts).
+            lot_size=None if n % 5 == 2 else Decimal(rng.choice(_lots(symbol))),
             expected_hold=rng.choice((30, 60, 240)),
             rationale=rng.choice(
                 (
@@ -165,6 +170,11 @@ def _ideas() -> int:
     # idea reads the P&L history again rather than the replay's checkpoint.
     forget_pnl_history()
     return 24
+
+
+def _lots(symbol: str) -> list[str]:
+    step = Decimal(CATALOGUE[symbol][5])
+    return [lot for lot in ("0.1", "0.2", "0.5", "1") if Decimal(lot) % step == 0]
 
 
 def _snapshots() -> int:

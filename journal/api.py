@@ -77,15 +77,33 @@ class TradeOutSerializer(serializers.ModelSerializer):
         fields = ["id", *FIELDS, "status", "recorded_at"]
 
 
+WARNINGS = serializers.ListField(
+    child=inline_serializer(
+        "TradeWarning",
+        {
+            "index": serializers.IntegerField(help_text="the trade's place in the batch"),
+            "field": serializers.CharField(help_text="the field flagged"),
+            "message": serializers.CharField(),
+        },
+    ),
+    help_text="What the checks against the trade's instrument flagged: a price off the "
+    "tick, a quantity off the quantity step, a P&L that differs from (exit - entry) x "
+    "quantity x point value (negated for a short), less fees. Flagged trades are stored "
+    "as sent, with their flags (a broker filled them); empty when nothing is odd or the "
+    "symbol is no instrument.",
+)
 CAPTURED = inline_serializer(
     "TradesCaptured",
     {
         "created": serializers.IntegerField(),
         "duplicates": serializers.IntegerField(),
         "closed": serializers.IntegerField(help_text="open trades completed by this batch"),
+        "warnings": WARNINGS,
     },
 )
-SPOOLED = inline_serializer("TradesSpooled", {"spooled": serializers.IntegerField()})
+SPOOLED = inline_serializer(
+    "TradesSpooled", {"spooled": serializers.IntegerField(), "warnings": WARNINGS}
+)
 METRICS_REPORT = inline_serializer(
     "MetricsReport",
     {
@@ -141,7 +159,10 @@ class TradesView(ListAPIView):
         summary="Record trades",
         description="One trade or a list of up to 1,000 (scope `trades:write`). Sending "
         "a trade again stores nothing twice; sending it with its close completes it. "
-        "While the database is down the batch is spooled and answered 202.",
+        "While the database is down the batch is spooled and answered 202. A trade "
+        "whose prices, quantity or P&L do not fit its instrument is stored and flagged, "
+        "and listed in `warnings`; a trade dated later than now plus the server's "
+        "clock-skew allowance, or naming an `idea_id` that does not exist, is refused.",
         request=PolymorphicProxySerializer(
             component_name="TradeBatch",
             serializers=[TradeInSerializer, TradeInSerializer(many=True)],
@@ -152,8 +173,8 @@ class TradesView(ListAPIView):
             201: CAPTURED,
             202: OpenApiResponse(SPOOLED, description="database down: trades spooled"),
             400: OpenApiResponse(
-                description="Invalid trades, nothing stored: `errors` names each bad field "
-                "of each trade (`index` in the batch)."
+                description="Invalid trades, nothing stored: `errors` names every bad "
+                "field of every trade at once (`index` in the batch, `field`, `message`)."
             ),
             503: OpenApiResponse(description="The database is down and the spool full."),
         },
@@ -169,9 +190,17 @@ class TradesView(ListAPIView):
             )
         result = record_trades(items, source="api")  # TradesRejected, SpoolUnavailable
         if result.spooled:
-            return Response({"spooled": result.spooled}, status=status.HTTP_202_ACCEPTED)
+            return Response(
+                {"spooled": result.spooled, "warnings": result.warnings},
+                status=status.HTTP_202_ACCEPTED,
+            )
         return Response(
-            {"created": result.created, "duplicates": result.duplicates, "closed": result.closed},
+            {
+                "created": result.created,
+                "duplicates": result.duplicates,
+                "closed": result.closed,
+                "warnings": result.warnings,
+            },
             status=status.HTTP_201_CREATED,
         )
 

@@ -6,8 +6,14 @@ its market's typical volatility, so an entry is where that market was that day a
 trade held for hours moves tenths of a percent in FX, about a percent in an index. A
 trade has an initial stop a fraction of the day's range away; it is stopped out, reaches
 a 2R target or is closed in between, and its P&L is what the move is worth by the
-instrument's point value, less commission (journal.instruments.expected_pnl). Times
-fall in the instruments' trading hours (crypto trades at weekends too). Most trades
+instrument's point value, less commission (journal.instruments.expected_pnl). Prices
+are on their instrument's tick and sizes on its quantity step, so capture's checks
+find nothing odd (journal.write.checks). They end where the desk's demo's hourly bars
+(``hourly_bars``) begin, four days ago: those days' trades are the desk's ideas'
+(``idea_records``, serving.demo), priced from the same bars, so that no trade is measured
+against bars of another price path (the MAE of 4.44 R on a trade stopped out at -1.03 R
+was a trade of the daily walk against the hourly walk's bars). Times fall in the
+instruments' trading hours (crypto trades at weekends too). Most trades
 were proposed by the registry's demo models (their name@version), some were manual; a
 seventh are reviewed with a grade and tags. The trades that the desk's ideas caused are
 recorded by desk.demo through ``idea_records``.
@@ -24,6 +30,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from journal.write.capture import record_trades
 
 DAYS = 120
+BAR_HOURS = 96  # the hourly bars the desk's demo stores: the last four days
 
 
 @dataclass(frozen=True)
@@ -66,11 +73,18 @@ def daily_closes(rng: random.Random, start: datetime, days: int) -> dict[str, li
     return paths
 
 
-def _price(value: float, symbol: str) -> Decimal:
+def on_tick(value: Decimal, symbol: str) -> Decimal:
+    """``value`` rounded to the nearest tick of ``symbol``'s instrument (US500 in
+    quarter points), written with its price decimals."""
     from journal.instruments import CATALOGUE
 
-    decimals = CATALOGUE[symbol][4]
-    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    tick, decimals = Decimal(CATALOGUE[symbol][3]), CATALOGUE[symbol][4]
+    ticks = (value / tick).to_integral_value(rounding=ROUND_HALF_EVEN)
+    return (ticks * tick).quantize(Decimal(1).scaleb(-decimals))
+
+
+def _price(value: float, symbol: str) -> Decimal:
+    return on_tick(Decimal(repr(value)), symbol)
 
 
 def _opened(rng: random.Random, day: datetime, market: Market) -> datetime | None:
@@ -129,10 +143,10 @@ def trade_record(
     elif move >= 2 * risk:  # the 2R target
         move = 2 * risk
     exit_price = _price(float(entry) + direction * move, symbol)
+    closed = opened + timedelta(hours=hours)
     notional = entry * quantity * point_value
     commission = market.commission * (notional if market.weekends else quantity)
     fees = commission.quantize(Decimal("0.01"))
-    closed = opened + timedelta(hours=hours)
     record = {
         "trade_id": trade_id,
         "executed_at": opened.isoformat(),
@@ -165,8 +179,8 @@ def trade_record(
 
 def history_anchor(now: datetime) -> datetime:
     """Midnight UTC of the Monday after ``now``: the demo's history is drawn back from it,
-    so every instant of a week meets the same past (and the same weekdays), and only
-    what lies after ``now`` is left out."""
+    so every instant of a week meets the same past (and the same weekdays); what lies
+    after the hourly bars begin is left out (demo_records)."""
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return midnight + timedelta(days=7 - midnight.weekday())
 
@@ -175,15 +189,55 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
+def walk_bars(
+    rng: random.Random,
+    bars: list[tuple],
+    *,
+    side: str,
+    opened: datetime,
+    stop: Decimal | None,
+    target: Decimal | None,
+) -> tuple[Decimal | None, datetime | None]:
+    """(exit price, close time) of a trade opened at ``opened`` walked through hourly
+    ``bars`` (time, open, high, low, close) for one to eight hours: stopped out in the
+    first bar whose range reaches the stop (at the stop, or at the bar's open when it
+    opened beyond it), taken at the target likewise, else closed at the last bar's
+    close; (None, None) when no bar is left to close it in."""
+    direction = 1 if side == "long" else -1
+    ahead = [b for b in bars if b[0] + timedelta(hours=1) > opened]
+    exit_price = closed = None
+    for at, open_, high, low, close in ahead[: rng.randint(1, 8)]:
+        # Within the bar: after the entry in the bar that holds it.
+        inside = max(at, opened) - at
+        worst, best = (low, high) if direction > 0 else (high, low)
+        if stop is not None and worst * direction <= stop * direction:
+            gapped = open_ * direction < stop * direction and at > opened
+            return (open_ if gapped else stop), _later(rng, at, inside, opened)
+        if target is not None and best * direction >= target * direction:
+            gapped = open_ * direction > target * direction and at > opened
+            return (open_ if gapped else target), _later(rng, at, inside, opened)
+        exit_price, closed = close, at + timedelta(hours=1)
+    return exit_price, closed
+
+
+def _later(rng: random.Random, at: datetime, inside: timedelta, opened: datetime) -> datetime:
+    """A moment of the bar from ``at`` after ``inside`` of it (and after ``opened``)."""
+    first = int(inside.total_seconds() // 60) + 1
+    return max(
+        at + timedelta(minutes=rng.randint(min(first, 59), 59)), opened + timedelta(seconds=30)
+    )
+
+
 def demo_records(count: int = 600, *, seed: int = 7, now: datetime | None = None) -> list[dict]:
     """Reproducible trades: the same ids every run, so a second demo stores nothing new.
-    Trades opened after ``now`` (less half an hour) are left out; those that close after
-    it are still open."""
+    They are opened and closed before the hourly bars begin (BAR_HOURS before ``now``):
+    the trades of those hours are the desk's ideas', walked through the bars."""
     rng = random.Random(seed)
     moment = _now(now)
     anchor = history_anchor(moment)
     first = anchor - timedelta(days=DAYS)
     paths = daily_closes(rng, first, DAYS)
+    bars_begin = moment.replace(minute=0, second=0, microsecond=0) - timedelta(hours=BAR_HOURS)
     drawn: list[dict] = []
     while len(drawn) < count:
         symbol = rng.choice(list(MARKETS))
@@ -205,16 +259,16 @@ def demo_records(count: int = 600, *, seed: int = 7, now: datetime | None = None
                 strategy=rng.choice(STRATEGIES),
             )
         )
-    cutoff = moment - timedelta(minutes=30)
-    records = []
-    for record in drawn:
-        if datetime.fromisoformat(record["executed_at"]) >= cutoff:
-            continue
-        if "closed_at" in record and datetime.fromisoformat(record["closed_at"]) > moment:
-            record = {
-                k: v for k, v in record.items() if k not in ("closed_at", "exit_price", "pnl")
-            }
-        records.append(record)
+    # Drawn the same for every instant of the week; kept when closed before the bars
+    # begin (one still open then is not made).
+    cutoff = bars_begin - timedelta(minutes=30)
+    records = [
+        record
+        for record in drawn
+        if datetime.fromisoformat(record["executed_at"]) < cutoff
+        and "closed_at" in record
+        and datetime.fromisoformat(record["closed_at"]) <= bars_begin
+    ]
     return records
 
 
@@ -227,7 +281,7 @@ def latest_price(symbol: str, now: datetime | None = None) -> float:
     return daily_closes(random.Random(7), first, DAYS)[symbol][day]
 
 
-def hourly_bars(symbol: str, *, now: datetime, hours: int = 96) -> list[tuple]:
+def hourly_bars(symbol: str, *, now: datetime, hours: int = BAR_HOURS) -> list[tuple]:
     """(time, open, high, low, close) of the last ``hours`` hourly bars of ``symbol``,
     from today's level at the market's hourly volatility: the desk's demo snapshots
     store them, and the trades of its ideas take their exits from them."""
@@ -266,22 +320,15 @@ def idea_records(ideas, *, now: datetime | None = None, seed: int = 13) -> list[
     records = []
     for idea in ideas:
         opened = idea.created_at + timedelta(minutes=rng.randint(1, 20))
-        bars = [b for b in hourly_bars(idea.symbol, now=end) if b[0] + timedelta(hours=1) > opened]
         direction = 1 if idea.direction == "long" else -1
-        exit_price = closed = None
-        for at, _open, high, low, close in bars[: rng.randint(1, 8)]:
-            if idea.stop_loss is not None and (low if direction > 0 else high) * direction <= (
-                idea.stop_loss * direction
-            ):
-                exit_price, closed = idea.stop_loss, at + timedelta(minutes=rng.randint(5, 55))
-                break
-            target = idea.take_profit
-            if target is not None and (high if direction > 0 else low) * direction >= (
-                target * direction
-            ):
-                exit_price, closed = target, at + timedelta(minutes=rng.randint(5, 55))
-                break
-            exit_price, closed = close, at + timedelta(hours=1)
+        exit_price, closed = walk_bars(
+            rng,
+            hourly_bars(idea.symbol, now=end),
+            side=idea.direction,
+            opened=opened,
+            stop=idea.stop_loss,
+            target=idea.take_profit,
+        )
         quantity = idea.lot_size or Decimal(1)
         point_value = Decimal(CATALOGUE[idea.symbol][7])
         fees = (MARKETS[idea.symbol].commission * quantity).quantize(Decimal("0.01"))

@@ -8,18 +8,23 @@ A symbol that is no instrument of the desk is shown plainly (``1.0845``, ``0.5``
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from backoffice import formatting
 from journal.instruments import instrument_for
 
 
 def price_text(symbol: str, value) -> str:
-    """``value`` as a price of ``symbol``: its instrument's decimals, else as it is."""
+    """``value`` as a price of ``symbol``: its instrument's decimals, else as it is. A
+    price with more digits than the instrument shows (off its tick: a broker's fill the
+    capture flagged) is shown with all of them, never rounded onto the tick."""
     if value is None:
         return "—"
     instrument = instrument_for(symbol)
     if instrument is None:
         return formatting.plain(value)
-    return formatting.price(value, instrument.price_decimals)
+    exact = formatting.significant_decimals(Decimal(str(value)))
+    return formatting.price(value, max(instrument.price_decimals, exact))
 
 
 def quantity_text(symbol: str, value) -> str:

@@ -120,6 +120,44 @@ class Trade(models.Model):
         return f"{self.trade_id}: {self.get_side_display()} {plain(self.quantity)} {self.symbol}"
 
 
+class TradeCheck(models.Model):
+    """What capture found odd about a trade against its instrument (journal.write.checks):
+    a price off the tick, a quantity off the step, a P&L the prices do not make.
+
+    Derived data, one row per flagged trade (a clean trade has none), keyed like the
+    trade: the statement that stores a trade records its flags (no foreign key: a
+    hypertable's ``id`` is not unique, and the key is known before the id). The trade
+    itself is never changed; a flag once raised stays.
+    """
+
+    trade_id = models.CharField(max_length=64)
+    executed_at = models.DateTimeField()
+    entry_price_off_tick = models.BooleanField(default=False)
+    exit_price_off_tick = models.BooleanField(default=False)
+    stop_loss_off_tick = models.BooleanField(default=False)
+    quantity_off_step = models.BooleanField(default=False)
+    pnl_mismatch = models.BooleanField(default=False)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # The flags' ON CONFLICT, and the trade list's lookup of a page's flags.
+            models.UniqueConstraint(
+                fields=["trade_id", "executed_at"], name="journal_tradecheck_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"checks of {self.trade_id}: {', '.join(self.flagged) or 'clean'}"
+
+    @property
+    def flagged(self) -> tuple[str, ...]:
+        """The flagged columns, in journal.write.checks.COLUMNS' order."""
+        from journal.write.checks import COLUMNS
+
+        return tuple(column for column in COLUMNS if getattr(self, column))
+
+
 class OpenTrade(models.Model):
     """One row per open trade, written only by the database's triggers on journal_trade
     (journal.write.open_trades): what the risk gate counts on every idea."""

@@ -14,10 +14,10 @@ from typing import Any
 
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from backoffice.cache_guard import cache_delete, cache_get, cache_set
-from journal.models import ReviewChange, Trade, TradeReview
+from journal.models import ReviewChange, Trade, TradeCheck, TradeReview
 
 logger = logging.getLogger(__name__)
 
@@ -300,3 +300,43 @@ def _recorded_prediction(prediction_id: str):
 def review_history(*, trade: Trade) -> QuerySet[ReviewChange]:
     """Every change of the trade's review, newest first, with who made it."""
     return ReviewChange.objects.filter(review__trade_id=trade.pk).select_related("changed_by")
+
+
+# -- capture's checks against the instrument (journal.write.checks) ------------------------
+
+CHECK_REASONS = {
+    "off_tick": ("entry_price_off_tick", "exit_price_off_tick", "stop_loss_off_tick"),
+    "quantity": ("quantity_off_step",),
+    "pnl": ("pnl_mismatch",),
+}
+
+
+def trade_checks_for(*, trades: Iterable[Trade]) -> dict[tuple, TradeCheck]:
+    """{(trade_id, executed_at): TradeCheck} of the flagged ones among ``trades`` (one
+    query, by the checks' key index)."""
+    trades = list(trades)
+    if not trades:
+        return {}
+    keys = {(trade.trade_id, trade.executed_at) for trade in trades}
+    found = TradeCheck.objects.filter(trade_id__in={key[0] for key in keys})
+    return {
+        (check.trade_id, check.executed_at): check
+        for check in found
+        if (check.trade_id, check.executed_at) in keys
+    }
+
+
+def trades_checked(*, queryset: QuerySet[Trade], reason: str) -> QuerySet[Trade]:
+    """The trades of ``queryset`` by their checks: ``flagged`` (any flag), ``clean``
+    (none), or one reason of CHECK_REASONS (``off_tick``, ``quantity``, ``pnl``)."""
+    checks = TradeCheck.objects.filter(
+        trade_id=OuterRef("trade_id"), executed_at=OuterRef("executed_at")
+    )
+    if reason == "clean":
+        return queryset.filter(~Exists(checks))
+    if reason != "flagged":
+        condition = Q()
+        for column in CHECK_REASONS[reason]:
+            condition |= Q(**{column: True})
+        checks = checks.filter(condition)
+    return queryset.filter(Exists(checks))

@@ -129,17 +129,19 @@ def _clock(moment: datetime):
 
 def _moments(rng: random.Random, now: datetime) -> list[datetime]:
     """PREDICTIONS moments over the last DAYS days, in the markets' hours (weekdays,
-    07:00 to 19:00 UTC), each its own second, none an earlier idea's."""
-    taken = {
-        moment.replace(microsecond=0)
-        for moment in TradeIdea.objects.values_list("created_at", flat=True)
-    }
+    07:00 to 19:00 UTC), each its own second, and none the second of an idea already
+    made (the desk's demo draws its own moments from its own clock reading)."""
+    taken = {moment.replace(microsecond=0) for moment in _idea_times()}
     moments: set[datetime] = set()
     while len(moments) < PREDICTIONS:
         moment = (now - timedelta(seconds=rng.randint(3600, DAYS * 86400))).replace(microsecond=0)
         if moment.weekday() < 5 and 7 <= moment.hour < 19 and moment not in taken:
             moments.add(moment)
     return sorted(moments)
+
+
+def _idea_times() -> list[datetime]:
+    return list(TradeIdea.objects.values_list("created_at", flat=True))
 
 
 def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
@@ -184,7 +186,7 @@ def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
             direction=direction,
             entry_price=entry,
             stop_loss=entry - sign * step,
-            take_profit=entry + sign * step * Decimal("2.5"),
+            take_profit=journal_demo.on_tick(entry + sign * step * Decimal("2.5"), SYMBOL),
             lot_size=LOTS,
             confidence_score=Decimal("0.80"),
             rationale=f"{name} gives {probability:.2f}",

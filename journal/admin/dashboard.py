@@ -63,6 +63,10 @@ def tiles(figures: dict[str, Any]) -> list[list[dict[str, str]]]:
         f"over {excursions['with_r']} of the latest {excursions['looked_at']} trades "
         f"that the market bars cover (kept {excursions['days']} days)"
     )
+    if excursions.get("disagreeing"):
+        mae_hint += (
+            f"; {excursions['disagreeing']} left out: their bars do not contain their prices"
+        )
     return [
         [
             money("Net P&L", s["net_pnl"]),

@@ -16,7 +16,12 @@ from django.utils import timezone
 
 from journal.models import ReviewStatus
 from journal.reviews import GRADES
-from journal.selectors import review_tag_values, trade_distinct_values, trades_tagged
+from journal.selectors import (
+    review_tag_values,
+    trade_distinct_values,
+    trades_checked,
+    trades_tagged,
+)
 from journal.write.records import EARLIEST_YEAR, LATEST_YEAR
 
 NONE = "__none__"  # the choice value of an empty strategy or account
@@ -122,6 +127,34 @@ class ReviewGradeFilter(admin.SimpleListFilter):
         if grade not in GRADES:
             raise IncorrectLookupParameters(f"unknown grade {grade[:20]!r}: use A, B, C, D or F")
         return queryset.filter(review__grade=grade)
+
+
+class CheckFilter(admin.SimpleListFilter):
+    """Trades by capture's checks against their instrument (journal.write.checks):
+    flagged or clean, or by the reason."""
+
+    title = "instrument checks"
+    parameter_name = "checks"
+    CHOICES = {
+        "flagged": "Flagged",
+        "clean": "Clean",
+        "off_tick": "Price off the tick",
+        "quantity": "Quantity off the step",
+        "pnl": "P&L ≠ prices",
+    }
+
+    def lookups(self, request, model_admin):
+        return list(self.CHOICES.items())
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in self.CHOICES:
+            raise IncorrectLookupParameters(
+                f"unknown check {value[:20]!r}: use {', '.join(self.CHOICES)}"
+            )
+        return trades_checked(queryset=queryset, reason=value)
 
 
 PERIODS = {

@@ -19,9 +19,16 @@ from django.utils.html import conditional_escape, escape, format_html, format_ht
 from django.utils.safestring import mark_safe
 
 from backoffice.admin_site import ChangeList
+from journal.instruments import instrument_for
 from journal.models import ReviewStatus, Trade, TradeReview
 from journal.reviews import GRADES
-from journal.selectors import COUNT_CAP, model_versions_by_label, trade_count_estimate
+from journal.selectors import (
+    COUNT_CAP,
+    model_versions_by_label,
+    trade_checks_for,
+    trade_count_estimate,
+)
+from journal.write import checks
 
 REVIEW_FORM_FIELDS = {
     "review_status": "status",
@@ -79,14 +86,53 @@ def model_version_link(label: str, version_pk: int | None):
 
 
 class TradeChangeList(ChangeList):
-    """Looks up the page's model versions in the registry in one query."""
+    """Looks up the page's model versions in the registry and its capture checks, one
+    query each."""
 
     def get_results(self, request):
         super().get_results(request)
         page = list(self.result_list)
         links = model_versions_by_label(labels={t.model_version for t in page if t.model_version})
+        flagged = trade_checks_for(trades=page)
         for trade in page:
             trade.registry_version_pk = links.get(trade.model_version)
+            trade.capture_check = flagged.get((trade.trade_id, trade.executed_at))
+
+
+def capture_check_of(trade: Trade):
+    """The trade's TradeCheck (None when clean): looked up with the list's page, or now."""
+    if hasattr(trade, "capture_check"):
+        return trade.capture_check
+    return trade_checks_for(trades=[trade]).get((trade.trade_id, trade.executed_at))
+
+
+def checks_cell(trade: Trade):
+    """The list's flags of a trade (under its P&L): each flag's short label, its reason
+    in the title; nothing for a clean trade."""
+    check = capture_check_of(trade)
+    if check is None:
+        return ""
+    instrument = instrument_for(trade.symbol)
+    return format_html_join(
+        "",
+        '<span class="check-flag" title="{}">⚠ {}</span>',
+        ((checks.message(c, trade, instrument), checks.LABEL_OF[c]) for c in check.flagged),
+    )
+
+
+def checks_text(trade: Trade):
+    """The trade page's account of the checks: every reason in full."""
+    instrument = instrument_for(trade.symbol)
+    if instrument is None:
+        return f"not checked: {trade.symbol} is no active instrument of the desk"
+    check = capture_check_of(trade)
+    if check is None:
+        return "clean: prices on the tick, the quantity on the step, the P&L as the prices make it"
+    return format_html_join(
+        "",
+        '<span class="check-flag">⚠ {}: {}</span>',
+        ((checks.FIELD_OF[c], checks.message(c, trade, instrument)) for c in check.flagged),
+    )
 
 
 class TradeReviewForm(forms.ModelForm):

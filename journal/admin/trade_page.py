@@ -1,7 +1,8 @@
 """The trader's figures on a trade's page: its R-multiple and its MAE / MFE.
 
 R-multiple: the price move in the trade's favour over its initial risk |entry - stop|
-(journal.analytics.aggregates). MAE / MFE: from the stored market bars
+(journal.analytics.performance.r_multiple, as journal.analytics.aggregates in SQL).
+MAE / MFE: from the stored market bars and the trade's own prices
 (journal.analytics.excursions), in price, in money by the instrument, and in R.
 """
 
@@ -12,6 +13,7 @@ from decimal import Decimal
 from django.utils.html import format_html
 
 from backoffice import formatting
+from journal.analytics import performance
 from journal.analytics.excursions import excursions
 from journal.instruments import instrument_for
 
@@ -21,11 +23,9 @@ def r_multiple(trade) -> str:
         return "— (no initial stop recorded)"
     if trade.exit_price is None:
         return "— (open)"
-    risk = abs(trade.entry_price - trade.stop_loss)
-    move = trade.exit_price - trade.entry_price
-    if trade.side == "short":
-        move = -move
-    value = move / risk
+    value = performance.r_multiple(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
+    if value is None:
+        return "— (the initial stop is at the entry)"
     css = "pnl-win" if value > 0 else "pnl-loss" if value < 0 else "pnl-even"
     return format_html(
         '<span class="{}">{} R</span>', css, formatting.number(value, 2, signed=True)
@@ -43,6 +43,8 @@ def excursion(trade) -> str:
     found = excursions([trade]).get(trade.pk)
     if found is None:
         return "— (no stored market bars cover this trade)"
+    if found.disagreement:
+        return f"— ({found.disagreement})"
     instrument = instrument_for(trade.symbol)
     currency = instrument.quote_currency if instrument else ""
     parts = []

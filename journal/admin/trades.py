@@ -25,6 +25,7 @@ from journal.admin import views as admin_views
 from journal.admin.chain import chain_html
 from journal.admin.filters import (
     AccountFilter,
+    CheckFilter,
     ExecutedAtFilter,
     ReviewGradeFilter,
     ReviewStatusFilter,
@@ -37,6 +38,8 @@ from journal.admin.support import (
     TradeChangeList,
     TradePaginator,
     TradeReviewForm,
+    checks_cell,
+    checks_text,
     json_block,
     model_version_link,
     review_of,
@@ -65,12 +68,13 @@ EXECUTION_FIELDS = (
 @admin.register(Trade)
 class TradeAdmin(ModelAdmin):
     # Seven compact columns: the list fits 1,366 px with the sidebar open
-    # (tests/admin/test_persona_browser.py measures it).
+    # (tests/admin/test_persona_browser.py measures it). The instrument checks' flags
+    # sit under the P&L (a column of their own did not fit).
     list_display = [
         "time",
         "trade",
         "prices",
-        "pnl_coloured",
+        "pnl_checks",
         "strategy_account",
         "model_version_display",
         "review_status",
@@ -85,6 +89,7 @@ class TradeAdmin(ModelAdmin):
         ReviewStatusFilter,
         ReviewTagFilter,
         ReviewGradeFilter,
+        CheckFilter,
     ]
     list_select_related = ["review"]
     list_per_page = 100
@@ -183,6 +188,14 @@ class TradeAdmin(ModelAdmin):
             '<span class="nowrap {}">{}</span>', pnl_class(obj.pnl), pnl_text(obj.symbol, obj.pnl)
         )
 
+    @admin.display(description="P&L · checks")
+    def pnl_checks(self, obj):
+        return format_html("{}{}", self.pnl_coloured(obj), checks_cell(obj))
+
+    @admin.display(description="instrument checks")
+    def checks_page_display(self, obj):
+        return checks_text(obj)
+
     @admin.display(description="strategy / account")
     def strategy_account(self, obj):
         return format_html(
@@ -242,6 +255,7 @@ class TradeAdmin(ModelAdmin):
                     ("symbol", "side", "quantity_display"),
                     ("entry_display", "exit_display", "fees_display"),
                     "pnl_coloured",
+                    "checks_page_display",
                     ("stop_display", "r_multiple_display"),
                     "excursion_display",
                     ("strategy", "account"),
@@ -274,6 +288,7 @@ class TradeAdmin(ModelAdmin):
             "fees_display",
             "confidence_display",
             "pnl_coloured",
+            "checks_page_display",
             "stop_display",
             "r_multiple_display",
             "excursion_display",

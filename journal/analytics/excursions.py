@@ -2,17 +2,30 @@
 
 The maximum adverse excursion (MAE) of a trade is how far the price went against it
 while it was open, the maximum favourable excursion (MFE) how far in its favour, both
-in price from the entry (never below 0): for a long, entry - lowest low and highest
-high - entry; for a short the other way round. They are read from the bars of the
-finest timeframe whose bars cover the trade: a bar holds the entry time and a bar holds
-the exit time (a bar at ``captured_at`` spans one timeframe from there). A bar's high
-and low may come from before the entry or after the exit within that bar, so the
-figures are as fine as the bars.
+in price from the entry (never below 0): for a long, entry - lowest price and highest
+price - entry; for a short the other way round. The extremes are those of the holding
+window: the trade's own entry and exit prices (it was traded at both, so the MAE is at
+least the adverse move to the exit and the MFE at least the favourable one) and the
+bars of the finest timeframe whose bars cover the trade. Only bars that overlap the
+window count: a bar at ``captured_at`` spans one timeframe from there, so the window
+[executed_at, closed_at) takes the bars with executed_at - timeframe < captured_at <
+closed_at (a bar ending exactly at the entry, or starting exactly at the exit, is out),
+compared exactly on every database. A bar holds the entry time and a bar holds the exit
+time, or the timeframe does not cover the trade. A bar's high and low may come from
+before the entry or after the exit within that bar, so the figures are as fine as the
+bars.
+
+Bars that do not contain the trade's own prices -- the entry or the exit further
+outside the bars' range than that range itself (and 0.1 % of the price) -- are not this
+trade's market (another symbol's bars, another feed, a price unit mixed up: the demo
+once measured trades against bars of another random walk, MAE 4.44 R on a trade
+stopped at -1.03 R). No figure is made of them; the trade's page says why.
 
 One SQL query reads, for every trade asked about and every timeframe, the extremes and
 the first and last bar (the bars' index on symbol, timeframe and time serves it);
-Python only picks the finest covering timeframe and does the arithmetic. In R where the
-trade has a stop, in money where its instrument is known.
+Python picks the finest covering timeframe and does the arithmetic (``measure``, pure).
+In R (|entry - stop|, as the trade's R-multiple) where the trade has a stop, in money
+where its instrument is known.
 """
 
 from __future__ import annotations
@@ -26,9 +39,14 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection
 
+from journal.analytics.performance import initial_risk
+
 # The bar timeframes the desk stores, finest first, with their length in seconds.
 TIMEFRAMES = {"M1": 60, "M5": 300, "M15": 900, "M30": 1800, "H1": 3600, "H4": 14400, "D1": 86400}
 DASHBOARD_TRADES = 500  # the latest closed trades the dashboard's summary looks at
+# Bars whose range misses a trade's price by more than the range itself, and at least
+# this share of the price, are another market's.
+DISAGREEMENT_FLOOR = Decimal("0.001")
 
 
 @dataclass(frozen=True)
@@ -36,12 +54,37 @@ class Excursion:
     trade_id: int
     timeframe: str
     bars: int
-    mae: Decimal  # price distance, >= 0
-    mfe: Decimal
+    mae: Decimal | None  # price distance, >= 0; None when the bars disagree
+    mfe: Decimal | None
     mae_r: Decimal | None  # in R, for a trade with a stop
     mfe_r: Decimal | None
     mae_money: Decimal | None  # x quantity x point value, where the instrument is known
     mfe_money: Decimal | None
+    disagreement: str = ""  # why the bars cannot be this trade's market
+
+
+def measure(
+    *, side: str, entry: Decimal, exit_price: Decimal, low: Decimal, high: Decimal
+) -> tuple[Decimal, Decimal]:
+    """(MAE, MFE) in price of a trade held from ``entry`` to ``exit_price`` while the
+    bars ranged from ``low`` to ``high``: the window's extremes include both prices."""
+    low, high = min(low, entry, exit_price), max(high, entry, exit_price)
+    if side == "long":
+        return entry - low, high - entry
+    return high - entry, entry - low
+
+
+def disagreement(*, entry: Decimal, exit_price: Decimal, low: Decimal, high: Decimal) -> str:
+    """Why bars from ``low`` to ``high`` cannot be the market of a trade at these
+    prices, or "" when they can."""
+    reach = max(high - low, abs(high) * DISAGREEMENT_FLOOR)
+    for name, price in (("entry", entry), ("exit", exit_price)):
+        if not low - reach <= price <= high + reach:
+            return (
+                f"the stored bars ({low.normalize():f} to {high.normalize():f}) do not "
+                f"contain the trade's {name} price {price.normalize():f}: not its market's bars"
+            )
+    return ""
 
 
 def _bars_table() -> str | None:
@@ -81,17 +124,23 @@ def _sql(table: str, count: int) -> str:
             ) x
             WHERE x.bars > 0
         """  # noqa: S608 - the table is the model's, values are parameters
-    # SQLite: times are UTC text; no LATERAL, a grouped join does the same.
-    trades = ", ".join(["(%s, %s, %s, %s)"] * count)
+    # SQLite: times are UTC text, as Django writes them ('YYYY-MM-DD HH:MM:SS' and six
+    # decimals of a second when it has any), so text compares in time order exactly;
+    # each trade comes with the start of its window per timeframe, computed in Python
+    # (julianday's floating point would misplace a bar ending exactly at the entry).
+    starts = ", ".join(["%s"] * len(TIMEFRAMES))
+    trades = ", ".join([f"(%s, %s, %s, {starts})"] * count)
+    start_of = " ".join(f"WHEN '{name}' THEN t.s{n}" for n, name in enumerate(TIMEFRAMES))
+    columns = ", ".join(f"s{n}" for n in range(len(TIMEFRAMES)))
     return f"""
         WITH f (timeframe, seconds) AS (VALUES {frames}),
-             t (id, symbol, executed_at, closed_at) AS (VALUES {trades})
+             t (id, symbol, closed_at, {columns}) AS (VALUES {trades})
         SELECT t.id, f.timeframe, count(*), min(b.low), max(b.high),
                min(b.captured_at), max(b.captured_at)
         FROM t JOIN f ON TRUE
         JOIN {table} b ON b.symbol = t.symbol AND b.timeframe = f.timeframe
-             AND julianday(b.captured_at) > julianday(t.executed_at) - f.seconds / 86400.0
-             AND julianday(b.captured_at) < julianday(t.closed_at)
+             AND b.captured_at > (CASE f.timeframe {start_of} END)
+             AND b.captured_at < t.closed_at
         GROUP BY t.id, f.timeframe
     """  # noqa: S608 - the table is the model's, values are parameters
 
@@ -113,7 +162,7 @@ def excursions(trades: Iterable) -> dict[int, Excursion]:
             - timedelta(seconds=max(TIMEFRAMES.values())),
             max(t.closed_at for t in by_pk.values()),
         )
-        params[2 * len(TIMEFRAMES) + 4 * len(by_pk) :] = [*window, *window]
+        params += [*window, *window]
     with connection.cursor() as cursor:
         cursor.execute(_sql(table, len(by_pk)), params)
         rows = cursor.fetchall()
@@ -129,39 +178,45 @@ def excursions(trades: Iterable) -> dict[int, Excursion]:
         known = finest.get(pk)
         if known is None or order.index(timeframe) < order.index(known[0]):
             finest[pk] = (timeframe, bars, _decimal(low), _decimal(high))
-    out = {}
-    for pk, (timeframe, bars, low, high) in finest.items():
-        trade = by_pk[pk]
-        entry = trade.entry_price
-        if trade.side == "long":
-            mae, mfe = max(entry - low, Decimal(0)), max(high - entry, Decimal(0))
-        else:
-            mae, mfe = max(high - entry, Decimal(0)), max(entry - low, Decimal(0))
-        risk = abs(entry - trade.stop_loss) if trade.stop_loss is not None else None
-        instrument = instrument_for(trade.symbol)
-        worth = trade.quantity * instrument.point_value if instrument else None
-        out[pk] = Excursion(
-            trade_id=pk,
-            timeframe=timeframe,
-            bars=bars,
-            mae=mae,
-            mfe=mfe,
-            mae_r=mae / risk if risk else None,
-            mfe_r=mfe / risk if risk else None,
-            mae_money=mae * worth if worth is not None else None,
-            mfe_money=mfe * worth if worth is not None else None,
-        )
-    return out
+    return {
+        pk: _excursion(by_pk[pk], timeframe, bars, low, high, instrument_for)
+        for pk, (timeframe, bars, low, high) in finest.items()
+    }
+
+
+def _excursion(trade, timeframe: str, bars: int, low, high, instrument_for) -> Excursion:
+    entry, exit_price = trade.entry_price, trade.exit_price
+    why = disagreement(entry=entry, exit_price=exit_price, low=low, high=high)
+    if why:
+        return Excursion(trade.pk, timeframe, bars, None, None, None, None, None, None, why)
+    mae, mfe = measure(side=trade.side, entry=entry, exit_price=exit_price, low=low, high=high)
+    risk = initial_risk(entry, trade.stop_loss)
+    instrument = instrument_for(trade.symbol)
+    worth = trade.quantity * instrument.point_value if instrument else None
+    return Excursion(
+        trade_id=trade.pk,
+        timeframe=timeframe,
+        bars=bars,
+        mae=mae,
+        mfe=mfe,
+        mae_r=mae / risk if risk else None,
+        mfe_r=mfe / risk if risk else None,
+        mae_money=mae * worth if worth is not None else None,
+        mfe_money=mfe * worth if worth is not None else None,
+    )
 
 
 def _times(trade) -> tuple:
     if connection.vendor == "postgresql":
         return trade.executed_at, trade.closed_at
-    # As Django keeps them in SQLite: naive UTC text.
-    return tuple(
-        moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-        for moment in (trade.executed_at, trade.closed_at)
-    )
+    # As Django keeps them in SQLite: naive UTC text (str of a datetime); the window's
+    # start per timeframe, in TIMEFRAMES' order.
+    starts = (trade.executed_at - timedelta(seconds=seconds) for seconds in TIMEFRAMES.values())
+    return _sqlite_text(trade.closed_at), *map(_sqlite_text, starts)
+
+
+def _sqlite_text(moment: datetime) -> str:
+    return str(moment.astimezone(UTC).replace(tzinfo=None))
 
 
 def _decimal(value) -> Decimal:
@@ -189,10 +244,12 @@ def recent_summary(queryset, *, now: datetime | None = None) -> dict:
         ]
     )
     found = excursions(trades)
-    with_r = [e for e in found.values() if e.mae_r is not None]
+    agreeing = [e for e in found.values() if not e.disagreement]
+    with_r = [e for e in agreeing if e.mae_r is not None]
     return {
         "looked_at": len(trades),
-        "covered": len(found),
+        "covered": len(agreeing),
+        "disagreeing": len(found) - len(agreeing),
         "with_r": len(with_r),
         "average_mae_r": _mean(e.mae_r for e in with_r),
         "average_mfe_r": _mean(e.mfe_r for e in with_r),

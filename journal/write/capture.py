@@ -10,17 +10,21 @@ ever changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from backoffice.db.errors import is_database_outage
 from backoffice.errors import DomainError, Unavailable
 from journal import instruments
-from journal.write import storage
+from journal.write import checks, storage
 from journal.write.records import RecordError, TradeRecord, parse_record
 from journal.write.spool import Spool, SpoolError
 
@@ -62,6 +66,9 @@ class CaptureResult:
     duplicates: int = 0
     closed: int = 0
     spooled: int = 0
+    # What capture's checks flagged in the trades sent (journal.write.checks): stored
+    # and flagged, never refused. [{"index", "field", "message"}]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, other: CaptureResult) -> None:
         self.created += other.created
@@ -80,35 +87,91 @@ def get_spool() -> Spool:
     return _spool_for(str(settings.SPOOL_DIR))
 
 
-def validate_records(items: Sequence[object]) -> list[TradeRecord]:
-    """Parse every item; raise TradesRejected naming each bad one (by index) and field."""
-    records: list[TradeRecord] = []
+def latest_trade_time() -> datetime:
+    """The latest time a captured trade may carry: now (django.utils.timezone.now) plus
+    the clock-skew allowance settings.JOURNAL_CLOCK_SKEW_SECONDS. Every capture path (the
+    API, the spool's replay, both import paths) refuses a later executed_at or closed_at."""
+    return timezone.now() + timedelta(seconds=settings.JOURNAL_CLOCK_SKEW_SECONDS)
+
+
+def parse_records(
+    items: Sequence[object], *, latest: datetime | None = None
+) -> tuple[dict[int, TradeRecord], dict[int, dict[str, str]], dict[int, dict[str, Any]]]:
+    """({index: record} of the valid items, {index: {field: reason}} of the others, and
+    {index: {field: value}} of the others' valid fields)."""
+    latest = latest or latest_trade_time()
+    records: dict[int, TradeRecord] = {}
     errors: dict[int, dict[str, str]] = {}
+    partial: dict[int, dict[str, Any]] = {}
     for index, item in enumerate(items):
         try:
-            records.append(item if isinstance(item, TradeRecord) else parse_record(item))
+            records[index] = (
+                item if isinstance(item, TradeRecord) else parse_record(item, latest=latest)
+            )
         except RecordError as exc:
             errors[index] = exc.errors
+            partial[index] = exc.values
+    return records, errors, partial
+
+
+def validate_records(items: Sequence[object]) -> list[TradeRecord]:
+    """Parse every item; raise TradesRejected naming each bad one (by index) and field."""
+    records, errors, _partial = parse_records(items)
     if errors:
         raise TradesRejected(errors, total=len(items))
-    return records
+    return list(records.values())
 
 
-def refuse_unknown_instruments(records: Sequence[TradeRecord]) -> None:
-    """TradesRejected naming ``symbol`` of each trade on a symbol that is not one of the
-    desk's instruments, where they are required (settings.INSTRUMENTS_REQUIRED)."""
-    if not instruments.required():
-        return
-    unknown = instruments.unknown_symbols({record.symbol for record in records})
-    if unknown:
-        raise TradesRejected(
-            {
-                index: {"symbol": f"{record.symbol} {instruments.UNKNOWN}"}
-                for index, record in enumerate(records)
-                if record.symbol in unknown
-            },
-            total=len(records),
-        )
+UNKNOWN_IDEA = "names no trade idea of the desk (idea #{id} does not exist)"
+
+
+def unknown_idea_ids(ids: Iterable[int]) -> set[int]:
+    """Those of ``ids`` that name no desk.TradeIdea (all of them without the desk app).
+    Reads the database: an outage raises."""
+    ids = set(ids)
+    if not ids:
+        return set()
+    if not apps.is_installed("desk"):
+        return ids
+    idea_model = apps.get_model("desk", "TradeIdea")
+    known: set[int] = set()
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 5000):
+        chunk = ordered[start : start + 5000]
+        known.update(idea_model.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+    return ids - known
+
+
+def reference_problems(values: dict[Any, Any]) -> dict[Any, dict[str, str]]:
+    """{key: {field: reason}} of the trades that name what the desk does not know: a
+    symbol that is no instrument (where instruments are required) and an ``idea_id`` of
+    no trade idea. ``values``: {key: a TradeRecord, or a dict of a record's valid fields}.
+    Reads the database for the ideas: an outage raises."""
+
+    def get(item, name):
+        return item.get(name) if isinstance(item, dict) else getattr(item, name)
+
+    problems: dict[Any, dict[str, str]] = {}
+    symbols = {key: get(item, "symbol") for key, item in values.items()}
+    if instruments.required():
+        unknown = instruments.unknown_symbols({s for s in symbols.values() if s is not None})
+        for key, symbol in symbols.items():
+            if symbol is not None and symbol in unknown:
+                problems.setdefault(key, {})["symbol"] = f"{symbol} {instruments.UNKNOWN}"
+    ideas = {key: get(item, "idea_id") for key, item in values.items()}
+    missing = unknown_idea_ids(idea for idea in ideas.values() if idea is not None)
+    for key, idea in ideas.items():
+        if idea is not None and idea in missing:
+            problems.setdefault(key, {})["idea_id"] = UNKNOWN_IDEA.format(id=idea)
+    return problems
+
+
+def _merged(*parts: dict[int, dict[str, str]]) -> dict[int, dict[str, str]]:
+    merged: dict[int, dict[str, str]] = {}
+    for part in parts:
+        for index, fields in part.items():
+            merged.setdefault(index, {}).update(fields)
+    return dict(sorted(merged.items()))
 
 
 def store_records(records: Sequence[TradeRecord]) -> CaptureResult:
@@ -127,20 +190,40 @@ def store_records(records: Sequence[TradeRecord]) -> CaptureResult:
 def record_trades(items: Sequence[object], *, source: str = "api") -> CaptureResult:
     """Validate and store trades; spool them when the database cannot be reached.
 
-    Raises TradesRejected (nothing stored) for invalid input, SpoolUnavailable when the
-    database is down and the spool cannot be written either.
+    Raises TradesRejected (nothing stored) naming every bad field of every trade at once
+    (the format's rules, then an unknown instrument or idea), SpoolUnavailable when the
+    database is down and the spool cannot be written either. The result's ``warnings``
+    list what capture's checks flagged (journal.write.checks): stored, never refused.
     """
-    records = validate_records(items)
-    if not records:
+    if not items:
         return CaptureResult()
-    refuse_unknown_instruments(records)
+    parsed, errors, partial = parse_records(items)
+    outage: DatabaseError | None = None
     try:
+        problems = reference_problems({**parsed, **partial})
+    except DatabaseError as exc:
+        if not is_database_outage(exc):
+            raise
+        # The ideas cannot be looked up: the spool's replay checks them (and quarantines
+        # a trade naming none), as it checks every rule again.
+        outage, problems = exc, {}
+    if errors or problems:
+        # A field's own error (a symbol badly spelled) stands before what it names.
+        raise TradesRejected(_merged(problems, errors), total=len(items))
+    records = list(parsed.values())
+    warnings = checks.warnings(records, instruments.instrument_for)
+    try:
+        if outage is not None:
+            raise outage
         result = store_records(records)
     except DatabaseError as exc:
         if not is_database_outage(exc):
             raise
         _discard_broken_connection()
-        return _spool(records, exc, source=source)
+        result = _spool(records, exc, source=source)
+        result.warnings = warnings
+        return result
+    result.warnings = warnings
     if result.created or result.closed:
         logger.info(
             "trades recorded",

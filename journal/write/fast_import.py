@@ -32,14 +32,15 @@ import secrets
 from pathlib import Path
 
 import psycopg
+from django.apps import apps
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from journal import instruments
 from journal.write import storage
+from journal.write.capture import latest_trade_time
 from journal.write.records import (
     FIELDS,
-    MAX_FUTURE,
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_NUMBER_DIGITS,
@@ -135,8 +136,9 @@ def _json(column: str) -> str:
     )
 
 
-# The latest time a trade may carry: the application's clock (as parse_record's) plus
-# MAX_FUTURE, passed in; the database's clock may differ.
+# The latest time a trade may carry: the application's clock plus the clock-skew
+# allowance (journal.write.capture.latest_trade_time, as the exact path's), passed in;
+# the database's clock may differ.
 _FUTURE = "%(latest)s::timestamptz"
 
 # Every rule of parse_record, in its strict form: one per field of the format (checked
@@ -207,6 +209,12 @@ VALIDATE_INSTRUMENTS = VALIDATE.replace(
     f"WHERE ({ROW_RULES}) IS NOT TRUE OR symbol NOT IN "  # noqa: S608 - fixed names
     "(SELECT symbol FROM journal_instrument WHERE is_active)",
 )
+# A row naming an idea that does not exist declines the file (the exact path names it);
+# run after VALIDATE, so every idea_id is a valid bigint here.
+HAS_UNKNOWN_IDEAS = f"""
+    SELECT EXISTS (SELECT 1 FROM {STAGE} AS s WHERE s.idea_id IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM __ideas__ AS d WHERE d.id = s.idea_id::bigint))
+"""  # noqa: S608 - fixed names
 TABLE_HAS_RANGE = """
     SELECT EXISTS (SELECT 1 FROM journal_trade WHERE executed_at BETWEEN %s AND %s)
 """
@@ -240,13 +248,15 @@ _TYPED_SELECT = ", ".join(f"{_TYPED[name]} AS {name}" for name in COLUMNS)
 _TYPED_STAGE = f"(SELECT {_TYPED_SELECT} FROM {STAGE}) AS typed"  # noqa: S608
 # Keys met twice in one file: the open version first, so that the closing one completes
 # it (as the exact path does). Without such keys (the usual file) no sort is needed.
-MOVE = storage.insert_sql(_TYPED_STAGE, distinct=True)
-MOVE_UNIQUE = storage.insert_sql(_TYPED_STAGE)
+# Each records the checks of the trades it stores (journal.write.checks) and selects how
+# many it stored.
+MOVE = storage.checked_insert_sql(_TYPED_STAGE, distinct=True)
+MOVE_UNIQUE = storage.checked_insert_sql(_TYPED_STAGE)
 # A file of new keys in a time range the table has no trade in (a first import, a day's
 # file before any capture of that day): a plain INSERT, about a fifth cheaper than the
 # conflict checks. A writer who adds one of its keys meanwhile makes it fail with a
 # unique violation, which hands the file to the exact path.
-MOVE_NEW = storage.insert_sql(_TYPED_STAGE, on_conflict=False)
+MOVE_NEW = storage.checked_insert_sql(_TYPED_STAGE, on_conflict=False)
 HAS_REPEATED_KEYS = f"""
     SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY trade_id, executed_at::timestamptz
                    HAVING count(*) > 1)
@@ -323,12 +333,13 @@ def _run(path: Path, advance) -> tuple[int, int, int]:
                 raise Declined(f"COPY stored {cursor.rowcount} of {rows} row(s)")
             if rows == 0:
                 raise Declined("no rows")
-            latest = timezone.now() + MAX_FUTURE
             validate = VALIDATE_INSTRUMENTS if instruments.required() else VALIDATE
-            cursor.execute(validate.replace(STAGE, stage), {"latest": latest})
+            cursor.execute(validate.replace(STAGE, stage), {"latest": latest_trade_time()})
             failing, first, last = cursor.fetchone()
             if failing:
                 raise Declined(f"{failing} row(s) outside the plain spelling")
+            if _names_unknown_ideas(cursor, stage):
+                raise Declined("an idea_id names no trade idea")
             # Grouping and sorting a large file spill to disk at the default work_mem.
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute(HAS_REPEATED_KEYS.replace(STAGE, stage))
@@ -338,13 +349,22 @@ def _run(path: Path, advance) -> tuple[int, int, int]:
                 cursor.execute(TABLE_HAS_RANGE, [first, last])
                 move = MOVE_UNIQUE if cursor.fetchone()[0] else MOVE_NEW
             cursor.execute(move.replace(STAGE, stage), [timezone.now()])
-            created = max(cursor.rowcount, 0)
+            created = cursor.fetchone()[0]
             closed = 0
             if created < rows:  # some keys were known, or met twice: complete open trades
                 cursor.execute(CLOSE.replace(STAGE, stage))
-                closed = max(cursor.rowcount, 0)
+                closed = cursor.fetchone()[0]
             cursor.execute(f"DROP TABLE {stage}")
     return rows, created, closed
+
+
+def _names_unknown_ideas(cursor, stage: str) -> bool:
+    if not apps.is_installed("desk"):
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {stage} WHERE idea_id IS NOT NULL)")  # noqa: S608
+        return cursor.fetchone()[0]
+    ideas = apps.get_model("desk", "TradeIdea")._meta.db_table
+    cursor.execute(HAS_UNKNOWN_IDEAS.replace(STAGE, stage).replace("__ideas__", ideas))
+    return cursor.fetchone()[0]
 
 
 def _copy(cursor, stage: str, reader, header: list[str], handle, advance) -> int:

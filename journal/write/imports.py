@@ -22,7 +22,12 @@ from django.db import connection, transaction
 
 from journal import instruments
 from journal.write import fast_import, storage
-from journal.write.capture import store_records
+from journal.write.capture import (
+    UNKNOWN_IDEA,
+    latest_trade_time,
+    store_records,
+    unknown_idea_ids,
+)
 from journal.write.records import (
     REVIEW_COLUMNS,
     TEXT_FIELDS,
@@ -167,26 +172,74 @@ def read_jsonl(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | R
         raise ImportFailed("line 1: the file is empty; nothing was imported")
 
 
+# Rows validated before the ideas they name are looked up, at once.
+LOOKUP_ROWS = 2000
+
+
 def validated_rows(
-    path: Path, fmt: str, progress=None, known: dict | None = None
+    path: Path,
+    fmt: str,
+    progress=None,
+    known: dict | None = None,
+    idea_lines: dict[int, list[int]] | None = None,
 ) -> Iterator[tuple[int, TradeRecord | list[RowError]]]:
-    """(line, record or its errors) for every row; ``known``: the instruments a symbol
-    must be one of (None: any symbol)."""
+    """(line, record or its errors) for every row, every bad field of a row named at
+    once: the format's rules (journal.write.records.parse_record), a symbol that is no
+    instrument (``known``: the instruments a symbol must be one of; None: any) and an
+    ``idea_id`` of no trade idea. The ideas are looked up every LOOKUP_ROWS rows, unless
+    ``idea_lines`` is given: then each idea named is noted there ({idea id: [line]})
+    for the caller to look up once the rows are read (a COPY holds the connection while
+    they stream)."""
     reader = read_csv if fmt == "csv" else read_jsonl
+    latest = latest_trade_time()
     with path.open("rb") as handle:
+        pending: list[tuple[int, object]] = []
         for line, row in reader(handle, progress):
-            if isinstance(row, RowError):
-                yield line, [row]
-                continue
-            try:
-                record = parse_record(row)
-            except RecordError as exc:
-                yield line, [RowError(line, name, reason) for name, reason in exc.errors.items()]
-                continue
-            if known is not None and record.symbol not in known:
-                yield line, [RowError(line, "symbol", f"{record.symbol} {instruments.UNKNOWN}")]
-                continue
-            yield line, record
+            pending.append((line, _parsed(row, latest)))
+            if len(pending) >= LOOKUP_ROWS:
+                yield from _with_references(pending, known, idea_lines)
+                pending = []
+        yield from _with_references(pending, known, idea_lines)
+
+
+def _parsed(row, latest) -> TradeRecord | RowError | RecordError:
+    if isinstance(row, RowError):
+        return row
+    try:
+        return parse_record(row, latest=latest)
+    except RecordError as exc:
+        return exc
+
+
+def _with_references(rows: list, known: dict | None, idea_lines: dict | None):
+    """Each parsed row as a record or its errors, with those of what it names."""
+    named = {}
+    for line, item in rows:
+        if isinstance(item, TradeRecord):
+            named[line] = (item.symbol, item.idea_id)
+        elif isinstance(item, RecordError):
+            named[line] = (item.values.get("symbol"), item.values.get("idea_id"))
+    if idea_lines is None:
+        missing = unknown_idea_ids({idea for _symbol, idea in named.values() if idea})
+    else:
+        missing = set()
+        for line, (_symbol, idea) in named.items():
+            if idea is not None:
+                idea_lines.setdefault(idea, []).append(line)
+    for line, item in rows:
+        if isinstance(item, RowError):
+            yield line, [item]
+            continue
+        symbol, idea = named[line]
+        errors = [] if isinstance(item, TradeRecord) else list(item.errors.items())
+        if known is not None and symbol is not None and symbol not in known:
+            errors.insert(0, ("symbol", f"{symbol} {instruments.UNKNOWN}"))
+        if idea is not None and idea in missing:
+            errors.append(("idea_id", UNKNOWN_IDEA.format(id=idea)))
+        if errors:
+            yield line, [RowError(line, name, reason) for name, reason in errors]
+        else:
+            yield line, item
 
 
 def import_file(
@@ -208,13 +261,17 @@ def import_file(
     result = ImportResult(dry_run=dry_run, method="copy" if use_copy else "batches")
     # Read before the rows stream into a COPY, which holds the connection meanwhile.
     known = instruments.instruments() if instruments.required() else None
-    rows = validated_rows(path, fmt, progress, known)
+    idea_lines: dict[int, list[int]] | None = {} if use_copy else None
+    rows = validated_rows(path, fmt, progress, known, idea_lines)
     with transaction.atomic():
         # A plainly right CSV file is checked in SQL (journal/write/fast_import.py); any other
         # is validated row by row, naming line, field and reason.
         try_fast = fast and use_copy and fmt == "csv"
         if not (try_fast and fast_import.import_csv(path, result, progress)):
-            (_import_copy if use_copy else _import_batches)(rows, result)
+            if use_copy:
+                _import_copy(rows, result, idea_lines)
+            else:
+                _import_batches(rows, result)
         if result.errors and not skip_invalid:
             transaction.set_rollback(True)
             raise ImportFailed(
@@ -261,10 +318,15 @@ def _store(batch: list[TradeRecord], result: ImportResult) -> None:
     result.duplicates += stored.duplicates
 
 
-def _import_copy(rows, result: ImportResult) -> None:
-    """COPY the valid rows into the stage (journal.write.storage), then move them at once."""
+def _import_copy(rows, result: ImportResult, idea_lines: dict[int, list[int]]) -> None:
+    """COPY the valid rows into the stage (journal.write.storage), refuse those naming an
+    unknown idea (looked up once the COPY is done), then move the rest at once."""
     with connection.cursor() as cursor:
-        storage.stage(cursor, _valid_records(rows, result))
+        valid_lines: set[int] = set()
+        storage.stage(cursor, _valid_records(rows, result, valid_lines))
+        missing = unknown_idea_ids(idea_lines)
+        if missing:
+            _refuse_unknown_ideas(cursor, result, missing, idea_lines, valid_lines)
         if result.errors and not result.valid:
             return
         # The DISTINCT ON sort of a large file spills to disk at the default work_mem.
@@ -273,11 +335,27 @@ def _import_copy(rows, result: ImportResult) -> None:
     result.duplicates = result.valid - result.created - result.closed
 
 
-def _valid_records(rows, result: ImportResult):
-    for _line, item in rows:
+def _valid_records(rows, result: ImportResult, lines: set[int] | None = None):
+    for line, item in rows:
         record = _collect(result, item)
         if record is not None:
+            if lines is not None and record.idea_id is not None:
+                lines.add(line)
             yield record
+
+
+def _refuse_unknown_ideas(cursor, result, missing, idea_lines, valid_lines) -> None:
+    """Name ``idea_id`` on every line naming one of the ``missing`` ideas, and take the
+    valid ones among them out of the stage (--skip-invalid imports the others)."""
+    refused = sorted((line, idea) for idea in missing for line in idea_lines[idea])
+    for line, idea in refused:
+        result.errors.append(RowError(line, "idea_id", UNKNOWN_IDEA.format(id=idea)))
+    result.errors.sort(key=lambda error: error.line)
+    result.valid -= len({line for line, _idea in refused if line in valid_lines})
+    cursor.execute(
+        f"DELETE FROM {storage.STAGE} WHERE idea_id = ANY(%s)",  # noqa: S608 - fixed name
+        [sorted(missing)],
+    )
 
 
 def file_size(path: Path) -> int:

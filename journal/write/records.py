@@ -36,8 +36,19 @@ class Field:
 
 SPEC = (
     Field("trade_id", "text", True, 64, help="the broker's or the bot's id of the trade"),
-    Field("executed_at", "time", True, help="ISO 8601 with an offset: when it was opened"),
-    Field("closed_at", "time", help="ISO 8601 with an offset; empty while it is open"),
+    Field(
+        "executed_at",
+        "time",
+        True,
+        help="ISO 8601 with an offset: when it was opened (not later than now plus the "
+        "server's clock-skew allowance, 5 minutes by default)",
+    ),
+    Field(
+        "closed_at",
+        "time",
+        help="ISO 8601 with an offset; empty while it is open (not later than now plus "
+        "the clock-skew allowance)",
+    ),
     Field("symbol", "symbol", True, 32),
     Field("side", "side", True),
     Field("quantity", "decimal", True, sign="positive"),
@@ -58,7 +69,7 @@ SPEC = (
         sign="positive",
         help="the initial stop (below the entry of a long, above a short's): R-multiples",
     ),
-    Field("idea_id", "id", help="the trade idea that caused the trade"),
+    Field("idea_id", "id", help="the trade idea that caused the trade (an idea that exists)"),
 )
 FIELDS = tuple(f.name for f in SPEC)
 REQUIRED = tuple(f.name for f in SPEC if f.required)
@@ -89,7 +100,9 @@ MAX_JSON_NUMBER_DIGITS = 15  # digits before the point; a float holds 15 exactly
 # a bug upstream, and Python's datetime overflows near year 9999 with an offset.
 EARLIEST_YEAR = 1990
 LATEST_YEAR = 2100
-# Clocks drift; a trade far in the future is a bug upstream, not a trade.
+# Clocks drift; a trade far in the future is a bug upstream, not a trade. Capture passes
+# its own limit (journal.write.capture.latest_trade_time: django.utils.timezone.now()
+# plus settings.JOURNAL_CLOCK_SKEW_SECONDS); this is the default of callers that do not.
 MAX_FUTURE = timedelta(minutes=5)
 
 SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/:=^-]{0,31}$")
@@ -98,10 +111,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class RecordError(ValueError):
-    """A trade record is invalid; ``errors`` maps each bad field to its reason."""
+    """A trade record is invalid; ``errors`` maps each bad field to its reason, ``values``
+    holds the fields that were valid (so that checks against the database, such as an
+    unknown symbol or idea, can name their fields in the same report)."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], values: dict[str, Any] | None = None):
         self.errors = errors
+        self.values = values or {}
         super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors.items()))
 
 
@@ -468,8 +484,14 @@ def _parser(spec: Field):
 _PARSERS = {spec.name: _parser(spec) for spec in SPEC}
 
 
-def parse_record(data: Any, *, now: datetime | None = None) -> TradeRecord:
-    """Validate one trade record (a mapping of field name to value)."""
+def parse_record(data: Any, *, latest: datetime | None = None) -> TradeRecord:
+    """Validate one trade record (a mapping of field name to value).
+
+    ``latest``: the latest time a trade may carry (capture passes now plus the clock-skew
+    allowance; default: this machine's clock plus MAX_FUTURE). Every bad field is named
+    at once, the rules between fields included (a bad ``side`` and an ``executed_at`` in
+    the future are two errors), each checked where the fields it reads are valid.
+    """
     if not isinstance(data, dict):
         raise RecordError({"non_field_errors": "a trade must be a JSON object"})
     errors: dict[str, str] = {}
@@ -489,36 +511,43 @@ def parse_record(data: Any, *, now: datetime | None = None) -> TradeRecord:
     for name in REQUIRED:
         if name not in values and name not in errors:
             errors[name] = "is required"
-    if not errors:
-        _check_consistency(values, errors, now or datetime.now(UTC))
+    _check_consistency(values, errors, latest or datetime.now(UTC) + MAX_FUTURE)
     if errors:
-        raise RecordError(errors)
+        raise RecordError(errors, {k: v for k, v in values.items() if k not in errors})
     return TradeRecord(**values)
 
 
-def _check_consistency(values: dict[str, Any], errors: dict[str, str], now: datetime) -> None:
-    executed_at = values["executed_at"]
-    if executed_at > now + MAX_FUTURE:
-        errors["executed_at"] = "is in the future"
-    stop = values.get("stop_loss")
-    if stop is not None:
-        long = values["side"] == "long"
-        if (long and stop >= values["entry_price"]) or (not long and stop <= values["entry_price"]):
+def _check_consistency(values: dict[str, Any], errors: dict[str, str], latest: datetime) -> None:
+    """The rules between fields, each where the fields it reads parsed (a field that
+    failed to parse keeps its own error)."""
+
+    def refuse(name: str, reason: str) -> None:
+        errors.setdefault(name, reason)
+
+    executed_at = values.get("executed_at")
+    if executed_at is not None and executed_at > latest:
+        refuse("executed_at", "is in the future")
+    stop, side, entry = values.get("stop_loss"), values.get("side"), values.get("entry_price")
+    if stop is not None and side is not None and entry is not None:
+        long = side == "long"
+        if (long and stop >= entry) or (not long and stop <= entry):
             where = "below" if long else "above"
-            errors["stop_loss"] = f"a {values['side']} trade's stop must be {where} the entry price"
+            refuse("stop_loss", f"a {side} trade's stop must be {where} the entry price")
+    if "closed_at" in errors:
+        return  # open or closed cannot be told: the closing fields are not judged
     closed_at = values.get("closed_at")
     if closed_at is None:
         for name in ("exit_price", "pnl"):
             if name in values:
-                errors[name] = "only a closed trade has one (closed_at is empty)"
+                refuse(name, "only a closed trade has one (closed_at is empty)")
         return
-    if closed_at < executed_at:
-        errors["closed_at"] = "is before executed_at"
-    elif closed_at > now + MAX_FUTURE:
-        errors["closed_at"] = "is in the future"
+    if executed_at is not None and closed_at < executed_at:
+        refuse("closed_at", "is before executed_at")
+    elif closed_at > latest:
+        refuse("closed_at", "is in the future")
     for name in ("exit_price", "pnl"):
         if name not in values:
-            errors[name] = "is required when closed_at is given"
+            refuse(name, "is required when closed_at is given")
 
 
 def header_problem(header: list[str]) -> str | None:

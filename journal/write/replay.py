@@ -17,12 +17,13 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 
 from backoffice.db.errors import is_database_outage
-from journal import instruments
 from journal.write.capture import (
     CaptureResult,
     _discard_broken_connection,
     get_spool,
+    latest_trade_time,
     record_trades,
+    reference_problems,
     store_records,
 )
 from journal.write.records import RecordError, TradeRecord, parse_record
@@ -118,29 +119,50 @@ REPLAY_BATCH_BYTES = 16 * 1024 * 1024
 
 
 def _replay_file(spool: Spool, path: Path, batch_size: int, result: ReplayResult, progress):
-    batch: list[tuple[SpooledLine, TradeRecord]] = []
+    """Check every line by capture's rules (the format's, with the clock read now; the
+    instruments and ideas it names) and store the valid ones in batches."""
+    batch: list[tuple[SpooledLine, TradeRecord | RecordError]] = []
     size = 0
-    required = instruments.required()
+    latest = latest_trade_time()
     for line in spool.read(path):
         result.read += 1
         if line.entry is None:
             _quarantine(spool, line, line.error or "unreadable line", result)
             continue
         try:
-            record = parse_record(line.entry["trade"])
+            parsed: TradeRecord | RecordError = parse_record(line.entry["trade"], latest=latest)
         except RecordError as exc:
-            _quarantine(spool, line, f"invalid trade: {exc}", result)
-            continue
-        if required and record.symbol in instruments.unknown_symbols({record.symbol}):
-            _quarantine(spool, line, f"symbol: {record.symbol} {instruments.UNKNOWN}", result)
-            continue
-        batch.append((line, record))
+            parsed = exc
+        batch.append((line, parsed))
         size += len(line.raw)
         if len(batch) >= batch_size or size >= REPLAY_BATCH_BYTES:
-            _replay_batch(spool, batch, result, progress)
+            _replay_checked(spool, batch, result, progress)
             batch, size = [], 0
     if batch:
-        _replay_batch(spool, batch, result, progress)
+        _replay_checked(spool, batch, result, progress)
+
+
+def _replay_checked(spool: Spool, batch: list, result: ReplayResult, progress) -> None:
+    """Quarantine the lines of ``batch`` that break a rule, naming every bad field of
+    each, and store the others."""
+    problems = reference_problems(
+        {
+            index: parsed if isinstance(parsed, TradeRecord) else parsed.values
+            for index, (_line, parsed) in enumerate(batch)
+        }
+    )
+    valid = []
+    for index, (line, parsed) in enumerate(batch):
+        errors = {**problems.get(index, {})}
+        if isinstance(parsed, RecordError):
+            errors.update(parsed.errors)
+        if errors:
+            reasons = "; ".join(f"{name}: {reason}" for name, reason in errors.items())
+            _quarantine(spool, line, f"invalid trade: {reasons}", result)
+        else:
+            valid.append((line, parsed))
+    if valid:
+        _replay_batch(spool, valid, result, progress)
 
 
 def _replay_batch(spool: Spool, batch: list, result: ReplayResult, progress) -> None:

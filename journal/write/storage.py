@@ -5,7 +5,9 @@ their order:
 1. a key met several times in the batch counts once, in its latest state: an open trade
    followed by its close is stored closed (a second close changes nothing);
 2. insert every record whose key (trade_id, executed_at) is new, skipping the others;
-3. complete, once, a stored open trade that arrives again with its closing fields.
+3. complete, once, a stored open trade that arrives again with its closing fields;
+4. record, in the same statement as 2. and 3., the flags of capture's checks of the
+   trades stored against their instruments (journal.write.checks).
 
 On PostgreSQL a small batch (an API request) is one INSERT ... VALUES; a large one (a
 spool replay, the exact import path) is COPied into a temporary stage table and moved
@@ -22,7 +24,9 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
+from journal import instruments
 from journal.models import Trade, TradeStatus
+from journal.write import checks
 from journal.write.records import FIELDS, JSON_FIELDS, TradeRecord
 
 # journal_trade's columns of the format (journal.write.records.FIELDS), then its own.
@@ -98,8 +102,9 @@ def insert_sql(source: str, *, distinct: bool = False, on_conflict: bool = True)
 
 def close_sql(source: str) -> str:
     """Complete, once, the stored open trades that ``source`` holds closed (the first
-    close of a key wins); ``source`` has trade_id, executed_at and CLOSING, typed."""
-    return f"""
+    close of a key wins), and record their checks; selects how many it completed.
+    ``source`` has trade_id, executed_at and CLOSING, typed."""
+    update = f"""
         UPDATE journal_trade AS t
         SET closed_at = s.closed_at, exit_price = s.exit_price, pnl = s.pnl, fees = s.fees,
             status = 'closed'
@@ -108,13 +113,27 @@ def close_sql(source: str) -> str:
         WHERE t.trade_id = s.trade_id AND t.executed_at = s.executed_at
           AND t.status = 'open'
     """  # noqa: S608
+    # The stored trade's values (its entry and quantity as first stored), qualified: the
+    # source has columns of the same names.
+    return checks.with_checks(update, returning_prefix="t.")
 
 
-# A small batch (one record per key) in one statement of VALUES.
-INSERT_SQL = (
-    f"INSERT INTO journal_trade ({_COLUMN_LIST}) VALUES {{rows}} "  # noqa: S608
-    f"ON CONFLICT {_KEY} DO NOTHING RETURNING trade_id, executed_at"
-)
+def checked_insert_sql(source: str, *, distinct: bool = False, on_conflict: bool = True) -> str:
+    """insert_sql that also records the checks of the trades it stores; selects how
+    many it stored."""
+    return checks.with_checks(insert_sql(source, distinct=distinct, on_conflict=on_conflict))
+
+
+# A small batch (one record per key) in one statement of VALUES, with its checks;
+# selects the keys it stored.
+INSERT_SQL = f"""
+    WITH stored AS (
+        INSERT INTO journal_trade ({_COLUMN_LIST}) VALUES {{rows}}
+        ON CONFLICT {_KEY} DO NOTHING RETURNING {", ".join(checks.CHECKED)}
+    ),
+    checks AS ({checks.record_sql("stored")})
+    SELECT trade_id, executed_at FROM stored
+"""  # noqa: S608 - fixed names; the values are parameters
 _CLOSE_VALUES = "(VALUES {rows}) AS v (trade_id, executed_at, closed_at, exit_price, pnl, fees)"
 CLOSE_ROW = "(%s, %s::timestamptz, %s::timestamptz, %s::numeric, %s::numeric, %s::numeric)"
 
@@ -129,7 +148,7 @@ CREATE_STAGE = f"""
     SELECT {_COLUMN_LIST} FROM journal_trade WITH NO DATA
 """  # noqa: S608 - fixed names
 COPY_STAGE = f"COPY {STAGE} ({_COLUMN_LIST}) FROM STDIN"
-MOVE_STAGE = insert_sql(STAGE, distinct=True)
+MOVE_STAGE = checked_insert_sql(STAGE, distinct=True)
 CLOSE_FROM_STAGE = close_sql(STAGE)
 COPY_THRESHOLD = 200  # rows from which the staged COPY beats one INSERT ... VALUES
 
@@ -153,25 +172,28 @@ def stage(cursor, records: Iterable[TradeRecord], on_record=None) -> None:
 
 
 def move_stage(cursor) -> tuple[int, int]:
-    """Insert the staged trades and complete stored open ones; drop the stage.
+    """Insert the staged trades and complete stored open ones, with their checks; drop
+    the stage.
 
     Returns (created, closed).
     """
     cursor.execute(MOVE_STAGE)
-    created = max(cursor.rowcount, 0)
+    created = cursor.fetchone()[0]
     cursor.execute(CLOSE_FROM_STAGE)
-    closed = max(cursor.rowcount, 0)
+    closed = cursor.fetchone()[0]
     cursor.execute(f"DROP TABLE {STAGE}")
     return created, closed
 
 
-# The staged batch (one record per key) inserted, counting in SQL the created trades
-# whose open version the batch itself closed (their keys are passed as two arrays).
+# The staged batch (one record per key) inserted with its checks, counting in SQL the
+# created trades whose open version the batch itself closed (their keys are passed as
+# two arrays).
 _MOVE_COUNTING = f"""
-    WITH created AS ({insert_sql(STAGE)} RETURNING trade_id, executed_at)
+    WITH stored AS ({insert_sql(STAGE)} RETURNING {", ".join(checks.CHECKED)}),
+    checks AS ({checks.record_sql("stored")})
     SELECT count(*), count(*) FILTER (WHERE (trade_id, executed_at) IN (
         SELECT * FROM unnest(%s::text[], %s::timestamptz[])))
-    FROM created
+    FROM stored
 """  # noqa: S608
 
 
@@ -183,7 +205,7 @@ def _copy_batch(records: Sequence[TradeRecord], closed_here: set) -> tuple[int, 
         cursor.execute(_MOVE_COUNTING, [[k[0] for k in keys], [k[1] for k in keys]])
         created, closed_created = cursor.fetchone()
         cursor.execute(CLOSE_FROM_STAGE)
-        closed = max(cursor.rowcount, 0) + closed_created
+        closed = cursor.fetchone()[0] + closed_created
         cursor.execute(f"DROP TABLE {STAGE}")
     return created, closed
 
@@ -217,7 +239,7 @@ def _insert_postgres(records: Sequence[TradeRecord]) -> tuple[set, int]:
             )
         values = _CLOSE_VALUES.format(rows=", ".join([CLOSE_ROW] * len(closing)))
         cursor.execute(close_sql(values), close_params)
-        return created_keys, max(cursor.rowcount, 0)
+        return created_keys, cursor.fetchone()[0]
 
 
 def _insert_orm(records: Sequence[TradeRecord]) -> tuple[set, int]:
@@ -231,15 +253,24 @@ def _insert_orm(records: Sequence[TradeRecord]) -> tuple[set, int]:
         if (trade_id, executed_at) in keys
     }
     now = timezone.now()
-    new, created, closed = [], set(), 0
+    new, created, closed, completed = [], set(), 0, []
     for record in records:  # one record per key (latest_states)
         status = existing.get(record.key)
         if status is None:
             new.append(Trade(**dict(zip(COLUMNS, row_values(record, now), strict=True))))
             created.add(record.key)
         elif status == TradeStatus.OPEN and record.is_closed:
-            closed += Trade.objects.filter(
+            done = Trade.objects.filter(
                 trade_id=record.trade_id, executed_at=record.executed_at, status=TradeStatus.OPEN
             ).update(status=TradeStatus.CLOSED, **{name: getattr(record, name) for name in CLOSING})
+            closed += done
+            if done:
+                completed.append(record.key)
     Trade.objects.bulk_create(new, batch_size=500)
+    # The checks of what was stored: the new trades as given, the completed ones as the
+    # database now holds them (their entry and quantity as first stored).
+    stored = list(new)
+    for trade_id, executed_at in completed:
+        stored.extend(Trade.objects.filter(trade_id=trade_id, executed_at=executed_at))
+    checks.record_orm(stored, instruments.instrument_for)
     return created, closed

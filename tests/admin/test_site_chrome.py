@@ -64,6 +64,9 @@ def test_the_formatting_helpers_read_as_a_trader_writes():
     assert formatting.quantity(Decimal("0.50000000"), "lots") == "0.5 lots"
     assert formatting.quantity(Decimal("1.00000000"), "lots") == "1 lot"
     assert formatting.plain(Decimal("20000.00000000")) == "20,000"
+    # A zero as a numeric(20, 8) column returns it: "0", not "0.0000000".
+    assert formatting.plain(Decimal("0E-8")) == "0"
+    assert formatting.quantity(Decimal("0E-8")) == "0"
     assert formatting.when(datetime(2026, 11, 27, 7, 0, tzinfo=UTC)) == "2026-11-27 07:00"
     assert formatting.age(timedelta(minutes=12, seconds=40)) == "12 min"
     assert formatting.age(timedelta(hours=3, minutes=5)) == "3 h 05 min"

@@ -28,7 +28,7 @@ COLUMNS = {
     "time": "Time",
     "trade": "Trade",
     "prices": "Entry → exit",
-    "pnl_coloured": "P&amp;L",
+    "pnl_checks": "P&amp;L · checks",
     "strategy_account": "Strategy / account",
     "model_version_display": "Model version",
     "review_status": "Review",

@@ -2,6 +2,7 @@
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from rest_framework.test import APIClient
@@ -10,6 +11,8 @@ from backoffice.services import api_key_create
 
 _ids = itertools.count(1)
 BASE_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# The instant a test's clock stands at (frozen_now), far from the real date either way.
+FROZEN_NOW = datetime(2026, 3, 31, 23, 59, 30, tzinfo=UTC)
 
 
 def trade_data(**overrides) -> dict:
@@ -39,6 +42,24 @@ def open_trade_data(**overrides) -> dict:
     return trade_data(**{"closed_at": None, "exit_price": None, "pnl": None, **overrides})
 
 
+def existing_ideas(*pks: int) -> list:
+    """Trade ideas of the desk with these ids (a trade may name only an idea that exists)."""
+    from decimal import Decimal
+
+    from desk.models import TradeIdea
+
+    return [
+        TradeIdea.objects.create(
+            pk=pk,
+            symbol="EURUSD",
+            direction="long",
+            entry_price=Decimal("1.0845"),
+            confidence_score=Decimal("0.7"),
+        )
+        for pk in pks
+    ]
+
+
 @pytest.fixture
 def bot(db):
     """A trading bot's API client: may record and read trades."""
@@ -55,6 +76,14 @@ def reader(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
     return client
+
+
+@pytest.fixture
+def frozen_now():
+    """Django's clock (django.utils.timezone.now, which capture reads) stands still at
+    FROZEN_NOW, a month end: no test depends on today's date."""
+    with mock.patch("django.utils.timezone.now", return_value=FROZEN_NOW):
+        yield FROZEN_NOW
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def test_the_database_refuses_a_bad_side_even_past_the_code():
 def test_post_one_trade_or_a_list(bot):
     response = bot.post("/api/v1/trades", trade_data(), format="json")
     assert response.status_code == 201
-    assert response.json() == {"created": 1, "duplicates": 0, "closed": 0}
+    assert response.json() == {"created": 1, "duplicates": 0, "closed": 0, "warnings": []}
     response = bot.post("/api/v1/trades", [trade_data(), trade_data()], format="json")
     assert response.json()["created"] == 2
 

@@ -12,8 +12,11 @@ from django.core.management import call_command
 from backoffice.db.money import ExactSum
 from desk.models import AccountSnapshot, Decision, IdeaStatus, TradeIdea
 from journal import demo
+from journal.analytics.excursions import excursions
+from journal.analytics.performance import r_multiple
 from journal.instruments import CATALOGUE, expected_pnl, instrument_for
-from journal.models import Trade
+from journal.models import Trade, TradeCheck
+from journal.write import checks
 from models_registry.models import ModelVersion
 from tests.clock import sweep
 
@@ -87,12 +90,47 @@ def check_the_account_follows_the_journal():
         assert snapshot.equity == snapshot.balance + snapshot.open_pl
 
 
+def check_the_trades_come_out_clean_of_the_instrument_checks():
+    # Prices on their tick (US500 in quarter points), sizes on their step, P&L as the
+    # prices make it: nothing flagged, stored or recomputed.
+    assert TradeCheck.objects.count() == 0
+    odd = {
+        trade.trade_id: checks.flags(trade, instrument_for(trade.symbol))
+        for trade in Trade.objects.all()
+    }
+    assert not {trade_id: found for trade_id, found in odd.items() if found}
+
+
+def check_mae_and_mfe_agree_with_every_demo_trade():
+    """The issue's demo: DEMO-00029 closed at -1.03 R showed MAE 4.44 R (its prices came
+    from the daily walk, the bars from the hourly one); trades stopped out at -1.00 R
+    showed MAE 0.88 R (their exits were not in the bars)."""
+    trades = {t.pk: t for t in Trade.objects.filter(status="closed")}
+    found = excursions(trades.values())
+    assert len(found) > 50
+    for pk, excursion in found.items():
+        trade = trades[pk]
+        if excursion.disagreement:
+            # Only the serving demo's loop trades take their exits from a coin flip
+            # (the model's probability) rather than from the bars.
+            assert trade.trade_id.startswith("LOOP-"), (trade.trade_id, excursion)
+            assert excursion.mae is None
+            continue
+        assert not trade.trade_id.startswith("DEMO-")  # they end where the bars begin
+        r = r_multiple(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
+        assert excursion.mae >= 0 and excursion.mfe >= 0
+        if r is not None:
+            assert excursion.mae_r >= -r and excursion.mfe_r >= r, (trade.trade_id, r, excursion)
+
+
 CHECKS = (
     check_prices_move_like_their_markets,
     check_pnl_is_what_the_move_is_worth_by_point_value,
     check_trades_carry_the_ideas_and_the_models_that_proposed_them,
     check_ideas_and_trades_are_spread_over_the_trading_day,
     check_the_account_follows_the_journal,
+    check_the_trades_come_out_clean_of_the_instrument_checks,
+    check_mae_and_mfe_agree_with_every_demo_trade,
 )
 
 

@@ -17,6 +17,7 @@ from journal.models import Trade
 from journal.write import fast_import
 from journal.write.imports import ImportFailed, ImportResult, import_file
 from journal.write.records import FIELDS, RecordError, parse_record
+from tests.journal.conftest import existing_ideas
 
 pytestmark = pytest.mark.django_db
 
@@ -202,6 +203,7 @@ INVALID = [
 
 
 def test_every_row_the_fast_path_accepts_is_accepted_and_stored_alike(tmp_path):
+    existing_ideas(42, 2**63 - 1)  # the ideas the rows name
     accepted_plain = 0
     for n, overrides in enumerate(PLAIN + UNUSUAL_BUT_VALID + INVALID):
         data = row(**overrides)

@@ -15,7 +15,7 @@ import pytest
 from journal.models import Trade, TradeStatus
 from journal.write.capture import record_trades
 from journal.write.records import MAX_JSON_BYTES
-from tests.journal.conftest import open_trade_data, trade_data
+from tests.journal.conftest import existing_ideas, open_trade_data, trade_data
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
@@ -118,7 +118,7 @@ def test_an_open_and_its_close_in_one_batch_end_closed_with_the_close_figures(bo
     opened = open_trade_data(trade_id="PAIR-1")
     response = bot.post("/api/v1/trades", [opened, closing_of(opened)], format="json")
     assert response.status_code == 201
-    assert response.json() == {"created": 1, "duplicates": 0, "closed": 1}
+    assert response.json() == {"created": 1, "duplicates": 0, "closed": 1, "warnings": []}
     trade = Trade.objects.get(trade_id="PAIR-1")
     assert (trade.status, trade.pnl, trade.exit_price) == (
         TradeStatus.CLOSED,
@@ -130,7 +130,7 @@ def test_an_open_and_its_close_in_one_batch_end_closed_with_the_close_figures(bo
 def test_a_close_before_its_open_in_one_batch_also_ends_closed(bot):
     opened = open_trade_data(trade_id="PAIR-2")
     response = bot.post("/api/v1/trades", [closing_of(opened), opened], format="json")
-    assert response.json() == {"created": 1, "duplicates": 1, "closed": 0}
+    assert response.json() == {"created": 1, "duplicates": 1, "closed": 0, "warnings": []}
     assert Trade.objects.get(trade_id="PAIR-2").status == TradeStatus.CLOSED
 
 
@@ -141,6 +141,7 @@ def test_a_second_close_in_the_batch_changes_nothing(bot):
         "created": 1,
         "duplicates": 1,
         "closed": 1,
+        "warnings": [],
     }
     assert Trade.objects.get(trade_id="PAIR-3").pnl == Decimal("10")
 
@@ -211,6 +212,7 @@ def test_a_large_batch_takes_the_staged_copy_and_counts_alike(settings):
 
 
 def test_a_trade_carries_its_initial_stop_and_the_idea_that_caused_it(bot):
+    existing_ideas(77)
     data = trade_data(trade_id="WITH-STOP", stop_loss="1.0800", idea_id=77)
     assert bot.post("/api/v1/trades", data, format="json").status_code == 201
     trade = Trade.objects.get(trade_id="WITH-STOP")

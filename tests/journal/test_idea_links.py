@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from journal.models import Trade
 from journal.write.replay import spool_replay
-from tests.journal.conftest import open_trade_data, trade_data
+from tests.journal.conftest import existing_ideas, open_trade_data, trade_data
 from tests.journal.test_faults import drop_this_connection
 
 
@@ -28,6 +28,7 @@ def links() -> dict[str, tuple]:
 
 @pytest.mark.django_db
 def test_idea_ids_go_out_and_back_in_through_csv_and_json_lines_by_both_paths(bot, tmp_path):
+    existing_ideas(7, 8, 2**63 - 1)
     trades = [
         trade_data(trade_id="L-1", idea_id=7, stop_loss="1.08"),
         trade_data(trade_id="L-2", idea_id="9223372036854775807"),
@@ -53,6 +54,7 @@ def test_idea_ids_go_out_and_back_in_through_csv_and_json_lines_by_both_paths(bo
 
 @pytest.mark.django_db(transaction=True)
 def test_a_spooled_trade_keeps_its_idea_when_it_is_replayed(bot, spool_dir):
+    existing_ideas(41)
     assert bot.get("/api/v1/trades").status_code == 200  # the worker has seen the key
     drop_this_connection()
     response = bot.post(

@@ -251,3 +251,66 @@ def test_the_admin_export_is_spreadsheet_safe_too(client, django_user_model):
     body = b"".join(client.get("/admin/journal/trade/export.csv").streaming_content).decode()
     assert ",'=HYPERLINK" in body.replace('"', "") and "'+cmd" in body
     assert ",=HYPERLINK" not in body.replace('"', "")
+
+
+# -- exports in plain decimals (issue 26, item 12) ------------------------------------------
+
+
+def test_an_export_writes_plain_decimals_and_re_imports_by_the_fast_path(tmp_path):
+    """PostgreSQL gives a stored zero back as Decimal('0E-8'), which str() wrote into
+    the file; the import's fast path rightly declines it, so the export's own file went
+    the slow way. Decimals are plain, at the instrument's decimals where exact."""
+    from journal.instruments import forget, instruments_seed
+    from journal.write.capture import record_trades
+
+    instruments_seed()
+    forget()
+    record_trades(
+        [
+            trade_data(trade_id="ZERO-FEES", fees="0", pnl="675", quantity="1.5"),
+            trade_data(
+                trade_id="US-OFF-TICK",
+                symbol="US500",
+                quantity="1",
+                entry_price="5711.123",
+                exit_price="5720",
+                fees="0",
+                pnl="0",
+            ),
+            trade_data(trade_id="NO-INSTRUMENT", symbol="ES=F", quantity="0.00000001", fees="0"),
+            open_trade_data(trade_id="OPEN-ZERO", fees="0", confidence="0.5"),
+        ]
+    )
+    for fmt in ("csv", "jsonl"):
+        path = tmp_path / f"out.{fmt}"
+        call_command(
+            "export_trades", "--format", fmt, "-o", str(path), "--no-progress", stderr=io.StringIO()
+        )
+        text = path.read_text()
+        assert "E-" not in text and "E+" not in text, text  # never scientific notation
+        if fmt == "csv":
+            rows = {row["trade_id"]: row for row in csv.DictReader(io.StringIO(text))}
+        else:
+            rows = {row["trade_id"]: row for row in map(json.loads, text.splitlines())}
+        zero = rows["ZERO-FEES"]
+        # EURUSD: prices with five decimals, lots with two, USD with two.
+        assert (zero["entry_price"], zero["exit_price"]) == ("1.08450", "1.08900")
+        assert (zero["quantity"], zero["fees"], zero["pnl"]) == ("1.50", "0.00", "675.00")
+        off = rows["US-OFF-TICK"]
+        assert (off["entry_price"], off["exit_price"], off["pnl"]) == (
+            "5711.123",
+            "5720.00",
+            "0.00",
+        )
+        plain = rows["NO-INSTRUMENT"]  # no instrument: the digits it has, no padding
+        assert (plain["quantity"], plain["fees"], plain["entry_price"]) == (
+            "0.00000001",
+            "0",
+            "1.0845",
+        )
+        assert rows["OPEN-ZERO"]["confidence"] == "0.5" and rows["OPEN-ZERO"]["pnl"] in ("", None)
+    before = list(Trade.objects.order_by("trade_id").values_list(*FIELDS))
+    Trade.objects.all().delete()
+    report = run_import(tmp_path / "out.csv")
+    assert "(fast_copy)" in report and "4 created" in report, report
+    assert list(Trade.objects.order_by("trade_id").values_list(*FIELDS)) == before

@@ -1,14 +1,20 @@
-"""One set of rules for a trade: parse_record, the database and the CSV fast path agree.
+"""One set of rules for a trade: capture, the database, the API, the spool's replay and
+both import paths agree.
 
 Hypothesis generates trade records around the valid format, with hostile values mixed
 in (NUL, lone surrogates, control characters, Infinity, NaN, 1e5000, thousands of
-digits, deep nesting, year 9999 with an offset, wrong types). For every record:
-- parse_record accepts it, or refuses it naming fields, with a message that renders;
-- what parse_record accepts, PostgreSQL stores, and the API reads back and renders
-  (a value the database would refuse is never accepted first);
-- as a one-row CSV file, the exact import accepts it exactly when parse_record accepts
-  its cells, and the fast path accepts only rows parse_record accepts, storing them
-  alike.
+digits, deep nesting, year 9999 with an offset, wrong types, times around the end of
+the clock-skew allowance, ideas that do not exist). Django's clock is frozen at FROZEN
+(capture reads django.utils.timezone.now). Capture's decision (``decide``: the format's
+rules with the allowance, then the instruments and ideas named) is the reference:
+- it accepts the record, or refuses it naming fields, with a message that renders;
+- what it accepts, PostgreSQL stores, and the API reads back and renders (a value the
+  database would refuse is never accepted first);
+- the API (its service, and over HTTP where the record is plain JSON) and the spool's
+  replay decide alike, naming the same fields; what was accepted and spooled is stored
+  by the replay;
+- as a one-row CSV file, the exact import accepts it exactly when capture accepts its
+  cells, and the fast path accepts only rows capture accepts, storing them alike.
 """
 
 import csv
@@ -17,19 +23,29 @@ import json
 import os
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from unittest import mock
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backoffice.api.renderers import JSONRenderer
 from journal.api import TradeOutSerializer
-from journal.models import Trade
+from journal.models import QuarantinedLine, Trade
 from journal.write import fast_import
-from journal.write.capture import store_records
+from journal.write.capture import (
+    TradesRejected,
+    get_spool,
+    parse_records,
+    record_trades,
+    reference_problems,
+    store_records,
+)
 from journal.write.imports import ImportFailed, ImportResult, import_file
-from journal.write.records import FIELDS, RecordError, parse_record
+from journal.write.records import FIELDS
+from journal.write.replay import spool_replay
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +56,16 @@ EXAMPLES = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=os.environ.get("FUZZ_RANDOM") != "1",
 )
+
+# Where Django's clock stands (a month's last minutes); the allowance is the default 300 s.
+FROZEN = datetime(2026, 10, 31, 23, 57, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    with mock.patch("django.utils.timezone.now", return_value=FROZEN):
+        yield
+
 
 HOSTILE_TEXT = st.sampled_from(
     ["\x00", "x\x00y", "\ud800", "a\udfffb", "\t", "\x7f", " ", "é", "=HYPERLINK(1)", "x" * 65]
@@ -56,6 +82,12 @@ TIMES = st.one_of(
         min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=ZONES
     ).map(lambda moment: moment.isoformat()),
     st.sampled_from(["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "2026-03-02", "x"]),
+    # Around the end of the allowance (FROZEN + 300 s), in any zone.
+    st.builds(
+        lambda seconds, zone: (FROZEN + timedelta(seconds=seconds)).astimezone(zone).isoformat(),
+        st.integers(-600, 900),
+        ZONES,
+    ),
 )
 DECIMALS = st.one_of(
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
@@ -138,13 +170,20 @@ def records(draw) -> dict:
     return record
 
 
-def parse(record) -> tuple[object | None, dict | None]:
-    try:
-        return parse_record(record), None
-    except RecordError as exc:
-        assert exc.errors and all(isinstance(name, str) for name in exc.errors)
-        json.dumps(exc.errors, ensure_ascii=False).encode("utf-8")  # the message renders
-        return None, exc.errors
+def decide(record) -> tuple[object | None, dict | None]:
+    """Capture's decision on one record: (the TradeRecord, None) or (None, {field:
+    reason}), every field named."""
+    parsed, errors, partial = parse_records([record])
+    problems = reference_problems({**parsed, **partial})
+    errors = {**problems.get(0, {}), **errors.get(0, {})}
+    if errors:
+        assert all(isinstance(name, str) for name in errors)
+        json.dumps(errors, ensure_ascii=False).encode("utf-8")  # the message renders
+        return None, errors
+    return parsed[0], None
+
+
+parse = decide
 
 
 @EXAMPLES
@@ -160,6 +199,53 @@ def test_what_parse_record_accepts_the_database_stores_and_the_api_reads_back(re
         read_back = json.loads(body)
         assert read_back["signals"] == json.loads(json.dumps(parsed.signals))
         assert Decimal(read_back["quantity"]) == parsed.quantity
+        transaction.set_rollback(True)
+
+
+def plain_json(record) -> bytes | None:
+    """The record as an API body, where JSON can carry it (no NaN, no lone surrogate)."""
+    try:
+        return json.dumps(record, cls=DjangoJSONEncoder, allow_nan=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError, TypeError):
+        return None
+
+
+@EXAMPLES
+@given(record=records())
+def test_the_api_and_the_spool_replay_decide_as_capture_does(record, bot, spool_dir):
+    parsed, errors = decide(record)
+    with transaction.atomic():
+        try:
+            record_trades([record])
+            refused = None
+        except TradesRejected as exc:
+            refused = {error["field"] for error in exc.errors}
+        transaction.set_rollback(True)
+    assert refused == (None if errors is None else set(errors)), (record, errors, refused)
+    body = plain_json(record)
+    if body is not None:
+        with transaction.atomic():
+            response = bot.post("/api/v1/trades", body, content_type="application/json")
+            transaction.set_rollback(True)
+        if errors is None:
+            assert response.status_code == 201, response.content
+        else:
+            assert response.status_code == 400, response.content
+            assert {e["field"] for e in response.json()["errors"]} == set(errors)
+    # The spool holds what capture accepted (as_json); a line changed on disk into the
+    # refused record is quarantined, naming what capture named.
+    spooled = parsed.as_json() if parsed is not None else record
+    with transaction.atomic():
+        get_spool().append([spooled])
+        result = spool_replay()
+        if parsed is not None:
+            assert (result.stored.created, result.quarantined) == (1, 0), record
+        else:
+            assert (result.stored.created, result.quarantined) == (0, 1), record
+            reason = QuarantinedLine.objects.get().reason
+            if reason.startswith("invalid trade: "):
+                named = {r.partition(": ")[0] for r in reason[15:].split("; ")}
+                assert named == set(errors), (reason, errors)
         transaction.set_rollback(True)
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from journal.analytics import metrics
@@ -302,3 +302,71 @@ def test_the_estimated_trade_count_holds_with_compressed_chunks():
     )
     estimate = approximate_trade_count()
     assert estimate is not None and 0.8 * 240 <= estimate <= 1.2 * 240, estimate
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_instrument_checks_are_recorded_on_the_hypertable_by_every_statement():
+    """Flags are kept beside the hypertable, written by the statement that stores the
+    trade (a data-modifying CTE): the INSERT of a batch, the INSERT ... SELECT of the
+    staged path (filled by INSERT here: this server has no COPY), the close of a trade
+    in a compressed chunk, and the migration's back-fill."""
+    from psycopg.types.json import Jsonb
+
+    from journal.instruments import forget, instruments_seed
+    from journal.models import TradeCheck
+    from journal.write import checks, storage
+    from journal.write.records import parse_record
+
+    instruments_seed()
+    forget()
+    old = datetime.now(UTC) - timedelta(days=60)
+
+    def us500(trade_id, opened, **overrides):
+        fields = {"symbol": "US500", "quantity": "2", "entry_price": "5711.25"}
+        fields.update(exit_price="5720.50", fees="9", pnl="916", signals=None)
+        return trade_data(trade_id=trade_id, opened=opened, **{**fields, **overrides})
+
+    small = record_trades(
+        [us500("TS-TICK", old, entry_price="5711.10", closed_at=None, exit_price=None, pnl=None)]
+    )
+    assert small.warnings[0]["field"] == "entry_price"
+    staged = [
+        parse_record(us500("TS-SIZE", old + timedelta(hours=5), quantity="0.37", pnl="162.13")),
+        parse_record(us500("TS-STOP", old + timedelta(hours=6), stop_loss="5700.1")),
+        parse_record(us500("TS-CLEAN", old + timedelta(hours=7))),
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:  # the stage lives in it
+        cursor.execute(f"DROP TABLE IF EXISTS {storage.STAGE}")
+        cursor.execute(storage.CREATE_STAGE)
+        marks = ", ".join(["%s"] * len(storage.COLUMNS))
+        for record in staged:
+            cursor.execute(
+                f"INSERT INTO {storage.STAGE} VALUES ({marks})",  # noqa: S608 - fixed names
+                storage.row_values(record, datetime.now(UTC), Jsonb),
+            )
+        assert storage.move_stage(cursor) == (3, 0)
+    (job_id,) = query(
+        "SELECT job_id FROM timescaledb_information.jobs "
+        "WHERE proc_name = 'policy_compression' AND hypertable_name = 'journal_trade'"
+    )[0]
+    query("CALL run_job(%s)", [job_id])
+    # The open trade, now in a compressed chunk, closed with a P&L its prices do not make.
+    closing = us500("TS-TICK", old, entry_price="5711.10", pnl="1")
+    assert record_trades([closing]).closed == 1
+    flags = {c.trade_id: c.flagged for c in TradeCheck.objects.all()}
+    assert flags == {
+        "TS-TICK": ("entry_price_off_tick", "pnl_mismatch"),
+        "TS-SIZE": ("quantity_off_step",),
+        "TS-STOP": ("stop_loss_off_tick",),
+    }
+    # The migration's back-fill reads the hypertable, compressed chunks included.
+    TradeCheck.objects.all().delete()
+    from django.apps import apps
+
+    checks.backfill(
+        connection,
+        apps.get_model("journal", "Trade"),
+        apps.get_model("journal", "Instrument"),
+        TradeCheck,
+    )
+    assert {c.trade_id: c.flagged for c in TradeCheck.objects.all()} == flags

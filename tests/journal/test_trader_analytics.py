@@ -183,6 +183,9 @@ def test_the_stop_and_the_idea_survive_export_and_both_imports(tmp_path, fmt):
     from django.core.management import call_command
     from django.db import connection
 
+    from tests.journal.conftest import existing_ideas
+
+    existing_ideas(41)  # a trade names only an idea that exists
     record_trades(
         [
             trade("S1", MON, entry=100, exit=103, stop=98, pnl=300, idea_id=41),

@@ -160,8 +160,8 @@ def test_the_quick_start_works_as_written_against_the_demo(schema, demo_models):
     assert [a.status_code for a in answers] == [201, 201, 200, 200, 201], [
         a.content for a in answers
     ]
-    assert answers[0].json() == {"created": 1, "duplicates": 0, "closed": 0}
-    assert answers[1].json() == {"created": 0, "duplicates": 0, "closed": 1}
+    assert answers[0].json() == {"created": 1, "duplicates": 0, "closed": 0, "warnings": []}
+    assert answers[1].json() == {"created": 0, "duplicates": 0, "closed": 1, "warnings": []}
     assert answers[2].json()["results"][0]["trade_id"] == "BOT1-000042"
     prediction = answers[3].json()
     assert (prediction["model"], prediction["alias"]) == ("trade-outcome-xgboost", "production")
@@ -169,7 +169,7 @@ def test_the_quick_start_works_as_written_against_the_demo(schema, demo_models):
     assert answers[4].json()["risk_check_result"]["checks"]
     path, body = steps[0]
     again = client.post(path, body, content_type="application/json")
-    assert again.json() == {"created": 0, "duplicates": 1, "closed": 0}
+    assert again.json() == {"created": 0, "duplicates": 1, "closed": 0, "warnings": []}
 
 
 def test_the_predict_examples_work_against_every_demo_model(schema, demo_models):
