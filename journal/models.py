@@ -256,6 +256,35 @@ class QuarantinedLine(models.Model):
         return f"{self.source} line {self.line_number}"
 
 
+class QuarantineResubmission(models.Model):
+    """The audit of one re-submitted quarantined line: who, when, the line, the trade as
+    the line said it and as it was stored. Append-only: nothing edits or deletes it.
+
+    The records are kept as JSON text with every non-ASCII character escaped: what a
+    line failed on (a NUL, a lone surrogate) cannot be stored in a jsonb value.
+    """
+
+    line = models.OneToOneField(
+        QuarantinedLine, on_delete=models.PROTECT, related_name="resubmission"
+    )
+    resubmitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    resubmitted_at = models.DateTimeField(auto_now_add=True)
+    trade_id = models.CharField(max_length=64)
+    executed_at = models.DateTimeField()
+    original = models.TextField(help_text="the trade as the line said it (JSON)")
+    corrected = models.TextField(help_text="the trade as it was stored (JSON)")
+    changed_fields = models.TextField(help_text="the fields corrected (a JSON list)")
+    outcome = models.CharField(max_length=20, help_text="created, closed or already stored")
+
+    class Meta:
+        ordering = ["-resubmitted_at", "-id"]
+
+    def __str__(self):
+        return f"re-submission of {self.line}"
+
+
 class AssetClass(models.TextChoices):
     FX = "fx", "Foreign exchange"
     INDEX = "index", "Stock index"
