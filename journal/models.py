@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from timescale.db.models.fields import TimescaleDateTimeField
 
+from backoffice.currencies import currency_problem
 from backoffice.formatting import plain
 
 DECIMAL = {"max_digits": 20, "decimal_places": 8}
@@ -307,7 +308,9 @@ class Instrument(models.Model):
     name = models.CharField(max_length=100, help_text="e.g. Euro / US Dollar")
     asset_class = models.CharField(max_length=10, choices=AssetClass.choices)
     quote_currency = models.CharField(
-        max_length=5, help_text="the currency of prices and P&L, e.g. USD, JPY, USDT"
+        max_length=5,
+        help_text="the currency of prices and P&L: an ISO 4217 code (USD, JPY), or for "
+        "crypto a coin's code (USDT)",
     )
     tick_size = models.DecimalField(
         **DECIMAL, help_text="the smallest price step, e.g. 0.00001 (EURUSD), 0.25 (ES)"
@@ -354,8 +357,12 @@ class Instrument(models.Model):
         if not SYMBOL.match(self.symbol):
             errors["symbol"] = "Use capital letters, digits and . _ / : = ^ - (up to 32)."
         self.quote_currency = (self.quote_currency or "").strip().upper()
-        if not self.quote_currency.isalpha() or not 3 <= len(self.quote_currency) <= 5:
-            errors["quote_currency"] = "Give a currency code of 3 to 5 letters, e.g. USD."
+        # A crypto instrument may be quoted in a coin ISO 4217 does not list (USDT).
+        problem = currency_problem(
+            self.quote_currency, crypto=self.asset_class == AssetClass.CRYPTO
+        )
+        if problem:
+            errors["quote_currency"] = problem
         if self.tick_size is not None and self.price_decimals is not None:
             places = -self.tick_size.normalize().as_tuple().exponent
             if places > self.price_decimals:
