@@ -308,9 +308,7 @@ class Instrument(models.Model):
     name = models.CharField(max_length=100, help_text="e.g. Euro / US Dollar")
     asset_class = models.CharField(max_length=10, choices=AssetClass.choices)
     quote_currency = models.CharField(
-        max_length=5,
-        help_text="the currency of prices and P&L: an ISO 4217 code (USD, JPY), or for "
-        "crypto a coin's code (USDT)",
+        max_length=5, help_text="the currency of prices and P&L, e.g. USD, JPY, USDT"
     )
     tick_size = models.DecimalField(
         **DECIMAL, help_text="the smallest price step, e.g. 0.00001 (EURUSD), 0.25 (ES)"
