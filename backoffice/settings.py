@@ -285,6 +285,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Where a login lands when it has no `next`, or one that is refused (another host, a
+# scheme): the admin's index. Django's default, /accounts/profile/, is a 404 here.
+LOGIN_REDIRECT_URL = "admin:index"
 # Failed admin logins allowed per (client address, account) in the window, where the
 # address is the client's own; then the login page answers 429 until the window passes.
 ADMIN_LOGIN_MAX_FAILURES = env.integer("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)

@@ -1,4 +1,5 @@
-"""Failed admin logins are limited per (client address, account), and nothing more."""
+"""Admin logins: failures limited per (client address, account) where the address is the
+client's own, per account far higher where it is not; and where a login lands."""
 
 import pytest
 from django.core.cache import cache
@@ -178,3 +179,37 @@ def test_the_per_account_bound_cannot_be_set_below_the_per_address_one(monkeypat
     )
     assert result.returncode != 0
     assert "ADMIN_LOGIN_MAX_FAILURES_PER_ACCOUNT=3 must be at least 5" in result.stderr
+
+
+# -- where a login lands (issue 26, item 14) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        "https://evil.example/",
+        "//evil.example/admin/",
+        "javascript:alert(1)",
+        "http://testserver.evil.example/",
+        "/\\evil.example",
+    ],
+)
+def test_a_refused_next_lands_on_the_admin_index(client, django_user_model, refused):
+    """A `next` the login refuses (another host, a scheme) landed on /accounts/profile/,
+    Django's default, which is a 404 here."""
+    django_user_model.objects.create_user("ivy", password="right-pw-123", is_staff=True)
+    response = client.post(
+        f"/admin/login/?next={refused}", {"username": "ivy", "password": "right-pw-123"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_an_allowed_next_is_followed(client, django_user_model):
+    django_user_model.objects.create_user("jo", password="right-pw-123", is_staff=True)
+    response = client.post(
+        "/admin/login/?next=/admin/journal/trade/",
+        {"username": "jo", "password": "right-pw-123"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/admin/journal/trade/"
