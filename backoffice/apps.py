@@ -13,3 +13,8 @@ class BackofficeConfig(AppConfig):
         # Python warnings go through logging, so that they too are JSON lines.
         logging.captureWarnings(True)
         from backoffice import login_throttle  # noqa: F401 - connects its signal receivers
+        from backoffice.prometheus import prepare_multiprocess_directory
+
+        # Before any figure is written: a command (demo), a Celery worker or a test run
+        # with the variable set but the folder not made yet crashed at its first one.
+        prepare_multiprocess_directory()

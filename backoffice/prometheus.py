@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -82,6 +83,24 @@ RISK_VERDICTS = Counter(
 
 # name -> (help, function giving the value); read at every scrape (register_gauge).
 _gauges: dict[str, tuple[str, Callable[[], float | None]]] = {}
+
+
+def prepare_multiprocess_directory() -> None:
+    """Make the folder PROMETHEUS_MULTIPROC_DIR names, if it is set and missing: every
+    process that starts Django (gunicorn's workers, manage.py commands, Celery) writes
+    its figures there from its first one. Raises ImproperlyConfigured, naming the
+    variable, when it cannot be made (a file in the way, no permission)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not directory:
+        return
+    try:
+        os.makedirs(directory, exist_ok=True)
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR={directory} cannot be used: {exc.strerror or exc}"
+        ) from None
 
 
 def observe_request(*, route: str, method: str, status: int, seconds: float) -> None:
