@@ -112,7 +112,7 @@ _shared_written: dict[str, float] = {}
 REVOKED_PREFIX = "api-key-revoked:"
 REVOKED_MARGIN_SECONDS = 300
 # Changed on every revocation; the predict path reads it with the alias stamps and
-# forgets the keys it remembers when it changes (serving.hotswap, serving.auth).
+# forgets the keys it remembers when it changes (serving.hotswap, serving.key_memory).
 REVOCATION_STAMP = "api-key-revocation-stamp"
 
 
