@@ -88,9 +88,17 @@ class ModelAdmin(admin.ModelAdmin):
       instead of Django's silent redirect (or a 500 for values that fail late).
     - JSON fields take typed input through a field that refuses deep nesting and huge
       pastes with a form error.
+    - Numbers are typed plainly (backoffice.forms): no NaN, exponent, underscore or
+      digits of another script reaches Decimal, int or float.
     """
 
-    formfield_overrides = {models.JSONField: {"form_class": backoffice_forms.JSONField}}
+    formfield_overrides = {
+        models.JSONField: {"form_class": backoffice_forms.JSONField},
+        # By class, through the field's MRO: every integer field (small, big, positive).
+        models.IntegerField: {"form_class": backoffice_forms.PlainIntegerField},
+        models.DecimalField: {"form_class": backoffice_forms.PlainDecimalField},
+        models.FloatField: {"form_class": backoffice_forms.PlainFloatField},
+    }
 
     def get_changelist(self, request, **kwargs):
         return ChangeList

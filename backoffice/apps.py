@@ -14,3 +14,8 @@ class BackofficeConfig(AppConfig):
         logging.captureWarnings(True)
         from backoffice import login_throttle  # noqa: F401 - connects its signal receivers
         from backoffice.db import money  # noqa: F401 - SQLite's exact decimal_sum
+        from backoffice.prometheus import prepare_multiprocess_directory
+
+        # Before any figure is written: a command (demo), a Celery worker or a test run
+        # with the variable set but the folder not made yet crashed at its first one.
+        prepare_multiprocess_directory()

@@ -1,17 +1,34 @@
-"""Failed admin logins are limited per (client address, account).
+"""Failed admin logins are limited per (client address, account) where the client's
+address can be trusted, and per account, with a far higher bound, where it cannot.
 
 (The counting helpers and the client address also serve the API keys' limit:
 backoffice.api.auth.)
 
-Counts live in the shared cache for a window; a locked pair is refused before the
-password is checked. Only the pair is counted: a per-address or per-account count lets
-anyone lock everyone out (20 failures with random usernames from one address locked
-out `admin` with the right password, and behind a proxy every user shares an address).
+Counts live in the shared cache for a window; a locked login is refused before the
+password is checked.
+
+Where the client's address is known (client_origin: a direct connection, or one a
+proxy of TRUSTED_PROXIES names in X-Forwarded-For), failures count per (address,
+account), ADMIN_LOGIN_MAX_FAILURES (5) in the window: a guesser locks out only itself,
+and nobody can lock everyone out by failing with many names.
+
+Where it is not -- the request came through a proxy that is not trusted (it carries
+X-Forwarded-For, Forwarded or X-Real-IP from an address outside TRUSTED_PROXIES), or a
+trusted proxy did not say whom it forwards for -- every client may share one address: counting per
+(address, account) there locked the real `operator` out for 15 minutes after a
+stranger's 5 wrong passwords (issue 26, the compose file without TRUSTED_PROXIES).
+Such failures count per account instead, in a bucket of their own, with a bound
+(ADMIN_LOGIN_MAX_FAILURES_PER_ACCOUNT, 100) that a person's typing errors never
+reach and that still bounds an online guesser of one password to 100 guesses a
+window. Only a deliberate flood reaches it, and it then closes only the untrusted
+way in: the account still logs in from a trusted address (a direct connection or a
+trusted proxy naming the client), whose failures are counted apart, per address.
 
 The client address is REMOTE_ADDR, or, when REMOTE_ADDR is one of TRUSTED_PROXIES, the
 address the proxies say they received the request from (X-Forwarded-For read from the
 right, past every trusted proxy): a client cannot choose its own address by sending the
-header, and behind the proxy clients are told apart.
+header. A client that sends the header to a server without trusted proxies only moves
+itself into the per-account bucket.
 
 When the cache is down the limit is not enforced (logged): the password check itself
 still protects the account. Every cache call goes through
@@ -36,20 +53,38 @@ from backoffice.cache_guard import cache_get_many, guard
 logger = logging.getLogger(__name__)
 
 
+# Headers a forwarding proxy adds (the de facto one, RFC 7239's, nginx's usual one): a
+# request that carries one from an address outside TRUSTED_PROXIES came through a proxy
+# that is not trusted, or claims to, and its REMOTE_ADDR may be shared.
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
 def client_address(request) -> str:
     """The client's address, through the proxies of settings.TRUSTED_PROXIES only."""
+    return client_origin(request)[0]
+
+
+def client_origin(request) -> tuple[str, bool]:
+    """(the client's address, whether it is the client's own).
+
+    Not the client's own: a proxy outside TRUSTED_PROXIES forwarded the request (it
+    carries one of PROXY_HEADERS), or a trusted proxy did not name a client; the
+    address is then a proxy's, which every client behind it shares.
+    """
     if request is None:
-        return "?"
+        return "?", False
     remote = request.META.get("REMOTE_ADDR", "") or "?"
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     proxies = _trusted_proxies()
     if not proxies or not _is_trusted(remote, proxies):
-        return remote
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        proxied = any(request.META.get(header, "").strip() for header in PROXY_HEADERS)
+        return remote, not proxied and _valid_ip(remote)
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, proxies):
-            return hop if _valid_ip(hop) else remote
-    return hops[0] if hops and _valid_ip(hops[0]) else remote
+            return (hop, True) if _valid_ip(hop) else (remote, False)
+    # Every hop is a trusted proxy: the first one is where the request entered.
+    return (hops[0], True) if hops and _valid_ip(hops[0]) else (remote, False)
 
 
 @lru_cache(maxsize=4)
@@ -77,9 +112,19 @@ def _is_trusted(address: str, networks: tuple) -> bool:
     return any(ip in network for network in networks)
 
 
-def _key(request, username: str) -> str:
-    user = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()[:16]
-    return f"login-fail:{client_address(request)}:{user}"
+def _account(username: str) -> str:
+    return hashlib.sha256((username or "").strip().lower().encode()).hexdigest()[:16]
+
+
+def _key(request, username: str) -> tuple[str, int]:
+    """The failure count a login from this request counts in, and its bound."""
+    address, own = client_origin(request)
+    if own:
+        return f"login-fail:{address}:{_account(username)}", settings.ADMIN_LOGIN_MAX_FAILURES
+    return (
+        f"login-fail-untrusted:{_account(username)}",
+        settings.ADMIN_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+    )
 
 
 def failure_counts(keys: list[str], what: str) -> dict[str, int] | None:
@@ -99,24 +144,28 @@ def count_failures(keys: tuple[str, ...] | list[str], window: int, what: str) ->
 
 
 def locked_out(request, username: str) -> bool:
-    """True when this account failed too often from this client address."""
-    pair = _key(request, username)
-    counts = failure_counts([pair], "login")
+    """True when this account failed too often from this client address (or, from an
+    address that is not the client's own, too often from any such address)."""
+    key, bound = _key(request, username)
+    counts = failure_counts([key], "login")
     if counts is None:
         return False
-    return counts.get(pair, 0) >= settings.ADMIN_LOGIN_MAX_FAILURES
+    return counts.get(key, 0) >= bound
 
 
 @receiver(user_login_failed)
 def count_failure(sender, credentials, request=None, **kwargs):
-    count_failures(
-        [_key(request, credentials.get("username", ""))],
-        settings.ADMIN_LOGIN_WINDOW_SECONDS,
-        "login",
-    )
-    logger.warning("admin login failed", extra={"client": client_address(request)})
+    key, _bound = _key(request, credentials.get("username", ""))
+    count_failures([key], settings.ADMIN_LOGIN_WINDOW_SECONDS, "login")
+    address, own = client_origin(request)
+    logger.warning("admin login failed", extra={"client": address, "client_address_trusted": own})
 
 
 @receiver(user_logged_in)
 def forget_failures(sender, request, user, **kwargs):
-    guard.call("login throttle", lambda: cache.delete(_key(request, user.get_username())), None)
+    key, _bound = _key(request, user.get_username())
+    if key.startswith("login-fail-untrusted:"):
+        # Shared with whoever else comes the same untrusted way: a success of the real
+        # user must not give a guesser a fresh budget.
+        return
+    guard.call("login throttle", lambda: cache.delete(key), None)

@@ -36,6 +36,9 @@ class ApiKey(models.Model):
     class Meta:
         verbose_name = "API key"
         ordering = ["name"]
+        # The backoffice app's one operational permission lives on its one model: no
+        # table is made for a permission alone. Granted to the Operator group (0002).
+        permissions = [("view_metrics", "Can read the operators' metrics (GET /metrics)")]
 
     def __str__(self):
         return self.name

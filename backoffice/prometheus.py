@@ -11,8 +11,10 @@ backoffice/gunicorn.conf.py sets that directory (under BACKOFFICE_VAR_DIR unless
 empties it when the server starts and marks a worker's files dead when it exits. Without
 the variable (runserver, tests), the figures are the process's own.
 
-/metrics is not public: it answers a staff session, or ``Authorization: Bearer <token>``
-with PROMETHEUS_SCRAPE_TOKEN (a secret; without it, only staff).
+/metrics is not public: it answers ``Authorization: Bearer <token>`` with
+PROMETHEUS_SCRAPE_TOKEN (a secret), or a staff session whose user holds
+``backoffice.view_metrics`` (the Operator group; superusers): the figures name models,
+routes and volumes that a reviewer has no business reading.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -80,6 +83,24 @@ RISK_VERDICTS = Counter(
 
 # name -> (help, function giving the value); read at every scrape (register_gauge).
 _gauges: dict[str, tuple[str, Callable[[], float | None]]] = {}
+
+
+def prepare_multiprocess_directory() -> None:
+    """Make the folder PROMETHEUS_MULTIPROC_DIR names, if it is set and missing: every
+    process that starts Django (gunicorn's workers, manage.py commands, Celery) writes
+    its figures there from its first one. Raises ImproperlyConfigured, naming the
+    variable, when it cannot be made (a file in the way, no permission)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not directory:
+        return
+    try:
+        os.makedirs(directory, exist_ok=True)
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR={directory} cannot be used: {exc.strerror or exc}"
+        ) from None
 
 
 def observe_request(*, route: str, method: str, status: int, seconds: float) -> None:
@@ -149,6 +170,15 @@ def exposition() -> bytes:
     return generate_latest(registry) + generate_latest(gauges)
 
 
+def _may_read(user) -> bool:
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.has_perm(METRICS_PERMISSION)
+    )
+
+
 def _error(status: int, detail: str, code: str) -> JsonResponse:
     response = JsonResponse({"detail": detail, "code": code, "errors": []}, status=status)
     if status == 401:
@@ -156,19 +186,28 @@ def _error(status: int, detail: str, code: str) -> JsonResponse:
     return response
 
 
+METRICS_PERMISSION = "backoffice.view_metrics"
+
+
 @never_cache
 @require_GET
 def metrics_view(request):
-    """GET /metrics: staff, or the scrape token as a bearer token."""
+    """GET /metrics: the scrape token as a bearer token, or a staff session with
+    METRICS_PERMISSION."""
     token = settings.PROMETHEUS_SCRAPE_TOKEN
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() == "bearer":
         if not token or not hmac.compare_digest(given.strip().encode(), token.encode()):
             return _error(401, "invalid scrape token", "authentication_failed")
-    elif not (request.user.is_authenticated and request.user.is_active and request.user.is_staff):
+    elif not _may_read(request.user):
         if request.user.is_authenticated:
-            return _error(403, "the metrics are for staff or the scrape token", "permission_denied")
+            return _error(
+                403,
+                f"the metrics need a staff session with the permission {METRICS_PERMISSION!r} "
+                "(the Operator group), or the scrape token",
+                "permission_denied",
+            )
         return _error(
             401,
             "send Authorization: Bearer <PROMETHEUS_SCRAPE_TOKEN>, or log in as staff",

@@ -69,12 +69,24 @@ def api_key_create(*, name: str, scopes: list[str] | str, created_by=None) -> tu
 
 
 def api_key_revoke(*, key: ApiKey) -> bool:
-    """Revoke a key at once; True if it was active. Revoking twice changes nothing."""
+    """Revoke a key at once; True if it was active. Revoking twice changes nothing in
+    the database, and publishes the revocation to the shared cache again.
+
+    The database is what every verification asks while it answers; the shared cache
+    carries the revocation to what it cannot reach: each worker's memory of keys it
+    verified (the predict path's, serving.auth, and the outage grace's, below).
+    """
     # A conditional update, so that two staff revoking at once record one time.
     revoked = bool(
         ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     )
-    forget_shared_verification(key)
+    if not publish_revocation(key):
+        logger.error(
+            "API key revoked in the database, but the shared cache is unreachable: "
+            "revoke it again once the cache answers, so that a database outage cannot "
+            "revive it from a worker's memory",
+            extra={"api_key": key.name},
+        )
     return revoked
 
 
@@ -84,8 +96,9 @@ class ApiKeyUnverifiable(Exception):
 
 # Keys this process verified against the database, by hash: (monotonic time, key).
 # Used only while the database is unreachable, so that bots that were trading a
-# moment ago can still hand their trades to the spool; revocations reach the
-# database first and so take effect at once whenever it answers.
+# moment ago can still hand their trades to the spool, and only for a key the shared
+# cache says is not revoked (REVOKED_PREFIX): a revocation reaches the database
+# first, but not this memory.
 _recently_verified: dict[str, tuple[float, ApiKey]] = {}
 # The same, shared by every worker through the cache: a worker that never saw a key
 # accepts it during an outage when any worker verified it within the grace period.
@@ -93,13 +106,23 @@ _recently_verified: dict[str, tuple[float, ApiKey]] = {}
 SHARED_VERIFIED_PREFIX = "api-key-verified:"
 SHARED_WRITE_INTERVAL = 60.0
 _shared_written: dict[str, float] = {}
+# The revoked keys, by hash, kept in the shared cache for longer than any memory of a
+# verification lives (the grace period): what a worker asks before it accepts a key
+# from memory while the database is down.
+REVOKED_PREFIX = "api-key-revoked:"
+REVOKED_MARGIN_SECONDS = 300
+# Changed on every revocation; the predict path reads it with the alias stamps and
+# forgets the keys it remembers when it changes (serving.hotswap, serving.key_memory).
+REVOCATION_STAMP = "api-key-revocation-stamp"
 
 
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. Compared in constant time.
 
-    Raises ApiKeyUnverifiable when the database cannot be reached and the key was not
-    verified by this process within settings.API_KEY_OUTAGE_GRACE_SECONDS.
+    While the database cannot be reached, a key verified (by this process or another)
+    within settings.API_KEY_OUTAGE_GRACE_SECONDS is accepted if the shared cache says it
+    is not revoked; a revoked one is None. Raises ApiKeyUnverifiable when neither is
+    known: the key was not verified lately, or the shared cache is unreachable too.
     """
     if not raw_key or len(raw_key) < KEY_PREFIX_LENGTH or len(raw_key) > 200:
         return None
@@ -130,13 +153,20 @@ def _share_verification(digest: str, key: ApiKey) -> None:
     cache_set(SHARED_VERIFIED_PREFIX + digest, {**record, "at": time.time()}, grace, "API key")
 
 
-def forget_shared_verification(key: ApiKey) -> None:
-    """A revoked key is no longer accepted from another worker's verification."""
-    from backoffice.cache_guard import cache_delete
+def publish_revocation(key: ApiKey) -> bool:
+    """Tell every worker of a revocation through the shared cache: the key joins the
+    revoked list, its shared verification goes, the revocation stamp changes. False
+    when the cache is unreachable (this process forgets the key all the same)."""
+    from backoffice.cache_guard import cache_delete, cache_set
 
-    cache_delete(SHARED_VERIFIED_PREFIX + key.key_hash, "API key")
     _shared_written.pop(key.key_hash, None)
     _recently_verified.pop(key.key_hash, None)
+    ttl = settings.API_KEY_OUTAGE_GRACE_SECONDS + REVOKED_MARGIN_SECONDS
+    listed = cache_set(REVOKED_PREFIX + key.key_hash, time.time(), ttl, "API key")
+    cache_delete(SHARED_VERIFIED_PREFIX + key.key_hash, "API key")
+    # No expiry: a stamp that vanished would read as one more change, which is harmless.
+    stamped = cache_set(REVOCATION_STAMP, secrets.token_hex(8), None, "API key")
+    return listed and stamped
 
 
 def _verify(raw_key: str, digest: str) -> ApiKey | None:
@@ -150,8 +180,23 @@ def _verify(raw_key: str, digest: str) -> ApiKey | None:
     return key
 
 
-def _verified_before_outage(digest: str) -> ApiKey:
+def _verified_before_outage(digest: str) -> ApiKey | None:
+    from backoffice.cache_guard import cache_get_many
+
     grace = settings.API_KEY_OUTAGE_GRACE_SECONDS
+    shared_key = SHARED_VERIFIED_PREFIX + digest
+    found = cache_get_many([shared_key, REVOKED_PREFIX + digest], "API key")
+    if found is None:
+        # Without the revoked list, no memory of a verification can be trusted: the key
+        # may have been revoked since, by another process.
+        raise ApiKeyUnverifiable(
+            "the database and the shared cache are unreachable, so this API key cannot "
+            "be checked against revocations; try again shortly"
+        )
+    if REVOKED_PREFIX + digest in found:
+        _recently_verified.pop(digest, None)
+        logger.warning("database unreachable: a revoked API key was refused")
+        return None
     seen = _recently_verified.get(digest)
     if seen is not None and time.monotonic() - seen[0] <= grace:
         logger.warning(
@@ -159,7 +204,7 @@ def _verified_before_outage(digest: str) -> ApiKey:
             extra={"api_key": seen[1].name},
         )
         return seen[1]
-    shared = _shared_verification(digest, grace)
+    shared = _shared_verification(found.get(shared_key), digest, grace)
     if shared is not None:
         logger.warning(
             "database unreachable: API key accepted from a worker's recent verification",
@@ -171,10 +216,7 @@ def _verified_before_outage(digest: str) -> ApiKey:
     )
 
 
-def _shared_verification(digest: str, grace: float) -> ApiKey | None:
-    from backoffice.cache_guard import cache_get
-
-    record = cache_get(SHARED_VERIFIED_PREFIX + digest, "API key")
+def _shared_verification(record, digest: str, grace: float) -> ApiKey | None:
     if not isinstance(record, dict) or time.time() - float(record.get("at", 0)) > grace:
         return None
     # An unsaved copy: enough for the scope check and the request log, never saved.

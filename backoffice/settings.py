@@ -285,10 +285,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
-# Failed admin logins allowed per account and address (4x that per address) in the
-# window; then the login page answers 429 until the window passes.
+# Where a login lands when it has no `next`, or one that is refused (another host, a
+# scheme): the admin's index. Django's default, /accounts/profile/, is a 404 here.
+LOGIN_REDIRECT_URL = "admin:index"
+# Failed admin logins allowed per (client address, account) in the window, where the
+# address is the client's own; then the login page answers 429 until the window passes.
 ADMIN_LOGIN_MAX_FAILURES = env.integer("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
 ADMIN_LOGIN_WINDOW_SECONDS = env.integer("ADMIN_LOGIN_WINDOW_SECONDS", 900, minimum=60)
+# Failed logins allowed per account in the window from addresses that are not the
+# client's own (an untrusted proxy's, shared by everyone behind it): high, so that a
+# stranger cannot lock the account by failing a few times (backoffice/login_throttle.py).
+ADMIN_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.integer(
+    "ADMIN_LOGIN_MAX_FAILURES_PER_ACCOUNT", 100, minimum=ADMIN_LOGIN_MAX_FAILURES
+)
 # Proxies in front of the app (IP addresses or CIDR networks, comma-separated) whose
 # X-Forwarded-For names the client: the login and API-key limits count per client
 # address, and behind a TLS proxy every client would otherwise share the proxy's.

@@ -17,7 +17,14 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.html import format_html
 
-from backoffice.forms import NumberWithUnit, PlainDecimalField, plain_text_error, set_unit
+from backoffice.forms import (
+    CurrencyField,
+    NumberWithUnit,
+    PlainDecimalField,
+    PlainIntegerField,
+    plain_text_error,
+    set_unit,
+)
 from desk.limits import LIMITS, UNIT_SUFFIX
 from desk.models import RiskConfig, Strategy
 from desk.rows import conditions_field, sessions_field
@@ -69,10 +76,10 @@ class SymbolsField(forms.MultipleChoiceField):
         )
 
 
-def _count_field(name: str, unit: str) -> forms.IntegerField:
+def _count_field(name: str, unit: str) -> PlainIntegerField:
     limit = LIMITS[name]
     model_field = RiskConfig._meta.get_field(name)
-    return forms.IntegerField(
+    return PlainIntegerField(
         label=limit.label,
         help_text=limit.help,
         required=not model_field.null,
@@ -100,6 +107,7 @@ class RiskConfigForm(forms.ModelForm):
     """The single risk config: each limit with its unit and help, the watchlist picked
     from the instruments, and the reason for a change (required; kept in the audit)."""
 
+    currency = CurrencyField(label=LIMITS["currency"].label, help_text=LIMITS["currency"].help)
     min_confidence_threshold = _limit_field("min_confidence_threshold")
     max_lot_size = _limit_field("max_lot_size")
     default_lot_size = _limit_field("default_lot_size")
@@ -122,7 +130,6 @@ class RiskConfigForm(forms.ModelForm):
     class Meta:
         model = RiskConfig
         fields = list(EDITABLE_LIMITS)
-        widgets = {"currency": forms.TextInput({"size": 5, "maxlength": 5})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,9 +142,6 @@ class RiskConfigForm(forms.ModelForm):
         ):
             set_unit(self.fields[name], currency)
         self.fields["watchlist"].offer(self.instance.watchlist)
-
-    def clean_currency(self):
-        return (self.cleaned_data.get("currency") or "").strip().upper()
 
     def clean_risk_account(self):
         account = (self.cleaned_data.get("risk_account") or "").strip()
@@ -225,7 +229,7 @@ MAX_SETTING = Decimal(10) ** 9
 
 def _number_field(label: str, unit: str, help_text: str, whole: bool) -> forms.Field:
     if whole:
-        return forms.IntegerField(
+        return PlainIntegerField(
             label=label,
             help_text=f"{help_text} Empty: none.",
             required=False,

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from timescale.db.models.fields import TimescaleDateTimeField
 
+from backoffice.currencies import currency_problem
 from desk.limits import LIMITS, limit_label
 from desk.schemas import schema_errors
 from journal.models import Side as Direction  # one long/short choice set everywhere
@@ -236,9 +237,9 @@ class RiskConfig(models.Model):
             errors["max_risk_pct_of_equity"] = (
                 "Give a percentage more than 0 and at most 100; leave it empty to switch it off."
             )
-        currency = self.currency or ""
-        if not (currency.isascii() and currency.isalpha() and 3 <= len(currency) <= 5):
-            errors["currency"] = "Give a currency code of 3 to 5 letters, e.g. USD."
+        problem = currency_problem(self.currency or "")
+        if problem:
+            errors["currency"] = problem
         messages = schema_errors("allowed_symbols", self.watchlist)
         if messages:
             errors["watchlist"] = [m.replace("allowed_symbols", "watchlist") for m in messages]

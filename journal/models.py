@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from timescale.db.models.fields import TimescaleDateTimeField
 
+from backoffice.currencies import currency_problem
 from backoffice.formatting import plain
 
 DECIMAL = {"max_digits": 20, "decimal_places": 8}
@@ -294,6 +295,35 @@ class QuarantinedLine(models.Model):
         return f"{self.source} line {self.line_number}"
 
 
+class QuarantineResubmission(models.Model):
+    """The audit of one re-submitted quarantined line: who, when, the line, the trade as
+    the line said it and as it was stored. Append-only: nothing edits or deletes it.
+
+    The records are kept as JSON text with every non-ASCII character escaped: what a
+    line failed on (a NUL, a lone surrogate) cannot be stored in a jsonb value.
+    """
+
+    line = models.OneToOneField(
+        QuarantinedLine, on_delete=models.PROTECT, related_name="resubmission"
+    )
+    resubmitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    resubmitted_at = models.DateTimeField(auto_now_add=True)
+    trade_id = models.CharField(max_length=64)
+    executed_at = models.DateTimeField()
+    original = models.TextField(help_text="the trade as the line said it (JSON)")
+    corrected = models.TextField(help_text="the trade as it was stored (JSON)")
+    changed_fields = models.TextField(help_text="the fields corrected (a JSON list)")
+    outcome = models.CharField(max_length=20, help_text="created, closed or already stored")
+
+    class Meta:
+        ordering = ["-resubmitted_at", "-id"]
+
+    def __str__(self):
+        return f"re-submission of {self.line}"
+
+
 class AssetClass(models.TextChoices):
     FX = "fx", "Foreign exchange"
     INDEX = "index", "Stock index"
@@ -363,8 +393,12 @@ class Instrument(models.Model):
         if not SYMBOL.match(self.symbol):
             errors["symbol"] = "Use capital letters, digits and . _ / : = ^ - (up to 32)."
         self.quote_currency = (self.quote_currency or "").strip().upper()
-        if not self.quote_currency.isalpha() or not 3 <= len(self.quote_currency) <= 5:
-            errors["quote_currency"] = "Give a currency code of 3 to 5 letters, e.g. USD."
+        # A crypto instrument may be quoted in a coin ISO 4217 does not list (USDT).
+        problem = currency_problem(
+            self.quote_currency, crypto=self.asset_class == AssetClass.CRYPTO
+        )
+        if problem:
+            errors["quote_currency"] = problem
         if self.tick_size is not None and self.price_decimals is not None:
             places = -self.tick_size.normalize().as_tuple().exponent
             if places > self.price_decimals:

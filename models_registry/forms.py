@@ -7,6 +7,7 @@ import json
 from django import forms
 from django.conf import settings
 
+from backoffice.forms import PlainIntegerField, plain_ids
 from models_registry import loaders
 from models_registry.models import Framework, ModelVersion, RegisteredModel, Task
 from models_registry.services import ANY_CURRENT, AUTO, REASON_MAX, BreakingMove, RegistryError
@@ -123,7 +124,8 @@ class AliasMoveForm(forms.Form):
             return ANY_CURRENT
         if raw == "new":
             return None
-        version = self.model.versions.filter(pk=raw).first() if raw.isdigit() else None
+        ids = plain_ids(raw, limit=1) if "," not in raw else []
+        version = self.model.versions.filter(pk=ids[0]).first() if ids else None
         if version is None:
             raise forms.ValidationError("not a version of this model: review the move again")
         return version
@@ -132,7 +134,7 @@ class AliasMoveForm(forms.Form):
 class AliasRollbackForm(forms.Form):
     """A rollback's confirmation; ``move`` is the last move the page showed."""
 
-    move = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    move = PlainIntegerField(widget=forms.HiddenInput, min_value=1)
     reason = forms.CharField(
         max_length=REASON_MAX,
         required=False,

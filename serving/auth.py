@@ -4,25 +4,21 @@ The project's ApiKeyAuthentication asks the database on every request. A trading
 asks for predictions many times a second, and on the predict path that query is the
 largest fixed cost after the model itself (a round trip to PostgreSQL, a context switch
 on a busy machine). This subclass remembers, per process, a key it verified for
-SERVING_KEY_CACHE_SECONDS (default 1 s; 0 asks every time): a revoked key stops
-working for predictions within that time, everywhere else at once.
+SERVING_KEY_CACHE_SECONDS (default 1 s; 0 asks every time), as long as the process
+follows revocations (serving.key_memory): a revoked key stops predicting at the
+worker's next read of the stamps (SERVING_ALIAS_CHECK_MS), everywhere else at once.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 
 from django.conf import settings
 from rest_framework import authentication
 
 from backoffice.api.auth import KEYWORD, ApiKeyAuthentication, ApiKeyUser, scope
 from backoffice.models import ApiKey
-
-_lock = threading.Lock()
-_verified: dict[str, tuple[float, object]] = {}
-MAX_REMEMBERED = 10_000
+from serving import runtime
 
 
 class RememberingApiKeyAuthentication(ApiKeyAuthentication):
@@ -31,24 +27,22 @@ class RememberingApiKeyAuthentication(ApiKeyAuthentication):
         digest = _digest(header)
         if digest is None:
             return super().authenticate(request)
-        key = _remembered(digest)
+        key = runtime.key_memory.get(digest)
         if key is not None:
             request._request.api_key = key  # the request log names the key
             return ApiKeyUser(key), key
         result = super().authenticate(request)  # raises for a bad or revoked key
         if result is not None:
-            with _lock:
-                if len(_verified) >= MAX_REMEMBERED:
-                    _verified.clear()
-                _verified[digest] = (time.monotonic(), result[1])
+            runtime.key_memory.remember(digest, result[1])
         return result
 
 
 def remembered_key(header: str) -> ApiKey | None:
     """The key of an ``Authorization`` header's value when it was verified within
-    SERVING_KEY_CACHE_SECONDS, else None (the key must be verified: ask the database)."""
+    SERVING_KEY_CACHE_SECONDS and no revocation was announced since, else None (the key
+    must be verified: ask the database)."""
     digest = _digest(header)
-    return None if digest is None else _remembered(digest)
+    return None if digest is None else runtime.key_memory.get(digest)
 
 
 def _digest(header: str) -> str | None:
@@ -59,14 +53,6 @@ def _digest(header: str) -> str | None:
     if float(settings.SERVING_KEY_CACHE_SECONDS) <= 0 or keyword.lower() != KEYWORD.lower():
         return None
     return hashlib.sha256(raw_key.encode()).hexdigest() if raw_key else None
-
-
-def _remembered(digest: str) -> ApiKey | None:
-    remembered = _verified.get(digest)
-    ttl = float(settings.SERVING_KEY_CACHE_SECONDS)
-    if remembered is not None and time.monotonic() - remembered[0] < ttl:
-        return remembered[1]
-    return None
 
 
 def caller_of(request) -> tuple[str, str]:
@@ -81,8 +67,7 @@ def caller_of(request) -> tuple[str, str]:
 
 def forget_keys() -> None:
     """Drop every remembered key (tests)."""
-    with _lock:
-        _verified.clear()
+    runtime.key_memory.clear()
 
 
 # Who may predict: a key with the scope "predict", or a staff session that may see model

@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from backoffice.forms import PlainFloatField, PlainIntegerField
 from models_registry import promotions, selectors
 from models_registry.admin_moves import MOVE_PERMISSION, may_move_aliases
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
@@ -51,7 +52,7 @@ class ChallengerSetForm(forms.Form):
     alias = forms.ChoiceField()
     version = forms.ModelChoiceField(queryset=ModelVersion.objects.none(), label="challenger")
     mode = forms.ChoiceField(choices=ChallengerMode.choices, initial=ChallengerMode.SHADOW)
-    share = forms.FloatField(
+    share = PlainFloatField(
         required=False,
         min_value=0.0,
         max_value=1.0,
@@ -67,7 +68,7 @@ class ChallengerSetForm(forms.Form):
 
 
 class PromoteForm(forms.Form):
-    challenger = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    challenger = PlainIntegerField(widget=forms.HiddenInput, min_value=1)
     reason = _reason_field()
     confirm_breaking = forms.BooleanField(required=False, label=BREAKING_LABEL)
 

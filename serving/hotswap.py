@@ -10,7 +10,10 @@ database query. Three stamps in the shared cache tell it when that memory is sta
   warm stamp    bumped by POST /cache and `manage.py warm_cache`: the worker loads the
                 named versions in a background thread
 
-A worker reads the three at most every SERVING_ALIAS_CHECK_MS (100 ms by default), in
+A fourth, the revocation stamp (backoffice.services.REVOCATION_STAMP), changes with
+every API-key revocation: the worker forgets the keys it remembers (serving.key_memory).
+
+A worker reads the stamps at most every SERVING_ALIAS_CHECK_MS (100 ms by default), in
 the same round trip as the prediction it is serving (serving.exchange.Exchange): every
 worker serves a moved alias within that interval plus one query.
 While the cache is down the stamps cannot be read: resolutions then expire after
@@ -30,6 +33,7 @@ from django.db import DatabaseError
 
 from backoffice import cache_guard
 from backoffice.db.errors import is_database_outage
+from backoffice.services import REVOCATION_STAMP
 from models_registry import selectors
 from models_registry.compiling import CompiledRecord
 from models_registry.models import ModelVersion
@@ -39,7 +43,7 @@ logger = logging.getLogger(__name__)
 ALIAS_STAMP = "serving:stamp:alias"
 EVICT_STAMP = "serving:stamp:evict"
 WARM_STAMP = "serving:stamp:warm"
-STAMP_KEYS = [ALIAS_STAMP, EVICT_STAMP, WARM_STAMP]
+STAMP_KEYS = [ALIAS_STAMP, EVICT_STAMP, WARM_STAMP, REVOCATION_STAMP]
 # How long a resolution is trusted without a readable stamp, and at most with one.
 FALLBACK_MAX_AGE = 1.0
 MAX_AGE = 60.0
@@ -96,6 +100,8 @@ class Resolver:
         self.generation = "0"
         self.on_evict = None  # wired by serving.runtime: callable(model | None)
         self.on_warm = None  # wired by serving.runtime: callable(stamp dict)
+        # wired by serving.runtime: callable(readable=bool, changed=bool), on every read
+        self.on_revocations = None
 
     def resolve(
         self, *, model: str, alias: str | None, version: int | None, check: bool = True
@@ -189,8 +195,14 @@ class Resolver:
         self._checked_at = time.monotonic()
         if found is None:
             self._stamps_readable = False
+            if self.on_revocations is not None:
+                self.on_revocations(readable=False, changed=False)
             return
         self._stamps_readable = True
+        if self.on_revocations is not None:
+            # An absent stamp (no revocation yet, or Redis lost its keys) is a value too.
+            revoked = found.get(REVOCATION_STAMP) != self._stamps.get(REVOCATION_STAMP)
+            self.on_revocations(readable=True, changed=revoked and bool(self._stamps))
         if ALIAS_STAMP not in found:
             # First start, or Redis lost its keys: a stamp every worker can agree on.
             token = uuid.uuid4().hex

@@ -3,6 +3,7 @@
 Each gunicorn worker holds one of each:
 
     exchange          one round trip to the shared cache a prediction (serving.exchange)
+    key_memory        the API keys this worker verified lately (serving.key_memory)
     resolver          alias or version -> the version to serve, and the stamps that tell
                       the workers of a move, an evict or a warm-up (serving.hotswap)
     predictors        the LRU of loaded models (serving.predictors)
@@ -17,6 +18,10 @@ and the wiring between them (below, and nowhere else):
     resolver.on_evict   -> predictors.evict      an evict stamp from another worker
     resolver.on_warm    -> warmup.warm_from_stamp a warm-up asked of every worker
     exchange.on_counts  -> counters.synced       the shared totals came back
+    resolver.on_revocations -> key_memory.follow the revocation stamp was read
+    key_memory.check_revocations -> resolver.check_stamps
+                                                 read the stamps (when due) before a
+                                                 remembered key is accepted
 
 ``reset()`` puts the process back as it started (tests; the next request warms it).
 """
@@ -28,6 +33,7 @@ import logging
 from serving.challengers import ShadowScorer
 from serving.exchange import Exchange
 from serving.hotswap import Resolver
+from serving.key_memory import KeyMemory
 from serving.prediction_cache import PredictionCache
 from serving.predictors import PredictorCache
 from serving.recorder import PredictionRecorder
@@ -37,6 +43,7 @@ logger = logging.getLogger("serving.predictors")
 
 exchange = Exchange()
 resolver = Resolver()
+key_memory = KeyMemory()
 predictors = PredictorCache()
 prediction_cache = PredictionCache(resolver=resolver, exchange=exchange)
 counters = WindowCounters(exchange=exchange)
@@ -61,6 +68,8 @@ def _warm_from_stamp(stamp: dict) -> None:
 resolver.on_evict = _evict_from_stamp
 resolver.on_warm = _warm_from_stamp
 exchange.on_counts = counters.synced
+resolver.on_revocations = key_memory.follow
+key_memory.check_revocations = resolver.check_stamps
 
 
 def reset() -> None:
@@ -68,7 +77,7 @@ def reset() -> None:
     counts, remembered keys, the cache guard's outage, queued writes and records, the
     warm-up."""
     from backoffice import cache_guard
-    from serving import auth, warmup
+    from serving import warmup
 
     resolver.reset()
     predictors.clear()
@@ -76,7 +85,7 @@ def reset() -> None:
     counters.clear()
     cache_guard.guard.reset()
     cache_guard.guard.errors = cache_guard.guard.skipped = 0
-    auth.forget_keys()
+    key_memory.reset()
     exchange.run([])  # nothing queued rides along with the next request
     recorder.reset()
     shadows.reset()

@@ -250,6 +250,27 @@ def test_compose_start_order_and_healthchecks():
     assert "8000:8000" in [str(p) for p in services["web"].get("ports") or []]
 
 
+def test_compose_trusts_its_proxy_and_the_readme_says_so():
+    """Issue 26, item 9: without TRUSTED_PROXIES every client behind the proxy shared one
+    address, and a stranger's 5 wrong passwords locked the real user out. The compose
+    file trusts the gateway of its own network, fixed here, where a proxy on the host
+    reaches `web` from; gunicorn trusts the same for X-Forwarded-Proto."""
+    import ipaddress
+
+    data = load_compose()
+    (ipam,) = data["networks"]["default"]["ipam"]["config"]
+    subnet, gateway = ipaddress.ip_network(ipam["subnet"]), ipaddress.ip_address(ipam["gateway"])
+    assert gateway in subnet
+    env = environment_of(data["services"]["web"])
+    for name in ("TRUSTED_PROXIES", "GUNICORN_FORWARDED_ALLOW_IPS"):
+        match = INTERPOLATION.match(env[name])
+        default = env[name].split(":-", 1)[1].rstrip("}") if match else env[name]
+        assert default == str(gateway), (name, env[name])
+    readme = (REPO_ROOT / "README.md").read_text()
+    for variable in ("TRUSTED_PROXIES", "ADMIN_LOGIN_MAX_FAILURES_PER_ACCOUNT"):
+        assert f"| `{variable}` |" in readme, f"README's table does not list {variable}"
+
+
 def test_compose_named_volumes_are_declared():
     data = load_compose()
     declared = set(data.get("volumes") or {})
@@ -302,7 +323,7 @@ def test_compose_file_validates_with_docker_compose(tmp_path):
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("GUNICORN_", "OMP_", "BACKOFFICE_", "COMPOSE_"))
+        if not k.startswith(("GUNICORN_", "OMP_", "BACKOFFICE_", "COMPOSE_", "TRUSTED_"))
     }
     quiet = subprocess.run(
         ["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
@@ -329,6 +350,7 @@ def test_compose_file_validates_with_docker_compose(tmp_path):
     resolved = yaml.safe_load(full.stdout)
     web_env = environment_of(resolved["services"]["web"])
     assert web_env["GUNICORN_WORKERS"] == "3"
+    assert web_env["TRUSTED_PROXIES"] == web_env["GUNICORN_FORWARDED_ALLOW_IPS"] == "172.30.0.1"
     assert web_env["GUNICORN_THREADS"] == "1"
     for name in SECRET_NAMES:
         assert Path(resolved["secrets"][name]["file"]) == tmp_path / "secrets" / name

@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 
 from backoffice import formatting
 from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
+from backoffice.forms import plain_ids
 from desk.chain import idea_prediction, idea_trades
 from desk.gate_table import gate_rows
 from desk.models import Decision, IdeaStatus, RiskConfig, TradeIdea
@@ -434,7 +435,7 @@ class TradeIdeaAdmin(ModelAdmin):
         self._may_decide(request)
         source = request.POST if request.method == "POST" else request.GET
         raw = source.get("ids") or ""
-        ids = [int(part) for part in raw.split(",") if part.isdigit()][:500]
+        ids = plain_ids(raw, limit=500)
         ideas = list(TradeIdea.objects.filter(pk__in=ids, status=IdeaStatus.NEEDS_APPROVAL))
         filters = source.get(FILTERS, "")
         back = _changelist_url(filters)

@@ -1,8 +1,9 @@
 """Quarantined spool lines in the admin: an operator's worklist.
 
 A line a replay could not store is listed here with its exact bytes and the reason. An
-operator fixes the trade and re-submits it, or discards the line with a reason; either
-decision is recorded on the line (journal.write.replay.quarantine_resubmit / _discard).
+operator corrects the fields the line failed on and re-submits it (which needs the API's
+permission to store trades), or discards the line with a reason; either decision is
+recorded on the line (journal.write.quarantine), a re-submission with its audit row.
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
 from backoffice.admin_site import ModelAdmin
-from journal.models import QuarantinedLine, QuarantineStatus
+from journal.models import QuarantinedLine, QuarantineResubmission, QuarantineStatus
 from journal.write.capture import TradesRejected
-from journal.write.replay import QuarantineError, quarantine_discard, quarantine_resubmit
+from journal.write.quarantine import (
+    ADD_PERMISSION,
+    QuarantineError,
+    line_correction,
+    quarantine_discard,
+    quarantine_resubmit,
+)
 
 
 def line_text(line: QuarantinedLine) -> str:
@@ -26,24 +33,25 @@ def line_text(line: QuarantinedLine) -> str:
     return bytes(line.raw).decode("utf-8", "backslashreplace").rstrip("\n")
 
 
-def trade_text(line: QuarantinedLine) -> str:
-    """The spooled trade as indented JSON to edit, or the raw line when it is unreadable.
+def json_text(value) -> str:
+    """``value`` as indented JSON to show or edit. Non-ASCII characters are escaped, so
+    that a lone surrogate or a NUL (a reason for quarantine) shows as \\ud800 to be fixed
+    instead of breaking the page."""
+    return json.dumps(value, indent=2, ensure_ascii=True)
 
-    Non-ASCII characters are escaped, so that a lone surrogate (a reason for quarantine)
-    shows as \\ud800 to be fixed instead of breaking the page.
-    """
-    try:
-        entry = json.loads(bytes(line.raw))
-        trade = entry["trade"] if isinstance(entry, dict) and "trade" in entry else entry
-        return json.dumps(trade, indent=2, ensure_ascii=True)
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        return line_text(line)
+
+def printable(name: str) -> str:
+    """A field name as a page may show it, control characters and surrogates escaped."""
+    return json.dumps(name, ensure_ascii=True)[1:-1]
 
 
 class ResubmitForm(forms.Form):
     trade = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 18, "cols": 90, "class": "vLargeTextField"}),
-        help_text="The trade in the record format, as JSON. Fix what the reason names.",
+        widget=forms.Textarea(attrs={"rows": 10, "cols": 90, "class": "vLargeTextField"}),
+        help_text=(
+            "The corrected values of the fields the line failed on, as a JSON object "
+            "(drop a field to leave it out). Every other field stays as the line said."
+        ),
     )
 
     def clean_trade(self):
@@ -52,7 +60,7 @@ class ResubmitForm(forms.Form):
         except (ValueError, RecursionError) as exc:
             raise forms.ValidationError(f"This is not JSON: {exc}") from None
         if not isinstance(value, dict):
-            raise forms.ValidationError("Give one trade: a JSON object.")
+            raise forms.ValidationError("Give the corrections as one JSON object.")
         return value
 
 
@@ -93,12 +101,17 @@ class QuarantinedLineAdmin(ModelAdmin):
         can_decide = (
             self.has_change_permission(request, line) and line.status == QuarantineStatus.PENDING
         )
+        correction = line_correction(line)
+        no_resubmit = self._why_no_resubmit(request, correction)
         post = request.POST if request.method == "POST" else None
         action = post.get("action") if post else None
         if post is not None and not can_decide:
             raise PermissionDenied
+        if action == "resubmit" and no_resubmit:
+            raise PermissionDenied(no_resubmit)
         resubmit = ResubmitForm(
-            post if action == "resubmit" else None, initial={"trade": trade_text(line)}
+            post if action == "resubmit" else None,
+            initial={"trade": json_text(correction.editable())},
         )
         discard = DiscardForm(post if action == "discard" else None)
         if action == "resubmit" and resubmit.is_valid():
@@ -120,12 +133,42 @@ class QuarantinedLineAdmin(ModelAdmin):
             "original": line,
             "title": f"Quarantined: {line}",
             "line_text": line_text(line),
+            "failing": [(printable(n), reason) for n, reason in correction.failing.items()],
             "can_decide": can_decide,
+            "no_resubmit": no_resubmit,
             "resubmit_form": resubmit,
             "discard_form": discard,
+            "resubmission": self._resubmission(line),
             **(extra_context or {}),
         }
         return TemplateResponse(request, self.change_form_template, context)
+
+    @staticmethod
+    def _why_no_resubmit(request, correction) -> str:
+        """Why this user may not re-submit this line ("" when they may)."""
+        if correction.problem:
+            return f"This line can only be discarded: {correction.problem}."
+        if not request.user.has_perm(ADD_PERMISSION):
+            return (
+                "Re-submitting stores a trade, which needs the permission "
+                f"{ADD_PERMISSION!r} (as through the API); this line can be discarded."
+            )
+        return ""
+
+    @staticmethod
+    def _resubmission(line):
+        try:
+            audit = line.resubmission
+        except QuarantineResubmission.DoesNotExist:
+            return None
+        return {
+            "by": audit.resubmitted_by,
+            "at": audit.resubmitted_at,
+            "outcome": audit.outcome,
+            "changed": ", ".join(json.loads(audit.changed_fields)) or "nothing",
+            "original": json_text(json.loads(audit.original)),
+            "corrected": json_text(json.loads(audit.corrected)),
+        }
 
     def _resubmit(self, request, line, form) -> bool:
         try:
@@ -134,18 +177,12 @@ class QuarantinedLineAdmin(ModelAdmin):
             )
         except TradesRejected as exc:
             for field, message in exc.by_index[0].items():
-                form.add_error("trade", f"{field}: {message}")
+                form.add_error("trade", f"{printable(field)}: {message}")
             return False
         except QuarantineError as exc:
             form.add_error(None, str(exc))
             return False
-        outcome = (
-            "spooled (the database is unreachable)"
-            if result.spooled
-            else "stored"
-            if result.created or result.closed
-            else "already stored"
-        )
+        outcome = "stored" if result.created or result.closed else "already stored"
         self.message_user(
             request, f"Re-submitted {line}: the trade is {outcome}.", messages.SUCCESS
         )

@@ -17,6 +17,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from backoffice.forms import plain_ids
 from journal.models import ReviewStatus, Trade
 from journal.reviews import ReviewRejected, trade_review
 from journal.write.exports import review_csv_lines
@@ -41,21 +42,12 @@ class FlagForm(forms.Form):
     )
 
 
-def _selected_ids(raw: str, limit: int) -> list[int]:
-    ids = []
-    for part in raw.split(","):
-        part = part.strip()
-        if part.isdigit():
-            ids.append(int(part))
-    return ids[:limit]
-
-
 def flag_view(request, model_admin):
     """The intermediate page of the "flag with reason" action: ask why, then flag."""
     if not model_admin.has_review_permission(request):
         raise PermissionDenied
     source = request.POST if request.method == "POST" else request.GET
-    ids = _selected_ids(source.get("ids", ""), BULK_LIMIT)
+    ids = plain_ids(source.get("ids", ""), limit=BULK_LIMIT)
     trades = list(
         Trade.objects.filter(pk__in=ids).select_related("review").order_by("-executed_at", "-id")
     )

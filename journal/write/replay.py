@@ -2,7 +2,7 @@
 
 The periodic job (journal.tasks.drain_spool) and ``manage.py replay_spool`` call
 spool_replay; an operator decides each quarantined line in the admin
-(quarantine_resubmit, quarantine_discard).
+(journal.write.quarantine).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 
 from backoffice.db.errors import is_database_outage
 from journal.write.capture import (
@@ -22,7 +22,6 @@ from journal.write.capture import (
     _discard_broken_connection,
     get_spool,
     latest_trade_time,
-    record_trades,
     reference_problems,
     store_records,
 )
@@ -234,81 +233,3 @@ class _replay_lock:  # noqa: N801 - used as a context manager
     def __exit__(self, *exc_info):
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
-
-
-# -- quarantine ----------------------------------------------------------------------
-
-
-class QuarantineError(Exception):
-    """A quarantined line cannot be decided as asked; ``field`` names the input at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        self.field = field
-        super().__init__(message)
-
-
-class QuarantineDecided(QuarantineError):
-    """The quarantined line was already re-submitted or discarded (by someone else)."""
-
-
-def _pending_line(line_id: int):
-    from journal.models import QuarantinedLine, QuarantineStatus
-
-    # The row lock serialises two operators deciding the same line at once.
-    line = QuarantinedLine.objects.select_for_update().get(pk=line_id)
-    if line.status != QuarantineStatus.PENDING:
-        who = f" by {line.resolved_by}" if line.resolved_by_id else ""
-        raise QuarantineDecided(f"this line was already {line.get_status_display().lower()}{who}")
-    return line
-
-
-@transaction.atomic
-def quarantine_resubmit(*, line_id: int, trade: object, user) -> CaptureResult:
-    """Store the fixed trade of a quarantined line, and record who did it and the outcome.
-
-    Raises TradesRejected (nothing changes) when the fixed trade is still invalid, and
-    QuarantineDecided when someone decided the line first.
-    """
-    from django.utils import timezone
-
-    from journal.models import QuarantineStatus
-
-    line = _pending_line(line_id)
-    result = record_trades([trade], source="quarantine")
-    line.status = QuarantineStatus.RESUBMITTED
-    line.resolved_by = user
-    line.resolved_at = timezone.now()
-    line.resolution = (
-        f"re-submitted: {result.created} created, {result.closed} closed, "
-        f"{result.duplicates} already stored"
-    )
-    line.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
-    transaction.on_commit(lambda: get_spool().archive_quarantined(line.source, line.line_number))
-    logger.info(
-        "quarantined line re-submitted",
-        extra={"source": line.source, "line": line.line_number, "resolution": line.resolution},
-    )
-    return result
-
-
-@transaction.atomic
-def quarantine_discard(*, line_id: int, reason: str, user) -> None:
-    """Give up on a quarantined line, with the reason; its bytes stay on record."""
-    from django.utils import timezone
-
-    from journal.models import QuarantineStatus
-
-    reason = (reason or "").strip()
-    if not reason:
-        raise QuarantineError("discarding a quarantined line needs a reason", "reason")
-    line = _pending_line(line_id)
-    line.status = QuarantineStatus.DISCARDED
-    line.resolved_by = user
-    line.resolved_at = timezone.now()
-    line.resolution = reason[:2000]
-    line.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
-    transaction.on_commit(lambda: get_spool().archive_quarantined(line.source, line.line_number))
-    logger.warning(
-        "quarantined line discarded",
-        extra={"source": line.source, "line": line.line_number, "reason": reason[:300]},
-    )

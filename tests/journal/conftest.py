@@ -1,6 +1,9 @@
 """Personas and factories of the journal's tests."""
 
 import itertools
+import json
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
@@ -90,3 +93,52 @@ def frozen_now():
 def spool_dir(tmp_path, settings):
     settings.SPOOL_DIR = tmp_path / "spool"
     return settings.SPOOL_DIR
+
+
+def spool_line(trade: dict) -> bytes:
+    """One spool line as the spool writes it (json.dumps escapes NUL and surrogates)."""
+    entry = {"batch": uuid.uuid4().hex, "spooled_at": time.time(), "trade": trade}
+    return (json.dumps(entry, default=str) + "\n").encode()
+
+
+def write_spool_file(directory, lines: list[bytes]):
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"active-test-{uuid.uuid4().hex}.jsonl"
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def operator_member(django_user_model, username: str, *extra_permissions: str):
+    """A staff user in the Operator group (made by its data migration, run again here:
+    a transactional test empties the tables), with ``extra_permissions`` of the journal
+    ("add_trade", "change_trade") granted to the user alone."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    migration = import_module("journal.migrations.0006_operator_group")
+    apps = MigrationLoader(connection).project_state(("journal", "0006_operator_group")).apps
+    migration.create_group(apps, SimpleNamespace(connection=connection))
+    user = django_user_model.objects.create_user(username, password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Operator"))
+    for codename in extra_permissions:
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="journal", codename=codename)
+        )
+    return user
+
+
+@pytest.fixture
+def operator(django_user_model):
+    """An operator as the Operator group makes one: decides quarantined lines, may
+    discard them, but stores no trade (no add_trade)."""
+    return operator_member(django_user_model, "olga-operator")
+
+
+@pytest.fixture
+def trusted_operator(django_user_model):
+    """An operator who was also given the API's permissions to store and close trades."""
+    return operator_member(django_user_model, "otto-trusted", "add_trade", "change_trade")

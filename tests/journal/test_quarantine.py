@@ -8,8 +8,6 @@ first bad line or keeps only a summary of it.
 
 import io
 import json
-import time
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,29 +16,16 @@ from django.db import connection
 
 from journal.models import QuarantinedLine, QuarantineStatus, Trade, TradeStatus
 from journal.write.capture import TradesRejected, get_spool
-from journal.write.replay import (
+from journal.write.quarantine import (
     QuarantineDecided,
     QuarantineError,
     quarantine_discard,
     quarantine_resubmit,
-    spool_replay,
 )
-from tests.journal.conftest import open_trade_data, trade_data
+from journal.write.replay import spool_replay
+from tests.journal.conftest import open_trade_data, spool_line, trade_data, write_spool_file
 
 pytestmark = pytest.mark.django_db
-
-
-def spool_line(trade: dict) -> bytes:
-    """One spool line as the spool writes it (json.dumps escapes NUL and surrogates)."""
-    entry = {"batch": uuid.uuid4().hex, "spooled_at": time.time(), "trade": trade}
-    return (json.dumps(entry, default=str) + "\n").encode()
-
-
-def write_spool_file(directory, lines: list[bytes]):
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"active-test-{uuid.uuid4().hex}.jsonl"
-    path.write_bytes(b"".join(lines))
-    return path
 
 
 POISONED = {
@@ -128,39 +113,24 @@ def quarantined(spool_dir):
     return QuarantinedLine.objects.get()
 
 
-@pytest.fixture
-def operator(django_user_model):
-    from importlib import import_module
-    from types import SimpleNamespace
-
-    from django.contrib.auth.models import Group
-    from django.db.migrations.loader import MigrationLoader
-
-    migration = import_module("journal.migrations.0006_operator_group")
-    apps = MigrationLoader(connection).project_state(("journal", "0006_operator_group")).apps
-    migration.create_group(apps, SimpleNamespace(connection=connection))
-    user = django_user_model.objects.create_user("olga-operator", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Operator"))
-    return user
-
-
 def test_a_fixed_trade_is_resubmitted_and_the_decision_recorded(
-    quarantined, operator, django_capture_on_commit_callbacks
+    quarantined, trusted_operator, django_capture_on_commit_callbacks
 ):
     trade = json.loads(bytes(quarantined.raw))["trade"]
     with pytest.raises(TradesRejected):
-        quarantine_resubmit(line_id=quarantined.pk, trade=trade, user=operator)
+        quarantine_resubmit(line_id=quarantined.pk, trade=trade, user=trusted_operator)
     trade["strategy"] = "breakout"
     with django_capture_on_commit_callbacks(execute=True):
-        result = quarantine_resubmit(line_id=quarantined.pk, trade=trade, user=operator)
+        result = quarantine_resubmit(line_id=quarantined.pk, trade=trade, user=trusted_operator)
     assert result.created == 1
     assert Trade.objects.get(trade_id="Q-1").strategy == "breakout"
     quarantined.refresh_from_db()
     assert quarantined.status == QuarantineStatus.RESUBMITTED
-    assert quarantined.resolved_by == operator and "1 created" in quarantined.resolution
+    assert quarantined.resolved_by == trusted_operator
+    assert quarantined.resolution == "re-submitted (strategy corrected): Q-1 created"
     assert get_spool().quarantined() == [], "a decided line no longer waits"
     with pytest.raises(QuarantineDecided):
-        quarantine_discard(line_id=quarantined.pk, reason="late", user=operator)
+        quarantine_discard(line_id=quarantined.pk, reason="late", user=trusted_operator)
 
 
 def test_a_discard_needs_a_reason_and_keeps_the_bytes(quarantined, operator):
@@ -174,8 +144,8 @@ def test_a_discard_needs_a_reason_and_keeps_the_bytes(quarantined, operator):
     assert not Trade.objects.exists()
 
 
-def test_the_admin_worklist_resubmits_and_discards(client, quarantined, operator):
-    client.force_login(operator)
+def test_the_admin_worklist_resubmits_and_discards(client, quarantined, trusted_operator):
+    client.force_login(trusted_operator)
     listing = client.get("/admin/journal/quarantinedline/")
     assert listing.status_code == 200 and b"lone surrogate" in listing.content
     page = client.get(f"/admin/journal/quarantinedline/{quarantined.pk}/change/")
@@ -190,14 +160,16 @@ def test_the_admin_worklist_resubmits_and_discards(client, quarantined, operator
     assert Trade.objects.get(trade_id="Q-1").strategy == "fixed"
 
 
-def test_the_admin_refuses_a_still_invalid_fix_naming_the_field(client, quarantined, operator):
-    client.force_login(operator)
+def test_the_admin_refuses_a_still_invalid_fix_naming_the_field(
+    client, quarantined, trusted_operator
+):
+    client.force_login(trusted_operator)
     response = client.post(
         f"/admin/journal/quarantinedline/{quarantined.pk}/change/",
-        {"action": "resubmit", "trade": '{"trade_id": "Q-1"}'},
+        {"action": "resubmit", "trade": '{"strategy": "still\\u0000bad"}'},
     )
     assert response.status_code == 200
-    assert b"executed_at: is required" in response.content
+    assert b"strategy: " in response.content
     assert not Trade.objects.exists()
 
 
