@@ -378,6 +378,24 @@ INSTRUMENTS_REQUIRED = env.flag("INSTRUMENTS_REQUIRED", default=not DEV_DEFAULTS
 DESK_SNAPSHOT_RETENTION_DAYS = env.integer("DESK_SNAPSHOT_RETENTION_DAYS", 30, minimum=1)
 # Decision chunks older than this are compressed (never deleted).
 DESK_DECISION_COMPRESS_AFTER_DAYS = env.integer("DESK_DECISION_COMPRESS_AFTER_DAYS", 90, minimum=1)
+# An executed idea (by the gate or a person) counts against the open-trade and
+# trades-per-day limits until its trade is recorded, or for this long.
+DESK_EXECUTION_WINDOW_MINUTES = env.integer(
+    "DESK_EXECUTION_WINDOW_MINUTES", 60, minimum=1, maximum=7 * 24 * 60
+)
+# An idea older than this is approved only with a written override.
+DESK_APPROVAL_MAX_AGE_MINUTES = env.integer(
+    "DESK_APPROVAL_MAX_AGE_MINUTES", 30, minimum=1, maximum=7 * 24 * 60
+)
+# Four eyes: loosening a limit, switching AI trading on and a breaking alias move wait
+# for a second person with the permission (on in production).
+FOUR_EYES = env.flag("FOUR_EYES", default=not DEV_DEFAULTS)
+# How far in the future an input's time may be (clocks drift) before it counts as
+# wrong: the gate's market bars and account snapshots, a trade's times.
+CLOCK_SKEW_SECONDS = env.integer("CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=86_400)
+# An idea citing a recorded prediction may state a confidence this far from the one the
+# prediction gives its direction (0.01 = one percentage point).
+DESK_CONFIDENCE_TOLERANCE = env.number("DESK_CONFIDENCE_TOLERANCE", 0.01)
 
 # ---------------------------------------------------------------------------
 # REST API

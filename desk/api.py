@@ -53,7 +53,14 @@ class TradeIdeaIn(StrictSerializer):
     )
     rationale = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     confidence_score = serializers.DecimalField(
-        max_digits=5, decimal_places=4, min_value=0, max_value=1
+        max_digits=5,
+        decimal_places=4,
+        min_value=0,
+        max_value=1,
+        required=False,
+        help_text="the probability that the idea's direction wins (0 to 1). Required "
+        "unless the idea cites a recorded prediction (prediction_id): then it is that "
+        "prediction's, and a stated one must agree with it",
     )
     strategy = StrategyNameField(
         slug_field="name", queryset=Strategy.objects.all(), required=False, allow_null=True

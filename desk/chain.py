@@ -8,7 +8,11 @@ retention. The serving app is optional here (its absence leaves the ids unresolv
 
 from __future__ import annotations
 
+import time
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.apps import apps
 from django.db.models import QuerySet
@@ -37,6 +41,66 @@ def idea_prediction(*, idea: TradeIdea):
     from serving.records import prediction_find
 
     return prediction_find(prediction_id=idea.prediction_id)
+
+
+@dataclass(frozen=True)
+class CitedConfidence:
+    """The confidence the prediction an idea cites gives the idea's direction, or why
+    there is none (``confidence`` None: not recorded, not a probability)."""
+
+    confidence: Decimal | None
+    why_not: str = ""
+    model_version: str = ""
+
+
+# A prediction is recorded within about a second of its answer (the recorder's flush): an
+# idea citing one made just before waits for it this long, in steps.
+CITATION_WAIT = timedelta(seconds=1.5)
+CITATION_STEP = 0.1
+
+
+def cited_confidence(*, idea: TradeIdea, now: datetime) -> CitedConfidence | None:
+    """What the prediction ``idea`` cites says about it: the probability that the idea's
+    direction wins. A model that predicts a trade's win gives it as it is; one that
+    predicts the price going up gives a short its complement. None when the idea cites
+    no prediction."""
+    if not idea.prediction_id:
+        return None
+    if not apps.is_installed("serving"):
+        return CitedConfidence(None, "predictions are not served here")
+    from serving.recorder import parse_prediction_id, record_time
+
+    parsed = parse_prediction_id(idea.prediction_id)
+    if parsed is None:
+        return CitedConfidence(None, "not a prediction id of this back office")
+    found = idea_prediction(idea=idea)
+    made = record_time(parsed[0])
+    waited_until = made + CITATION_WAIT
+    while found is None and now - timedelta(seconds=5) <= made <= now and _now() < waited_until:
+        time.sleep(CITATION_STEP)
+        found = idea_prediction(idea=idea)
+    if found is None:
+        return CitedConfidence(
+            None,
+            "the prediction it cites is not recorded (sampled out, "
+            "past the retention, or not written yet)",
+        )
+    version = found.record.model_version
+    label = f"{version.model.name}@{version.version}"
+    output = found.output
+    if version.output_kind != "probability" or output is None:
+        return CitedConfidence(None, f"{label} predicts a value, not a probability", label)
+    probability = Decimal(str(output))
+    if getattr(version.model, "positive_class", "win") == "up" and idea.direction == "short":
+        probability = 1 - probability
+    confidence = probability.quantize(Decimal("0.0001"))
+    return CitedConfidence(min(max(confidence, Decimal(0)), Decimal(1)), "", label)
+
+
+def _now() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now()
 
 
 def ideas_of_record(*, record_id: uuid.UUID, rows: int | None = None) -> list[TradeIdea]:

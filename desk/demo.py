@@ -8,6 +8,7 @@ created_at read (django.utils.timezone.now) is set to each idea's moment while i
 through the gate, so its decisions carry that time too.
 """
 
+import logging
 import random
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -29,14 +30,18 @@ from desk.models import (
 )
 from desk.services import (
     DeskError,
+    approval_review,
     forget_pnl_history,
-    idea_decide,
+    idea_approve,
+    idea_reject,
     idea_submit,
     risk_config_update,
 )
 from journal import demo as journal_demo
 from journal.instruments import CATALOGUE
 from journal.write.capture import record_trades
+
+logger = logging.getLogger(__name__)
 
 STRATEGIES = [
     {
@@ -150,21 +155,10 @@ def _ideas() -> int:
         )
         with _clock(moment):
             idea_submit(idea=idea, actor="api-key:ai-engine")
-    admin = get_user_model().objects.filter(username="admin").first()
-    waiting = TradeIdea.objects.filter(status=IdeaStatus.NEEDS_APPROVAL).order_by("id")
-    if admin is not None:
-        for idea, approve in zip(waiting[:2], (True, False), strict=False):
-            try:
-                with _clock(idea.created_at + timedelta(minutes=rng.randint(2, 15))):
-                    idea_decide(
-                        idea_id=idea.pk,
-                        approve=approve,
-                        user=admin,
-                        reason="" if approve else "news risk before the fixing",
-                    )
-            except DeskError:
-                pass
-    executed = TradeIdea.objects.filter(status=IdeaStatus.AUTO_EXECUTED).order_by("created_at")
+    _people_decide(rng)
+    executed = TradeIdea.objects.filter(
+        status__in=(IdeaStatus.AUTO_EXECUTED, IdeaStatus.APPROVED)
+    ).order_by("created_at")
     record_trades(journal_demo.idea_records(executed, now=now), source="demo")
     # The ideas were judged at past moments, before their trades were recorded: the next
     # idea reads the P&L history again rather than the replay's checkpoint.
@@ -175,6 +169,41 @@ def _ideas() -> int:
 def _lots(symbol: str) -> list[str]:
     step = Decimal(CATALOGUE[symbol][5])
     return [lot for lot in ("0.1", "0.2", "0.5", "1") if Decimal(lot) % step == 0]
+
+
+def _people_decide(rng: random.Random) -> None:
+    """The risk manager works the queue minutes after each idea arrives: approves one
+    whose gate asks only for a person, approves one against what the gate asks with a
+    written override, rejects one; the rest still wait."""
+    manager = get_user_model().objects.filter(username="admin").first()
+    if manager is None:
+        return
+    waiting = list(TradeIdea.objects.filter(status=IdeaStatus.NEEDS_APPROVAL).order_by("id"))
+    plain = overridden = rejected = False
+    for idea in waiting:
+        with _clock(idea.created_at + timedelta(minutes=rng.randint(2, 15))):
+            review = approval_review(idea)
+            try:
+                if review.asks_only_approval and not plain:
+                    idea_approve(
+                        idea_id=idea.pk,
+                        user=manager,
+                        reason="chart and calendar checked: the setup is as the engine says",
+                    )
+                    plain = True
+                elif review.overrides == ("it has no stop loss",) and not overridden:
+                    idea_approve(
+                        idea_id=idea.pk,
+                        user=manager,
+                        reason="a clean retest of the level",
+                        override_reason="the stop is set at the broker, below the range low",
+                    )
+                    overridden = True
+                elif not rejected:
+                    idea_reject(idea_id=idea.pk, user=manager, reason="news risk before the fixing")
+                    rejected = True
+            except DeskError as exc:  # e.g. a limit the replay reached meanwhile
+                logger.info("demo decision skipped", extra={"idea": idea.pk, "why": str(exc)})
 
 
 def _snapshots() -> int:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,16 @@ class Observations:
     open_trades: int
     today_pnl: Decimal
     drawdown: Decimal
+    # Ideas executed (by the gate or a person) whose trade is not recorded yet: each is
+    # an open trade on its way (desk.services.executions_in_flight).
+    executions_in_flight: int = 0
+    # How far in the future an input's time may be before it counts as wrong.
+    clock_skew_seconds: int = 300
+    # The prediction the idea cites: whether it cites one, the confidence that prediction
+    # gives its direction (None when it cannot be read: citation_note says why).
+    prediction_cited: bool = False
+    cited_confidence: Decimal | None = None
+    citation_note: str = ""
     # The idea's instrument (journal.models.Instrument or alike: point_value,
     # quote_currency); None when the symbol is no instrument of the desk.
     instrument: Any = None
@@ -77,10 +87,24 @@ class Verdict:
     halt_reason: str = ""  # set when the AI must be halted (drawdown, daily loss)
     lot_size: Decimal | None = None  # the lot the idea is sized with (its own or the default)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(
+        self, *, money_places: int | None = None, price_places: int | None = None
+    ) -> dict[str, Any]:
+        """The verdict as stored and answered: every figure a decimal string, money at
+        the account currency's places and prices at the instrument's where given."""
+        checks = []
+        for check in self.checks:
+            row = {k: _plain(v) for k, v in asdict(check).items()}
+            for name in ("limit", "observed"):
+                value = getattr(check, name)
+                if check.unit == "money" and money_places is not None:
+                    row[name] = _plain(value, money_places)
+                elif check.unit == "price" and price_places is not None:
+                    row[name] = _price_text(value, price_places)
+            checks.append(row)
         return {
             "verdict": self.status,
-            "checks": [{k: _plain(v) for k, v in asdict(check).items()} for check in self.checks],
+            "checks": checks,
             **({"halt_reason": self.halt_reason} if self.halt_reason else {}),
             **({"lot_size": _plain(self.lot_size)} if self.lot_size is not None else {}),
         }
@@ -90,12 +114,28 @@ class Verdict:
         return [check for check in self.checks if not check.passed]
 
 
-def _plain(value):
-    """Decimals as their shortest exact text (20000, 1.085), for the stored result."""
+def _price_text(value, places: int):
+    """A price at its instrument's places, or with all its own digits where it has more
+    (an off-tick price is never shown rounded onto the tick)."""
+    if isinstance(value, list | tuple):
+        return [_price_text(v, places) for v in value]
+    if isinstance(value, Decimal) and value.is_finite():
+        own = -value.normalize().as_tuple().exponent
+        return _plain(value, max(places, own))
+    return _plain(value)
+
+
+def _plain(value, places: int | None = None):
+    """Decimals as text: at ``places`` decimals when given (money at its currency's,
+    prices at their instrument's), else their shortest exact text (20000, 1.085)."""
+    if isinstance(value, float):
+        value = Decimal(repr(value))  # never a float's artefacts in the stored result
     if isinstance(value, Decimal):
+        if places is not None and value.is_finite():
+            return format(value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN), "f")
         return "0" if value == 0 else format(value.normalize(), "f")
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, places) for v in value]
     return value
 
 
@@ -112,6 +152,7 @@ def judge(idea, config, observed: Observations) -> Verdict:
             REJECT,
             unit="ratio",
         ),
+        *_citation(observed),
         *_levels(idea),
         _stop_required(idea, config),
         Check(
@@ -125,14 +166,7 @@ def judge(idea, config, observed: Observations) -> Verdict:
         ),
         *lot_checks,
         *_risk(idea, lot, config, observed),
-        Check(
-            "max_concurrent_trades",
-            config.max_concurrent_trades,
-            observed.open_trades,
-            observed.open_trades < config.max_concurrent_trades,
-            REJECT,
-            unit="count",
-        ),
+        _concurrent(config, observed),
         *_strategy_checks(idea, lot, observed),
         *_freshness(config, observed),
         _watchlist_check(idea, config),
@@ -204,6 +238,45 @@ def _halts(config, observed: Observations) -> list[Check]:
         )
     )
     return checks
+
+
+def _citation(observed: Observations) -> list[Check]:
+    """An idea citing a prediction has that prediction's confidence (the service refused
+    one that said otherwise); one whose prediction cannot be read waits for a person."""
+    if not observed.prediction_cited:
+        return []
+    known = observed.cited_confidence is not None
+    return [
+        Check(
+            "prediction_confidence",
+            "the confidence of the prediction it cites",
+            observed.cited_confidence,
+            known,
+            APPROVAL,
+            "" if known else f"{observed.citation_note}: a person checks its confidence",
+            "ratio",
+        )
+    ]
+
+
+def _concurrent(config, observed: Observations) -> Check:
+    """Open trades and the executions on their way, against the limit."""
+    seen = observed.open_trades + observed.executions_in_flight
+    note = ""
+    if observed.executions_in_flight:
+        note = (
+            f"{observed.open_trades} open + {observed.executions_in_flight} executed "
+            "without a trade yet"
+        )
+    return Check(
+        "max_concurrent_trades",
+        config.max_concurrent_trades,
+        seen,
+        seen < config.max_concurrent_trades,
+        REJECT,
+        note,
+        "count",
+    )
 
 
 def _sign(idea) -> int:
@@ -541,18 +614,16 @@ def _freshness(config, observed: Observations) -> list[Check]:
         if at is None:
             checks.append(Check(rule, limit, None, False, APPROVAL, f"no {what}", "minutes"))
             continue
-        age = int((observed.now - at).total_seconds() // 60)
-        checks.append(
-            Check(
-                rule,
-                limit,
-                age,
-                age <= limit,
-                APPROVAL,
-                "" if age <= limit else f"the latest {what} is stale",
-                "minutes",
-            )
-        )
+        seconds = (observed.now - at).total_seconds()
+        age = int(seconds // 60)
+        if seconds < -observed.clock_skew_seconds:
+            # Dated in the future: a clock is wrong, so its age says nothing.
+            note, passed = f"the latest {what} is dated {-age} min in the future", False
+        elif age > limit:
+            note, passed = f"the latest {what} is stale", False
+        else:
+            note, passed = "", True
+        checks.append(Check(rule, limit, age, passed, APPROVAL, note, "minutes"))
     return checks
 
 

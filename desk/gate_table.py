@@ -22,6 +22,7 @@ RULES = {
     "max_daily_loss": "Daily loss limit",
     "daily_profit_target": "Daily profit target",
     "min_confidence": "Minimum confidence",
+    "prediction_confidence": "Confidence from its prediction",
     "stop_loss_side": "Stop loss side",
     "take_profit_side": "Take profit side",
     "entry_range": "Entry within its range",

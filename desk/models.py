@@ -275,6 +275,64 @@ class RiskConfigChange(models.Model):
         return f"{limit_label(self.field)}: {self.old_value} → {self.new_value}"
 
 
+class ChangeRequestStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a second person"
+    CONFIRMED = "confirmed", "Confirmed"
+    DECLINED = "declined", "Declined"
+    STALE = "stale", "Overtaken: the limits changed since"
+
+
+class LimitChangeRequest(models.Model):
+    """Four eyes: limits that a person loosened (AI trading switched on among them),
+    waiting for a second person with the same permission. Until then the old values
+    stay in force. ``before`` is what the requester saw: a confirmation finds the same
+    values in force, or the request is stale (desk.four_eyes)."""
+
+    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, help_text="why the limits should change")
+    # {field: value as stored in JSON (decimals as text)}
+    changes = models.JSONField()
+    before = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=ChangeRequestStatus.choices, default=ChangeRequestStatus.PENDING
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decision_note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        verbose_name = "limit change waiting for a second person"
+        verbose_name_plural = "limit changes waiting for a second person"
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ChangeRequestStatus.values),
+                name="desk_limitrequest_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ChangeRequestStatus.PENDING) | Q(decided_at__isnull=False),
+                name="desk_limitrequest_decided_when",
+            ),
+        ]
+        indexes = [
+            # The queue of requests waiting for a second person.
+            models.Index(fields=["status", "-requested_at"], name="desk_limitrequest_queue_idx")
+        ]
+
+    def __str__(self):
+        fields = ", ".join(limit_label(name) for name in self.changes)
+        return f"#{self.pk} {fields} ({self.get_status_display().lower()})"
+
+
 class TradeIdea(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     symbol = models.CharField(max_length=32)
@@ -334,6 +392,13 @@ class TradeIdea(models.Model):
                 name="desk_idea_prediction_idx",
                 condition=~Q(prediction_id=""),
             ),
+            # The gate's executions in flight: executed ideas by when they were decided
+            # (desk.services.executions_in_flight).
+            models.Index(
+                fields=["decided_at"],
+                name="desk_idea_executed_idx",
+                condition=Q(status__in=["auto_executed", "approved"]),
+            ),
         ]
 
     def __str__(self):
@@ -385,6 +450,10 @@ class Decision(models.Model):
     )
     snapshot_ref = models.CharField(max_length=200, blank=True, default="")
     human_override = models.BooleanField(default=False)
+    # A person's approval against what the gate or the desk's rules asked (a stale idea,
+    # no stop, a rule the gate now fails): what was overridden and the written reason.
+    # Nullable: added to a hypertable that may hold compressed chunks.
+    override_reason = models.TextField(null=True, blank=True)  # noqa: DJ001 - see above
     actor = models.CharField(max_length=150, help_text="a username, an API key or 'risk-gate'")
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -6,19 +6,22 @@ writes; every transition and its Decision commit together or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from backoffice.cache_guard import cache_delete, cache_get, cache_set
 from backoffice.errors import DomainError
 from backoffice.prometheus import observe_verdict
-from desk.gate import Observations, Verdict, judge
+from desk.gate import APPROVAL, Observations, Verdict, judge
 from desk.gate_table import gate_rows
 from desk.limits import limit_label
 from desk.models import (
@@ -97,26 +100,26 @@ EDITABLE_LIMITS = (
 REASON_MAX = 500
 
 
-def clean_reason(reason: Any) -> str:
-    """A limit change's reason as stored, stripped; DeskError naming ``reason`` when it
-    is missing or could not be stored and read back (control characters, a NUL, a lone
-    surrogate, more than REASON_MAX characters)."""
+def clean_reason(
+    reason: Any,
+    field: str = "reason",
+    missing: str = "say why the limits change: the reason is kept in the risk config's audit",
+) -> str:
+    """A person's reason as stored, stripped; DeskError naming ``field`` when it is
+    missing (``missing`` says what to write) or could not be stored and read back
+    (control characters, a NUL, a lone surrogate, more than REASON_MAX characters)."""
     if not isinstance(reason, str) or not reason.strip():
-        raise DeskError(
-            "say why the limits change: the reason is kept in the risk config's audit",
-            "reason",
-        )
+        raise DeskError(missing, field)
     text = reason.strip()
+    what = field.replace("_", " ")
     if len(text) > REASON_MAX:
-        raise DeskError(
-            f"the reason has {len(text):,} characters; keep it to {REASON_MAX}", "reason"
-        )
+        raise DeskError(f"the {what} has {len(text):,} characters; keep it to {REASON_MAX}", field)
     if any((ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in text):
-        raise DeskError("the reason must be plain text, without control characters", "reason")
+        raise DeskError(f"the {what} must be plain text, without control characters", field)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise DeskError("the reason holds a lone surrogate: not valid text", "reason") from None
+        raise DeskError(f"the {what} holds a lone surrogate: not valid text", field) from None
     return text
 
 
@@ -262,7 +265,12 @@ def _closed_pnl_on(day: date, **where) -> Decimal:
 
 
 def desk_observations(
-    idea: TradeIdea, config: RiskConfig, *, now: datetime, history: tuple[Decimal, Decimal]
+    idea: TradeIdea,
+    config: RiskConfig,
+    *,
+    now: datetime,
+    history: tuple[Decimal, Decimal],
+    citation=None,
 ) -> Observations:
     """What the gate judges ``idea`` against: each figure from an index or the daily
     summary, so a submit costs the same at ten thousand trades as at a million."""
@@ -275,10 +283,16 @@ def desk_observations(
     equity_curve_now = total_before + today_pnl
     instrument = instruments.instrument_for(idea.symbol)
     snapshot = _latest_account(config.risk_account)
-    strategy = _strategy_figures(idea, midnight)
+    in_flight = executions_in_flight(now=now, exclude=idea.pk)
+    strategy = _strategy_figures(idea, midnight, in_flight)
     return Observations(
         now=now,
         open_trades=OpenTrade.objects.count(),
+        executions_in_flight=in_flight.count(),
+        clock_skew_seconds=settings.CLOCK_SKEW_SECONDS,
+        prediction_cited=bool(idea.prediction_id),
+        cited_confidence=citation.confidence if citation is not None else None,
+        citation_note=citation.why_not if citation is not None else "",
         today_pnl=today_pnl,
         drawdown=max(peak_before, equity_curve_now) - equity_curve_now,
         instrument=instrument,
@@ -319,18 +333,42 @@ def _rate(quote: str, account: str) -> Decimal | None:
     return None
 
 
-def _strategy_figures(idea: TradeIdea, midnight: datetime) -> dict[str, Any]:
+EXECUTED = (IdeaStatus.AUTO_EXECUTED, IdeaStatus.APPROVED)
+
+
+def executions_in_flight(*, now: datetime, exclude: int | None = None) -> QuerySet[TradeIdea]:
+    """The ideas executed (by the gate or a person) whose trade is not recorded yet, for
+    DESK_EXECUTION_WINDOW_MINUTES after the decision: each will be an open trade, so it
+    counts against the open-trade and trades-per-day limits until its trade arrives (a
+    trade naming it, journal_trade_idea_idx) or the window ends. Without them, sixteen
+    ideas executed in a burst each saw the same count of open trades."""
+    from journal.models import Trade
+
+    since = now - timedelta(minutes=settings.DESK_EXECUTION_WINDOW_MINUTES)
+    executed = TradeIdea.objects.filter(
+        status__in=EXECUTED, decided_at__gte=since, decided_at__lte=now
+    ).exclude(Exists(Trade.objects.filter(idea_id=OuterRef("pk"))))
+    return executed.exclude(pk=exclude) if exclude is not None else executed
+
+
+def _strategy_figures(
+    idea: TradeIdea, midnight: datetime, in_flight: QuerySet[TradeIdea]
+) -> dict[str, Any]:
     from journal.models import OpenTrade, Trade
 
     caps = (idea.strategy.risk_caps or {}) if idea.strategy else {}
     figures: dict[str, Any] = {}
     name = idea.strategy.name if idea.strategy else None
     if "max_open_trades" in caps:
-        figures["strategy_open_trades"] = OpenTrade.objects.filter(strategy=name).count()
+        figures["strategy_open_trades"] = (
+            OpenTrade.objects.filter(strategy=name).count()
+            + in_flight.filter(strategy=idea.strategy).count()
+        )
     if "max_trades_per_day" in caps:
-        figures["strategy_trades_today"] = Trade.objects.filter(
-            strategy=name, executed_at__gte=midnight
-        ).count()
+        figures["strategy_trades_today"] = (
+            Trade.objects.filter(strategy=name, executed_at__gte=midnight).count()
+            + in_flight.filter(strategy=idea.strategy, decided_at__gte=midnight).count()
+        )
     if "max_daily_loss" in caps:
         figures["strategy_today_pnl"] = _closed_pnl_on(midnight.date(), strategy=name)
     return figures
@@ -387,10 +425,14 @@ def idea_submit(
     """Store a new idea and put it through the gate; the verdict's transition and its
     Decision are written in the same transaction. An idea without a lot size that the
     gate sized with the default lot is stored with it."""
+    from desk.chain import cited_confidence
     from journal import instruments
 
     idea.status = IdeaStatus.WAITING
     idea.submitted_by = actor
+    now = now or timezone.now()
+    citation = cited_confidence(idea=idea, now=now)
+    _confidence_from(idea, citation)
     try:
         idea.full_clean()
     except ValidationError as exc:
@@ -398,14 +440,15 @@ def idea_submit(
         raise DeskError(f"{field}: {'; '.join(messages)}", field) from None
     if instruments.required() and instruments.unknown_symbols({idea.symbol}):
         raise DeskError(f"symbol: {idea.symbol} {instruments.UNKNOWN}", "symbol")
-    now = now or timezone.now()
     history = pnl_history(_utc_midnight(now).date())  # before the lock: it may be a query
     idea.save()
-    # The row lock on the config serialises ideas judged at the same moment, so two
-    # of them cannot both slip under max_concurrent_trades or both halt the AI.
+    # The row lock on the config serialises ideas judged at the same moment (held while
+    # they are counted, judged and decided), so that two of them cannot both slip under
+    # max_concurrent_trades or both halt the AI.
     config = risk_config_get(for_update=True)
-    verdict = judge(idea, config, desk_observations(idea, config, now=now, history=history))
-    idea.risk_check_result = verdict.as_json()
+    observed = desk_observations(idea, config, now=now, history=history, citation=citation)
+    verdict = judge(idea, config, observed)
+    idea.risk_check_result = verdict_json(verdict, config, idea.symbol)
     fields = ["risk_check_result"]
     if idea.lot_size is None and verdict.lot_size is not None:
         idea.lot_size = verdict.lot_size
@@ -419,6 +462,44 @@ def idea_submit(
     _transition(idea, verdict.status, actor=actor, rationale=rationale)
     transaction.on_commit(lambda: observe_verdict(verdict.status))
     return idea, verdict
+
+
+def _confidence_from(idea: TradeIdea, citation) -> None:
+    """The idea's confidence, one figure from prediction to trade: where it cites a
+    recorded probability, that probability for its direction (taken when the idea gives
+    none; a stated one that differs by more than DESK_CONFIDENCE_TOLERANCE is refused)."""
+    if citation is not None and citation.confidence is not None:
+        stated = idea.confidence_score
+        if stated is None:
+            idea.confidence_score = citation.confidence
+        elif abs(Decimal(stated) - citation.confidence) > Decimal(
+            str(settings.DESK_CONFIDENCE_TOLERANCE)
+        ):
+            raise DeskError(
+                f"confidence_score: {stated} is not what the prediction it cites gives a "
+                f"{idea.direction} idea ({citation.model_version}: {citation.confidence}); "
+                "send that figure, or none to take it",
+                "confidence_score",
+            )
+    if idea.confidence_score is None:
+        raise DeskError(
+            "confidence_score: give the idea's confidence (0 to 1: the probability that its "
+            "direction wins), or cite a recorded prediction (prediction_id) that gives it",
+            "confidence_score",
+        )
+
+
+def verdict_json(verdict: Verdict, config: RiskConfig, symbol: str) -> dict[str, Any]:
+    """The verdict as stored and answered: money at the account currency's places,
+    prices at the symbol's instrument's."""
+    from backoffice import formatting
+    from journal import instruments
+
+    instrument = instruments.instrument_for(symbol)
+    return verdict.as_json(
+        money_places=formatting.CURRENCY_DECIMALS.get(config.currency, 2),
+        price_places=instrument.price_decimals if instrument else None,
+    )
 
 
 def _summary(verdict: Verdict, currency: str, *, desk_instrument) -> str:
@@ -445,6 +526,8 @@ def _transition(
     actor_user=None,
     rationale: str = "",
     human_override: bool = False,
+    risk_check_result: dict | None = None,
+    override_reason: str | None = None,
 ) -> Decision:
     action = TRANSITIONS.get((idea.status, to))
     if action is None:
@@ -463,6 +546,8 @@ def _transition(
         idea=idea,
         rationale=rationale,
         human_override=human_override,
+        risk_check_result=risk_check_result,
+        override_reason=override_reason,
     )
 
 
@@ -474,7 +559,11 @@ def _decide(
     idea: TradeIdea | None = None,
     rationale: str = "",
     human_override: bool = False,
+    risk_check_result: dict | None = None,
+    override_reason: str | None = None,
 ) -> Decision:
+    if risk_check_result is None:
+        risk_check_result = idea.risk_check_result if idea else {}
     return Decision.objects.create(
         occurred_at=timezone.now(),
         action=action,
@@ -484,38 +573,194 @@ def _decide(
         symbol=idea.symbol if idea else "",
         strategy=idea.strategy if idea else None,
         confidence_score=idea.confidence_score if idea else None,
-        risk_check_result=idea.risk_check_result if idea else {},
+        risk_check_result=risk_check_result,
         snapshot_ref=idea.snapshot_ref if idea else "",
         rationale=rationale,
         human_override=human_override,
+        override_reason=override_reason,
     )
 
 
-@transaction.atomic
-def idea_decide(*, idea_id: int, approve: bool, user, reason: str = "") -> TradeIdea:
-    """A person approves or rejects an idea that needs approval.
+# -- a person decides ----------------------------------------------------------------------
 
-    Two staff acting at once: the row lock makes the second wait, then see the first
-    one's decision and get IllegalTransition naming it.
-    """
-    reason = (reason or "").strip()
-    if not approve and not reason:
-        raise DeskError("a reason is required to reject a trade idea", "reason")
+# The halts a person's approval does not override without saying so: every halt but AI
+# trading being off (that switch stops the AI, not a person).
+_PERSON_MAY_DECIDE_WHILE = {"ai_trading_enabled"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ApprovalReview:
+    """What approving ``idea`` now would do: the gate run again at this moment, and what
+    an approval would override (each in words): an idea older than
+    DESK_APPROVAL_MAX_AGE_MINUTES, one without a stop, one the gate now rejects."""
+
+    idea: TradeIdea
+    verdict: Verdict
+    verdict_json: dict[str, Any]
+    now: datetime
+    overrides: tuple[str, ...]
+
+    @property
+    def asks_only_approval(self) -> bool:
+        """Nothing to override: what the gate asks for is a person's approval."""
+        return not self.overrides
+
+
+class ApprovalNeedsOverride(DeskError):
+    """The approval overrides what the gate or the desk's rules ask; it takes a written
+    override reason (``override_reason``)."""
+
+    status = 409
+    code = "conflict"
+
+    def __init__(self, review: ApprovalReview):
+        self.review = review
+        super().__init__(
+            "approving this idea overrides: "
+            + "; ".join(review.overrides)
+            + ". Say why in the override reason, or reject it",
+            "override_reason",
+        )
+
+
+def approval_review(idea: TradeIdea, *, now: datetime | None = None, lock: bool = False):
+    """The gate run again on ``idea`` at ``now`` (nothing is written) and what an
+    approval would override. ``lock`` takes the risk config's row lock (an approval
+    that follows holds it: no other decision may count meanwhile)."""
+    from backoffice import formatting
+    from journal import instruments
+
+    now = now or timezone.now()
+    history = pnl_history(_utc_midnight(now).date())
+    config = risk_config_get(for_update=lock)
+    verdict = judge(idea, config, desk_observations(idea, config, now=now, history=history))
+    overrides = []
+    age = now - idea.created_at
+    if age > timedelta(minutes=settings.DESK_APPROVAL_MAX_AGE_MINUTES):
+        overrides.append(
+            f"the idea is {formatting.age(age)} old (approvals take ideas up to "
+            f"{settings.DESK_APPROVAL_MAX_AGE_MINUTES} min old)"
+        )
+    if idea.stop_loss is None:
+        overrides.append("it has no stop loss")
+    against = [
+        check
+        for check in verdict.failed
+        if check.effect != APPROVAL and check.rule not in _PERSON_MAY_DECIDE_WHILE
+    ]
+    if against:
+        rejected = Verdict(IdeaStatus.REJECTED, against)
+        text = _summary(
+            rejected, config.currency, desk_instrument=instruments.instrument_for(idea.symbol)
+        )
+        overrides.append(f"the gate now rejects it ({text})")
+    return ApprovalReview(
+        idea=idea,
+        verdict=verdict,
+        verdict_json=verdict_json(verdict, config, idea.symbol),
+        now=now,
+        overrides=tuple(overrides),
+    )
+
+
+def _waiting_idea(idea_id: int, user) -> TradeIdea:
+    """The idea, locked; IllegalTransition when it no longer waits for a person."""
     idea = TradeIdea.objects.select_for_update().filter(pk=idea_id).first()
     if idea is None:
         raise DeskError(f"no trade idea #{idea_id}", "id")
     if idea.status != IdeaStatus.NEEDS_APPROVAL:
         who = f" by {idea.decided_by}" if idea.decided_by else ""
         raise IllegalTransition(
-            f"trade idea #{idea.pk} was already decided{who}: it is {idea.status}", "status"
+            f"trade idea #{idea.pk} was already decided{who}: {idea.get_status_display().lower()}",
+            "status",
         )
-    to = IdeaStatus.APPROVED if approve else IdeaStatus.REJECTED
+    return idea
+
+
+def proposed_by(idea: TradeIdea, user) -> bool:
+    """Whether ``user`` proposed ``idea`` (submitted it with their session)."""
+    return bool(idea.submitted_by) and idea.submitted_by == user.get_username()
+
+
+@transaction.atomic
+def idea_approve(
+    *,
+    idea_id: int,
+    user,
+    reason: str,
+    override_reason: str = "",
+    now: datetime | None = None,
+) -> tuple[TradeIdea, ApprovalReview]:
+    """A person approves an idea that waits for approval, saying why.
+
+    The gate runs again at this moment under the risk config's lock (so the approval
+    counts against the limits like any execution). An idea that is older than
+    DESK_APPROVAL_MAX_AGE_MINUTES, has no stop, or that the gate now rejects is approved
+    only with a written ``override_reason`` (ApprovalNeedsOverride otherwise), kept on
+    the decision. Nobody approves an idea they proposed. Two people at once: the idea's
+    row lock makes the second wait, then IllegalTransition names the first decision.
+    """
+    reason = clean_reason(reason, "reason", "say why you approve it: the reason is kept")
+    idea = _waiting_idea(idea_id, user)
+    if proposed_by(idea, user):
+        raise DeskError("you proposed this idea: another person approves it", "user")
+    review = approval_review(idea, now=now, lock=True)
+    override = None
+    if review.overrides:
+        if not (override_reason or "").strip():
+            raise ApprovalNeedsOverride(review)
+        why = clean_reason(override_reason, "override_reason", "say why you override")
+        override = f"{'; '.join(review.overrides)}. Overridden: {why}"
     _transition(
         idea,
-        to,
+        IdeaStatus.APPROVED,
         actor=user.get_username(),
         actor_user=user,
-        rationale=reason or "approved",
+        rationale=reason,
+        human_override=True,
+        risk_check_result=review.verdict_json,
+        override_reason=override,
+    )
+    return idea, review
+
+
+@transaction.atomic
+def idea_reject(*, idea_id: int, user, reason: str) -> TradeIdea:
+    """A person rejects an idea that waits for approval, saying why."""
+    reason = clean_reason(reason, "reason", "a reason is required to reject a trade idea")
+    idea = _waiting_idea(idea_id, user)
+    _transition(
+        idea,
+        IdeaStatus.REJECTED,
+        actor=user.get_username(),
+        actor_user=user,
+        rationale=reason,
         human_override=True,
     )
     return idea
+
+
+@dataclasses.dataclass
+class BulkApproval:
+    approved: list[TradeIdea] = dataclasses.field(default_factory=list)
+    skipped: list[tuple[int, str]] = dataclasses.field(default_factory=list)  # (id, why)
+
+
+def ideas_approve(*, idea_ids: list[int], user, reason: str) -> BulkApproval:
+    """Approve several ideas with one reason: only those whose gate, run again now, asks
+    for nothing but a person's approval (no override). Each idea is decided in its own
+    transaction; the others are listed with why they were left."""
+    clean_reason(reason, "reason", "say why you approve them: the reason is kept")
+    result = BulkApproval()
+    for idea_id in idea_ids:
+        try:
+            idea, _ = idea_approve(idea_id=idea_id, user=user, reason=reason)
+        except ApprovalNeedsOverride as exc:
+            result.skipped.append(
+                (idea_id, "needs an override: " + "; ".join(exc.review.overrides))
+            )
+        except DeskError as exc:
+            result.skipped.append((idea_id, str(exc)))
+        else:
+            result.approved.append(idea)
+    return result

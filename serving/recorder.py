@@ -129,7 +129,7 @@ def prediction_ids(record_id: int, rows: int) -> list[str]:
 def parse_prediction_id(value: str) -> tuple[uuid.UUID, int] | None:
     """(record id, row) of a prediction id, or None if it is not one."""
     base, sep, row = (value or "").strip().rpartition("-")
-    if not sep or len(base) != 32 or not row.isdigit() or len(row) > 6:
+    if not sep or len(base) != 32 or not (row.isascii() and row.isdigit()) or len(row) > 6:
         return None
     try:
         record = uuid.UUID(hex=base)

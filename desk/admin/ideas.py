@@ -3,7 +3,8 @@
 The list puts the ideas waiting for a person first, oldest first, with how long each has
 waited; then the others, newest first. An idea's page is read-only (no Save): its
 figures by instrument, the risk gate's table (desk.gate_table) and the decision
-timeline, with Approve and Reject… while it waits (desk.services.idea_decide).
+timeline, with Approve… and Reject… while it waits (desk.services: idea_approve runs
+the gate again and shows its table first; idea_reject).
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from backoffice.forms import plain_ids
 from desk.chain import idea_prediction, idea_trades
 from desk.gate_table import gate_rows
 from desk.models import Decision, IdeaStatus, RiskConfig, TradeIdea
-from desk.services import DeskError, idea_decide, risk_config_get
+from desk.services import (
+    DeskError,
+    approval_review,
+    idea_approve,
+    idea_reject,
+    ideas_approve,
+    proposed_by,
+    risk_config_get,
+)
 from journal.display import pnl_text, price_text, quantity_text
 from journal.instruments import instrument_for
 
@@ -91,12 +100,37 @@ STATUS_WORDS = {
 }
 
 
+def _form_field(exc: DeskError, form) -> str | None:
+    field = getattr(exc, "field", None)
+    return field if field in form.fields else None
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
         help_text="Kept in the idea's decision history.",
     )
+
+
+class ApproveForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+        help_text="Why you approve it: kept in the idea's decision history.",
+    )
+    override_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+        required=False,
+        label="Override reason",
+        help_text="Why you approve it against what is listed above: kept and shown as an override.",
+    )
+
+    def __init__(self, *args, needs_override: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not needs_override:
+            del self.fields["override_reason"]
 
 
 def describe(idea: TradeIdea) -> str:
@@ -396,6 +430,11 @@ class TradeIdeaAdmin(ModelAdmin):
                 name="desk_tradeidea_reject_selected",
             ),
             path(
+                "approve-selected/",
+                self.admin_site.admin_view(self.approve_selected_view),
+                name="desk_tradeidea_approve_selected",
+            ),
+            path(
                 "<int:idea_id>/reject/",
                 self.admin_site.admin_view(self.reject_view),
                 name="desk_tradeidea_reject",
@@ -408,10 +447,102 @@ class TradeIdeaAdmin(ModelAdmin):
             raise PermissionDenied
 
     def approve_view(self, request, idea_id):
+        """The gate run again now, its table, what an approval would override; then the
+        approval with its reason (and an override reason where it needs one)."""
         self._may_decide(request)
-        if request.method == "POST":
-            self._decide(request, idea_id, approve=True)
-        return redirect(reverse("admin:desk_tradeidea_change", args=[idea_id]))
+        idea = get_object_or_404(TradeIdea, pk=idea_id)
+        back = redirect(reverse("admin:desk_tradeidea_change", args=[idea_id]))
+        if idea.status != IdeaStatus.NEEDS_APPROVAL:
+            self.message_user(request, f"{idea} no longer waits for approval.", messages.WARNING)
+            return back
+        if proposed_by(idea, request.user):
+            self.message_user(
+                request, "You proposed this idea: another person approves it.", messages.ERROR
+            )
+            return back
+        review = approval_review(idea)
+        form = ApproveForm(request.POST or None, needs_override=bool(review.overrides))
+        if request.method == "POST" and form.is_valid():
+            try:
+                idea_approve(
+                    idea_id=idea_id,
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                    override_reason=form.cleaned_data.get("override_reason", ""),
+                )
+            except DeskError as exc:
+                # The gate ran again on approving and found more (or another person
+                # decided first): the page is shown again, with the newest run.
+                form.add_error(_form_field(exc, form), str(exc))
+                review = approval_review(idea)
+            else:
+                self.message_user(request, str(TradeIdea.objects.get(pk=idea_id)), messages.SUCCESS)
+                return back
+        config = risk_config_get()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Approve trade idea #{idea.pk}",
+            "idea": idea,
+            "idea_text": describe(idea),
+            "age": formatting.age(review.now - idea.created_at),
+            "now": f"{review.now:%Y-%m-%d %H:%M}",
+            "review": review,
+            "gate_table": gate_table(review.verdict_json, idea.symbol, config.currency),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/desk/tradeidea/approve.html", context)
+
+    def approve_selected_view(self, request):
+        """Approve several ideas with one reason: only those whose gate, run again now,
+        asks for nothing but approval; the others are listed with why."""
+        self._may_decide(request)
+        source = request.POST if request.method == "POST" else request.GET
+        ids = plain_ids(source.get("ids") or "", limit=500)
+        filters = source.get(FILTERS, "")
+        back = _changelist_url(filters)
+        form = RejectForm(request.POST or None)
+        form.fields["reason"].help_text = "Why you approve them: kept in each decision history."
+        if request.method == "POST" and form.is_valid():
+            try:
+                done = ideas_approve(
+                    idea_ids=ids, user=request.user, reason=form.cleaned_data["reason"]
+                )
+            except DeskError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return redirect(back)
+            left = "; ".join(f"#{pk}: {why}" for pk, why in done.skipped)
+            self.message_user(
+                request,
+                f"Approved {len(done.approved)} idea(s)"
+                + (f"; left {len(done.skipped)}: {left}" if done.skipped else "."),
+                messages.SUCCESS if done.approved else messages.WARNING,
+            )
+            return redirect(back)
+        ready, left = [], []
+        for idea in TradeIdea.objects.filter(pk__in=ids).order_by("pk"):
+            if idea.status != IdeaStatus.NEEDS_APPROVAL:
+                left.append((idea.pk, f"not waiting for approval ({idea.status_detail})"))
+            elif proposed_by(idea, request.user):
+                left.append((idea.pk, "you proposed it: another person approves it"))
+            else:
+                review = approval_review(idea)
+                if review.overrides:
+                    left.append((idea.pk, "needs an override: " + "; ".join(review.overrides)))
+                else:
+                    ready.append((idea, describe(idea)))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Approve {len(ready)} trade idea(s)",
+            "ready": ready,
+            "left": left,
+            "ids": ",".join(str(idea.pk) for idea, _ in ready),
+            "form": form,
+            "opts": self.model._meta,
+            "filters": filters,
+            "back": back,
+        }
+        return TemplateResponse(request, "admin/desk/tradeidea/approve_selected.html", context)
 
     def reject_view(self, request, idea_id):
         self._may_decide(request)
@@ -467,29 +598,23 @@ class TradeIdeaAdmin(ModelAdmin):
 
     def _decide(self, request, idea_id, *, approve, reason=""):
         try:
-            idea = idea_decide(idea_id=idea_id, approve=approve, user=request.user, reason=reason)
+            idea = idea_reject(idea_id=idea_id, user=request.user, reason=reason)
         except DeskError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
         self.message_user(request, str(idea), messages.SUCCESS)
 
-    @admin.action(description="Approve selected ideas", permissions=["decide"])
+    @admin.action(
+        description="Approve selected ideas (runs the gate again, asks for a reason)",
+        permissions=["decide"],
+    )
     def approve_selected(self, request, queryset):
-        done = 0
-        for idea_id in queryset.filter(status=IdeaStatus.NEEDS_APPROVAL).values_list(
-            "pk", flat=True
-        ):
-            try:
-                idea_decide(idea_id=idea_id, approve=True, user=request.user)
-                done += 1
-            except DeskError as exc:
-                self.message_user(request, str(exc), messages.WARNING)
-        skipped = queryset.count() - done
-        self.message_user(
-            request,
-            f"Approved {done} idea(s); {skipped} not waiting for approval.",
-            messages.SUCCESS if done else messages.WARNING,
-        )
+        query = QueryDict(mutable=True)
+        query["ids"] = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True)[:500])
+        if request.GET:
+            query[FILTERS] = request.GET.urlencode()
+        url = reverse("admin:desk_tradeidea_approve_selected")
+        return redirect(f"{url}?{query.urlencode(safe=',')}")
 
 
 @admin.register(Decision)

@@ -1,25 +1,44 @@
-"""The risk config as one page at /admin/desk/riskconfig/, its audit, and strategies.
+"""The risk config as one page at /admin/desk/riskconfig/, its audit, the limit changes
+waiting for a second person, and strategies.
 
 Every change of a limit needs a reason (kept in its audit, desk.services); a change that
 switches AI trading on or loosens a limit (desk.limits.loosened) is shown on a
-confirmation page, each loosened limit old → new, and saved only once confirmed.
+confirmation page, each loosened limit old → new. Confirmed, it is saved, or with four
+eyes on (settings.FOUR_EYES) it waits for a second person (desk.four_eyes).
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Subquery
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from backoffice import formatting
 from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.formatting import when
 from desk.forms import RiskConfigForm, StrategyForm
-from desk.limits import LIMITS, audit_text, limit_label, loosened
-from desk.models import RiskConfig, RiskConfigChange, Strategy
-from desk.services import EDITABLE_LIMITS, DeskError, risk_config_get, risk_config_update
+from desk.four_eyes import (
+    PERMISSION,
+    limit_change_confirm,
+    limit_change_decline,
+    limit_change_request,
+    pending_limit_changes,
+)
+from desk.limits import LIMITS, audit_text, limit_label, loosened, value_text
+from desk.models import (
+    ChangeRequestStatus,
+    LimitChangeRequest,
+    RiskConfig,
+    RiskConfigChange,
+    Strategy,
+)
+from desk.services import EDITABLE_LIMITS, DeskError, risk_config_get
 
 CONFIRMED = "_confirmed"  # the loosenings the person confirmed (desk.limits.Loosening.key)
 EDIT_AGAIN = "_edit"  # back from the confirmation to the form, with what was typed
@@ -81,7 +100,13 @@ class RiskConfigAdmin(ModelAdmin):
 
     form = RiskConfigForm
     change_form_template = "admin/desk/riskconfig/change_form.html"
-    readonly_fields = ["last_halt_reason", "updated_at", "updated_by", "recent_changes"]
+    readonly_fields = [
+        "waiting_changes",
+        "last_halt_reason",
+        "updated_at",
+        "updated_by",
+        "recent_changes",
+    ]
     limit_fieldsets = [
         (
             "AI trading",
@@ -199,27 +224,58 @@ class RiskConfigAdmin(ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         changes = {name: form.cleaned_data[name] for name in form.changed_limits()}
+        waiting = None
         try:
-            risk_config_update(
-                changes=changes,
-                actor=request.user.get_username(),
-                actor_user=request.user,
-                reason=form.cleaned_data.get("reason", ""),
+            _, waiting = limit_change_request(
+                changes=changes, user=request.user, reason=form.cleaned_data.get("reason", "")
             )
         except DeskError as exc:
             request._risk_config_refused = str(exc)
-        request._risk_config_changed = [limit_label(name) for name in changes]
+        waits = set(waiting.changes) if waiting else set()
+        request._risk_config_changed = [limit_label(n) for n in changes if n not in waits]
+        request._risk_config_waiting = waiting
 
     def response_change(self, request, obj):
         refused = getattr(request, "_risk_config_refused", None)
         changed = getattr(request, "_risk_config_changed", [])
+        waiting = getattr(request, "_risk_config_waiting", None)
         if refused:
             self.message_user(request, f"Nothing was saved: {refused}", messages.ERROR)
-        elif changed:
+            return redirect("admin:desk_riskconfig_changelist")
+        if changed:
             self.message_user(request, f"Saved: {', '.join(changed)}.", messages.SUCCESS)
-        else:
+        if waiting is not None:
+            labels = ", ".join(limit_label(name) for name in waiting.changes)
+            self.message_user(
+                request,
+                f"Waiting for a second person (four eyes): {labels}. The old values stay in "
+                "force until another risk manager confirms it.",
+                messages.WARNING,
+            )
+        if not changed and waiting is None:
             self.message_user(request, "No limit changed.", messages.INFO)
         return redirect("admin:desk_riskconfig_changelist")
+
+    @admin.display(description="waiting for a second person")
+    def waiting_changes(self, obj):
+        pending = list(pending_limit_changes()[:20])
+        if not pending:
+            return "none"
+        return format_html_join(
+            "",
+            '<p><a href="{}">#{} {}</a>, asked by {} {} ago: {}</p>',
+            (
+                (
+                    reverse("admin:desk_limitchangerequest_change", args=[item.pk]),
+                    item.pk,
+                    request_text(item, obj.currency),
+                    item.requested_by,
+                    formatting.age(timezone.now() - item.requested_at),
+                    item.reason,
+                )
+                for item in pending
+            ),
+        )
 
     @admin.display(description="recent changes")
     def recent_changes(self, obj):
@@ -295,3 +351,100 @@ class RiskConfigChangeAdmin(ReadOnlyAdmin):
     @admin.display(description="now")
     def now(self, obj):
         return audit_text(obj.field, obj.new_value, getattr(obj, "account_currency", ""))
+
+
+def request_text(item: LimitChangeRequest, currency: str) -> str:
+    """``Maximum open trades 3 trades → 10 trades; AI trading enabled off → on``."""
+    from desk.four_eyes import from_json
+
+    return "; ".join(
+        f"{limit_label(name)} "
+        f"{value_text(name, from_json(name, item.before.get(name)), currency)} → "
+        f"{value_text(name, from_json(name, value), currency)}"
+        for name, value in item.changes.items()
+    )
+
+
+class DecideRequestForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        required=False,
+        help_text="Kept with the decision; required to decline.",
+    )
+
+
+@admin.register(LimitChangeRequest)
+class LimitChangeRequestAdmin(ReadOnlyAdmin):
+    """Four eyes: the looser limits a person asked for, waiting for a second person who
+    may change the limits; Confirm applies them, Decline keeps the limits as they are."""
+
+    list_display = ["requested_at", "requested_by", "what", "reason", "status_text"]
+    list_filter = ["status"]
+    fields = ["requested_at", "requested_by", "what", "reason", "status_text", "decision"]
+    readonly_fields = fields
+    change_form_template = "admin/desk/limitchangerequest/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by", "decided_by")
+
+    @admin.display(description="change")
+    def what(self, obj):
+        return request_text(obj, risk_config_get().currency)
+
+    @admin.display(description="status", ordering="status")
+    def status_text(self, obj):
+        return obj.get_status_display()
+
+    @admin.display(description="decision")
+    def decision(self, obj):
+        if obj.status == ChangeRequestStatus.PENDING:
+            return "—"
+        note = f": {obj.decision_note}" if obj.decision_note else ""
+        return f"{obj.get_status_display()} by {obj.decided_by} at {when(obj.decided_at)}{note}"
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:request_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="desk_limitchangerequest_decide",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["may_decide"] = (
+            obj is not None
+            and obj.status == ChangeRequestStatus.PENDING
+            and request.user.has_perm(PERMISSION)
+        )
+        context["asked_by_you"] = obj is not None and obj.requested_by_id == request.user.pk
+        context["decide_form"] = DecideRequestForm()
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def decide_view(self, request, request_id):
+        if request.method != "POST" or not request.user.has_perm(PERMISSION):
+            raise PermissionDenied
+        item = get_object_or_404(LimitChangeRequest, pk=request_id)
+        back = redirect(reverse("admin:desk_limitchangerequest_change", args=[item.pk]))
+        form = DecideRequestForm(request.POST)
+        note = form.data.get("note", "") if form.is_valid() else ""
+        try:
+            if "_confirm" in request.POST:
+                decided = limit_change_confirm(request_id=item.pk, user=request.user, note=note)
+            else:
+                decided = limit_change_decline(request_id=item.pk, user=request.user, note=note)
+        except DeskError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return back
+        if decided.status == ChangeRequestStatus.STALE:
+            self.message_user(
+                request,
+                "The limits changed since this was asked: nothing was applied. Ask again "
+                "from the risk limits page.",
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, f"{decided}.", messages.SUCCESS)
+        return back

@@ -33,12 +33,22 @@ def test_the_idea_page_shows_the_gate_the_timeline_and_the_buttons(desk_client, 
 
 @pytest.mark.smoke
 def test_a_risk_manager_approves_from_the_idea_page(desk_client, waiting, risk_manager):
-    response = desk_client.post(f"/admin/desk/tradeidea/{waiting.pk}/approve/", follow=True)
+    url = f"/admin/desk/tradeidea/{waiting.pk}/approve/"
+    confirm = desk_client.get(url).content.decode()
+    # The gate run again now, its table, and a reason to give; nothing decided yet.
+    assert 'data-rule="watchlist"' in confirm and 'name="reason"' in confirm
+    assert "asks for nothing but a person" in confirm and 'name="override_reason"' not in confirm
+    assert TradeIdea.objects.get(pk=waiting.pk).status == IdeaStatus.NEEDS_APPROVAL
+    refused = desk_client.post(url, {"reason": ""})
+    assert refused.status_code == 200 and "This field is required" in refused.content.decode()
+    response = desk_client.post(url, {"reason": "GBP data is out; the level held"}, follow=True)
     assert f"#{waiting.pk} Long GBPUSD: Approved by rosa at" in response.content.decode()
     waiting.refresh_from_db()
     assert waiting.status == IdeaStatus.APPROVED and waiting.decided_by == risk_manager
     decision = Decision.objects.get(action=Action.HUMAN_APPROVED)
     assert decision.actor == "rosa" and decision.human_override
+    assert decision.rationale == "GBP data is out; the level held"
+    assert decision.override_reason is None
 
 
 @pytest.mark.smoke
@@ -55,9 +65,10 @@ def test_rejecting_asks_for_a_reason(desk_client, waiting):
 
 @pytest.mark.smoke
 def test_deciding_twice_tells_the_second_person(desk_client, waiting):
-    desk_client.post(f"/admin/desk/tradeidea/{waiting.pk}/approve/")
-    response = desk_client.post(f"/admin/desk/tradeidea/{waiting.pk}/approve/", follow=True)
-    assert "already decided by rosa" in response.content.decode()
+    url = f"/admin/desk/tradeidea/{waiting.pk}/approve/"
+    desk_client.post(url, {"reason": "fine"})
+    response = desk_client.post(url, {"reason": "fine too"}, follow=True)
+    assert "no longer waits for approval" in response.content.decode()
 
 
 @pytest.mark.smoke

@@ -15,7 +15,8 @@ from desk.services import (
     DeskError,
     IllegalTransition,
     _transition,
-    idea_decide,
+    idea_approve,
+    idea_reject,
     idea_submit,
     risk_config_update,
 )
@@ -210,8 +211,8 @@ def test_approving_and_rejecting_record_the_person(open_desk, django_user_model)
     waiting, _ = idea_submit(idea=idea(symbol="GBPUSD"), actor="bot")
     assert waiting.status == IdeaStatus.NEEDS_APPROVAL
     with pytest.raises(DeskError, match="reason is required"):
-        idea_decide(idea_id=waiting.pk, approve=False, user=rosa)
-    idea_decide(idea_id=waiting.pk, approve=False, user=rosa, reason="payrolls in 5 min")
+        idea_reject(idea_id=waiting.pk, user=rosa, reason="")
+    idea_reject(idea_id=waiting.pk, user=rosa, reason="payrolls in 5 min")
     decision = Decision.objects.get(action=Action.HUMAN_REJECTED)
     assert (decision.actor_user, decision.human_override, decision.rationale) == (
         rosa,
@@ -219,7 +220,7 @@ def test_approving_and_rejecting_record_the_person(open_desk, django_user_model)
         "payrolls in 5 min",
     )
     with pytest.raises(IllegalTransition, match="already decided by rosa"):
-        idea_decide(idea_id=waiting.pk, approve=True, user=rosa)
+        idea_approve(idea_id=waiting.pk, user=rosa, reason="looks fine")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -238,7 +239,10 @@ def test_two_staff_deciding_at_once_one_wins_the_other_is_told(django_user_model
     def decide(person, approve):
         try:
             barrier.wait(5)
-            idea_decide(idea_id=waiting.pk, approve=approve, user=person, reason="no")
+            if approve:
+                idea_approve(idea_id=waiting.pk, user=person, reason="a clean setup")
+            else:
+                idea_reject(idea_id=waiting.pk, user=person, reason="no")
             outcomes[person.username] = "won"
         except IllegalTransition as exc:
             outcomes[person.username] = str(exc)

@@ -20,7 +20,7 @@ from desk.models import (
     Strategy,
     TradeIdea,
 )
-from desk.services import idea_decide, idea_submit, risk_config_update
+from desk.services import idea_approve, idea_submit, risk_config_update
 from journal.write.capture import record_trades
 from tests.desk.conftest import idea, idea_body, live_market
 from tests.journal.conftest import open_trade_data, trade_data
@@ -187,7 +187,7 @@ def test_unknown_symbols_are_refused_where_instruments_are_required(open_desk, e
 def test_a_persons_approval_reads_as_theirs_everywhere(open_desk, engine, risk_manager):
     """Issue 17, reproduction 2: an approved idea read "Auto-executed"."""
     waiting, _ = idea_submit(idea=idea(symbol="GBPUSD"), actor="bot")
-    idea_decide(idea_id=waiting.pk, approve=True, user=risk_manager)
+    idea_approve(idea_id=waiting.pk, user=risk_manager, reason="checked the chart")
     approved = TradeIdea.objects.get(pk=waiting.pk)
     assert approved.status == IdeaStatus.APPROVED
     assert approved.get_status_display() == "Approved by a person"

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from desk.models import Decision, IdeaStatus, TradeIdea
-from desk.services import idea_decide, idea_submit
+from desk.services import idea_approve, idea_submit
 from tests.admin.conftest import staff_member
 from tests.desk.conftest import idea
 
@@ -58,7 +58,7 @@ def test_an_approval_reads_as_a_persons_everywhere(desk_client, open_desk, risk_
     assert "Decided at" not in page and "Decided by" not in page
     assert 'name="_save"' not in page and 'name="_continue"' not in page
     assert 'id="approve-idea"' in page
-    idea_decide(idea_id=waiting.pk, approve=True, user=risk_manager)
+    idea_approve(idea_id=waiting.pk, user=risk_manager, reason="checked the chart")
     waiting.refresh_from_db()
     assert waiting.status == IdeaStatus.APPROVED
     page = desk_client.get(f"{LIST}{waiting.pk}/change/").content.decode()

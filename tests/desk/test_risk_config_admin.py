@@ -5,8 +5,10 @@ and errors in plain words naming the field."""
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 
-from desk.models import Action, Decision, RiskConfig, RiskConfigChange
+from desk.four_eyes import limit_change_confirm
+from desk.models import Action, Decision, LimitChangeRequest, RiskConfig, RiskConfigChange
 from desk.services import EDITABLE_LIMITS, DeskError, risk_config_get, risk_config_update
 from journal.instruments import instruments_seed
 from tests.admin.conftest import staff_member
@@ -90,7 +92,7 @@ def test_a_change_needs_a_reason_kept_in_its_audit(desk_client, risk_manager):
     assert same.status_code == 302 and RiskConfigChange.objects.count() == 1
 
 
-def test_loosening_a_limit_asks_to_confirm_each_one_first(desk_client):
+def test_loosening_a_limit_asks_to_confirm_each_one_first(desk_client, django_user_model):
     loose = {
         **form_data(
             ai_trading_enabled=True,
@@ -133,12 +135,27 @@ def test_loosening_a_limit_asks_to_confirm_each_one_first(desk_client):
     )
     done = desk_client.post(PAGE, {**loose, "_confirmed": confirmed})
     assert done.status_code == 302
+    # Four eyes: the tighter limit is saved at once, the looser ones wait for a second
+    # person with the same permission; the old values stay in force until then.
+    config = risk_config_get()
+    assert config.min_confidence_threshold == Decimal("0.9")
+    assert not config.ai_trading_enabled and config.max_risk_per_trade == Decimal(250)
+    waiting = LimitChangeRequest.objects.get()
+    assert set(waiting.changes) == {
+        "ai_trading_enabled",
+        "max_lot_size",
+        "max_risk_per_trade",
+        "watchlist",
+    }
+    second = django_user_model.objects.create_user("sam", is_staff=True)
+    second.groups.add(Group.objects.get(name="Risk manager"))
+    limit_change_confirm(request_id=waiting.pk, user=second)
     config = risk_config_get()
     assert config.ai_trading_enabled and config.max_risk_per_trade is None
-    assert config.min_confidence_threshold == Decimal("0.9")
     assert RiskConfigChange.objects.filter(reason="the desk trades again").count() == 5
     resumed = Decision.objects.get(action=Action.AI_RESUMED)
     assert resumed.rationale == "AI trading switched on: the desk trades again"
+    assert resumed.actor == "rosa, confirmed by sam"
 
 
 def test_a_confirmation_of_other_changes_is_asked_again(desk_client):
