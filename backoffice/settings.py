@@ -427,6 +427,9 @@ MODEL_UPLOAD_MAX_MB = env.integer("MODEL_UPLOAD_MAX_MB", 200, minimum=1)
 # Rows per predict request, and the body size read before JSON parsing.
 SERVING_MAX_ROWS = env.integer("SERVING_MAX_ROWS", 10_000, minimum=1)
 SERVING_MAX_BODY_MB = env.integer("SERVING_MAX_BODY_MB", 32, minimum=1)
+# Values (numbers and the lists around them, counted by their separators) a predict body
+# may hold, whatever the model's width: what bounds a request's parsing (serving.bounds).
+SERVING_MAX_VALUES = env.integer("SERVING_MAX_VALUES", 500_000, minimum=1_000)
 # The API's parsers read bodies themselves, within their endpoint's limit
 # (backoffice.api.parsers); Django's own limit sits above every one of them, so that it
 # never answers an API request first (with an HTML 400).

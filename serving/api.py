@@ -121,7 +121,10 @@ _ERRORS = {
     401: OpenApiResponse(description="No or an invalid API key."),
     403: OpenApiResponse(description="The key lacks the `predict` scope."),
     404: OpenApiResponse(description="Unknown model, version or alias."),
-    413: OpenApiResponse(description="The body is larger than the endpoint's limit (32 MB)."),
+    413: OpenApiResponse(
+        description="The body is larger than the endpoint's limit (32 MB), or holds more "
+        "values than the rows a request may carry could (counted before it is parsed).",
+    ),
     415: OpenApiResponse(description="The body is not application/json."),
     429: OpenApiResponse(description="Throttled (Retry-After says when)."),
     503: OpenApiResponse(

@@ -88,7 +88,12 @@ class InvocationsView(APIView):
         parse = rows_from_json if content_type == "application/json" else rows_from_csv
 
         def rows_from(served):
-            return parse(raw, served.feature_names, max_rows=settings.SERVING_MAX_ROWS)
+            return parse(
+                raw,
+                served.feature_names,
+                max_rows=settings.SERVING_MAX_ROWS,
+                max_values=settings.SERVING_MAX_VALUES,
+            )
 
         result = prediction_make(
             model=name,

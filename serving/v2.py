@@ -192,8 +192,14 @@ class InferView(V2View):
 
     def post(self, request, name: str, version: str | None = None):
         raw = read_body(request)
-        infer = parse_infer(raw, request.headers.get("Inference-Header-Content-Length"))
         served = _target(name, version, check=False)
+        infer = parse_infer(
+            raw,
+            request.headers.get("Inference-Header-Content-Length"),
+            max_rows=settings.SERVING_MAX_ROWS,
+            features=len(served.feature_names),
+            max_values=settings.SERVING_MAX_VALUES,
+        )
         _check_named(infer, name, version, served)
         signature = signature_of(served)
 
