@@ -282,8 +282,13 @@ def model_register(
         predictor = loaders.load(framework, data, pickle_trusted=pickle_trusted)
         info = predictor.info()
         loaders.check_predicts(predictor, info.n_features)
+        unsafe = loaders.unsafe_tensor_name(predictor.signature())
     except loaders.LoadError as exc:
         raise RegistryError(f"{filename}: {exc}", field="file") from None
+    if unsafe is not None:
+        # An ONNX graph names its own tensors; a name holding protobuf-text syntax was
+        # written into the exported config.pbtxt as configuration (issue 26, item 8).
+        raise RegistryError(f"{filename}: {unsafe}; rename it in the model", field="file")
     schema = _feature_schema(info, given)
     profile = _profile(reference, [f["name"] for f in schema], reference_source)
     stored = artifacts.store_chunks([data], extension=loaders.extension_for(framework, filename))
