@@ -24,6 +24,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from backoffice.errors import DomainError
 from models_registry import artifacts, loaders, profiles, promotions
@@ -81,7 +82,8 @@ class BreakingMove(RegistryError):
 
 
 class AliasMovedMeanwhile(RegistryError):
-    """The alias moved after the mover looked at it: what they confirmed is stale."""
+    """The alias moved (or its challenger changed) after the mover looked at it: what
+    they confirmed is stale, and nothing was changed."""
 
     status = 409
     code = "conflict"
@@ -526,11 +528,15 @@ def alias_move(
     if not reason and rollback_of is not None:
         reason = f"rollback of move #{rollback_of.pk}"
     if current is None:
+        # Two moves creating one alias: the unique (model, name) refuses the second.
         ModelAlias.objects.create(model=model, name=alias, version=version, updated_by=moved_by)
     else:
-        current.version = version
-        current.updated_by = moved_by
-        current.save(update_fields=["version", "updated_by", "updated_at"])
+        _alias_compare_and_set(
+            current,
+            expected_version_id=current.version_id,
+            version=version,
+            updated_by=moved_by,
+        )
     move = AliasMove.objects.create(
         model=model,
         alias=alias,
@@ -558,23 +564,52 @@ def alias_move(
     return move
 
 
+def _alias_compare_and_set(
+    current: ModelAlias, *, expected_version_id: int, expected_challenger_id=ANY_CURRENT, **fields
+) -> None:
+    """Write ``fields`` to the alias row only if it still holds what the change was
+    decided on: ``expected_version_id`` (and ``expected_challenger_id``, None for no
+    challenger); AliasMovedMeanwhile otherwise, nothing written.
+
+    The lost-rollback race (issue 26, item 4): two rollbacks clicked at once each
+    undid "the last move", so the second undid the first and production ended on the
+    version being rolled back. The services take the model's row lock and check what
+    the mover named before deciding; this conditional update is the compare-and-set on
+    the alias row itself, whose row count tells whether the alias still was where the
+    decision was made, whatever else writes it.
+    """
+    match = {"pk": current.pk, "version_id": expected_version_id}
+    if expected_challenger_id is not ANY_CURRENT:
+        match["challenger_id"] = expected_challenger_id
+    written = ModelAlias.objects.filter(**match).update(**fields, updated_at=timezone.now())
+    if written != 1:
+        raise AliasMovedMeanwhile(
+            f"{current.model.name}:{current.name} changed while this change was being made: "
+            "nothing was changed; look at it again",
+            field="alias",
+        )
+    for name, value in fields.items():
+        setattr(current, name, value)
+
+
 @transaction.atomic
 def alias_rollback(
     *,
     model: RegisteredModel,
     alias: str,
+    expected_move: int,
     moved_by=None,
     reason: str = "",
     confirm_breaking: bool = False,
-    expected_move: int | None = None,
 ) -> AliasMove:
-    """Point ``alias`` back at the version it left on its last move.
+    """Point ``alias`` back at the version it left on its last move, move
+    ``expected_move`` (the id of the move the mover undoes: the last one they saw).
 
-    Recorded as a move with ``reason`` ("rollback of move #N" when none is given) and
+    AliasMovedMeanwhile when the alias moved since: two rollbacks clicked at once roll
+    back once, never the second undoing the first (issue 26, item 4). Recorded as a
+    move with ``reason`` ("rollback of move #N" when none is given) and
     ``rollback_of``; a rollback that breaks clients needs ``confirm_breaking`` and a
-    reason of the mover's, as any move (alias_move). ``expected_move``: the id of the
-    move the mover saw as the last; AliasMovedMeanwhile when the alias moved since (a
-    second click would otherwise undo the first one's rollback).
+    reason of the mover's, as any move (alias_move).
     """
     _check_alias_name(alias)
     reason = _clean_reason(reason)
@@ -594,7 +629,7 @@ def alias_rollback(
             "earlier version to roll back to",
             field="alias",
         )
-    if expected_move is not None and last.pk != expected_move:
+    if last.pk != expected_move:
         raise AliasMovedMeanwhile(
             f"{model.name}:{alias} moved again since you reviewed the rollback (its last "
             f"move is #{last.pk} now, not #{expected_move}): review it again",

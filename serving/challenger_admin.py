@@ -8,6 +8,10 @@ serving.comparison).
 Setting, removing, promoting and rolling back take the permission to move aliases
 (models_registry.change_modelalias); the comparison is seen by whoever may see the
 registry's versions (as the model-health list).
+
+Each form carries what its page showed (the alias's version and challenger; the move a
+rollback undoes), and the registry refuses a change made on a stale page
+(AliasMovedMeanwhile), shown above the form: nothing changes unseen.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from models_registry.models import (
     ModelVersion,
     RegisteredModel,
 )
-from models_registry.services import REASON_MAX, RegistryError
+from models_registry.services import REASON_MAX, AliasMovedMeanwhile, RegistryError
 from serving.charts import calibration_svg
 from serving.comparison import compare
 
@@ -47,9 +51,19 @@ def _reason_field(help_text: str = REASON_HELP) -> forms.CharField:
     )
 
 
+def aliases_seen(model: RegisteredModel) -> str:
+    """What the set page shows of each alias: ``name:version pk:challenger pk`` joined by
+    ``;`` (the challenger empty for none), posted back with the form."""
+    return ";".join(
+        f"{a.name}:{a.version_id}:{a.challenger_id or ''}" for a in model.aliases.order_by("name")
+    )
+
+
 class ChallengerSetForm(forms.Form):
     alias = forms.ChoiceField()
     version = forms.ModelChoiceField(queryset=ModelVersion.objects.none(), label="challenger")
+    # aliases_seen() of the page the choice was made on.
+    seen = forms.CharField(widget=forms.HiddenInput, max_length=20_000)
     mode = forms.ChoiceField(choices=ChallengerMode.choices, initial=ChallengerMode.SHADOW)
     share = forms.FloatField(
         required=False,
@@ -62,17 +76,51 @@ class ChallengerSetForm(forms.Form):
 
     def __init__(self, *args, model: RegisteredModel, **kwargs):
         super().__init__(*args, **kwargs)
+        self.model = model
         self.fields["alias"].choices = [(a.name, a.name) for a in model.aliases.order_by("name")]
         self.fields["version"].queryset = model.versions.order_by("-version")
+        self.fields["seen"].initial = aliases_seen(model)
+
+    def clean(self):
+        """``expected_version`` and ``expected_challenger``: the chosen alias as the page
+        showed it."""
+        data = super().clean()
+        alias, seen = data.get("alias"), data.get("seen")
+        if alias is None or seen is None:
+            return data
+        shown = {}
+        for item in seen.split(";"):
+            name, _, rest = item.partition(":")
+            version, _, challenger = rest.partition(":")
+            shown[name] = (version, challenger)
+        version, challenger = shown.get(alias, ("", ""))
+        versions = {str(v.pk): v for v in self.model.versions.all()}
+        if version not in versions or (challenger and challenger not in versions):
+            raise forms.ValidationError(
+                f"{alias} was not on the page you chose it on: look at it again"
+            )
+        data["expected_version"] = versions[version]
+        data["expected_challenger"] = versions[challenger] if challenger else None
+        return data
+
+
+def _shown_version(model: RegisteredModel, pk: int) -> ModelVersion:
+    """The version of ``model`` a page showed (a hidden field's pk)."""
+    found = ModelVersion.objects.filter(pk=pk, model=model).first()
+    if found is None:
+        raise RegistryError("the page showed a version this model does not have: reload it")
+    return found
 
 
 class PromoteForm(forms.Form):
     challenger = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    champion = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     reason = _reason_field()
     confirm_breaking = forms.BooleanField(required=False, label=BREAKING_LABEL)
 
 
 class RemoveForm(forms.Form):
+    challenger = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     reason = _reason_field("Recorded with the change.")
 
 
@@ -98,9 +146,16 @@ def set_view(model_admin, request, model_id):
                 version=data["version"],
                 mode=data["mode"],
                 share=data["share"] if data["share"] is not None else 0.0,
+                expected_version=data["expected_version"],
+                expected_challenger=data["expected_challenger"],
                 changed_by=request.user,
                 reason=data["reason"],
             )
+        except AliasMovedMeanwhile as exc:
+            form.add_error(None, str(exc))
+            # The page shows the aliases as they are now: choosing again acts on that.
+            form.data = form.data.copy()
+            form.data["seen"] = aliases_seen(model)
         except RegistryError as exc:
             field = exc.field if exc.field in form.fields else None
             form.add_error(field, str(exc))
@@ -140,19 +195,15 @@ def compare_view(model_admin, request, alias_id):
             promote_form = PromoteForm(request.POST, prefix="promote")
             if promote_form.is_valid():
                 data = promote_form.cleaned_data
-                expected = ModelVersion.objects.filter(
-                    pk=data["challenger"], model=alias.model
-                ).first()
                 try:
-                    if expected is None:
-                        raise RegistryError("the challenger you compared is unknown")
                     move = challenger_promote(
                         model=alias.model,
                         alias=alias.name,
                         moved_by=request.user,
                         reason=data["reason"],
                         confirm_breaking=data["confirm_breaking"],
-                        expected_challenger=expected,
+                        expected_version=_shown_version(alias.model, data["champion"]),
+                        expected_challenger=_shown_version(alias.model, data["challenger"]),
                     )
                 except RegistryError as exc:
                     field = exc.field if exc.field in ("reason", "confirm_breaking") else None
@@ -171,12 +222,14 @@ def compare_view(model_admin, request, alias_id):
         elif action == "remove":
             remove_form = RemoveForm(request.POST, prefix="remove")
             if remove_form.is_valid():
+                data = remove_form.cleaned_data
                 try:
                     challenger_clear(
                         model=alias.model,
                         alias=alias.name,
+                        expected_challenger=_shown_version(alias.model, data["challenger"]),
                         changed_by=request.user,
-                        reason=remove_form.cleaned_data["reason"],
+                        reason=data["reason"],
                     )
                 except RegistryError as exc:
                     remove_form.add_error(None, str(exc))

@@ -34,7 +34,15 @@ def test_a_shadow_challenger_is_compared_promoted_and_rolled_back(live_server, d
     )
     narrow = factories.xgboost_on(("macd_hist", "atr_pct", "trend_strength", "spread_bps"))
     v2 = model_register(data=narrow.data, filename=narrow.filename, name="edge")
-    challenger_set(model=v1.model, alias="production", version=v2, mode="shadow", reason=HOSTILE)
+    challenger_set(
+        model=v1.model,
+        expected_version=v1,
+        expected_challenger=None,
+        alias="production",
+        version=v2,
+        mode="shadow",
+        reason=HOSTILE,
+    )
     runtime.resolver.forget()
     for row in trained.probe[:6]:
         prediction_make(model="edge", alias=None, version=None, body={"inputs": [row.tolist()]})
