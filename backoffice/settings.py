@@ -510,6 +510,10 @@ MODEL_HEALTH_BRIER_MAX = env.number("MODEL_HEALTH_BRIER_MAX", 0.25)
 MODEL_HEALTH_MIN_TRADES = env.integer("MODEL_HEALTH_MIN_TRADES", 30, minimum=1)
 # The live rows a drift figure reads at most (the newest recorded ones).
 MODEL_HEALTH_DRIFT_ROWS = env.integer("MODEL_HEALTH_DRIFT_ROWS", 20_000, minimum=100)
+# A challenger promoted on fewer live rows than this (scored by both it and the champion
+# in the health window: the comparison's same rows) needs a written reason, kept with
+# the alias move (models_registry.challengers.challenger_promote).
+MODEL_PROMOTION_MIN_ROWS = env.integer("MODEL_PROMOTION_MIN_ROWS", 200, minimum=0)
 
 # ---------------------------------------------------------------------------
 # Metrics for operators (backoffice/prometheus.py)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 
+from django.conf import settings
 from django.db import transaction
 
 from models_registry.models import (
@@ -256,6 +257,7 @@ def challenger_promote(
     alias: str,
     expected_version: ModelVersion,
     expected_challenger: ModelVersion,
+    evidence_rows: int,
     moved_by=None,
     reason: str = "",
     confirm_breaking: bool = False,
@@ -264,10 +266,19 @@ def challenger_promote(
     (alias_move: a move that breaks clients needs ``confirm_breaking`` and a reason),
     the challenger is removed, and both are recorded. ``expected_version`` and
     ``expected_challenger``: the champion and the challenger the promoter compared;
-    AliasMovedMeanwhile if either changed meanwhile (nothing moves)."""
+    AliasMovedMeanwhile if either changed meanwhile (nothing moves).
+
+    ``evidence_rows``: the live rows both had scored (serving.comparison.evidence_rows,
+    the comparison's same rows). Fewer than MODEL_PROMOTION_MIN_ROWS need a written
+    ``reason`` (issue 27: a challenger of 0 shadow rows was promoted with no warning);
+    the count, and whether it was thin, are kept with the move.
+    """
     reason = _clean_reason(reason)
     current = _alias_locked(model, alias)
     _check_expected(current, version=expected_version, challenger=expected_challenger)
+    # alias_move refuses a thin promotion without a reason, after its breaking checks:
+    # a promotion that is both hears of the breaking change first (409), then of both.
+    thin = evidence_rows < settings.MODEL_PROMOTION_MIN_ROWS
     challenger, mode, share = current.challenger, current.challenger_mode, current.challenger_share
     move = alias_move(
         model=model,
@@ -277,6 +288,8 @@ def challenger_promote(
         reason=reason,
         confirm_breaking=confirm_breaking,
         expected_current=current.version,
+        evidence_rows=evidence_rows,
+        thin_evidence=thin,
     )
     assert move is not None  # the challenger is never the champion (challenger_set)
     _clear(current, moved_by, version_id=challenger.pk, challenger_id=challenger.pk)
@@ -293,6 +306,13 @@ def challenger_promote(
     )
     logger.info(
         "challenger promoted",
-        extra={"model": model.name, "alias": alias, "version": challenger.version, "move": move.pk},
+        extra={
+            "model": model.name,
+            "alias": alias,
+            "version": challenger.version,
+            "move": move.pk,
+            "evidence_rows": evidence_rows,
+            "thin_evidence": thin,
+        },
     )
     return move

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -476,17 +477,23 @@ def alias_move(
     confirm_breaking: bool = False,
     expected_current: ModelVersion | object | None = ANY_CURRENT,
     rollback_of: AliasMove | None = None,
+    also_breaking: list[str] | tuple[str, ...] = (),
+    evidence_rows: int | None = None,
+    thin_evidence: bool = False,
 ) -> AliasMove | None:
     """Point ``alias`` of ``model`` at ``version`` and record the move.
 
     Returns the AliasMove, or None when the alias already points there. A move after
     which requests the alias's current version accepts would fail or be misread
-    (models_registry.promotions.breaks_clients) is refused with BreakingMove unless
-    ``confirm_breaking`` and a ``reason``; it is recorded as breaking, with its schema
-    diff. ``expected_current`` is the version (None: no alias yet) the mover reviewed:
-    AliasMovedMeanwhile if the alias points elsewhere now. ``rollback_of``: the move
-    this one undoes (alias_rollback). Every worker serves the new version within a
-    second (serving.hotswap, told on commit).
+    (models_registry.promotions.breaks_clients), or for one of ``also_breaking``'s
+    reasons (a rollback to a version a rollback withdrew), is refused with BreakingMove
+    unless ``confirm_breaking`` and a ``reason``; it is recorded as breaking, with its
+    schema diff and those reasons. ``expected_current`` is the version (None: no alias
+    yet) the mover reviewed: AliasMovedMeanwhile if the alias points elsewhere now.
+    ``rollback_of``: the move this one undoes (alias_rollback). ``evidence_rows`` and
+    ``thin_evidence``: a promotion's live rows (models_registry.challengers), kept with
+    the move. Every worker serves the new version within a second (serving.hotswap,
+    told on commit).
     """
     _check_alias_name(alias)
     reason = _clean_reason(reason)
@@ -512,7 +519,7 @@ def alias_move(
         from_version.feature_schema if from_version is not None else None,
         version.feature_schema,
     )
-    breaking = promotions.breaks_clients(diff)
+    breaking = promotions.breaks_clients(diff) + list(also_breaking)
     if breaking and not confirm_breaking:
         raise BreakingMove(
             f"moving {model.name}:{alias} from {_label(from_version)} to version "
@@ -523,6 +530,15 @@ def alias_move(
     if breaking and not reason:
         raise RegistryError(
             "a move that breaks clients needs a reason, which is recorded with it",
+            field="reason",
+        )
+    if thin_evidence and not reason:
+        raise RegistryError(
+            f"version {version.version} has scored {evidence_rows or 0:,} live row(s) beside "
+            f"version {from_version.version if from_version else '-'}, fewer than the "
+            f"{settings.MODEL_PROMOTION_MIN_ROWS:,} a promotion rests on "
+            "(MODEL_PROMOTION_MIN_ROWS): promote it only with a written reason, which is "
+            "kept with the move",
             field="reason",
         )
     if not reason and rollback_of is not None:
@@ -547,6 +563,8 @@ def alias_move(
         breaking=bool(breaking),
         schema_diff={**diff.as_json(), "breaking": breaking} if from_version else {},
         rollback_of=rollback_of,
+        evidence_rows=evidence_rows,
+        thin_evidence=thin_evidence,
     )
     logger.info(
         "alias moved",
@@ -608,8 +626,9 @@ def alias_rollback(
     AliasMovedMeanwhile when the alias moved since: two rollbacks clicked at once roll
     back once, never the second undoing the first (issue 26, item 4). Recorded as a
     move with ``reason`` ("rollback of move #N" when none is given) and
-    ``rollback_of``; a rollback that breaks clients needs ``confirm_breaking`` and a
-    reason of the mover's, as any move (alias_move).
+    ``rollback_of``. A rollback that breaks clients needs ``confirm_breaking`` and a
+    reason of the mover's, as any move (alias_move), and so does one that undoes a
+    rollback: it goes back to the version that rollback withdrew (rollback_withdrawn).
     """
     _check_alias_name(alias)
     reason = _clean_reason(reason)
@@ -644,9 +663,24 @@ def alias_rollback(
         confirm_breaking=confirm_breaking,
         expected_current=last.to_version,
         rollback_of=last,
+        also_breaking=rollback_withdrawn(last),
     )
     assert move is not None  # the last move went from one version to another
     return move
+
+
+def rollback_withdrawn(last: AliasMove) -> list[str]:
+    """Why rolling back ``last`` needs the confirmation of a breaking move although the
+    schema may not change: ``last`` is itself a rollback, so rolling it back puts the
+    alias on the version that rollback withdrew (issue 27: after a rollback, the page
+    offered the version that broke clients in one click). Empty otherwise."""
+    if last.rollback_of_id is None or last.from_version is None:
+        return []
+    why = f" (\u201c{last.reason}\u201d)" if last.reason else ""
+    return [
+        f"version {last.from_version.version} was withdrawn by rollback #{last.pk}{why}: "
+        f"rolling that back serves version {last.from_version.version} again"
+    ]
 
 
 def predictor_load(

@@ -31,7 +31,7 @@ from models_registry import selectors
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
 from models_registry.models import ChallengerMode, ModelAlias, ModelVersion
 from models_registry.services import REASON_MAX, NotFound, alias_rollback
-from serving.comparison import compare
+from serving.comparison import compare, evidence_rows
 from serving.errors import InvalidInput
 from serving.performance_api import MAX_DAYS
 
@@ -291,6 +291,10 @@ def _move(move) -> dict:
         "breaking": move.breaking,
         "reason": move.reason,
         "rollback_of": move.rollback_of_id,
+        # A promotion's live rows (null for other moves), and whether they were fewer
+        # than MODEL_PROMOTION_MIN_ROWS (it then needed its reason).
+        "evidence_rows": move.evidence_rows,
+        "thin_evidence": move.thin_evidence,
     }
 
 
@@ -311,6 +315,10 @@ class PromoteView(APIView):
     @extend_schema(
         operation_id="models_alias_challenger_promote",
         summary="Promote an alias's challenger: the alias moves to it, in one audited action",
+        description="A challenger that has scored fewer live rows beside the champion than "
+        "the server's minimum (200 unless the operator sets another; the comparison's "
+        "`same_rows.rows` are those rows) is promoted only with a `reason` (else a 400 "
+        "naming `reason`); the move records `evidence_rows` and `thin_evidence`.",
         request=PromoteSerializer,
         responses=_answers(),
         tags=["models"],
@@ -319,13 +327,14 @@ class PromoteView(APIView):
     def post(self, request, name: str, alias: str):
         data = _valid(PromoteSerializer, request.data)
         target = _alias(name, alias)
+        champion = _version(target, data["expected_version"], "expected_version")
+        challenger = _version(target, data["expected_challenger"], "expected_challenger")
         done = challenger_promote(
             model=target.model,
             alias=alias,
-            expected_version=_version(target, data["expected_version"], "expected_version"),
-            expected_challenger=_version(
-                target, data["expected_challenger"], "expected_challenger"
-            ),
+            expected_version=champion,
+            expected_challenger=challenger,
+            evidence_rows=evidence_rows(champion=champion, challenger=challenger),
             moved_by=_staff(request),
             reason=data["reason"],
             confirm_breaking=data["confirm_breaking"],

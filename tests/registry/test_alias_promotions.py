@@ -249,14 +249,38 @@ def test_a_rollback_returns_to_the_version_before_the_last_move(v1, staff):
         staff,
         False,
     )
+    # Rolling the rollback back serves again the version it withdrew: the same schema,
+    # but the confirmation of a breaking move and a reason (issue 27).
+    with pytest.raises(BreakingMove, match=f"withdrawn by rollback #{rollback.pk}") as refused:
+        alias_rollback(
+            model=v1.model,
+            alias="production",
+            expected_move=last_move(),
+            reason="v2 was fine after all",
+        )
+    assert refused.value.errors == [
+        {
+            "field": "confirm_breaking",
+            "message": f"version 2 was withdrawn by rollback #{rollback.pk} "
+            f"(\u201crollback of move #{last.pk}\u201d): rolling that back serves version 2 "
+            "again",
+        }
+    ]
+    assert production() == v1
     again = alias_rollback(
         model=v1.model,
         alias="production",
         expected_move=last_move(),
+        confirm_breaking=True,
         reason="v2 was fine after all",
     )
     assert production() == same, "a rollback of the rollback goes forward again"
-    assert (again.rollback_of, again.reason) == (rollback, "v2 was fine after all")
+    assert (again.rollback_of, again.reason, again.breaking) == (
+        rollback,
+        "v2 was fine after all",
+        True,
+    )
+    assert again.schema_diff["breaking"] == [refused.value.errors[0]["message"]]
 
 
 def test_a_rollback_that_breaks_clients_needs_the_same_confirmation(v1, narrow):

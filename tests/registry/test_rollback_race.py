@@ -126,7 +126,7 @@ def test_a_promotion_and_challenger_changes_clicked_at_once_make_exactly_one_cha
     )
     seen = {"expected_version": v1, "expected_challenger": v2}
     actions = [
-        lambda: challenger_promote(model=model, alias="production", **seen),
+        lambda: challenger_promote(model=model, alias="production", evidence_rows=500, **seen),
         lambda: challenger_set(model=model, alias="production", version=v3, mode="shadow", **seen),
         lambda: challenger_set(model=model, alias="production", version=v4, mode="shadow", **seen),
         lambda: challenger_clear(model=model, alias="production", expected_challenger=v2),
@@ -163,7 +163,11 @@ def test_a_rollback_and_a_promotion_clicked_at_once_make_exactly_one_move():
         [
             lambda: alias_rollback(model=model, alias="production", expected_move=moved.pk),
             lambda: challenger_promote(
-                model=model, alias="production", expected_version=v2, expected_challenger=v3
+                model=model,
+                alias="production",
+                expected_version=v2,
+                expected_challenger=v3,
+                evidence_rows=500,
             ),
         ]
     )

@@ -96,6 +96,8 @@ def test_the_state_names_the_last_move_to_undo(managers, versions):
         "breaking": False,
         "reason": "",
         "rollback_of": None,
+        "evidence_rows": None,
+        "thin_evidence": False,
     }
 
 

@@ -1,4 +1,9 @@
-"""Set, remove or promote an alias's challenger (models_registry.challengers)."""
+"""Set, remove or promote an alias's challenger (models_registry.challengers).
+
+Here, beside serving's comparison, because a promotion rests on the live rows both
+versions scored (serving.comparison.evidence_rows): fewer than MODEL_PROMOTION_MIN_ROWS
+need --reason.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -7,14 +12,16 @@ from models_registry.challengers import challenger_clear, challenger_promote, ch
 from models_registry.management.alias_options import add_breaking_arguments, command_error
 from models_registry.models import ChallengerMode
 from models_registry.services import NotFound, RegistryError
+from serving.comparison import evidence_rows
 
 
 class Command(BaseCommand):
     help = (
         "Put a version beside an alias as its challenger (--set V --mode shadow|canary "
         "[--share 0.1]), remove it (--clear) or promote it to the alias (--promote V, the "
-        "challenger's version; a promotion that breaks clients needs --confirm-breaking "
-        "--reason). Rollback: rollback_alias."
+        "challenger's version; a promotion that breaks clients, or rests on fewer live "
+        "rows than MODEL_PROMOTION_MIN_ROWS, needs --reason, and a breaking one "
+        "--confirm-breaking too). Rollback: rollback_alias."
     )
 
     def add_arguments(self, parser):
@@ -74,20 +81,20 @@ class Command(BaseCommand):
                     f"{name}:{alias}'s challenger (version {change.version.version}) removed"
                 )
             else:
+                promoted = selectors.version_get(model_name=name, version=options["promote"])
                 move = challenger_promote(
                     model=model,
                     alias=alias,
                     expected_version=current.version,
-                    expected_challenger=selectors.version_get(
-                        model_name=name, version=options["promote"]
-                    ),
+                    expected_challenger=promoted,
+                    evidence_rows=evidence_rows(champion=current.version, challenger=promoted),
                     reason=reason,
                     confirm_breaking=confirm_breaking,
                 )
                 self.stdout.write(
                     f"{name}:{alias} promoted its challenger: version {move.from_version.version} "
-                    f"-> {move.to_version.version} (move #{move.pk}; rollback_alias {name} "
-                    f"{alias} undoes it)"
+                    f"-> {move.to_version.version} on {move.evidence_rows:,} live row(s) (move "
+                    f"#{move.pk}; rollback_alias {name} {alias} --move {move.pk} undoes it)"
                 )
         except RegistryError as exc:
             raise command_error(exc) from None
