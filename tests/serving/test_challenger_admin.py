@@ -287,3 +287,48 @@ def test_the_command_sets_promotes_and_clears(pair, capsys):
         ("promoted", None),
     ]
     assert "promoted its challenger" in capsys.readouterr().out
+
+
+def test_a_change_made_on_a_stale_page_is_refused_with_a_clear_message(manager, pair):
+    """Issue 26, item 4 in the admin: each form carries what its page showed."""
+    _, _, champion, challenger = pair
+    set_url = reverse("admin:serving_modelhealth_challenger_set", args=[champion.model_id])
+    stale_seen = shown(manager, set_url)  # the set page, opened before anything changed
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="shadow",
+    )
+    later = register(factories.xgboost_model(seed=2), "edge-xgb")
+    response = manager.post(
+        set_url,
+        {"alias": "production", "version": later.pk, "mode": "shadow", "seen": stale_seen},
+    )
+    assert response.status_code == 200
+    assert "challenger is version 2 now, not none you saw" in response.content.decode()
+    assert response.context["form"]["seen"].value() == shown(manager, set_url), "refreshed"
+    # The comparison page, opened while version 2 was the challenger; then it changes.
+    page = manager.get(compare_url())
+    assert page.status_code == 200
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=challenger,
+        alias="production",
+        version=later,
+        mode="shadow",
+    )
+    for action, fields in (
+        ("promote", {"promote-challenger": challenger.pk, "promote-champion": champion.pk}),
+        ("remove", {"remove-challenger": challenger.pk}),
+    ):
+        response = manager.post(
+            compare_url(), {"action": action, f"{action}-reason": "stale", **fields}
+        )
+        assert response.status_code == 200, action
+        assert "challenger is version 3 now, not version 2 you saw" in response.content.decode()
+    assert (alias().version, alias().challenger) == (champion, later)
+    assert not AliasMove.objects.filter(reason="stale").exists()
