@@ -460,6 +460,9 @@ MODEL_UPLOAD_MAX_MB = env.integer("MODEL_UPLOAD_MAX_MB", 200, minimum=1)
 # Rows per predict request, and the body size read before JSON parsing.
 SERVING_MAX_ROWS = env.integer("SERVING_MAX_ROWS", 10_000, minimum=1)
 SERVING_MAX_BODY_MB = env.integer("SERVING_MAX_BODY_MB", 32, minimum=1)
+# Values (numbers and the lists around them, counted by their separators) a predict body
+# may hold, whatever the model's width: what bounds a request's parsing (serving.bounds).
+SERVING_MAX_VALUES = env.integer("SERVING_MAX_VALUES", 500_000, minimum=1_000)
 # The API's parsers read bodies themselves, within their endpoint's limit
 # (backoffice.api.parsers); Django's own limit sits above every one of them, so that it
 # never answers an API request first (with an HTML 400).
@@ -540,6 +543,10 @@ MODEL_HEALTH_BRIER_MAX = env.number("MODEL_HEALTH_BRIER_MAX", 0.25)
 MODEL_HEALTH_MIN_TRADES = env.integer("MODEL_HEALTH_MIN_TRADES", 30, minimum=1)
 # The live rows a drift figure reads at most (the newest recorded ones).
 MODEL_HEALTH_DRIFT_ROWS = env.integer("MODEL_HEALTH_DRIFT_ROWS", 20_000, minimum=100)
+# A challenger promoted on fewer live rows than this (scored by both it and the champion
+# in the health window: the comparison's same rows) needs a written reason, kept with
+# the alias move (models_registry.challengers.challenger_promote).
+MODEL_PROMOTION_MIN_ROWS = env.integer("MODEL_PROMOTION_MIN_ROWS", 200, minimum=0)
 
 # ---------------------------------------------------------------------------
 # Metrics for operators (backoffice/prometheus.py)

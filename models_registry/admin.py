@@ -407,12 +407,16 @@ class RegisteredModelAdmin(ModelAdmin):
 
 
 def move_notes(move: AliasMove) -> str:
-    """What a move meant for clients, in words: breaking (confirmed), a rollback."""
+    """What a move meant for clients, in words: breaking (confirmed), a rollback, a
+    promotion and the live rows it rested on."""
     notes = []
     if move.breaking:
         notes.append("broke clients (confirmed)")
     if move.rollback_of_id:
         notes.append(f"rollback of move #{move.rollback_of_id}")
+    if move.evidence_rows is not None:
+        thin = ": fewer than the minimum, promoted with a reason" if move.thin_evidence else ""
+        notes.append(f"promoted on {move.evidence_rows:,} live row(s){thin}")
     return "; ".join(notes) or "—"
 
 
@@ -455,7 +459,7 @@ class AliasMoveAdmin(ModelAdmin):
         "reason",
         "clients",
     ]
-    list_filter = ["alias", "breaking", "model"]
+    list_filter = ["alias", "breaking", "thin_evidence", "model"]
     list_select_related = ["model", "from_version__model", "to_version__model", "moved_by"]
     fields = [
         "model",
@@ -466,6 +470,7 @@ class AliasMoveAdmin(ModelAdmin):
         "moved_at",
         "reason",
         "clients",
+        "evidence_rows",
         "schema_changes",
         "breaking_reasons",
     ]

@@ -6,6 +6,11 @@ change with drops marked (models_registry.promotions). A move that breaks client
 refused by the service unless the page's "move it anyway" box is ticked and a reason
 given; the refusal is shown on the same page, beside the diff. Only staff who may change
 aliases reach these views.
+
+A rollback is offered with what it needs: the confirmation of a breaking move when its
+schema change breaks clients, or when it undoes a rollback and so serves again the
+version that rollback withdrew (issue 27: after a rollback, the page offered "Roll back
+production to v2", the version that broke clients, as a plain button).
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ from django.urls import reverse
 from backoffice.formatting import number
 from models_registry import promotions, selectors
 from models_registry.forms import AliasMoveForm, AliasRollbackForm
-from models_registry.models import ModelAlias, ModelVersion, RegisteredModel
+from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
 from models_registry.services import (
     AliasMovedMeanwhile,
     RegistryError,
     alias_move,
     alias_rollback,
+    rollback_withdrawn,
 )
 
 MOVE_PERMISSION = "models_registry.change_modelalias"
@@ -288,21 +294,47 @@ def rollback_view(model_admin, request, object_id, alias):
         context["review"] = review(
             model=model, alias=alias, current=current, target=last.from_version
         )
+        context["withdrawn"] = rollback_withdrawn(last)
     return TemplateResponse(request, "admin/models_registry/rollback_confirm.html", context)
+
+
+def rollback_offer(
+    *, model: RegisteredModel, last: AliasMove, current: ModelVersion | None
+) -> dict | None:
+    """A "Roll back" button for ``last`` (an alias's last move), or None when it created
+    the alias: the version it goes back to, its page, and ``confirm``: why it needs the
+    confirmation of a breaking move (the schema change breaks clients; it serves again
+    a version a rollback withdrew), empty when it needs none."""
+    if last.from_version is None:
+        return None
+    target = last.from_version
+    breaking = []
+    if current is not None:
+        breaking = promotions.breaks_clients(
+            promotions.schema_diff(current.feature_schema, target.feature_schema)
+        )
+    return {
+        "alias": last.alias,
+        "version": target.version,
+        "move": last.pk,
+        "confirm": breaking + rollback_withdrawn(last),
+        "url": reverse(
+            "admin:models_registry_registeredmodel_rollback", args=[model.pk, last.alias]
+        ),
+    }
 
 
 def rollback_links(request, model: RegisteredModel) -> list[dict]:
     """The model page's "Roll back" buttons: one per alias that has a version to go back
-    to, for staff who may move aliases."""
+    to, for staff who may move aliases, each saying when it needs a confirmation."""
     if not may_move_aliases(request.user):
         return []
-    return [
-        {
-            "alias": move.alias,
-            "version": move.from_version.version,
-            "url": reverse(
-                "admin:models_registry_registeredmodel_rollback", args=[model.pk, move.alias]
-            ),
-        }
+    current = {
+        alias.name: alias.version
+        for alias in ModelAlias.objects.filter(model=model).select_related("version")
+    }
+    offers = (
+        rollback_offer(model=model, last=move, current=current.get(move.alias))
         for move in selectors.rollback_candidates(model=model)
-    ]
+    )
+    return [offer for offer in offers if offer is not None]

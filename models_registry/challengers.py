@@ -14,6 +14,13 @@ Setting, removing, promoting (the alias moves to the challenger through alias_mo
 move that breaks clients needs its confirmation and a reason, as any move) and rolling
 back (alias_rollback) each take the permission to move aliases, and each is recorded:
 ChallengerChange for the first three, AliasMove for the moves.
+
+Each change names what its maker saw: the alias's version (``expected_version``) and
+its challenger (``expected_challenger``, None for none). A change made on a stale view
+is refused with AliasMovedMeanwhile and changes nothing: a promotion clicked while
+someone set another challenger would otherwise promote a version nobody compared, and
+two clicks at once would act twice. The check is made under the model's row lock and
+written as a compare-and-set of the alias row (services._alias_compare_and_set).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 
+from django.conf import settings
 from django.db import transaction
 
 from models_registry.models import (
@@ -32,8 +40,10 @@ from models_registry.models import (
     RegisteredModel,
 )
 from models_registry.services import (
+    AliasMovedMeanwhile,
     NotFound,
     RegistryError,
+    _alias_compare_and_set,
     _check_alias_name,
     _clean_reason,
     alias_move,
@@ -50,12 +60,39 @@ def _alias_locked(model: RegisteredModel, alias: str) -> ModelAlias:
     RegisteredModel.objects.select_for_update().get(pk=model.pk)
     found = (
         ModelAlias.objects.filter(model=model, name=alias)
-        .select_related("version", "challenger")
+        .select_related("model", "version", "challenger")
         .first()
     )
     if found is None:
         raise NotFound(f"model {model.name!r} has no alias {alias!r}", field="alias")
     return found
+
+
+_UNCHECKED = object()
+
+
+def _version_label(version: ModelVersion | None) -> str:
+    return "none" if version is None else f"version {version.version}"
+
+
+def _check_expected(current: ModelAlias, *, version=_UNCHECKED, challenger=_UNCHECKED) -> None:
+    """AliasMovedMeanwhile unless the alias is at ``version`` with ``challenger`` (None:
+    no challenger), as its changer saw it."""
+    where = f"{current.model.name}:{current.name}"
+    if version is not _UNCHECKED and current.version_id != version.pk:
+        raise AliasMovedMeanwhile(
+            f"{where} points at version {current.version.version} now, not at version "
+            f"{version.version} you saw: nothing was changed; look at it again",
+            field="expected_version",
+        )
+    if challenger is not _UNCHECKED and current.challenger_id != (
+        challenger.pk if challenger is not None else None
+    ):
+        raise AliasMovedMeanwhile(
+            f"{where}'s challenger is {_version_label(current.challenger)} now, not "
+            f"{_version_label(challenger)} you saw: nothing was changed; look at it again",
+            field="expected_challenger",
+        )
 
 
 def _check_share(mode: str, share) -> float:
@@ -107,12 +144,16 @@ def challenger_set(
     alias: str,
     version: ModelVersion,
     mode: str,
+    expected_version: ModelVersion,
+    expected_challenger: ModelVersion | None,
     share: float = 0.0,
     changed_by=None,
     reason: str = "",
 ) -> ChallengerChange:
     """Put ``version`` beside ``alias`` as its challenger in ``mode`` (``share``: the
-    canary's share of keyed requests, more than 0 and less than 1)."""
+    canary's share of keyed requests, more than 0 and less than 1), in place of
+    ``expected_challenger`` (None: it has none) beside ``expected_version``, as the
+    changer saw the alias; AliasMovedMeanwhile when it is not so now."""
     reason = _clean_reason(reason)
     if mode not in ChallengerMode.values:
         raise RegistryError(
@@ -120,6 +161,7 @@ def challenger_set(
         )
     share = _check_share(mode, share)
     current = _alias_locked(model, alias)
+    _check_expected(current, version=expected_version, challenger=expected_challenger)
     if version.model_id != model.pk:
         raise RegistryError(
             f"{version} belongs to another model than {model.name}", field="version"
@@ -131,18 +173,14 @@ def challenger_set(
             field="version",
         )
     _check_features(model, alias, current.version, version, mode)
-    current.challenger = version
-    current.challenger_mode = mode
-    current.challenger_share = share
-    current.updated_by = changed_by
-    current.save(
-        update_fields=[
-            "challenger",
-            "challenger_mode",
-            "challenger_share",
-            "updated_by",
-            "updated_at",
-        ]
+    _alias_compare_and_set(
+        current,
+        expected_version_id=expected_version.pk,
+        expected_challenger_id=expected_challenger.pk if expected_challenger else None,
+        challenger=version,
+        challenger_mode=mode,
+        challenger_share=share,
+        updated_by=changed_by,
     )
     change = ChallengerChange.objects.create(
         model=model,
@@ -169,31 +207,33 @@ def challenger_set(
     return change
 
 
-def _clear(current: ModelAlias, changed_by) -> None:
-    current.challenger = None
-    current.challenger_mode = ""
-    current.challenger_share = 0.0
-    current.updated_by = changed_by
-    current.save(
-        update_fields=[
-            "challenger",
-            "challenger_mode",
-            "challenger_share",
-            "updated_by",
-            "updated_at",
-        ]
+def _clear(current: ModelAlias, changed_by, *, version_id: int, challenger_id: int) -> None:
+    _alias_compare_and_set(
+        current,
+        expected_version_id=version_id,
+        expected_challenger_id=challenger_id,
+        challenger=None,
+        challenger_mode="",
+        challenger_share=0.0,
+        updated_by=changed_by,
     )
 
 
 @transaction.atomic
 def challenger_clear(
-    *, model: RegisteredModel, alias: str, changed_by=None, reason: str = ""
+    *,
+    model: RegisteredModel,
+    alias: str,
+    expected_challenger: ModelVersion,
+    changed_by=None,
+    reason: str = "",
 ) -> ChallengerChange:
-    """Remove ``alias``'s challenger; RegistryError when it has none."""
+    """Remove ``alias``'s challenger, ``expected_challenger`` (the one its changer saw);
+    AliasMovedMeanwhile when it has another or none now."""
     reason = _clean_reason(reason)
     current = _alias_locked(model, alias)
-    if current.challenger is None:
-        raise RegistryError(f"{model.name}:{alias} has no challenger", field="alias")
+    # A challenger promoted or removed since it was seen is a conflict, not a mistake.
+    _check_expected(current, challenger=expected_challenger)
     change = ChallengerChange.objects.create(
         model=model,
         alias=alias,
@@ -204,7 +244,7 @@ def challenger_clear(
         changed_by=changed_by,
         reason=reason,
     )
-    _clear(current, changed_by)
+    _clear(current, changed_by, version_id=current.version_id, challenger_id=current.challenger_id)
     logger.info("challenger removed", extra={"model": model.name, "alias": alias})
     _changed(model)
     return change
@@ -215,25 +255,30 @@ def challenger_promote(
     *,
     model: RegisteredModel,
     alias: str,
+    expected_version: ModelVersion,
+    expected_challenger: ModelVersion,
+    evidence_rows: int,
     moved_by=None,
     reason: str = "",
     confirm_breaking: bool = False,
-    expected_challenger: ModelVersion | None = None,
 ) -> AliasMove:
     """The challenger becomes the alias's version, in one action: the alias moves to it
     (alias_move: a move that breaks clients needs ``confirm_breaking`` and a reason),
-    the challenger is removed, and both are recorded. ``expected_challenger``: the
-    version the promoter compared; refused if the challenger changed meanwhile."""
+    the challenger is removed, and both are recorded. ``expected_version`` and
+    ``expected_challenger``: the champion and the challenger the promoter compared;
+    AliasMovedMeanwhile if either changed meanwhile (nothing moves).
+
+    ``evidence_rows``: the live rows both had scored (serving.comparison.evidence_rows,
+    the comparison's same rows). Fewer than MODEL_PROMOTION_MIN_ROWS need a written
+    ``reason`` (issue 27: a challenger of 0 shadow rows was promoted with no warning);
+    the count, and whether it was thin, are kept with the move.
+    """
     reason = _clean_reason(reason)
     current = _alias_locked(model, alias)
-    if current.challenger is None:
-        raise RegistryError(f"{model.name}:{alias} has no challenger to promote", field="alias")
-    if expected_challenger is not None and current.challenger_id != expected_challenger.pk:
-        raise RegistryError(
-            f"{model.name}:{alias}'s challenger is version {current.challenger.version} now, "
-            f"not version {expected_challenger.version} you compared: compare them again",
-            field="version",
-        )
+    _check_expected(current, version=expected_version, challenger=expected_challenger)
+    # alias_move refuses a thin promotion without a reason, after its breaking checks:
+    # a promotion that is both hears of the breaking change first (409), then of both.
+    thin = evidence_rows < settings.MODEL_PROMOTION_MIN_ROWS
     challenger, mode, share = current.challenger, current.challenger_mode, current.challenger_share
     move = alias_move(
         model=model,
@@ -243,10 +288,11 @@ def challenger_promote(
         reason=reason,
         confirm_breaking=confirm_breaking,
         expected_current=current.version,
+        evidence_rows=evidence_rows,
+        thin_evidence=thin,
     )
     assert move is not None  # the challenger is never the champion (challenger_set)
-    current.refresh_from_db()
-    _clear(current, moved_by)
+    _clear(current, moved_by, version_id=challenger.pk, challenger_id=challenger.pk)
     ChallengerChange.objects.create(
         model=model,
         alias=alias,
@@ -260,6 +306,13 @@ def challenger_promote(
     )
     logger.info(
         "challenger promoted",
-        extra={"model": model.name, "alias": alias, "version": challenger.version, "move": move.pk},
+        extra={
+            "model": model.name,
+            "alias": alias,
+            "version": challenger.version,
+            "move": move.pk,
+            "evidence_rows": evidence_rows,
+            "thin_evidence": thin,
+        },
     )
     return move

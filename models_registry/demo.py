@@ -91,7 +91,7 @@ def seed_promotion_history() -> str:
         alias="staging",
     )
     dropped = " and ".join(DROPPED_SIGNALS)
-    alias_move(
+    move = alias_move(
         model=model,
         alias="production",
         version=second,
@@ -101,6 +101,7 @@ def seed_promotion_history() -> str:
     alias_rollback(
         model=model,
         alias="production",
+        expected_move=move.pk,
         confirm_breaking=True,
         reason=f"demo: the bots still send {dropped}, and the AUC fell from "
         f"{first.metrics['auc']} to {second.metrics['auc']}",

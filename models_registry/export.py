@@ -13,6 +13,12 @@ output__0 for trees, the graph's own for ONNX), so a V2 client keeps its request
 it moves. scikit-learn models (skops or joblib) have no Triton backend and are
 skipped, said so: export them to ONNX to serve them there.
 Export again after an alias moves.
+
+Every string the configuration quotes is escaped as protobuf's text format requires,
+and a version whose tensor names are outside loaders.SAFE_TENSOR_NAME (registered
+before registration checked them) is refused, said so: an ONNX input named with
+protobuf-text syntax added blocks of its uploader's choosing to config.pbtxt (issue 26,
+item 8).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from google.protobuf import text_encoding
 
 from models_registry import artifacts, loaders, selectors
 from models_registry.models import Framework, ModelVersion
@@ -72,6 +79,12 @@ def model_repository_export(
             )
             continue
         signature, filename, data = _artifact(version)
+        unsafe = loaders.unsafe_tensor_name(signature)
+        if unsafe is not None:
+            report.append(
+                Exported(name, version.version, version.framework, None, f"refused: {unsafe}")
+            )
+            continue
         model_dir = triton / name
         (model_dir / str(version.version)).mkdir(parents=True)
         (model_dir / str(version.version) / filename).write_bytes(data)
@@ -104,8 +117,9 @@ def _artifact(version: ModelVersion) -> tuple[loaders.Signature, str, bytes]:
 
 
 def triton_config(version: ModelVersion, *, signature: loaders.Signature, filename: str) -> str:
-    """config.pbtxt in protobuf text format (Triton's ModelConfig message)."""
-    lines = [f'name: "{version.model.name}"']
+    """config.pbtxt in protobuf text format (Triton's ModelConfig message); every
+    string in it is quoted by _quoted."""
+    lines = [f"name: {_quoted(version.model.name)}"]
     if version.framework == Framework.ONNX:
         lines += ['backend: "onnxruntime"', f"max_batch_size: {MAX_BATCH_SIZE}"]
     else:
@@ -127,19 +141,25 @@ def triton_config(version: ModelVersion, *, signature: loaders.Signature, filena
         lines.append("parameters [")
         lines.append(
             ",\n".join(
-                f'  {{ key: "{key}" value: {{ string_value: "{value}" }} }}'
+                f"  {{ key: {_quoted(key)} value: {{ string_value: {_quoted(value)} }} }}"
                 for key, value in parameters.items()
             )
         )
         lines.append("]")
     else:
-        lines.append(f'default_model_filename: "{filename}"')
+        lines.append(f"default_model_filename: {_quoted(filename)}")
     return "\n".join(lines) + "\n"
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a string of protobuf's text format: quotes, backslashes and control
+    characters escaped, so that it cannot end the string and add fields."""
+    return f'"{text_encoding.CEscape(text, as_utf8=True)}"'
 
 
 def _tensors(kind: str, tensors) -> list[str]:
     entries = [
-        f'  {{ name: "{t.name}" data_type: {_TRITON_TYPES[t.datatype]} '
+        f"  {{ name: {_quoted(t.name)} data_type: {_TRITON_TYPES[t.datatype]} "
         f"dims: [ {', '.join(map(str, t.shape))} ] }}"
         for t in tensors
     ]

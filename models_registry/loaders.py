@@ -88,6 +88,27 @@ class Signature:
     outputs: tuple[Tensor, ...]
 
 
+# What a tensor may be named: letters, digits and the punctuation networks exported from
+# PyTorch, TensorFlow and Keras use ("input.1", "onnx::Gemm_5", "serving_default_x:0",
+# "/dense/Sigmoid_output_0"). Nothing that quotes, escapes or breaks a line: the names
+# are written into generated configurations (models_registry.export's config.pbtxt).
+SAFE_TENSOR_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,128}")
+
+
+def unsafe_tensor_name(signature: Signature) -> str | None:
+    """Why a tensor of ``signature`` may not be written into a generated configuration
+    (its name is outside SAFE_TENSOR_NAME), or None when every name is safe."""
+    for kind, tensors in (("input", signature.inputs), ("output", signature.outputs)):
+        for tensor in tensors:
+            if not SAFE_TENSOR_NAME.fullmatch(tensor.name):
+                return (
+                    f"the model's {kind} tensor is named {tensor.name[:80]!r}: a tensor name "
+                    "is 1 to 128 letters, digits and _ . : / - (it is written into Triton's "
+                    "configuration when the model is exported)"
+                )
+    return None
+
+
 def tabular_signature(n_features: int, *, output_datatype: str = "FP64") -> Signature:
     """The tensors of a tree model: one FP32 matrix in, one value per row out.
 

@@ -230,6 +230,11 @@ class AliasMove(models.Model):
     rollback_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A challenger's promotion: the live rows both versions had scored (the comparison's
+    # same rows, serving.comparison) when it was promoted; empty for any other move.
+    evidence_rows = models.PositiveIntegerField(null=True, blank=True)
+    # Promoted on fewer rows than MODEL_PROMOTION_MIN_ROWS: only made with a reason.
+    thin_evidence = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-moved_at", "-id"]
@@ -243,6 +248,11 @@ class AliasMove(models.Model):
             models.CheckConstraint(
                 condition=models.Q(breaking=False) | ~models.Q(reason=""),
                 name="aliasmove_breaking_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(thin_evidence=False)
+                | (~models.Q(reason="") & models.Q(evidence_rows__isnull=False)),
+                name="aliasmove_thin_evidence_has_reason",
             ),
         ]
 

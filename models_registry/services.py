@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from backoffice.errors import DomainError
 from models_registry import artifacts, loaders, profiles, promotions
@@ -81,7 +83,8 @@ class BreakingMove(RegistryError):
 
 
 class AliasMovedMeanwhile(RegistryError):
-    """The alias moved after the mover looked at it: what they confirmed is stale."""
+    """The alias moved (or its challenger changed) after the mover looked at it: what
+    they confirmed is stale, and nothing was changed."""
 
     status = 409
     code = "conflict"
@@ -282,8 +285,13 @@ def model_register(
         predictor = loaders.load(framework, data, pickle_trusted=pickle_trusted)
         info = predictor.info()
         loaders.check_predicts(predictor, info.n_features)
+        unsafe = loaders.unsafe_tensor_name(predictor.signature())
     except loaders.LoadError as exc:
         raise RegistryError(f"{filename}: {exc}", field="file") from None
+    if unsafe is not None:
+        # An ONNX graph names its own tensors; a name holding protobuf-text syntax was
+        # written into the exported config.pbtxt as configuration (issue 26, item 8).
+        raise RegistryError(f"{filename}: {unsafe}; rename it in the model", field="file")
     schema = _feature_schema(info, given)
     profile = _profile(reference, [f["name"] for f in schema], reference_source)
     stored = artifacts.store_chunks([data], extension=loaders.extension_for(framework, filename))
@@ -469,17 +477,23 @@ def alias_move(
     confirm_breaking: bool = False,
     expected_current: ModelVersion | object | None = ANY_CURRENT,
     rollback_of: AliasMove | None = None,
+    also_breaking: list[str] | tuple[str, ...] = (),
+    evidence_rows: int | None = None,
+    thin_evidence: bool = False,
 ) -> AliasMove | None:
     """Point ``alias`` of ``model`` at ``version`` and record the move.
 
     Returns the AliasMove, or None when the alias already points there. A move after
     which requests the alias's current version accepts would fail or be misread
-    (models_registry.promotions.breaks_clients) is refused with BreakingMove unless
-    ``confirm_breaking`` and a ``reason``; it is recorded as breaking, with its schema
-    diff. ``expected_current`` is the version (None: no alias yet) the mover reviewed:
-    AliasMovedMeanwhile if the alias points elsewhere now. ``rollback_of``: the move
-    this one undoes (alias_rollback). Every worker serves the new version within a
-    second (serving.hotswap, told on commit).
+    (models_registry.promotions.breaks_clients), or for one of ``also_breaking``'s
+    reasons (a rollback to a version a rollback withdrew), is refused with BreakingMove
+    unless ``confirm_breaking`` and a ``reason``; it is recorded as breaking, with its
+    schema diff and those reasons. ``expected_current`` is the version (None: no alias
+    yet) the mover reviewed: AliasMovedMeanwhile if the alias points elsewhere now.
+    ``rollback_of``: the move this one undoes (alias_rollback). ``evidence_rows`` and
+    ``thin_evidence``: a promotion's live rows (models_registry.challengers), kept with
+    the move. Every worker serves the new version within a second (serving.hotswap,
+    told on commit).
     """
     _check_alias_name(alias)
     reason = _clean_reason(reason)
@@ -505,7 +519,7 @@ def alias_move(
         from_version.feature_schema if from_version is not None else None,
         version.feature_schema,
     )
-    breaking = promotions.breaks_clients(diff)
+    breaking = promotions.breaks_clients(diff) + list(also_breaking)
     if breaking and not confirm_breaking:
         raise BreakingMove(
             f"moving {model.name}:{alias} from {_label(from_version)} to version "
@@ -518,14 +532,27 @@ def alias_move(
             "a move that breaks clients needs a reason, which is recorded with it",
             field="reason",
         )
+    if thin_evidence and not reason:
+        raise RegistryError(
+            f"version {version.version} has scored {evidence_rows or 0:,} live row(s) beside "
+            f"version {from_version.version if from_version else '-'}, fewer than the "
+            f"{settings.MODEL_PROMOTION_MIN_ROWS:,} a promotion rests on "
+            "(MODEL_PROMOTION_MIN_ROWS): promote it only with a written reason, which is "
+            "kept with the move",
+            field="reason",
+        )
     if not reason and rollback_of is not None:
         reason = f"rollback of move #{rollback_of.pk}"
     if current is None:
+        # Two moves creating one alias: the unique (model, name) refuses the second.
         ModelAlias.objects.create(model=model, name=alias, version=version, updated_by=moved_by)
     else:
-        current.version = version
-        current.updated_by = moved_by
-        current.save(update_fields=["version", "updated_by", "updated_at"])
+        _alias_compare_and_set(
+            current,
+            expected_version_id=current.version_id,
+            version=version,
+            updated_by=moved_by,
+        )
     move = AliasMove.objects.create(
         model=model,
         alias=alias,
@@ -536,6 +563,8 @@ def alias_move(
         breaking=bool(breaking),
         schema_diff={**diff.as_json(), "breaking": breaking} if from_version else {},
         rollback_of=rollback_of,
+        evidence_rows=evidence_rows,
+        thin_evidence=thin_evidence,
     )
     logger.info(
         "alias moved",
@@ -553,23 +582,53 @@ def alias_move(
     return move
 
 
+def _alias_compare_and_set(
+    current: ModelAlias, *, expected_version_id: int, expected_challenger_id=ANY_CURRENT, **fields
+) -> None:
+    """Write ``fields`` to the alias row only if it still holds what the change was
+    decided on: ``expected_version_id`` (and ``expected_challenger_id``, None for no
+    challenger); AliasMovedMeanwhile otherwise, nothing written.
+
+    The lost-rollback race (issue 26, item 4): two rollbacks clicked at once each
+    undid "the last move", so the second undid the first and production ended on the
+    version being rolled back. The services take the model's row lock and check what
+    the mover named before deciding; this conditional update is the compare-and-set on
+    the alias row itself, whose row count tells whether the alias still was where the
+    decision was made, whatever else writes it.
+    """
+    match = {"pk": current.pk, "version_id": expected_version_id}
+    if expected_challenger_id is not ANY_CURRENT:
+        match["challenger_id"] = expected_challenger_id
+    written = ModelAlias.objects.filter(**match).update(**fields, updated_at=timezone.now())
+    if written != 1:
+        raise AliasMovedMeanwhile(
+            f"{current.model.name}:{current.name} changed while this change was being made: "
+            "nothing was changed; look at it again",
+            field="alias",
+        )
+    for name, value in fields.items():
+        setattr(current, name, value)
+
+
 @transaction.atomic
 def alias_rollback(
     *,
     model: RegisteredModel,
     alias: str,
+    expected_move: int,
     moved_by=None,
     reason: str = "",
     confirm_breaking: bool = False,
-    expected_move: int | None = None,
 ) -> AliasMove:
-    """Point ``alias`` back at the version it left on its last move.
+    """Point ``alias`` back at the version it left on its last move, move
+    ``expected_move`` (the id of the move the mover undoes: the last one they saw).
 
-    Recorded as a move with ``reason`` ("rollback of move #N" when none is given) and
-    ``rollback_of``; a rollback that breaks clients needs ``confirm_breaking`` and a
-    reason of the mover's, as any move (alias_move). ``expected_move``: the id of the
-    move the mover saw as the last; AliasMovedMeanwhile when the alias moved since (a
-    second click would otherwise undo the first one's rollback).
+    AliasMovedMeanwhile when the alias moved since: two rollbacks clicked at once roll
+    back once, never the second undoing the first (issue 26, item 4). Recorded as a
+    move with ``reason`` ("rollback of move #N" when none is given) and
+    ``rollback_of``. A rollback that breaks clients needs ``confirm_breaking`` and a
+    reason of the mover's, as any move (alias_move), and so does one that undoes a
+    rollback: it goes back to the version that rollback withdrew (rollback_withdrawn).
     """
     _check_alias_name(alias)
     reason = _clean_reason(reason)
@@ -589,7 +648,7 @@ def alias_rollback(
             "earlier version to roll back to",
             field="alias",
         )
-    if expected_move is not None and last.pk != expected_move:
+    if last.pk != expected_move:
         raise AliasMovedMeanwhile(
             f"{model.name}:{alias} moved again since you reviewed the rollback (its last "
             f"move is #{last.pk} now, not #{expected_move}): review it again",
@@ -604,9 +663,24 @@ def alias_rollback(
         confirm_breaking=confirm_breaking,
         expected_current=last.to_version,
         rollback_of=last,
+        also_breaking=rollback_withdrawn(last),
     )
     assert move is not None  # the last move went from one version to another
     return move
+
+
+def rollback_withdrawn(last: AliasMove) -> list[str]:
+    """Why rolling back ``last`` needs the confirmation of a breaking move although the
+    schema may not change: ``last`` is itself a rollback, so rolling it back puts the
+    alias on the version that rollback withdrew (issue 27: after a rollback, the page
+    offered the version that broke clients in one click). Empty otherwise."""
+    if last.rollback_of_id is None or last.from_version is None:
+        return []
+    why = f" (\u201c{last.reason}\u201d)" if last.reason else ""
+    return [
+        f"version {last.from_version.version} was withdrawn by rollback #{last.pk}{why}: "
+        f"rolling that back serves version {last.from_version.version} again"
+    ]
 
 
 def predictor_load(

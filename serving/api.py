@@ -18,7 +18,12 @@ from rest_framework.views import APIView
 from backoffice.api.auth import scope
 from backoffice.api.serializers import StrictSerializer
 from serving import hotswap, runtime
-from serving.auth import PREDICT, RememberingApiKeyAuthentication, caller_of
+from serving.auth import (
+    PREDICT,
+    RawBodySessionAuthentication,
+    RememberingApiKeyAuthentication,
+    caller_of,
+)
 from serving.challengers import ROUTING_HEADER, routing_key
 from serving.errors import InvalidInput
 from serving.parsers import BoundedJSONParser, FastJSONRenderer
@@ -26,8 +31,10 @@ from serving.services import prediction_make
 from serving.throttles import PredictRateThrottle
 from serving.warmup import warm_one, warm_production_aliases
 
-# The remembering variant shares its parent's "ApiKeyAuth" scheme (backoffice.api.schema).
+# The remembering variant shares its parent's "ApiKeyAuth" scheme, the raw-body session
+# (V2 infer, invocations) Django's session's "cookieAuth" (backoffice.api.schema).
 set_override(RememberingApiKeyAuthentication, "suppress_collision_warning", True)
+set_override(RawBodySessionAuthentication, "suppress_collision_warning", True)
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 
@@ -121,7 +128,10 @@ _ERRORS = {
     401: OpenApiResponse(description="No or an invalid API key."),
     403: OpenApiResponse(description="The key lacks the `predict` scope."),
     404: OpenApiResponse(description="Unknown model, version or alias."),
-    413: OpenApiResponse(description="The body is larger than the endpoint's limit (32 MB)."),
+    413: OpenApiResponse(
+        description="The body is larger than the endpoint's limit (32 MB), or holds more "
+        "values than the rows a request may carry could (counted before it is parsed).",
+    ),
     415: OpenApiResponse(description="The body is not application/json."),
     429: OpenApiResponse(description="Throttled (Retry-After says when)."),
     503: OpenApiResponse(

@@ -10,6 +10,12 @@ Reading takes what a version's live figures take (a key with trades:read or pred
 a staff session that may view versions). Changing takes the permission to move aliases
 (models_registry.change_modelalias), which only a staff session holds: no API key scope
 moves an alias, as no key may in the admin.
+
+Every change names what its caller saw (the GET's ``version``, ``challenger`` and
+``last_move``): ``expected_version`` and ``expected_challenger`` for a challenger
+change or a promotion, ``move`` (the move it undoes) for a rollback. When the alias
+is elsewhere now, the answer is a 409 (``conflict``) naming what changed, and nothing
+moves: two rollbacks sent at once roll back once (issue 26, item 4).
 """
 
 from __future__ import annotations
@@ -23,9 +29,9 @@ from backoffice.api.auth import access
 from backoffice.api.serializers import StrictSerializer
 from models_registry import selectors
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
-from models_registry.models import ChallengerMode, ModelAlias
+from models_registry.models import ChallengerMode, ModelAlias, ModelVersion
 from models_registry.services import REASON_MAX, NotFound, alias_rollback
-from serving.comparison import compare
+from serving.comparison import compare, evidence_rows
 from serving.errors import InvalidInput
 from serving.performance_api import MAX_DAYS
 
@@ -37,6 +43,12 @@ _ERRORS = {
     403: OpenApiResponse(description="Not allowed."),
     404: OpenApiResponse(description="Unknown model, alias or version."),
 }
+
+
+_CONFLICT = OpenApiResponse(
+    description="The alias or its challenger changed since you looked (`conflict`): "
+    "nothing was changed."
+)
 
 
 # The path parameters every operation here takes, described once.
@@ -53,8 +65,30 @@ MODEL_ALIAS = [
 ]
 
 
+def _expected_version(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="The alias's version as you saw it (`version` of the GET): the change is "
+        "refused with a 409 if the alias points elsewhere now.",
+        **kwargs,
+    )
+
+
+def _expected_challenger(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="The challenger's version as you saw it (`challenger.version` of the "
+        "GET; null when it had none): the change is refused with a 409 if it differs now.",
+        **kwargs,
+    )
+
+
 class ChallengerSetSerializer(StrictSerializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    expected_version = _expected_version()
+    expected_challenger = _expected_challenger(allow_null=True)
     mode = serializers.ChoiceField(choices=ChallengerMode.values)
     share = serializers.FloatField(
         required=False,
@@ -73,11 +107,29 @@ class ReasonSerializer(StrictSerializer):
     )
 
 
-class PromoteSerializer(ReasonSerializer):
+class RemoveSerializer(ReasonSerializer):
+    expected_challenger = _expected_challenger()
+
+
+class _ConfirmSerializer(ReasonSerializer):
     confirm_breaking = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="a promotion that breaks the alias's clients needs it and a reason",
+        help_text="a move that breaks the alias's clients needs it and a reason",
+    )
+
+
+class PromoteSerializer(_ConfirmSerializer):
+    expected_version = _expected_version()
+    expected_challenger = _expected_challenger()
+
+
+class RollbackSerializer(_ConfirmSerializer):
+    move = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The id of the move the rollback undoes: the alias's last move "
+        "(`last_move.move` of GET .../challenger). A 409 if the alias moved since.",
     )
 
 
@@ -99,11 +151,27 @@ def _alias(name: str, alias: str) -> ModelAlias:
     return found
 
 
+def _version(alias: ModelAlias, number: int | None, field: str) -> ModelVersion | None:
+    """The alias's model's version ``number`` (None for None); NotFound naming ``field``."""
+    if number is None:
+        return None
+    found = ModelVersion.objects.filter(model=alias.model, version=number).first()
+    if found is None:
+        raise NotFound(f"model {alias.model.name!r} has no version {number}", field=field)
+    return found
+
+
+def _last_move(alias: ModelAlias) -> dict | None:
+    move = selectors.alias_last_move(model=alias.model, alias=alias.name)
+    return None if move is None else _move(move)
+
+
 def _state(alias: ModelAlias, days: int | None = None) -> dict:
     return {
         "model": alias.model.name,
         "alias": alias.name,
         "version": alias.version.version,
+        "last_move": _last_move(alias),
         "challenger": None
         if alias.challenger_id is None
         else {
@@ -154,22 +222,27 @@ class ChallengerView(APIView):
         operation_id="models_alias_challenger_set",
         summary="Set an alias's challenger (shadow or canary)",
         request=ChallengerSetSerializer,
-        responses={200: OpenApiResponse(description="the new state"), **_ERRORS},
+        responses={
+            200: OpenApiResponse(description="the new state"),
+            409: _CONFLICT,
+            **_ERRORS,
+        },
         tags=["models"],
         parameters=MODEL_ALIAS,
     )
     def put(self, request, name: str, alias: str):
         data = _valid(ChallengerSetSerializer, request.data)
         target = _alias(name, alias)
-        version = target.model.versions.filter(version=data["version"]).first()
-        if version is None:
-            raise NotFound(f"model {name!r} has no version {data['version']}", field="version")
         challenger_set(
             model=target.model,
             alias=alias,
-            version=version,
+            version=_version(target, data["version"], "version"),
             mode=data["mode"],
             share=data["share"],
+            expected_version=_version(target, data["expected_version"], "expected_version"),
+            expected_challenger=_version(
+                target, data["expected_challenger"], "expected_challenger"
+            ),
             changed_by=_staff(request),
             reason=data["reason"],
         )
@@ -180,16 +253,32 @@ class ChallengerView(APIView):
         summary="Remove an alias's challenger",
         parameters=[
             *MODEL_ALIAS,
+            OpenApiParameter(
+                "expected_challenger",
+                int,
+                required=True,
+                description="the challenger's version as you saw it: a 409 if it differs now",
+            ),
             OpenApiParameter("reason", str, description="recorded with the change"),
         ],
-        responses={200: OpenApiResponse(description="the new state"), **_ERRORS},
+        responses={
+            200: OpenApiResponse(description="the new state"),
+            409: _CONFLICT,
+            **_ERRORS,
+        },
         tags=["models"],
     )
     def delete(self, request, name: str, alias: str):
-        data = _valid(ReasonSerializer, request.query_params.dict())
+        data = _valid(RemoveSerializer, request.query_params.dict())
         target = _alias(name, alias)
         challenger_clear(
-            model=target.model, alias=alias, changed_by=_staff(request), reason=data["reason"]
+            model=target.model,
+            alias=alias,
+            expected_challenger=_version(
+                target, data["expected_challenger"], "expected_challenger"
+            ),
+            changed_by=_staff(request),
+            reason=data["reason"],
         )
         return Response(_state(_alias(name, alias)))
 
@@ -202,29 +291,50 @@ def _move(move) -> dict:
         "breaking": move.breaking,
         "reason": move.reason,
         "rollback_of": move.rollback_of_id,
+        # A promotion's live rows (null for other moves), and whether they were fewer
+        # than MODEL_PROMOTION_MIN_ROWS (it then needed its reason).
+        "evidence_rows": move.evidence_rows,
+        "thin_evidence": move.thin_evidence,
     }
 
 
 def _answers() -> dict:
     return {
         200: OpenApiResponse(description="the alias move"),
-        409: OpenApiResponse(description="It would break clients: confirm with a reason."),
+        409: OpenApiResponse(
+            description="It would break clients (`breaking_change`: confirm with a reason), "
+            "or the alias changed since you looked (`conflict`: nothing moved)."
+        ),
         **_ERRORS,
     }
 
 
-class _AliasMoveView(APIView):
-    """One audited alias move (services: challenger_promote or alias_rollback)."""
-
+class PromoteView(APIView):
     permission_classes = [MOVE]
-    service = None
 
-    def move(self, request, name: str, alias: str):
+    @extend_schema(
+        operation_id="models_alias_challenger_promote",
+        summary="Promote an alias's challenger: the alias moves to it, in one audited action",
+        description="A challenger that has scored fewer live rows beside the champion than "
+        "the server's minimum (200 unless the operator sets another; the comparison's "
+        "`same_rows.rows` are those rows) is promoted only with a `reason` (else a 400 "
+        "naming `reason`); the move records `evidence_rows` and `thin_evidence`.",
+        request=PromoteSerializer,
+        responses=_answers(),
+        tags=["models"],
+        parameters=MODEL_ALIAS,
+    )
+    def post(self, request, name: str, alias: str):
         data = _valid(PromoteSerializer, request.data)
         target = _alias(name, alias)
-        done = type(self).service(
+        champion = _version(target, data["expected_version"], "expected_version")
+        challenger = _version(target, data["expected_challenger"], "expected_challenger")
+        done = challenger_promote(
             model=target.model,
             alias=alias,
+            expected_version=champion,
+            expected_challenger=challenger,
+            evidence_rows=evidence_rows(champion=champion, challenger=challenger),
             moved_by=_staff(request),
             reason=data["reason"],
             confirm_breaking=data["confirm_breaking"],
@@ -232,31 +342,26 @@ class _AliasMoveView(APIView):
         return Response(_move(done))
 
 
-class PromoteView(_AliasMoveView):
-    service = staticmethod(challenger_promote)
-
-    @extend_schema(
-        operation_id="models_alias_challenger_promote",
-        summary="Promote an alias's challenger: the alias moves to it, in one audited action",
-        request=PromoteSerializer,
-        responses=_answers(),
-        tags=["models"],
-        parameters=MODEL_ALIAS,
-    )
-    def post(self, request, name: str, alias: str):
-        return self.move(request, name, alias)
-
-
-class RollbackView(_AliasMoveView):
-    service = staticmethod(alias_rollback)
+class RollbackView(APIView):
+    permission_classes = [MOVE]
 
     @extend_schema(
         operation_id="models_alias_rollback",
         summary="Roll an alias back to the version its last move left, in one audited action",
-        request=PromoteSerializer,
+        request=RollbackSerializer,
         responses=_answers(),
         tags=["models"],
         parameters=MODEL_ALIAS,
     )
     def post(self, request, name: str, alias: str):
-        return self.move(request, name, alias)
+        data = _valid(RollbackSerializer, request.data)
+        target = _alias(name, alias)
+        done = alias_rollback(
+            model=target.model,
+            alias=alias,
+            expected_move=data["move"],
+            moved_by=_staff(request),
+            reason=data["reason"],
+            confirm_breaking=data["confirm_breaking"],
+        )
+        return Response(_move(done))

@@ -91,6 +91,17 @@ def compare(
     )
 
 
+def evidence_rows(
+    *, champion: ModelVersion, challenger: ModelVersion, now: datetime | None = None
+) -> int:
+    """The live rows ``challenger`` and ``champion`` both scored in the health window
+    (the comparison's same rows: the shadow's, or the canary's): what a promotion of
+    the challenger rests on (models_registry.challengers.challenger_promote)."""
+    until = now or timezone.now()
+    since = until - timedelta(days=settings.MODEL_HEALTH_WINDOW_DAYS)
+    return agreement(champion=champion, challenger=challenger, since=since, until=until).rows
+
+
 def same_trades(
     *, champion: ModelVersion, challenger: ModelVersion, since: datetime, until: datetime
 ) -> tuple[Calibration | None, Calibration | None]:

@@ -111,6 +111,8 @@ def _challenger() -> str:
             alias=alias.name,
             version=candidate,
             mode=ChallengerMode.SHADOW,
+            expected_version=alias.version,
+            expected_challenger=alias.challenger,
             reason="does it need rsi_14 and macd_hist? shadow it on live requests",
         )
     except RegistryError as exc:

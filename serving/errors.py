@@ -19,7 +19,8 @@ class InvalidInput(ServingError):
 
 
 class PayloadTooLarge(ServingError):
-    """The body is larger than SERVING_MAX_BODY_MB (413; the V2 routes read their own)."""
+    """The body is larger than SERVING_MAX_BODY_MB, or holds more values than the rows a
+    request may carry could (serving.bounds) (413; the V2 routes read their own)."""
 
     status = 413
     code = "too_large"

@@ -15,13 +15,17 @@ import time
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.views import APIView
 
 from models_registry.services import NotFound
 from serving import protocol_schemas as documented
 from serving.api import query_target
-from serving.auth import PREDICT, RememberingApiKeyAuthentication, caller_of
+from serving.auth import (
+    PREDICT,
+    RawBodySessionAuthentication,
+    RememberingApiKeyAuthentication,
+    caller_of,
+)
 from serving.errors import ServingError
 from serving.mlflow_bodies import rows_from_csv, rows_from_json
 from serving.models import Protocol
@@ -52,7 +56,7 @@ class UnsupportedContentType(ServingError):
 
 @documented.invocations
 class InvocationsView(APIView):
-    authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
+    authentication_classes = [RememberingApiKeyAuthentication, RawBodySessionAuthentication]
     permission_classes = [PREDICT]
     throttle_classes = [PredictRateThrottle]
     renderer_classes = [FastJSONRenderer]
@@ -88,7 +92,12 @@ class InvocationsView(APIView):
         parse = rows_from_json if content_type == "application/json" else rows_from_csv
 
         def rows_from(served):
-            return parse(raw, served.feature_names, max_rows=settings.SERVING_MAX_ROWS)
+            return parse(
+                raw,
+                served.feature_names,
+                max_rows=settings.SERVING_MAX_ROWS,
+                max_values=settings.SERVING_MAX_VALUES,
+            )
 
         result = prediction_make(
             model=name,

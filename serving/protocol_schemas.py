@@ -343,7 +343,10 @@ def _v2_infer(versioned: bool):
                 "does not fit the model (named in `error`), or too many rows."
             ),
             404: OpenApiResponse(description="Unknown model, version or alias."),
-            413: OpenApiResponse(description="The body is larger than the limit (32 MB)."),
+            413: OpenApiResponse(
+                description="The body is larger than the limit (32 MB), or holds more "
+                "values than the rows a request may carry could (counted before parsing)."
+            ),
             503: OpenApiResponse(
                 description="This model's artifact is missing, fails its hash check or "
                 "does not load; other models keep serving.",
@@ -458,7 +461,10 @@ invocations = extend_schema_view(
                 "is not a number, too many rows, or a bad query parameter."
             ),
             404: OpenApiResponse(description="Unknown model, version or alias."),
-            413: OpenApiResponse(description="The body is larger than the limit (32 MB)."),
+            413: OpenApiResponse(
+                description="The body is larger than the limit (32 MB), or holds more "
+                "values than the rows a request may carry could (counted before parsing)."
+            ),
             415: OpenApiResponse(description="The body is neither application/json nor text/csv."),
             503: OpenApiResponse(
                 description="This model's artifact is missing, fails its hash check or "

@@ -16,7 +16,7 @@ from django.conf import settings
 
 from backoffice.logconf import log_after_response, request_context
 from backoffice.prometheus import observe_prediction
-from serving import challengers, runtime
+from serving import bounds, challengers, runtime
 from serving.errors import ModelUnavailable
 from serving.hotswap import STAMP_KEYS, ServedVersion
 from serving.inputs import parse_rows
@@ -249,8 +249,18 @@ def _lookup(*, model, alias, version, body, rows_from, timings):
 def _rows(body, served: ServedVersion, rows_from: RowsFrom | None):
     if rows_from is not None:
         return rows_from(served)
-    parsed = body.parsed() if isinstance(body, JSONBody) else body
-    return parse_rows(parsed, served.feature_names, max_rows=settings.SERVING_MAX_ROWS)
+    max_rows = settings.SERVING_MAX_ROWS
+    if isinstance(body, JSONBody):
+        # Counted before it is parsed: a body of far more values than max_rows rows
+        # would hold the worker for seconds in orjson's objects alone (serving.bounds).
+        bounds.check_json(
+            body.raw,
+            max_rows=max_rows,
+            features=len(served.feature_names),
+            max_values=settings.SERVING_MAX_VALUES,
+        )
+        body = body.parsed()
+    return parse_rows(body, served.feature_names, max_rows=max_rows)
 
 
 def _predict(served: ServedVersion, rows) -> list[float | None]:

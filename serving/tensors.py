@@ -10,7 +10,11 @@ shape. A model's rows come either from one tensor named as the model's input (sh
 feature (shape ``[N]`` or ``[N, 1]``).
 
 Every fault raises serving.errors.InvalidInput naming the tensor; nothing is allocated
-from a shape before the data was found to hold that many values.
+from a shape before the data was found to hold that many values. The JSON part is
+counted before it is parsed (serving.bounds: at most the values of SERVING_MAX_ROWS
+rows of the model's features), a batch larger than the row limit is refused from its
+shape before its data is read, and ``data`` nested deeper than its shape is refused
+at the first level too deep.
 
 No Django import here.
 """
@@ -25,6 +29,7 @@ import numpy as np
 import orjson
 
 from models_registry.loaders import Signature
+from serving import bounds
 from serving.errors import InvalidInput
 
 # The V2 datatypes this server takes as numbers, with their little-endian dtypes.
@@ -68,8 +73,13 @@ class InferRequest:
     model_version: str | None = None
 
 
-def parse_infer(raw: bytes, header_length: str | None) -> InferRequest:
-    """The request from the body's bytes and the Inference-Header-Content-Length header."""
+def parse_infer(
+    raw: bytes, header_length: str | None, *, max_rows: int, features: int, max_values: int
+) -> InferRequest:
+    """The request from the body's bytes and the Inference-Header-Content-Length header,
+    for a model of ``features`` features taking at most ``max_rows`` rows a request:
+    a body that holds more values than those rows (or ``max_values``) is refused
+    before it is parsed (serving.bounds, serving.errors.PayloadTooLarge)."""
     binary = b""
     if header_length is not None:
         if not header_length.isdigit() or not 0 < int(header_length) <= len(raw):
@@ -80,6 +90,7 @@ def parse_infer(raw: bytes, header_length: str | None) -> InferRequest:
             )
         cut = int(header_length)
         raw, binary = raw[:cut], raw[cut:]
+    bounds.check_json(raw, max_rows=max_rows, features=features, max_values=max_values)
     try:
         header = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -116,17 +127,19 @@ def parse_infer(raw: bytes, header_length: str | None) -> InferRequest:
         raise InvalidInput("inputs holds more than 4096 tensors", field="inputs")
     tensors, offset = [], 0
     for index, tensor in enumerate(inputs):
-        parsed, offset = _input(tensor, index, binary, offset)
+        parsed, offset = _input(tensor, index, binary, offset, max_rows=max_rows)
         tensors.append(parsed)
     if offset != len(binary):
         raise InvalidInput(
             f"the body has {len(binary) - offset} bytes after the tensors' binary data",
             field="inputs",
         )
-    names = [t.name for t in tensors]
-    if len(set(names)) != len(names):
-        twice = next(n for n in names if names.count(n) > 1)
-        raise InvalidInput(f"input {twice!r} is given twice", field=f"inputs.{twice}")
+    seen: set[str] = set()
+    for tensor in tensors:  # a set, not list.count: linear in the number of tensors
+        if tensor.name in seen:
+            twice = tensor.name[:60]
+            raise InvalidInput(f"input {twice!r} is given twice", field=f"inputs.{twice}")
+        seen.add(tensor.name)
     outputs, binary_outputs = _outputs(header.get("outputs"))
     return InferRequest(
         id=request_id,
@@ -147,7 +160,9 @@ def _parameters(value, where: str) -> dict:
     return value
 
 
-def _input(tensor, index: int, binary: bytes, offset: int) -> tuple[InputTensor, int]:
+def _input(
+    tensor, index: int, binary: bytes, offset: int, *, max_rows: int
+) -> tuple[InputTensor, int]:
     where = f"inputs[{index}]"
     if not isinstance(tensor, dict):
         raise InvalidInput(f"{where} must be an object with name, datatype, shape", field=where)
@@ -171,6 +186,12 @@ def _input(tensor, index: int, binary: bytes, offset: int) -> tuple[InputTensor,
     ):
         raise InvalidInput(
             f"{where}.shape must be a list of 1 to {MAX_DIMS} whole numbers >= 0",
+            field=f"{where}.shape",
+        )
+    if shape[0] > max_rows:
+        # The batch is the first dimension: refused before any of the data is read.
+        raise InvalidInput(
+            f"{where} has a batch of {shape[0]:,} rows; at most {max_rows:,} per request",
             field=f"{where}.shape",
         )
     count = math.prod(shape)
@@ -197,7 +218,7 @@ def _input(tensor, index: int, binary: bytes, offset: int) -> tuple[InputTensor,
     else:
         if "data" not in tensor:
             raise InvalidInput(f"{where} has no data", field=f"{where}.data")
-        values = _json_values(tensor["data"], dtype, datatype, where)
+        values = _json_values(tensor["data"], dtype, datatype, where, dims=len(shape))
         if len(values) != count:
             raise InvalidInput(
                 f"{where} holds {len(values)} values; shape {shape} needs {count}",
@@ -209,16 +230,20 @@ def _input(tensor, index: int, binary: bytes, offset: int) -> tuple[InputTensor,
     return InputTensor(name, datatype, tuple(shape), as_float), offset
 
 
-def _json_values(data, dtype: np.dtype, datatype: str, where: str) -> np.ndarray:
-    """The values of ``data`` (flat, or nested lists in row-major order) as ``dtype``."""
+def _json_values(data, dtype: np.dtype, datatype: str, where: str, *, dims: int) -> np.ndarray:
+    """The values of ``data`` (flat, or nested lists in row-major order, at most as deep
+    as the shape's ``dims``) as ``dtype``."""
     if not isinstance(data, list):
         raise InvalidInput(f"{where}.data must be a list of numbers", field=f"{where}.data")
     flat, depth = data, 0
     while flat and type(flat[0]) is list:
         depth += 1
-        if depth > MAX_DIMS or not all(type(item) is list for item in flat):
+        # Each level is checked before it is unpacked: data nested deeper than its shape
+        # is refused at the first level too deep.
+        if depth >= dims or not all(type(item) is list for item in flat):
             raise InvalidInput(
-                f"{where}.data must be numbers, or lists of them nested as the shape",
+                f"{where}.data must be numbers, or lists of them nested as the shape "
+                f"({dims} dimension(s))",
                 field=f"{where}.data",
             )
         flat = list(chain.from_iterable(flat))

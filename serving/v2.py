@@ -22,7 +22,6 @@ import time
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -32,7 +31,12 @@ from models_registry.loaders import ONNX, Signature, tabular_signature
 from models_registry.services import NotFound
 from serving import protocol_schemas as documented
 from serving import runtime
-from serving.auth import PREDICT, RememberingApiKeyAuthentication, caller_of
+from serving.auth import (
+    PREDICT,
+    RawBodySessionAuthentication,
+    RememberingApiKeyAuthentication,
+    caller_of,
+)
 from serving.errors import InvalidInput, PayloadTooLarge, ServingError
 from serving.hotswap import ServedVersion
 from serving.models import Protocol
@@ -65,7 +69,7 @@ class FirstRenderer(BaseContentNegotiation):
 
 
 class V2View(APIView):
-    authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
+    authentication_classes = [RememberingApiKeyAuthentication, RawBodySessionAuthentication]
     permission_classes = [PREDICT]
     renderer_classes = [FastJSONRenderer]
     parser_classes: list = []
@@ -192,8 +196,14 @@ class InferView(V2View):
 
     def post(self, request, name: str, version: str | None = None):
         raw = read_body(request)
-        infer = parse_infer(raw, request.headers.get("Inference-Header-Content-Length"))
         served = _target(name, version, check=False)
+        infer = parse_infer(
+            raw,
+            request.headers.get("Inference-Header-Content-Length"),
+            max_rows=settings.SERVING_MAX_ROWS,
+            features=len(served.feature_names),
+            max_values=settings.SERVING_MAX_VALUES,
+        )
         _check_named(infer, name, version, served)
         signature = signature_of(served)
 

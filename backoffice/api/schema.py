@@ -1,7 +1,8 @@
 """OpenAPI: the API-key scheme, the one error body and what every operation may answer.
 
-The authentication extension describes backoffice.api.auth.ApiKeyAuthentication (the
-generator would warn and document no security scheme without it). Imported by
+The authentication extensions describe backoffice.api.auth.ApiKeyAuthentication and
+the session's subclasses (the generator would warn and document no security scheme
+without them). Imported by
 backoffice.urls: the schema is only ever generated from the URLs, and management
 commands, which never load them, do not pay for drf-spectacular's import.
 
@@ -15,6 +16,7 @@ operation under its area (TAGS, by path), in the order a bot developer meets the
 
 import logging
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,19 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "description": "`Api-Key <key>`: a key staff made for you, with the scopes "
             "your operations need (see the introduction).",
         }
+
+
+class SessionAuthenticationScheme(OpenApiAuthenticationExtension):
+    """drf-spectacular's own session scheme, for its subclasses too: serving.auth's
+    RawBodySessionAuthentication (V2 infer, MLflow's invocations)."""
+
+    target_class = "rest_framework.authentication.SessionAuthentication"
+    match_subclasses = True
+    priority = 0  # above drf-spectacular's SessionScheme (-1), the same definition
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
 
 
 ERROR = {

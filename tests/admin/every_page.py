@@ -100,7 +100,13 @@ def one_of_everything(superuser) -> dict[type, object]:
     api_key_create(name="bot-<b>eurusd</b>", scopes="trades:read")
     # Version 2 shadows production (its reason hostile): the comparison page has a pair.
     challenger_set(
-        model=first.model, alias="production", version=second, mode="shadow", reason=HOSTILE
+        model=first.model,
+        expected_version=first,
+        expected_challenger=None,
+        alias="production",
+        version=second,
+        mode="shadow",
+        reason=HOSTILE,
     )
     serving_runtime.resolver.forget()
     # A recorded prediction (its key's name hostile), an idea from it, a trade from that.

@@ -213,7 +213,7 @@ def test_a_reason_postgresql_cannot_hold_or_a_history_cannot_show_is_refused(
     assert caught.value.field == "reason"
     assert production() == v1 and AliasMove.objects.count() == 1
     with pytest.raises(RegistryError, match=message):
-        alias_rollback(model=v1.model, alias="production", reason=reason)
+        alias_rollback(model=v1.model, alias="production", expected_move=last_move(), reason=reason)
     with pytest.raises(RegistryError, match=message):
         register(factories.xgboost_on(NARROW), alias="staging", move_reason=reason)
     assert ModelVersion.objects.count() == 2
@@ -231,10 +231,17 @@ def test_markup_in_a_reason_is_kept_as_text(v1, narrow):
 # -- rollback -------------------------------------------------------------------------------
 
 
+def last_move() -> int:
+    """The id of the last alias move: what a rollback names as the move it undoes."""
+    return AliasMove.objects.latest("id").pk
+
+
 def test_a_rollback_returns_to_the_version_before_the_last_move(v1, staff):
     same = register(factories.xgboost_model(seed=1), alias="production")
     last = AliasMove.objects.latest("id")
-    rollback = alias_rollback(model=v1.model, alias="production", moved_by=staff)
+    rollback = alias_rollback(
+        model=v1.model, alias="production", expected_move=last_move(), moved_by=staff
+    )
     assert production() == v1
     assert (rollback.from_version, rollback.to_version, rollback.rollback_of) == (same, v1, last)
     assert (rollback.reason, rollback.moved_by, rollback.breaking) == (
@@ -242,9 +249,38 @@ def test_a_rollback_returns_to_the_version_before_the_last_move(v1, staff):
         staff,
         False,
     )
-    again = alias_rollback(model=v1.model, alias="production", reason="v2 was fine after all")
+    # Rolling the rollback back serves again the version it withdrew: the same schema,
+    # but the confirmation of a breaking move and a reason (issue 27).
+    with pytest.raises(BreakingMove, match=f"withdrawn by rollback #{rollback.pk}") as refused:
+        alias_rollback(
+            model=v1.model,
+            alias="production",
+            expected_move=last_move(),
+            reason="v2 was fine after all",
+        )
+    assert refused.value.errors == [
+        {
+            "field": "confirm_breaking",
+            "message": f"version 2 was withdrawn by rollback #{rollback.pk} "
+            f"(\u201crollback of move #{last.pk}\u201d): rolling that back serves version 2 "
+            "again",
+        }
+    ]
+    assert production() == v1
+    again = alias_rollback(
+        model=v1.model,
+        alias="production",
+        expected_move=last_move(),
+        confirm_breaking=True,
+        reason="v2 was fine after all",
+    )
     assert production() == same, "a rollback of the rollback goes forward again"
-    assert (again.rollback_of, again.reason) == (rollback, "v2 was fine after all")
+    assert (again.rollback_of, again.reason, again.breaking) == (
+        rollback,
+        "v2 was fine after all",
+        True,
+    )
+    assert again.schema_diff["breaking"] == [refused.value.errors[0]["message"]]
 
 
 def test_a_rollback_that_breaks_clients_needs_the_same_confirmation(v1, narrow):
@@ -253,21 +289,27 @@ def test_a_rollback_that_breaks_clients_needs_the_same_confirmation(v1, narrow):
     )
     # Clients moved to v2's four features; going back to v1 wants rsi_14 from them again.
     with pytest.raises(BreakingMove, match=r"'rsi_14' \(float\) is new and required"):
-        alias_rollback(model=v1.model, alias="production")
+        alias_rollback(model=v1.model, alias="production", expected_move=last_move())
     with pytest.raises(RegistryError, match="needs a reason"):
-        alias_rollback(model=v1.model, alias="production", confirm_breaking=True)
+        alias_rollback(
+            model=v1.model, alias="production", expected_move=last_move(), confirm_breaking=True
+        )
     assert production() == narrow
     rollback = alias_rollback(
-        model=v1.model, alias="production", confirm_breaking=True, reason="v2's AUC is 0.55"
+        model=v1.model,
+        alias="production",
+        expected_move=last_move(),
+        confirm_breaking=True,
+        reason="v2's AUC is 0.55",
     )
     assert (production(), rollback.breaking, rollback.reason) == (v1, True, "v2's AUC is 0.55")
 
 
 def test_a_rollback_needs_an_earlier_version_and_a_fresh_review(v1):
     with pytest.raises(RegistryError, match=r"created by its last move \(move #\d+\)"):
-        alias_rollback(model=v1.model, alias="production")
+        alias_rollback(model=v1.model, alias="production", expected_move=last_move())
     with pytest.raises(NotFound, match="has no alias 'canary'"):
-        alias_rollback(model=v1.model, alias="canary")
+        alias_rollback(model=v1.model, alias="canary", expected_move=last_move())
     register(factories.xgboost_model(seed=1), alias="production")
     last = AliasMove.objects.latest("id")
     alias_rollback(model=v1.model, alias="production", expected_move=last.pk)
@@ -295,10 +337,26 @@ def test_move_alias_refuses_a_breaking_move_until_confirmed_with_a_reason(v1, na
 
 def test_rollback_alias_goes_back_and_checks_like_a_move(v1, narrow):
     run("move_alias", "edge", "production", "2", "--confirm-breaking", "--reason", "ready")
-    with pytest.raises(CommandError, match=r"'rsi_14' \(float\) is new and required"):
+    last = str(last_move())
+    with pytest.raises(
+        CommandError,
+        match=f"name the move you undo with --move: the last move "
+        f"of edge:production is #{last} \\(version 1 -> version 2, ",
+    ):
         run("rollback_alias", "edge", "production")
+    with pytest.raises(CommandError, match=r"'rsi_14' \(float\) is new and required"):
+        run("rollback_alias", "edge", "production", "--move", last)
+    with pytest.raises(CommandError, match=f"its last move is #{last} now, not #1"):
+        run("rollback_alias", "edge", "production", "--move", "1")
     output = run(
-        "rollback_alias", "edge", "production", "--confirm-breaking", "--reason", "AUC 0.55"
+        "rollback_alias",
+        "edge",
+        "production",
+        "--move",
+        last,
+        "--confirm-breaking",
+        "--reason",
+        "AUC 0.55",
     )
     move = AliasMove.objects.latest("id")
     assert f"edge:production rolled back from version 2 to version 1 (move #{move.pk}" in output

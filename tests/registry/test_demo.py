@@ -45,14 +45,17 @@ def test_the_xgboost_models_history_holds_a_breaking_move_and_its_rollback(admin
     move, rollback = moves[2], moves[3]
     assert [f["name"] for f in move.schema_diff["removed"]] == ["rsi_14", "macd_hist"]
     assert rollback.rollback_of == move and "the AUC fell from" in rollback.reason
-    # A newcomer's "Roll back production to v2" shows the diff and the metric changes.
+    # A newcomer's "Roll back production to v2" shows the diff and the metric changes,
+    # and is offered as what it is: it serves again the version the demo's rollback
+    # withdrew, so it takes the confirmation of a breaking move (issue 27).
     model = move.model
     page_url = reverse("admin:models_registry_registeredmodel_change", args=[model.pk])
     page = admin_client.get(page_url)
-    assert "Roll back production to v2" in page.content.decode()
+    assert "Roll back production to v2 (breaking: confirm)" in page.content.decode()
     review = admin_client.get(
         reverse("admin:models_registry_registeredmodel_rollback", args=[model.pk, "production"])
     )
+    assert f"version 2 was withdrawn by rollback #{rollback.pk}" in review.content.decode()
     names = [row.name for row in review.context["review"].schema_rows]
     assert names == ["rsi_14", "macd_hist"]
     auc = next(row for row in review.context["review"].metric_rows if row.name == "auc")

@@ -66,6 +66,11 @@ def compare_url():
     return reverse("admin:serving_modelhealth_compare", args=[alias().pk])
 
 
+def shown(client, set_url) -> str:
+    """The aliases as the set page shows them (its hidden ``seen``), posted back."""
+    return client.get(set_url).context["form"]["seen"].value()
+
+
 def test_set_compare_promote_and_roll_back_each_in_one_audited_action(manager, bot, pair):
     trained, other, champion, challenger = pair
     set_url = reverse("admin:serving_modelhealth_challenger_set", args=[champion.model_id])
@@ -75,7 +80,13 @@ def test_set_compare_promote_and_roll_back_each_in_one_audited_action(manager, b
     assert set_url in page.content.decode()
     response = manager.post(
         set_url,
-        {"alias": "production", "version": challenger.pk, "mode": "shadow", "reason": "seed 1"},
+        {
+            "alias": "production",
+            "version": challenger.pk,
+            "mode": "shadow",
+            "reason": "seed 1",
+            "seen": shown(manager, set_url),
+        },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     change = ChallengerChange.objects.get()
@@ -106,7 +117,12 @@ def test_set_compare_promote_and_roll_back_each_in_one_audited_action(manager, b
     # Promote: one action, the alias move and the challenger's removal, both recorded.
     response = manager.post(
         compare_url(),
-        {"action": "promote", "promote-challenger": challenger.pk, "promote-reason": "better AUC"},
+        {
+            "action": "promote",
+            "promote-challenger": challenger.pk,
+            "promote-champion": champion.pk,
+            "promote-reason": "better AUC",
+        },
     )
     assert response.status_code == 302
     now = alias()
@@ -140,8 +156,15 @@ def test_set_compare_promote_and_roll_back_each_in_one_audited_action(manager, b
 def test_a_breaking_promotion_needs_its_confirmation_and_a_reason(manager, xgb):
     _, champion = xgb
     fewer = register(factories.xgboost_on(("atr_pct", "rsi_14", "spread_bps")), "edge-xgb")
-    challenger_set(model=champion.model, alias="production", version=fewer, mode="shadow")
-    body = {"action": "promote", "promote-challenger": fewer.pk}
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=fewer,
+        mode="shadow",
+    )
+    body = {"action": "promote", "promote-challenger": fewer.pk, "promote-champion": champion.pk}
     response = manager.post(compare_url(), body)
     assert response.status_code == 200
     html = response.content.decode()
@@ -164,27 +187,58 @@ def test_a_canary_share_and_challenger_are_checked(manager, pair):
     for share, status in (("1.5", 200), ("nan", 200), ("0", 200), ("0.25", 302)):
         response = manager.post(
             set_url,
-            {"alias": "production", "version": challenger.pk, "mode": "canary", "share": share},
+            {
+                "alias": "production",
+                "version": challenger.pk,
+                "mode": "canary",
+                "share": share,
+                "seen": shown(manager, set_url),
+            },
         )
         assert response.status_code == status, (share, response.content.decode()[:2000])
     assert alias().challenger_share == 0.25
     response = manager.post(
         set_url,
-        {"alias": "production", "version": champion.pk, "mode": "shadow", "reason": "a\x00b"},
+        {
+            "alias": "production",
+            "version": champion.pk,
+            "mode": "shadow",
+            "reason": "a\x00b",
+            "seen": shown(manager, set_url),
+        },
     )
     assert response.status_code == 200 and alias().challenger == challenger
     fewer = register(factories.xgboost_on(("atr_pct", "rsi_14")), "edge-xgb")
     response = manager.post(
-        set_url, {"alias": "production", "version": fewer.pk, "mode": "canary", "share": "0.1"}
+        set_url,
+        {
+            "alias": "production",
+            "version": fewer.pk,
+            "mode": "canary",
+            "share": "0.1",
+            "seen": shown(manager, set_url),
+        },
     )
     assert response.status_code == 200 and "run it in shadow mode" in response.content.decode()
 
 
 def test_who_may_compare_and_who_may_act(groups, pair, django_user_model, client):
     _, _, champion, challenger = pair
-    challenger_set(model=champion.model, alias="production", version=challenger, mode="shadow")
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="shadow",
+    )
     set_url = reverse("admin:serving_modelhealth_challenger_set", args=[champion.model_id])
-    promote = {"action": "promote", "promote-challenger": challenger.pk, "promote-reason": "x"}
+    promote = {
+        "action": "promote",
+        "promote-challenger": challenger.pk,
+        "promote-champion": champion.pk,
+        "promote-reason": "x",
+    }
     for group in ("Reviewer", "Risk manager"):
         client.force_login(user_in(django_user_model, group))
         assert client.get(compare_url()).status_code == 403, group
@@ -207,8 +261,10 @@ def test_the_command_sets_promotes_and_clears(pair, capsys):
     )
     assert (alias().challenger, alias().challenger_share) == (challenger, 0.3)
     call_command("challenger", "edge-xgb", "production", "--clear", "--reason", "done")
-    with pytest.raises(CommandError, match="no challenger"):
-        call_command("challenger", "edge-xgb", "production", "--promote")
+    with pytest.raises(CommandError, match="challenger is none now, not version 2"):
+        call_command("challenger", "edge-xgb", "production", "--promote", "2")
+    with pytest.raises(CommandError, match="has no challenger"):
+        call_command("challenger", "edge-xgb", "production", "--clear")
     with pytest.raises(CommandError, match="less than 1"):
         call_command(
             "challenger",
@@ -222,7 +278,7 @@ def test_the_command_sets_promotes_and_clears(pair, capsys):
             "inf",
         )
     call_command("challenger", "edge-xgb", "production", "--set", "2")
-    call_command("challenger", "edge-xgb", "production", "--promote", "--reason", "ok")
+    call_command("challenger", "edge-xgb", "production", "--promote", "2", "--reason", "ok")
     assert alias().version == challenger
     assert list(ChallengerChange.objects.order_by("id").values_list("action", "changed_by")) == [
         ("set", None),
@@ -231,3 +287,48 @@ def test_the_command_sets_promotes_and_clears(pair, capsys):
         ("promoted", None),
     ]
     assert "promoted its challenger" in capsys.readouterr().out
+
+
+def test_a_change_made_on_a_stale_page_is_refused_with_a_clear_message(manager, pair):
+    """Issue 26, item 4 in the admin: each form carries what its page showed."""
+    _, _, champion, challenger = pair
+    set_url = reverse("admin:serving_modelhealth_challenger_set", args=[champion.model_id])
+    stale_seen = shown(manager, set_url)  # the set page, opened before anything changed
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="shadow",
+    )
+    later = register(factories.xgboost_model(seed=2), "edge-xgb")
+    response = manager.post(
+        set_url,
+        {"alias": "production", "version": later.pk, "mode": "shadow", "seen": stale_seen},
+    )
+    assert response.status_code == 200
+    assert "challenger is version 2 now, not none you saw" in response.content.decode()
+    assert response.context["form"]["seen"].value() == shown(manager, set_url), "refreshed"
+    # The comparison page, opened while version 2 was the challenger; then it changes.
+    page = manager.get(compare_url())
+    assert page.status_code == 200
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=challenger,
+        alias="production",
+        version=later,
+        mode="shadow",
+    )
+    for action, fields in (
+        ("promote", {"promote-challenger": challenger.pk, "promote-champion": champion.pk}),
+        ("remove", {"remove-challenger": challenger.pk}),
+    ):
+        response = manager.post(
+            compare_url(), {"action": action, f"{action}-reason": "stale", **fields}
+        )
+        assert response.status_code == 200, action
+        assert "challenger is version 3 now, not version 2 you saw" in response.content.decode()
+    assert (alias().version, alias().challenger) == (champion, later)
+    assert not AliasMove.objects.filter(reason="stale").exists()

@@ -46,7 +46,8 @@ def put(client, body):
 def test_set_read_promote_and_roll_back(manager, bot, pair):
     champion, _ = pair
     assert bot.get(URL).json()["challenger"] is None
-    response = put(manager, {"version": 2, "mode": "canary", "share": 0.1, "reason": "try"})
+    seen = {"expected_version": 1, "expected_challenger": None}
+    response = put(manager, {"version": 2, "mode": "canary", "share": 0.1, "reason": "try", **seen})
     assert response.status_code == 200, response.content
     assert response.json()["challenger"] == {"version": 2, "mode": "canary", "share": 0.1}
     state = bot.get(URL).json()
@@ -54,12 +55,20 @@ def test_set_read_promote_and_roll_back(manager, bot, pair):
     assert state["comparison"]["challenger"]["version"] == 2
     change = ChallengerChange.objects.get()
     assert (change.action, change.changed_by.username) == ("set", "Model-manager")
-    response = manager.post(f"{URL}/promote", {"reason": "canary held"}, format="json")
+    response = manager.post(
+        f"{URL}/promote",
+        {"reason": "canary held", "expected_version": 1, "expected_challenger": 2},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["to_version"] == 2 and response.json()["reason"] == "canary held"
     assert ChallengerChange.objects.latest("id").action == "promoted"
+    promoted = response.json()["move"]
+    assert bot.get(URL).json()["last_move"]["move"] == promoted
     response = manager.post(
-        "/api/v1/models/edge-xgb/aliases/production/rollback", {"reason": "no"}, format="json"
+        "/api/v1/models/edge-xgb/aliases/production/rollback",
+        {"reason": "no", "move": promoted},
+        format="json",
     )
     assert response.status_code == 200, response.content
     assert response.json()["to_version"] == 1 and response.json()["rollback_of"]
@@ -69,13 +78,21 @@ def test_set_read_promote_and_roll_back(manager, bot, pair):
 def test_a_breaking_promotion_is_a_409_until_confirmed_with_a_reason(manager, xgb):
     _, champion = xgb
     fewer = register(factories.xgboost_on(("atr_pct", "rsi_14")), "edge-xgb")
-    challenger_set(model=champion.model, alias="production", version=fewer, mode="shadow")
-    response = manager.post(f"{URL}/promote", {}, format="json")
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=fewer,
+        mode="shadow",
+    )
+    seen = {"expected_version": 1, "expected_challenger": 2}
+    response = manager.post(f"{URL}/promote", seen, format="json")
     assert response.status_code == 409 and response.json()["code"] == "breaking_change"
-    response = manager.post(f"{URL}/promote", {"confirm_breaking": True}, format="json")
+    response = manager.post(f"{URL}/promote", {**seen, "confirm_breaking": True}, format="json")
     assert response.status_code == 400
     response = manager.post(
-        f"{URL}/promote", {"confirm_breaking": True, "reason": "bots ready"}, format="json"
+        f"{URL}/promote", {**seen, "confirm_breaking": True, "reason": "bots ready"}, format="json"
     )
     assert response.status_code == 200 and response.json()["breaking"] is True
     assert AliasMove.objects.latest("id").reason == "bots ready"
@@ -110,6 +127,10 @@ def test_who_may_read_and_who_may_change(bot, pair, django_user_model):
         ({"version": 2, "mode": "shadow", "extra": 1}, "extra"),
         ({"version": 1, "mode": "shadow"}, "version"),
         ({"version": 9, "mode": "shadow"}, "version"),
+        ({"version": 2, "mode": "shadow", "expected_version": "x"}, "expected_version"),
+        ({"version": 2, "mode": "shadow", "expected_version": 9}, "expected_version"),
+        ({"version": 2, "mode": "shadow", "expected_challenger": 10**30}, "expected_challenger"),
+        ({"version": 2, "mode": "shadow", "expected_challenger": True}, "expected_challenger"),
         ([1, 2], "body"),
     ],
     ids=[
@@ -124,10 +145,16 @@ def test_who_may_read_and_who_may_change(bot, pair, django_user_model):
         "unknown",
         "champion",
         "missing",
+        "seen-text",
+        "seen-unknown",
+        "seen-huge",
+        "seen-boolean",
         "list",
     ],
 )
 def test_hostile_bodies_are_a_400_naming_the_field(manager, pair, body, field):
+    if isinstance(body, dict):
+        body = {"expected_version": 1, "expected_challenger": None, **body}
     response = manager.put(
         URL, json.dumps(body, ensure_ascii=True), content_type="application/json"
     )

@@ -34,7 +34,15 @@ def test_a_shadow_challenger_is_compared_promoted_and_rolled_back(live_server, d
     )
     narrow = factories.xgboost_on(("macd_hist", "atr_pct", "trend_strength", "spread_bps"))
     v2 = model_register(data=narrow.data, filename=narrow.filename, name="edge")
-    challenger_set(model=v1.model, alias="production", version=v2, mode="shadow", reason=HOSTILE)
+    challenger_set(
+        model=v1.model,
+        expected_version=v1,
+        expected_challenger=None,
+        alias="production",
+        version=v2,
+        mode="shadow",
+        reason=HOSTILE,
+    )
     runtime.resolver.forget()
     for row in trained.probe[:6]:
         prediction_make(model="edge", alias=None, version=None, body={"inputs": [row.tolist()]})
@@ -69,7 +77,9 @@ def test_a_shadow_challenger_is_compared_promoted_and_rolled_back(live_server, d
         shot(page, "challenger-promoted")
         report.assert_clean("the promotion")
 
-        page.click("text=Roll back to version 1…")
+        # Back to four features breaks the clients moved to version 2: the offer says so.
+        assert "needs the confirmation of a breaking move" in page.locator("#rollback").inner_text()
+        page.click("text=Review the rollback to version 1 (breaking: confirm)…")
         page.wait_for_url(re.compile(r"/rollback/production/$"))
         page.check("#id_confirm_breaking")
         page.fill("#id_reason", "shadow looked better than live")

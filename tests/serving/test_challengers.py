@@ -54,7 +54,13 @@ def test_a_shadow_never_changes_the_answer_and_its_scores_are_recorded_beside_it
     without = predict(bot, "edge-xgb", body)  # from the cache, as the next ones
     assert (first.json()["cached"], without.json()["cached"]) == (False, True)
     challenger_set(
-        model=champion.model, alias="production", version=challenger, mode="shadow", reason="try v2"
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="shadow",
+        reason="try v2",
     )
     runtime.resolver.forget()
     with_shadow = predict(bot, "edge-xgb", body)
@@ -89,7 +95,14 @@ def test_a_shadow_with_fewer_features_scores_the_champions_rows_projected(bot, x
     trained, champion = xgb
     fewer = factories.xgboost_on(("atr_pct", "rsi_14", "spread_bps"))
     version = register(fewer, "edge-xgb")
-    challenger_set(model=champion.model, alias="production", version=version, mode="shadow")
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=version,
+        mode="shadow",
+    )
     rows = trained.probe[:4]
     response = predict(bot, "edge-xgb", {"instances": instances(trained, rows)})
     assert response.json()["predictions"] == pytest.approx(trained.expected[:4], abs=1e-6)
@@ -108,7 +121,13 @@ def test_a_shadow_with_fewer_features_scores_the_champions_rows_projected(bot, x
 def test_a_canary_answers_its_share_of_keys_and_the_same_side_for_the_same_key(bot, pair):
     trained, other, champion, challenger = pair
     challenger_set(
-        model=champion.model, alias="production", version=challenger, mode="canary", share=0.2
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="canary",
+        share=0.2,
     )
     # The split over many keys: the hash's share is within binomial tolerance (5 sigma).
     keys = [f"account-{n}" for n in range(20_000)]
@@ -152,9 +171,17 @@ def test_a_canary_answers_its_share_of_keys_and_the_same_side_for_the_same_key(b
 def test_removing_the_challenger_stops_shadows_and_canaries(bot, pair):
     trained, _other, champion, challenger = pair
     challenger_set(
-        model=champion.model, alias="production", version=challenger, mode="canary", share=0.5
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="canary",
+        share=0.5,
     )
-    challenger_clear(model=champion.model, alias="production", reason="enough")
+    challenger_clear(
+        model=champion.model, alias="production", expected_challenger=challenger, reason="enough"
+    )
     runtime.resolver.forget()
     row = {"instances": instances(trained, trained.probe[:1])}
     for n in range(40):
@@ -188,7 +215,14 @@ def test_a_hostile_routing_key_is_a_400_in_the_one_error_body(bot, pair, key):
 
 def test_a_shadow_that_fails_is_dropped_and_counted_and_the_answer_stands(bot, pair, settings):
     trained, _other, champion, challenger = pair
-    challenger_set(model=champion.model, alias="production", version=challenger, mode="shadow")
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="shadow",
+    )
     ModelVersion.objects.filter(pk=challenger.pk).update(sha256="0" * 64)  # fails its check
     runtime.resolver.forget()
     response = predict(bot, "edge-xgb", {"instances": instances(trained)})
@@ -204,7 +238,13 @@ def test_a_shadow_that_fails_is_dropped_and_counted_and_the_answer_stands(bot, p
 def test_a_challenger_that_no_longer_fits_the_moved_alias_is_ignored_not_failed(bot, pair):
     _, _, champion, challenger = pair
     challenger_set(
-        model=champion.model, alias="production", version=challenger, mode="canary", share=0.99
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="canary",
+        share=0.99,
     )
     fewer = factories.xgboost_on(("atr_pct", "rsi_14"))
     narrow = register(fewer, "edge-xgb")

@@ -58,7 +58,14 @@ def answer_and_shadow(champion, challenger, ours: float, theirs: float) -> int:
 def test_the_same_rows_and_the_same_trades_by_hand(xgb):
     _, champion = xgb
     challenger = register(factories.xgboost_model(seed=1), "edge-xgb")
-    challenger_set(model=champion.model, alias="production", version=challenger, mode="shadow")
+    challenger_set(
+        model=champion.model,
+        expected_version=champion,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="shadow",
+    )
     for n, (ours, theirs, won) in enumerate(zip(CHAMPION, CHALLENGER, WON, strict=True)):
         answer_id = answer_and_shadow(champion, challenger, ours, theirs)
         idea_and_trade(n, prediction_ids(answer_id, 1)[0], won=won)

@@ -92,7 +92,14 @@ def test_a_shadow_sits_in_its_answers_chunk_and_the_comparison_joins_them(xgb):
 
     trained, version = xgb
     challenger = register(factories.xgboost_model(seed=1), "edge-xgb")
-    challenger_set(model=version.model, alias="production", version=challenger, mode="shadow")
+    challenger_set(
+        model=version.model,
+        expected_version=version,
+        expected_challenger=None,
+        alias="production",
+        version=challenger,
+        mode="shadow",
+    )
     runtime.resolver.forget()
     past = datetime.now(UTC) - timedelta(days=3)
     answer = prediction_make(
