@@ -91,7 +91,7 @@ def cited_confidence(*, idea: TradeIdea, now: datetime) -> CitedConfidence | Non
     if version.output_kind != "probability" or output is None:
         return CitedConfidence(None, f"{label} predicts a value, not a probability", label)
     probability = Decimal(str(output))
-    if getattr(version.model, "positive_class", "win") == "up" and idea.direction == "short":
+    if version.model.positive_class == "up" and idea.direction == "short":
         probability = 1 - probability
     confidence = probability.quantize(Decimal("0.0001"))
     return CitedConfidence(min(max(confidence, Decimal(0)), Decimal(1)), "", label)

@@ -8,6 +8,8 @@ created_at read (django.utils.timezone.now) is set to each idea's moment while i
 through the gate, so its decisions carry that time too.
 """
 
+from __future__ import annotations
+
 import logging
 import random
 from contextlib import contextmanager
@@ -69,6 +71,32 @@ STRATEGIES = [
     {"name": "trend-follow", "allowed_symbols": [], "rr_expectation": Decimal("2.5")},
 ]
 SYMBOLS = ("EURUSD", "GBPUSD", "XAUUSD", "US500")
+# The symbols the demo's market feed stores bars of (the serving demo trades EURUSD).
+FEED_SYMBOLS = SYMBOLS
+# The account whose snapshots the gate reads for equity (the desk's risk account).
+ACCOUNT = "desk-main"
+# The last trading hours (weekdays, 07:00 to 19:00 UTC) are replayed in order: the
+# desk's ideas in the older half, the serving demo's loop in the newer (serving.demo).
+TRADING_HOURS = 24
+
+
+def trading_hours(now: datetime, count: int = TRADING_HOURS) -> list[datetime]:
+    """The starts of the last ``count`` whole trading hours before ``now``, newest
+    first: within the four days of hourly bars the demo stores, whatever the weekday."""
+    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    found = []
+    while len(found) < count:
+        if hour.weekday() < 5 and 7 <= hour.hour < 19:
+            found.append(hour)
+        hour -= timedelta(hours=1)
+    return found
+
+
+def moment_in(rng: random.Random, hours: list[datetime]) -> datetime:
+    """A second within one of ``hours``."""
+    return rng.choice(hours) + timedelta(seconds=rng.randint(0, 3599))
+
+
 MODELS = ("trade-outcome-xgboost@1", "trade-outcome-lightgbm@1")  # models_registry.demo
 
 
@@ -78,7 +106,8 @@ def _clock(moment: datetime):
         yield
 
 
-def seed() -> str:
+def seed(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
     for spec in STRATEGIES:
         Strategy.objects.update_or_create(name=spec["name"], defaults=spec)
     risk_config_update(
@@ -86,6 +115,7 @@ def seed() -> str:
             "ai_trading_enabled": True,
             "watchlist": ["EURUSD", "XAUUSD"],
             "max_concurrent_trades": 40,
+            "min_confidence_threshold": Decimal("0.55"),
             "max_drawdown_amount": Decimal(20000),
             "daily_profit_target": Decimal(5000),
             "max_lot_size": Decimal(2),
@@ -96,24 +126,30 @@ def seed() -> str:
         actor="demo",
         reason="the demo desk's limits",
     )
-    snapshots = _snapshots()  # first: the gate reads the latest bars and equity
-    ideas = 0 if TradeIdea.objects.exists() else _ideas()
-    snapshots += _accounts()  # again: with the trades of the ideas
-    return f"3 strategies, {ideas} new trade ideas through the gate, {snapshots} snapshots"
+    feed = MarketFeed(now)
+    _calendar_and_news(now)
+    ideas = 0 if TradeIdea.objects.exists() else _ideas(feed)
+    return f"3 strategies, {ideas} new trade ideas through the gate, {feed.stored} snapshots"
 
 
-def _ideas() -> int:
+def finish(now: datetime) -> str:
+    """After every app's demo: the market and the accounts up to now (the bars the
+    replays read stopped at their own moments: no idea met data from its future)."""
+    feed = MarketFeed(now)
+    feed.until(now)
+    return f"{feed.stored} snapshots up to now"
+
+
+def _ideas(feed: MarketFeed) -> int:
     rng = random.Random(11)
     strategies = list(Strategy.objects.all())
-    now = datetime.now(UTC)
-    bars = {symbol: journal_demo.hourly_bars(symbol, now=now) for symbol in SYMBOLS}
+    now = feed.now
+    desk = RiskManager(feed)
+    bars = {symbol: feed.bars[symbol] for symbol in SYMBOLS}
+    hours = trading_hours(now)[TRADING_HOURS // 2 :]  # the older half
     chosen: set[datetime] = set()
-    while len(chosen) < 24:  # in the markets' hours: weekdays, 07:00 to 20:00 UTC
-        moment = now - timedelta(
-            hours=rng.randint(1, 95), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59)
-        )
-        if moment.weekday() < 5 and 7 <= moment.hour < 20:
-            chosen.add(moment.replace(microsecond=0))  # each its own second
+    while len(chosen) < 24:
+        chosen.add(moment_in(rng, hours))  # each its own second
     moments = sorted(chosen)
     for n, moment in enumerate(moments):
         symbol = rng.choice(SYMBOLS)
@@ -153,17 +189,25 @@ def _ideas() -> int:
             snapshot_ref=f"market:{symbol}:H1:{moment:%Y%m%dT%H%M}",
             model_version=rng.choice(MODELS),
         )
+        desk.decide_until(moment)
+        feed.until(moment)
         with _clock(moment):
-            idea_submit(idea=idea, actor="api-key:ai-engine")
-    _people_decide(rng)
-    executed = TradeIdea.objects.filter(
-        status__in=(IdeaStatus.AUTO_EXECUTED, IdeaStatus.APPROVED)
-    ).order_by("created_at")
-    record_trades(journal_demo.idea_records(executed, now=now), source="demo")
-    # The ideas were judged at past moments, before their trades were recorded: the next
-    # idea reads the P&L history again rather than the replay's checkpoint.
-    forget_pnl_history()
+            submitted, _ = idea_submit(idea=idea, actor="api-key:ai-engine")
+        if submitted.status == IdeaStatus.NEEDS_APPROVAL:
+            desk.later(submitted, moment + timedelta(minutes=rng.randint(2, 15)))
+        executed(submitted, now)
+    desk.decide_until(now)
     return 24
+
+
+def executed(idea: TradeIdea, now: datetime) -> None:
+    """The trade an executed idea caused, recorded as it is executed (until it arrives
+    the idea counts as an execution in flight); the replay's P&L checkpoint is read
+    again after it."""
+    if idea.status not in (IdeaStatus.AUTO_EXECUTED, IdeaStatus.APPROVED):
+        return
+    record_trades(journal_demo.idea_records([idea], now=now, seed=13 + idea.pk), source="demo")
+    forget_pnl_history()
 
 
 def _lots(symbol: str) -> list[str]:
@@ -171,72 +215,129 @@ def _lots(symbol: str) -> list[str]:
     return [lot for lot in ("0.1", "0.2", "0.5", "1") if Decimal(lot) % step == 0]
 
 
-def _people_decide(rng: random.Random) -> None:
-    """The risk manager works the queue minutes after each idea arrives: approves one
-    whose gate asks only for a person, approves one against what the gate asks with a
-    written override, rejects one; the rest still wait."""
-    manager = get_user_model().objects.filter(username="admin").first()
-    if manager is None:
-        return
-    waiting = list(TradeIdea.objects.filter(status=IdeaStatus.NEEDS_APPROVAL).order_by("id"))
-    plain = overridden = rejected = False
-    for idea in waiting:
-        with _clock(idea.created_at + timedelta(minutes=rng.randint(2, 15))):
-            review = approval_review(idea)
-            try:
-                if review.asks_only_approval and not plain:
-                    idea_approve(
-                        idea_id=idea.pk,
-                        user=manager,
-                        reason="chart and calendar checked: the setup is as the engine says",
-                    )
-                    plain = True
-                elif review.overrides == ("it has no stop loss",) and not overridden:
-                    idea_approve(
-                        idea_id=idea.pk,
-                        user=manager,
-                        reason="a clean retest of the level",
-                        override_reason="the stop is set at the broker, below the range low",
-                    )
-                    overridden = True
-                elif not rejected:
-                    idea_reject(idea_id=idea.pk, user=manager, reason="news risk before the fixing")
-                    rejected = True
-            except DeskError as exc:  # e.g. a limit the replay reached meanwhile
-                logger.info("demo decision skipped", extra={"idea": idea.pk, "why": str(exc)})
+class RiskManager:
+    """The risk manager works the queue minutes after each idea arrives, in the replay's
+    order: approves one whose gate asks only for a person, approves one against what
+    the gate asks with a written override, rejects one; the rest still wait."""
+
+    def __init__(self, feed: MarketFeed):
+        self.feed = feed
+        self.person = get_user_model().objects.filter(username="admin").first()
+        self.queue: list[tuple[datetime, int]] = []
+        self.plain = self.overridden = self.rejected = False
+
+    def later(self, idea: TradeIdea, at: datetime) -> None:
+        self.queue.append((at, idea.pk))
+
+    def decide_until(self, moment: datetime) -> None:
+        due = sorted(item for item in self.queue if item[0] < moment)
+        self.queue = [item for item in self.queue if item[0] >= moment]
+        for at, idea_id in due:
+            if self.person is not None:
+                self.feed.until(at)
+                with _clock(at):
+                    self._decide(TradeIdea.objects.get(pk=idea_id))
+                executed(TradeIdea.objects.get(pk=idea_id), self.feed.now)
+
+    def _decide(self, idea: TradeIdea) -> None:
+        review = approval_review(idea)
+        try:
+            if review.asks_only_approval and not self.plain:
+                idea_approve(
+                    idea_id=idea.pk,
+                    user=self.person,
+                    reason="chart and calendar checked: the setup is as the engine says",
+                )
+                self.plain = True
+            elif review.overrides == ("it has no stop loss",) and not self.overridden:
+                idea_approve(
+                    idea_id=idea.pk,
+                    user=self.person,
+                    reason="a clean retest of the level",
+                    override_reason="the stop is set at the broker, a range beyond the entry range",
+                )
+                self.overridden = True
+            elif not self.rejected:
+                idea_reject(idea_id=idea.pk, user=self.person, reason="news risk before the fixing")
+                self.rejected = True
+        except DeskError as exc:  # e.g. a limit the replay reached meanwhile
+            logger.info("demo decision skipped", extra={"idea": idea.pk, "why": str(exc)})
 
 
-def _snapshots() -> int:
-    rng = random.Random(5)
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    bars, indicators = [], []
-    for symbol in SYMBOLS:
-        # The last bar is the one forming now.
-        for at, open_, high, low, close in journal_demo.hourly_bars(symbol, now=now):
-            bars.append(
-                MarketBar(
-                    captured_at=at,
-                    symbol=symbol,
-                    timeframe="H1",
-                    open=open_,
-                    high=high,
-                    low=low,
-                    close=close,
-                    volume=Decimal(rng.randint(100, 9000)),
+class MarketFeed:
+    """The demo's market and account feeds, replayed in order: ``until(moment)`` stores
+    the hourly bars (with their indicators) of the desk's symbols that had opened by
+    ``moment``, the accounts at each evening's close (21:00 UTC) before it, and the desk
+    account a couple of minutes before it, as the journal's P&L makes them
+    (journal.demo.account_history). Nothing stored is dated after the moment a replayed
+    decision is taken: the gate would fail data from the future."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.bars = {symbol: journal_demo.hourly_bars(symbol, now=now) for symbol in FEED_SYMBOLS}
+        self.stored = 0
+
+    def until(self, moment: datetime) -> None:
+        latest = MarketBar.objects.order_by("-captured_at").values_list("captured_at", flat=True)
+        since = latest.first()
+        bars, indicators = [], []
+        for symbol, series in self.bars.items():
+            for at, open_, high, low, close in series:
+                if at > moment or (since is not None and at <= since):
+                    continue
+                rng = random.Random(f"{symbol}-{at.isoformat()}")
+                bars.append(
+                    MarketBar(
+                        captured_at=at,
+                        symbol=symbol,
+                        timeframe="H1",
+                        open=open_,
+                        high=high,
+                        low=low,
+                        close=close,
+                        volume=Decimal(rng.randint(100, 9000)),
+                    )
                 )
-            )
-            indicators.append(
-                IndicatorSnapshot(
-                    captured_at=at,
-                    symbol=symbol,
-                    timeframe="H1",
-                    rsi_14=Decimal(str(round(rng.uniform(20, 80), 2))),
-                    sma_50=open_,
-                    atr=high - low,
+                indicators.append(
+                    IndicatorSnapshot(
+                        captured_at=at,
+                        symbol=symbol,
+                        timeframe="H1",
+                        rsi_14=Decimal(str(round(rng.uniform(20, 80), 2))),
+                        sma_50=open_,
+                        atr=high - low,
+                    )
                 )
-            )
-    MarketBar.objects.bulk_create(bars, ignore_conflicts=True)
-    IndicatorSnapshot.objects.bulk_create(indicators, ignore_conflicts=True)
+        MarketBar.objects.bulk_create(bars, ignore_conflicts=True)
+        IndicatorSnapshot.objects.bulk_create(indicators, ignore_conflicts=True)
+        self.stored += len(bars) + len(indicators) + self._accounts(moment)
+
+    def _accounts(self, moment: datetime) -> int:
+        evenings = [
+            (moment - timedelta(days=d)).replace(hour=21, minute=0, second=0, microsecond=0)
+            for d in range(7, -1, -1)
+        ]
+        taken = set(AccountSnapshot.objects.values_list("account", "captured_at"))
+        count = 0
+        for account in journal_demo.ACCOUNTS:
+            times = [t for t in evenings if t <= moment and (account, t) not in taken]
+            if account == ACCOUNT:
+                now = (moment - timedelta(minutes=2)).replace(second=0, microsecond=0)
+                if (account, now) not in taken:
+                    times.append(now)
+            if not times:
+                continue
+            for state in journal_demo.account_history(
+                account=account, times=sorted(set(times)), bars_now=self.now
+            ):
+                AccountSnapshot.objects.update_or_create(
+                    account=account, captured_at=state.pop("captured_at"), defaults=state
+                )
+                count += 1
+        return count
+
+
+def _calendar_and_news(now: datetime) -> None:
     CalendarEvent.objects.bulk_create(
         [
             CalendarEvent(
@@ -276,21 +377,3 @@ def _snapshots() -> int:
         ],
         ignore_conflicts=True,
     )
-    _accounts()
-    return len(bars) + len(indicators) + 4
-
-
-def _accounts() -> int:
-    """The accounts at each evening's close (21:00 UTC) of the last week, and now, as the
-    journal's P&L makes them (journal.demo.account_history)."""
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    evenings = [(now - timedelta(days=d)).replace(hour=21) for d in range(7, 0, -1)]
-    times = [moment for moment in evenings if moment < now] + [now]
-    count = 0
-    for account in journal_demo.ACCOUNTS:
-        for state in journal_demo.account_history(account=account, times=times):
-            AccountSnapshot.objects.update_or_create(
-                account=account, captured_at=state.pop("captured_at"), defaults=state
-            )
-            count += 1
-    return count

@@ -165,6 +165,7 @@ def judge(idea, config, observed: Observations) -> Verdict:
             "text",
         ),
         *lot_checks,
+        *_lot_step(lot, observed),
         *_risk(idea, lot, config, observed),
         _concurrent(config, observed),
         *_strategy_checks(idea, lot, observed),
@@ -377,6 +378,27 @@ def _sizing(idea, config) -> tuple[Decimal | None, list[Check]]:
         Check(
             "max_lot_size", config.max_lot_size, lot, lot <= config.max_lot_size, REJECT, "", "lots"
         ),
+    ]
+
+
+def _lot_step(lot, observed: Observations) -> list[Check]:
+    """A lot the broker can fill: a whole number of the instrument's quantity steps (a
+    default lot of 0.1 on whole index contracts is not one); no broker fills another."""
+    instrument = observed.instrument
+    step = getattr(instrument, "quantity_step", None)
+    if lot is None or not step:
+        return []
+    on_step = lot % step == 0
+    return [
+        Check(
+            "lot_step",
+            step,
+            lot,
+            on_step,
+            REJECT,
+            "" if on_step else f"not a whole number of {_plain(step)}: no broker fills it",
+            "lots",
+        )
     ]
 
 

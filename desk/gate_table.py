@@ -30,6 +30,7 @@ RULES = {
     "instrument": "Known instrument",
     "lot_size": "Lot size",
     "max_lot_size": "Maximum lot size",
+    "lot_step": "Lot on the instrument's step",
     "max_risk_per_trade": "Risk per trade",
     "max_risk_pct_of_equity": "Risk, % of equity",
     "max_concurrent_trades": "Open trades",

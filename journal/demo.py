@@ -308,6 +308,16 @@ def hourly_bars(symbol: str, *, now: datetime, hours: int = BAR_HOURS) -> list[t
     return bars
 
 
+def broker_stop(idea) -> Decimal | None:
+    """The stop a person set at the broker for an idea approved without one (the demo's
+    override says so): a range's width beyond the far end of its entry range."""
+    low, high = idea.entry_range_low, idea.entry_range_high
+    if low is None or high is None:
+        return None
+    width = high - low
+    return on_tick(low - width if idea.direction == "long" else high + width, idea.symbol)
+
+
 def idea_records(ideas, *, now: datetime | None = None, seed: int = 13) -> list[dict]:
     """The trades the desk's executed ideas caused, walked through the hourly bars: each
     opened minutes after its idea at the idea's entry, by the model version that proposed
@@ -319,14 +329,18 @@ def idea_records(ideas, *, now: datetime | None = None, seed: int = 13) -> list[
     end = now or datetime.now(UTC)
     records = []
     for idea in ideas:
-        opened = idea.created_at + timedelta(minutes=rng.randint(1, 20))
+        # Filled minutes later, within the hour whose bar gave the idea its entry.
+        hour_end = idea.created_at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        delay = min(timedelta(minutes=rng.randint(1, 20)), (hour_end - idea.created_at) * 0.9)
+        opened = idea.created_at + delay
         direction = 1 if idea.direction == "long" else -1
+        stop = idea.stop_loss if idea.stop_loss is not None else broker_stop(idea)
         exit_price, closed = walk_bars(
             rng,
             hourly_bars(idea.symbol, now=end),
             side=idea.direction,
             opened=opened,
-            stop=idea.stop_loss,
+            stop=stop,
             target=idea.take_profit,
         )
         quantity = idea.lot_size or Decimal(1)
@@ -339,7 +353,7 @@ def idea_records(ideas, *, now: datetime | None = None, seed: int = 13) -> list[
             "side": idea.direction,
             "quantity": str(quantity),
             "entry_price": str(idea.entry_price),
-            "stop_loss": str(idea.stop_loss) if idea.stop_loss is not None else "",
+            "stop_loss": str(stop) if stop is not None else "",
             "fees": str(fees),
             "strategy": idea.strategy.name if idea.strategy else "",
             "account": "desk-main",
@@ -358,17 +372,21 @@ def idea_records(ideas, *, now: datetime | None = None, seed: int = 13) -> list[
     return records
 
 
-def account_history(*, account: str, times: list[datetime]) -> list[dict]:
+def account_history(
+    *, account: str, times: list[datetime], bars_now: datetime | None = None
+) -> list[dict]:
     """The account as the journal makes it at each of ``times``: balance = a starting
     balance plus the closed P&L so far; equity = balance plus the open trades' P&L at
-    the last hourly bar's close (where there is one); margin 2 % of the open notional."""
+    the last hourly bar's close (where there is one); margin 2 % of the open notional.
+    ``bars_now``: the moment the demo's hourly bars were drawn back from (the latest of
+    ``times`` when not given)."""
     from django.db.models import Q
 
     from backoffice.db.money import ExactSum
     from journal.instruments import CATALOGUE
     from journal.models import Trade
 
-    bars = {symbol: hourly_bars(symbol, now=max(times)) for symbol in MARKETS}
+    bars = {symbol: hourly_bars(symbol, now=bars_now or max(times)) for symbol in MARKETS}
     out = []
     for moment in times:
         trades = Trade.objects.filter(account=account)
@@ -435,11 +453,11 @@ def _reviews(trade_ids: list[str], seed: int = 3) -> int:
     return count
 
 
-def seed() -> str:
+def seed(now: datetime | None = None) -> str:
     from journal.instruments import instruments_seed
 
     instruments_seed()
-    records = demo_records()
+    records = demo_records(now=now)
     created = duplicates = 0
     for start in range(0, len(records), 500):
         result = record_trades(records[start : start + 500], source="demo")

@@ -314,7 +314,7 @@ class AliasInline(admin.TabularInline):
 class RegisteredModelAdmin(ModelAdmin):
     list_display = ["name", "task", "version_count", "aliases_list", "move_link", "created_at"]
     search_fields = ["name", "description"]
-    fields = ["name", "task", "description", "created_at", "history"]
+    fields = ["name", "task", "positive_class", "description", "created_at", "history"]
     readonly_fields = ["name", "created_at", "history"]
     inlines = [AliasInline, VersionInline]
     change_form_template = "admin/models_registry/registeredmodel/change_form.html"

@@ -93,6 +93,7 @@ class ModelDetailSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "task",
+            "positive_class",
             "created_at",
             "aliases",
             "alias_schemas",

@@ -22,7 +22,7 @@ XGBOOST_NAME = f"{DEMO_NAME}-xgboost"
 DROPPED_SIGNALS = ("rsi_14", "macd_hist")
 
 
-def seed() -> str:
+def seed(now=None) -> str:
     """Train and register an XGBoost and a LightGBM model (seconds) unless they exist,
     an ONNX LSTM (random weights: it shows a neural model served, not a forecast), and
     the XGBoost model's promotion history."""

@@ -36,10 +36,26 @@ class OutputKind(models.TextChoices):
     VALUE = "value", "Predicted value"
 
 
+class PositiveClass(models.TextChoices):
+    """What a classifier's probability is the probability of, for the desk: a trade
+    idea's confidence is the probability that its direction wins (desk.chain)."""
+
+    WIN = "win", "The trade it scores wins (either direction)"
+    UP = "up", "The price goes up (a short's confidence is the complement)"
+
+
 class RegisteredModel(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     task = models.CharField(max_length=32, choices=Task.choices, default=Task.BINARY_CLASSIFICATION)
+    positive_class = models.CharField(
+        "its probability is that",
+        max_length=8,
+        choices=PositiveClass.choices,
+        default=PositiveClass.WIN,
+        help_text="For a classifier: what its probability is the probability of. A trade "
+        "idea citing one of its predictions takes its confidence from it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,9 +9,12 @@ data); the LightGBM model's inputs are shifted (a spread and an RSI that trainin
 saw) and its trades win a third of the time whatever it says: the health list marks it
 for drift and calibration. Idempotent: once its records exist it keeps them.
 
-Like the desk's demo, each idea is replayed at its prediction's moment (in the markets'
-hours over the last DAYS days: the clock the desk reads is set to it), at the open of
-that hour's EURUSD bar (journal.demo), its trade on the engine's own account.
+Like the desk's demo, each idea is replayed at its prediction's moment (in the newer half
+of the demo's trading hours, desk.demo.trading_hours: the clock the desk reads is set to
+it, and the market feed has stored the bars up to it and no further), at the open of
+that hour's EURUSD bar (journal.demo), its trade on the engine's own account. The engine
+proposes the setups its model gives even odds or better, each idea taking its
+prediction's probability as its confidence.
 
 Champion and challenger: the XGBoost model's version 2 (the registry's demo trains it
 without two of the signals) shadows its production version, so every recorded request
@@ -32,6 +35,7 @@ from unittest import mock
 import numpy as np
 from django.utils import timezone
 
+from desk.demo import TRADING_HOURS, MarketFeed, moment_in, trading_hours
 from desk.models import IdeaStatus, TradeIdea
 from desk.services import DeskError, forget_pnl_history, idea_submit
 from journal import demo as journal_demo
@@ -49,8 +53,8 @@ from serving.services import prediction_make
 logger = logging.getLogger(__name__)
 
 PREDICTIONS = 120  # per model, one row each, as a bot asks
-DAYS = 4
-IDEAS = 90  # of them proposed as trade ideas
+IDEAS = 90  # of them looked at as trade ideas
+PROPOSE_FROM = 0.5  # proposed when the model gives the setup at least this
 SYMBOL = "EURUSD"
 LOTS = Decimal("0.1")
 # The engine's own account (the desk's demo keeps desk-main's balance to its trades).
@@ -58,7 +62,8 @@ ACCOUNT = "ai-engine"
 EXECUTED = {IdeaStatus.AUTO_EXECUTED, IdeaStatus.APPROVED}
 
 
-def seed() -> str:
+def seed(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
     aliases = {
         alias.model.name: alias.version
         for alias in ModelAlias.objects.filter(
@@ -71,6 +76,7 @@ def seed() -> str:
     if PredictionRecord.objects.filter(model_version__in=aliases.values()).exists():
         return "kept the recorded predictions, ideas and trades"
     challenger = _challenger()
+    feed = MarketFeed(now)
     background, runtime.recorder.background = runtime.recorder.background, False
     shadows, runtime.shadows.background = runtime.shadows.background, False
     # A line per prediction is the access log of a served request; the demo's loop
@@ -79,10 +85,23 @@ def seed() -> str:
     level = predictions_logger.level
     predictions_logger.setLevel(logging.WARNING)
     try:
-        lines = [
-            _loop(name, version, drifted=name.endswith("lightgbm"), seed=n)
+        loops = [
+            _Loop(name, version, drifted=name.endswith("lightgbm"), seed=n, now=now)
             for n, (name, version) in enumerate(sorted(aliases.items()))
         ]
+        # Every model's ideas in one timeline: the market feed is replayed in order.
+        timeline = sorted(
+            (
+                (moment, index, n, answer)
+                for index, model_loop in enumerate(loops)
+                for n, (moment, answer) in enumerate(model_loop.proposals())
+            ),
+            key=lambda event: event[:3],
+        )
+        for moment, index, n, answer in timeline:
+            feed.until(moment)
+            loops[index].propose(n, moment, answer)
+        lines = [loop.summary() for loop in loops]
     finally:
         predictions_logger.setLevel(level)
         runtime.recorder.background = background
@@ -130,14 +149,15 @@ def _clock(moment: datetime):
 
 
 def _moments(rng: random.Random, now: datetime) -> list[datetime]:
-    """PREDICTIONS moments over the last DAYS days, in the markets' hours (weekdays,
-    07:00 to 19:00 UTC), each its own second, and none the second of an idea already
-    made (the desk's demo draws its own moments from its own clock reading)."""
+    """PREDICTIONS moments in the newer half of the demo's trading hours (the desk's
+    ideas take the older: the market is replayed in order), each its own second, and
+    none the second of an idea already made."""
+    hours = trading_hours(now)[: TRADING_HOURS // 2]
     taken = {moment.replace(microsecond=0) for moment in _idea_times()}
     moments: set[datetime] = set()
     while len(moments) < PREDICTIONS:
-        moment = (now - timedelta(seconds=rng.randint(3600, DAYS * 86400))).replace(microsecond=0)
-        if moment.weekday() < 5 and 7 <= moment.hour < 19 and moment not in taken:
+        moment = moment_in(rng, hours)
+        if moment not in taken:
             moments.add(moment)
     return sorted(moments)
 
@@ -146,40 +166,51 @@ def _idea_times() -> list[datetime]:
     return list(TradeIdea.objects.values_list("created_at", flat=True))
 
 
-def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
-    rows = synthetic_dataset(rows=PREDICTIONS, seed=100 + seed).x
-    if drifted:  # the market moved: wider spreads, a higher RSI than in training
-        columns = {f: i for i, f in enumerate(SYNTHETIC_FEATURES)}
-        rows[:, columns["spread_bps"]] += 3.0
-        rows[:, columns["rsi_14"]] = np.clip(rows[:, columns["rsi_14"]] + 20, 0, 100)
-    rng = random.Random(seed)
-    now = datetime.now(UTC)
-    moments = _moments(rng, now)
-    answers = [
-        prediction_make(
-            model=name,
-            alias="production",
-            version=None,
-            body={"inputs": [row.tolist()]},
-            caller=("ai-engine", ""),
-            requested_at=moment,
-        )
-        for moment, row in zip(moments, rows, strict=True)
-    ]
-    shadowed = runtime.shadows.drain()
-    recorded = runtime.recorder.flush()
-    bars = journal_demo.hourly_bars(SYMBOL, now=now)
-    market = journal_demo.MARKETS[SYMBOL]
-    point_value = Decimal(CATALOGUE[SYMBOL][7])
-    fees = (market.commission * LOTS).quantize(Decimal("0.01"))
-    trades, ideas = [], 0
-    for n, (moment, answer) in enumerate(zip(moments[:IDEAS], answers, strict=False)):
+class _Loop:
+    """One demo model's loop: its predictions at their moments, then (in the timeline of
+    every model's, seed()) the ideas the engine proposes from them and their trades."""
+
+    def __init__(self, name: str, version, *, drifted: bool, seed: int, now: datetime):
+        self.name, self.version, self.drifted = name, version, drifted
+        self.label = f"{name}@{version.version}"
+        rows = synthetic_dataset(rows=PREDICTIONS, seed=100 + seed).x
+        if drifted:  # the market moved: wider spreads, a higher RSI than in training
+            columns = {f: i for i, f in enumerate(SYNTHETIC_FEATURES)}
+            rows[:, columns["spread_bps"]] += 3.0
+            rows[:, columns["rsi_14"]] = np.clip(rows[:, columns["rsi_14"]] + 20, 0, 100)
+        self.rng = random.Random(seed)
+        self.moments = _moments(self.rng, now)
+        self.answers = [
+            prediction_make(
+                model=name,
+                alias="production",
+                version=None,
+                body={"inputs": [row.tolist()]},
+                caller=("ai-engine", ""),
+                requested_at=moment,
+            )
+            for moment, row in zip(self.moments, rows, strict=True)
+        ]
+        self.shadowed = runtime.shadows.drain()
+        self.recorded = runtime.recorder.flush()
+        self.bars = journal_demo.hourly_bars(SYMBOL, now=now)
+        self.ideas = self.created = 0
+
+    def proposals(self):
+        """(moment, answer) of the predictions the engine looks at as ideas."""
+        return list(zip(self.moments[:IDEAS], self.answers, strict=False))
+
+    def propose(self, n: int, moment: datetime, answer) -> None:
         probability = answer.predictions[0]
-        direction = rng.choice(("long", "short"))
+        direction = self.rng.choice(("long", "short"))
+        if probability < PROPOSE_FROM:
+            return  # the engine proposes what its model favours
         sign = 1 if direction == "long" else -1
+        market = journal_demo.MARKETS[SYMBOL]
         # The open of the hour's bar; the stop a third of a typical day's range away.
         entry = next(
-            (b[1] for b in bars if b[0] <= moment < b[0] + timedelta(hours=1)), bars[-1][4]
+            (b[1] for b in self.bars if b[0] <= moment < b[0] + timedelta(hours=1)),
+            self.bars[-1][4],
         )
         places = Decimal(1).scaleb(entry.as_tuple().exponent)
         step = (entry * Decimal(str(market.daily_vol * 0.3))).quantize(places)
@@ -190,11 +221,11 @@ def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
             stop_loss=entry - sign * step,
             take_profit=journal_demo.on_tick(entry + sign * step * Decimal("2.5"), SYMBOL),
             lot_size=LOTS,
-            confidence_score=Decimal("0.80"),
-            rationale=f"{name} gives {probability:.2f}",
-            model_version=f"{name}@{version.version}",
+            # No confidence of its own: the gate takes its prediction's (desk.chain).
+            rationale=f"{self.name} gives this setup {probability:.0%} to win",
+            model_version=self.label,
             prediction_id=answer.prediction_ids[0],
-            snapshot_ref=f"demo:{name}:{n}",
+            snapshot_ref=f"demo:{self.name}:{n}",
         )
         # The gate's P&L checkpoint is of today: at an earlier day it is read again.
         forget_pnl_history()
@@ -202,39 +233,43 @@ def _loop(name: str, version, *, drifted: bool, seed: int) -> str:
             with _clock(moment):
                 idea, _ = idea_submit(idea=idea, actor="api-key:ai-engine")
         except DeskError:
-            continue
-        ideas += 1
+            return
+        self.ideas += 1
         if idea.status not in EXECUTED:
-            continue
-        chance = 1 / 3 if drifted else probability
-        won = rng.random() < chance
+            return
+        chance = 1 / 3 if self.drifted else probability
+        won = self.rng.random() < chance
         exit_price = idea.take_profit if won else idea.stop_loss
         opened = moment + timedelta(minutes=1)
+        point_value = Decimal(CATALOGUE[SYMBOL][7])
+        fees = (market.commission * LOTS).quantize(Decimal("0.01"))
         pnl = (exit_price - entry) * sign * LOTS * point_value - fees
-        trades.append(
-            {
-                "trade_id": f"LOOP-{name}-{n:03d}",
-                "executed_at": opened.isoformat(),
-                "closed_at": (opened + timedelta(minutes=rng.randint(20, 180))).isoformat(),
-                "symbol": SYMBOL,
-                "side": direction,
-                "quantity": str(LOTS),
-                "entry_price": str(entry),
-                "exit_price": str(exit_price),
-                "fees": str(fees),
-                "pnl": str(pnl.quantize(Decimal("0.01"))),
-                "stop_loss": str(idea.stop_loss),
-                "strategy": "trend-follow",
-                "account": ACCOUNT,
-                "model_version": f"{name}@{version.version}",
-                "confidence": f"{probability:.4f}",
-                "idea_id": idea.pk,
-            }
+        trade = {
+            "trade_id": f"LOOP-{self.name}-{n:03d}",
+            "executed_at": opened.isoformat(),
+            "closed_at": (opened + timedelta(minutes=self.rng.randint(20, 180))).isoformat(),
+            "symbol": SYMBOL,
+            "side": direction,
+            "quantity": str(LOTS),
+            "entry_price": str(entry),
+            "exit_price": str(exit_price),
+            "fees": str(fees),
+            "pnl": str(pnl.quantize(Decimal("0.01"))),
+            "stop_loss": str(idea.stop_loss),
+            "strategy": "trend-follow",
+            "account": ACCOUNT,
+            "model_version": self.label,
+            "confidence": str(idea.confidence_score),
+            "idea_id": idea.pk,
+        }
+        # The trade arrives as its idea is executed (it counts as in flight till then).
+        self.created += record_trades([trade], source="demo").created
+        forget_pnl_history()  # and of today again after this trade
+
+    def summary(self) -> str:
+        return (
+            f"{self.name}: {len(self.answers)} predictions "
+            f"({self.recorded - self.shadowed} recorded"
+            + (f", {self.shadowed} scored by its challenger" if self.shadowed else "")
+            + f"), {self.ideas} ideas naming them, {self.created} trades from the executed ones"
         )
-    created = record_trades(trades, source="demo").created if trades else 0
-    forget_pnl_history()  # and of today again after these trades
-    return (
-        f"{name}: {len(answers)} predictions ({recorded - shadowed} recorded"
-        + (f", {shadowed} scored by its challenger" if shadowed else "")
-        + f"), {ideas} ideas naming them, {created} trades from the executed ones"
-    )

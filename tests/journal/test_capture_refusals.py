@@ -230,13 +230,22 @@ def test_the_replay_quarantines_a_trade_of_an_unknown_idea(frozen_now, spool_dir
 
 def test_a_quarantined_line_resubmitted_with_an_unknown_idea_is_refused(frozen_now, admin_user):
     from journal.write.capture import TradesRejected
-    from journal.write.replay import quarantine_resubmit
+    from journal.write.quarantine import quarantine_resubmit
 
-    line = QuarantinedLine.objects.create(
-        source="sealed-x.jsonl", line_number=1, raw=b"{}", sha256="0" * 64, reason="test"
-    )
+    import hashlib
+    import json
+
     trade = plain_row(1, frozen_now - timedelta(hours=1), idea_id=424242)
+    raw = json.dumps({"trade": trade}).encode()
+    line = QuarantinedLine.objects.create(
+        source="sealed-x.jsonl",
+        line_number=1,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        reason="test",
+    )
     with pytest.raises(TradesRejected) as refused:
+        # The line failed on its idea: sending the same unknown idea again is refused.
         quarantine_resubmit(line_id=line.pk, trade=trade, user=admin_user)
     assert refused.value.errors[0]["field"] == "idea_id"
     line.refresh_from_db()

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from backoffice import app_hooks
 
@@ -43,11 +44,16 @@ class Command(BaseCommand):
                 "demo creates a superuser with a printed password; it runs with "
                 "DJANGO_DEBUG=1 only (or --allow-production)"
             )
+        now = timezone.now()  # one moment for every app's demo: one market, one history
         with transaction.atomic():
             password = self.create_staff_user()
             for label, seed in self.app_seeders():
-                summary = seed()
+                summary = seed(now=now)
                 self.stdout.write(f"demo: {label}: {summary}")
+            for label, module in app_hooks.app_modules("demo"):
+                finish = getattr(module, "finish", None)
+                if finish is not None:
+                    self.stdout.write(f"demo: {label}: {finish(now)}")
             personas = [
                 (name, job, self.create_persona(name, group)) for name, group, job in PERSONAS
             ]
