@@ -229,11 +229,11 @@ def test_the_replay_quarantines_a_trade_of_an_unknown_idea(frozen_now, spool_dir
 
 
 def test_a_quarantined_line_resubmitted_with_an_unknown_idea_is_refused(frozen_now, admin_user):
-    from journal.write.capture import TradesRejected
-    from journal.write.quarantine import quarantine_resubmit
-
     import hashlib
     import json
+
+    from journal.write.capture import TradesRejected
+    from journal.write.quarantine import quarantine_resubmit
 
     trade = plain_row(1, frozen_now - timedelta(hours=1), idea_id=424242)
     raw = json.dumps({"trade": trade}).encode()
