@@ -153,7 +153,7 @@ def judge(idea, config, observed: Observations) -> Verdict:
             unit="ratio",
         ),
         *_citation(observed),
-        *_levels(idea),
+        *_levels(idea, observed.instrument),
         _stop_required(idea, config),
         Check(
             "instrument",
@@ -284,17 +284,19 @@ def _sign(idea) -> int:
     return 1 if idea.direction == Direction.LONG else -1
 
 
-def _levels(idea) -> list[Check]:
+def _levels(idea, instrument=None) -> list[Check]:
     """Levels a trader would not take: a stop or a target on the wrong side of the
     entry, an entry outside the idea's own range."""
     checks = []
     sign, entry = _sign(idea), idea.entry_price
+    places = getattr(instrument, "price_decimals", None)
+    entry_text = _price_text(entry, places) if places is not None else _plain(entry)
     if idea.stop_loss is not None:
         side = "below" if sign > 0 else "above"
         checks.append(
             Check(
                 "stop_loss_side",
-                f"{side} the entry {_plain(entry)}",
+                f"{side} the entry {entry_text}",
                 idea.stop_loss,
                 sign * (entry - idea.stop_loss) > 0,
                 REJECT,
@@ -307,7 +309,7 @@ def _levels(idea) -> list[Check]:
         checks.append(
             Check(
                 "take_profit_side",
-                f"{side} the entry {_plain(entry)}",
+                f"{side} the entry {entry_text}",
                 idea.take_profit,
                 sign * (idea.take_profit - entry) > 0,
                 REJECT,

@@ -345,9 +345,11 @@ def executions_in_flight(*, now: datetime, exclude: int | None = None) -> QueryS
     from journal.models import Trade
 
     since = now - timedelta(minutes=settings.DESK_EXECUTION_WINDOW_MINUTES)
-    executed = TradeIdea.objects.filter(
-        status__in=EXECUTED, decided_at__gte=since, decided_at__lte=now
-    ).exclude(Exists(Trade.objects.filter(idea_id=OuterRef("pk"))))
+    # No upper bound: an idea judged now waited for the risk config's lock, and the
+    # ideas decided meanwhile were decided after the moment it was submitted at.
+    executed = TradeIdea.objects.filter(status__in=EXECUTED, decided_at__gte=since).exclude(
+        Exists(Trade.objects.filter(idea_id=OuterRef("pk")))
+    )
     return executed.exclude(pk=exclude) if exclude is not None else executed
 
 

@@ -392,7 +392,7 @@ class TradeIdeaAdmin(ModelAdmin):
         return (
             format_html_join(
                 "",
-                '<div class="timeline-entry"><a href="{}">{}</a> · <b>{}</b> · {} · {}</div>',
+                '<div class="timeline-entry"><a href="{}">{}</a> · <b>{}</b> · {} · {}{}</div>',
                 (
                     (
                         reverse("admin:desk_decision_change", args=[d.pk]),
@@ -400,6 +400,9 @@ class TradeIdeaAdmin(ModelAdmin):
                         d.get_action_display(),
                         d.actor,
                         d.rationale,
+                        format_html('<div class="override">Override: {}</div>', d.override_reason)
+                        if d.override_reason
+                        else "",
                     )
                     for d in rows
                 ),
@@ -630,6 +633,7 @@ class DecisionAdmin(ReadOnlyAdmin):
         ("symbol", "trade_idea"),
         ("actor", "human_override"),
         "rationale",
+        "override_reason",
         ("confidence", "strategy"),
         "snapshot_ref",
         "gate",
@@ -643,6 +647,7 @@ class DecisionAdmin(ReadOnlyAdmin):
         "actor",
         "human_override",
         "rationale",
+        "override_reason",
         "confidence",
         "strategy",
         "snapshot_ref",
