@@ -141,6 +141,11 @@ def prepare_timescale_before_t(cluster: ArchivingCluster, older_than: datetime) 
             [older_than],
         ).fetchall()
         assert compressed, "no chunk old enough to compress"
+    refresh_aggregates(cluster)
+
+
+def refresh_aggregates(cluster: ArchivingCluster) -> None:
+    with cluster.connect() as conn:
         for (view,) in conn.execute(
             "SELECT view_name FROM timescaledb_information.continuous_aggregates "
             "WHERE hypertable_name = 'journal_trade'"
@@ -192,7 +197,7 @@ def test_a_restore_to_t_brings_back_exactly_the_trades_acknowledged_before_t(
         if timescale:
             # After T: a chunk of its own, rows in the compressed chunk's days, and
             # aggregates that no longer match T's once refreshed.
-            prepare_timescale_before_t(cluster, now - timedelta(days=30))
+            refresh_aggregates(cluster)
             assert timescale_state(cluster) != at_t
         cluster.pgbackrest("check")  # switches the WAL segment, waits for its archive
     finally:
