@@ -32,7 +32,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
-from django.template.response import SimpleTemplateResponse
+from django.template.response import TemplateResponse
 
 from backoffice.db import replica
 
@@ -164,7 +164,8 @@ def reads_from_replica(view):
 
 def _answer(view, args, kwargs):
     response = view(*args, **kwargs)
-    if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+    # A page (not a DRF answer, whose data is read already and rendered by DRF).
+    if isinstance(response, TemplateResponse) and not response.is_rendered:
         response.render()
     return response
 
