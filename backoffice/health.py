@@ -87,9 +87,18 @@ _last_state: dict[str, bool] = {}
 _migrations_ok_until = 0.0
 
 
-def register_check(name: str, check: Check) -> None:
-    """Add a readiness check (apps call this from AppConfig.ready)."""
+# Checks that can only warn (their failures and time-outs are warnings too).
+_advisory: set[str] = set()
+
+
+def register_check(name: str, check: Check, *, advisory: bool = False) -> None:
+    """Add a readiness check (apps call this from AppConfig.ready). An ``advisory``
+    check never makes the process unready: its errors and time-outs are warnings."""
     _checks[name] = check
+    if advisory:
+        _advisory.add(name)
+    else:
+        _advisory.discard(name)
 
 
 def check_database() -> dict[str, Any]:
@@ -170,6 +179,11 @@ def run_checks(timeout: float | None = None) -> tuple[bool, dict[str, CheckResul
                 ok=False,
                 duration_ms=timeout * 1000,
                 error=f"no answer within {timeout:g} s",
+            )
+        if name in _advisory and not results[name].ok:
+            failed = results[name]
+            results[name] = CheckResult(
+                ok=True, duration_ms=failed.duration_ms, warning=failed.error
             )
     _log_transitions(results)
     return all(result.ok for result in results.values()), results

@@ -214,8 +214,13 @@ def recovery_figures() -> dict[str, Any]:
     warnings they give against WAL_ARCHIVE_MAX_AGE_SECONDS and BACKUP_MAX_AGE_HOURS."""
     wal = wal_archive_status()
     now = wal.pop("db_epoch")
-    info = backup_info()
     backup: dict[str, Any] = {"stanza": settings.PGBACKREST_STANZA or None}
+    try:
+        info = backup_info()
+    except Exception as exc:  # the cache is down: the WAL figures still count
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        info = {"problem": f"the backup figures cannot be read from the cache: {first_line}"}
+        return {"wal": wal, "backup": {**backup, **info}, "warnings": _warnings(wal, backup, info)}
     if info:
         backup.update({k: v for k, v in info.items() if k not in ("recorded_epoch", "stanza")})
         backup["figures_age_seconds"] = _rounded(now - info["recorded_epoch"])
@@ -258,9 +263,10 @@ def _warnings(wal: dict, backup: dict, info: dict | None) -> list[str]:
                 f"the newest backup is {backup['newest_age_seconds'] / 3600:.1f} h old "
                 f"(BACKUP_MAX_AGE_HOURS={hours:g})"
             )
-        if info is not None and backup["figures_age_seconds"] > BACKUP_INFO_STALE_SECONDS:
+        stale = backup.get("figures_age_seconds")
+        if stale is not None and stale > BACKUP_INFO_STALE_SECONDS:
             warnings.append(
-                f"the backup figures are {backup['figures_age_seconds'] / 60:.0f} min old: "
+                f"the backup figures are {stale / 60:.0f} min old: "
                 "is the job engine running backoffice.record_backup_info?"
             )
     return warnings
@@ -272,6 +278,10 @@ def check_backups() -> dict[str, Any]:
 
     try:
         figures = recovery_figures()
+    except Exception as exc:
+        # Never a failure: the database's own check says whether it answers.
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckWarning(f"the recovery figures cannot be read: {first_line[:200]}") from None
     finally:
         # The probe thread's own connection, as backoffice.health.check_database.
         connections["default"].close()
@@ -328,6 +338,6 @@ def register() -> None:
 
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         return  # the embedded default has no WAL and no backups but make backup's dumps
-    health.register_check("backups", check_backups)
+    health.register_check("backups", check_backups, advisory=True)
     for name, (help_text, pick) in GAUGES.items():
         prometheus.register_gauge(name, help_text, lambda pick=pick: pick(_figures_for_scrape()))

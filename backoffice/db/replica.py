@@ -149,6 +149,8 @@ def check_replica() -> dict:
 
     try:
         state = replica_state()
+    except Exception as exc:  # never a failure: reads fall back to the primary
+        raise CheckWarning(f"the replica's state cannot be read: {exc}"[:300]) from None
     finally:
         # The probe thread's own connection (a later look opens one where it runs).
         connections[REPLICA].close()
@@ -163,7 +165,7 @@ def register() -> None:
 
     if not configured():
         return
-    health.register_check("replica", check_replica)
+    health.register_check("replica", check_replica, advisory=True)
     prometheus.register_gauge(
         "backoffice_replica_lag_seconds",
         "How far the read replica is behind the primary (its replay, database clock).",
