@@ -36,17 +36,22 @@ ENV PYTHONUNBUFFERED=1 \
 # operator's image (docker build --build-arg WITH_COMPILER=1 -t backoffice:operator .).
 # The serving image needs no compiler: it loads the libraries the operator built.
 ARG WITH_COMPILER=0
+# pgbackrest: the job engine's `pgbackrest info` (backoffice.recovery) reads the backup
+# repository for /readyz and /metrics.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 \
+    && apt-get install -y --no-install-recommends libgomp1 pgbackrest \
     && if [ "$WITH_COMPILER" = "1" ]; then \
          apt-get install -y --no-install-recommends gcc libc6-dev; \
        fi \
     && rm -rf /var/lib/apt/lists/*
 
 # Unprivileged user the app runs as.
+# Group 70 is the database image's postgres group, which owns the pgBackRest
+# repository (group-readable): the worker reads it for `pgbackrest info`.
 RUN groupadd --system --gid 10001 app \
-    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home \
-       --shell /usr/sbin/nologin app
+    && groupadd --system --gid 70 pgrepo \
+    && useradd --system --uid 10001 --gid app --groups pgrepo --home-dir /app \
+       --no-create-home --shell /usr/sbin/nologin app
 
 COPY --from=builder /opt/venv /opt/venv
 

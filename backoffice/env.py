@@ -139,26 +139,29 @@ def path(name: str, default: Path) -> Path:
 POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "timescale"}
 
 
-def database_config(url: str, *, password: str | None, engine: str) -> dict:
-    """Turn ``DATABASE_URL`` into a Django DATABASES entry.
+def database_config(
+    url: str, *, password: str | None, engine: str, name: str = "DATABASE_URL"
+) -> dict:
+    """Turn ``DATABASE_URL`` (or the variable ``name``) into a Django DATABASES entry.
 
     ``password`` (from ``POSTGRES_PASSWORD`` or its file) fills in a URL that carries
-    none; a URL with its own password keeps it.
+    none; a URL with its own password keeps it. Errors name the variable ``name``.
     """
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ConfigError(f"DATABASE_URL is malformed: {exc}") from None
+        raise ConfigError(f"{name} is malformed: {exc}") from None
     if parts.scheme not in POSTGRES_SCHEMES:
         scheme = parts.scheme or "(none)"
         raise ConfigError(
-            f"DATABASE_URL has scheme {scheme!r}: use postgres://user@host:port/name "
-            "(leave DATABASE_URL unset for the embedded SQLite default)"
+            f"{name} has scheme {scheme!r}: use postgres://user@host:port/name "
+            f"(leave {name} unset "
+            + ("for the embedded SQLite default)" if name == "DATABASE_URL" else "for none)")
         )
     if not parts.hostname or not parts.path.strip("/"):
         raise ConfigError(
-            "DATABASE_URL is malformed: it needs a host and a database name, "
+            f"{name} is malformed: it needs a host and a database name, "
             "as in postgres://user@host:5432/name"
         )
     if parts.password:

@@ -2,7 +2,10 @@
 
 ``/healthz`` answers while the process runs. ``/readyz`` answers 200 only when every
 registered check passes: the database answers, no migration is unapplied, the cache
-answers, and whatever the apps register (the journal adds its spool backlog). Checks run
+answers, and whatever the apps register (the journal adds its spool backlog). A check
+may instead warn (``CheckWarning``): the service works but something needs a person (an
+old backup, a replica behind); readiness stays, the answer names it under "warnings".
+Checks run
 in worker threads under one deadline, so a hung dependency costs at most
 ``READINESS_TIMEOUT`` seconds and never hangs the probe.
 """
@@ -41,19 +44,38 @@ class CheckFailed(Exception):
     """A readiness check found its dependency unusable; the message says why."""
 
 
+class CheckWarning(Exception):
+    """A check found something a person must look at that does not stop this process
+    from serving (readiness stays 200); the message says what, ``details`` the figures."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.details = details or {}
+
+
 @dataclass
 class CheckResult:
     ok: bool
     duration_ms: float
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    warning: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"ok": self.ok, "duration_ms": self.duration_ms}
         if self.error:
             body["error"] = self.error
+        if self.warning:
+            body["warning"] = self.warning
         body.update(self.details)
         return body
+
+    @property
+    def public(self) -> str:
+        """What anyone may see: ok, warning or failed."""
+        if not self.ok:
+            return "failed"
+        return "warning" if self.warning else "ok"
 
 
 # A check returns details (a dict, maybe empty) or raises CheckFailed / any error.
@@ -65,9 +87,18 @@ _last_state: dict[str, bool] = {}
 _migrations_ok_until = 0.0
 
 
-def register_check(name: str, check: Check) -> None:
-    """Add a readiness check (apps call this from AppConfig.ready)."""
+# Checks that can only warn (their failures and time-outs are warnings too).
+_advisory: set[str] = set()
+
+
+def register_check(name: str, check: Check, *, advisory: bool = False) -> None:
+    """Add a readiness check (apps call this from AppConfig.ready). An ``advisory``
+    check never makes the process unready: its errors and time-outs are warnings."""
     _checks[name] = check
+    if advisory:
+        _advisory.add(name)
+    else:
+        _advisory.discard(name)
 
 
 def check_database() -> dict[str, Any]:
@@ -108,15 +139,21 @@ register_check("cache", check_cache)
 
 def _run_one(name: str, check: Check) -> CheckResult:
     started = time.perf_counter()
+    warning = None
     try:
         details = check() or {}
         ok, error = True, None
+    except CheckWarning as exc:
+        details, ok, error = exc.details, True, None
+        warning = redact(str(exc))[:300]
     except Exception as exc:  # every failure is a readiness answer, never a 500
         details, ok = {}, False
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         error = redact(f"{type(exc).__name__}: {first_line}")[:300]
     duration_ms = round((time.perf_counter() - started) * 1000, 2)
-    return CheckResult(ok=ok, duration_ms=duration_ms, error=error, details=details)
+    return CheckResult(
+        ok=ok, duration_ms=duration_ms, error=error, details=details, warning=warning
+    )
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -142,6 +179,11 @@ def run_checks(timeout: float | None = None) -> tuple[bool, dict[str, CheckResul
                 ok=False,
                 duration_ms=timeout * 1000,
                 error=f"no answer within {timeout:g} s",
+            )
+        if name in _advisory and not results[name].ok:
+            failed = results[name]
+            results[name] = CheckResult(
+                ok=True, duration_ms=failed.duration_ms, warning=failed.error
             )
     _log_transitions(results)
     return all(result.ok for result in results.values()), results
@@ -182,10 +224,12 @@ def readyz(request):
     body = {
         "status": "ready" if ok else "not ready",
         "checks": {
-            name: result.as_dict() if staff else ("ok" if result.ok else "failed")
-            for name, result in results.items()
+            name: result.as_dict() if staff else result.public for name, result in results.items()
         },
     }
+    warnings = sorted(name for name, result in results.items() if result.warning)
+    if warnings:
+        body["warnings"] = warnings
     if not ok:
         body["failed"] = sorted(name for name, result in results.items() if not result.ok)
     return JsonResponse(body, status=200 if ok else 503)

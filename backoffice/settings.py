@@ -197,6 +197,41 @@ else:
         "`make run`, with DJANGO_DEBUG=1)"
     )
 
+# Reads that may go to a streaming replica (backoffice/db/routers.py): the dashboard,
+# exports, analytics, the metrics API and the model-performance pages read from
+# DATABASE_REPLICA_URL when it is set (its password, when the URL has none, from
+# POSTGRES_PASSWORD: a streaming replica has the primary's roles). Writes, the risk gate
+# and everything else stay on the primary. A replica more than
+# DATABASE_REPLICA_MAX_LAG_SECONDS behind, or unreachable, sends those reads to the
+# primary too; each worker measures the lag at most every DATABASE_REPLICA_CHECK_SECONDS.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.number("DATABASE_REPLICA_MAX_LAG_SECONDS", 30.0)
+DATABASE_REPLICA_CHECK_SECONDS = env.number("DATABASE_REPLICA_CHECK_SECONDS", 2.0, minimum=0.1)
+_replica_url = env.secret("DATABASE_REPLICA_URL", required=False)
+DATABASE_ROUTERS: list[str] = []
+if _replica_url:
+    if not _database_url:
+        raise env.ConfigError(
+            "DATABASE_REPLICA_URL is set but DATABASE_URL is not: a replica needs its primary"
+        )
+    _replica = env.database_config(
+        _replica_url,
+        password=env.secret("POSTGRES_PASSWORD", required=False),
+        engine="backoffice.db.backends.postgresql",
+        name="DATABASE_REPLICA_URL",
+    )
+    # The primary's options without its pool: a replica that is down must cost one
+    # connect_timeout, not a pool's wait (the router then reads from the primary).
+    _replica["OPTIONS"] = {
+        **{key: value for key, value in _db["OPTIONS"].items() if key != "pool"},
+        "application_name": env.text("DB_APPLICATION_NAME", "backoffice") + "-replica",
+    }
+    _replica["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60)
+    _replica["CONN_HEALTH_CHECKS"] = True
+    # Tests create no database for it: under a test runner it is the default's.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["backoffice.db.routers.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------------------
@@ -267,6 +302,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
+    # The newest pgBackRest backup, for /readyz and /metrics (backoffice.recovery):
+    # only where PGBACKREST_STANZA is set, on a worker that can read the repository.
+    "record-backup-info": {
+        "task": "backoffice.record_backup_info",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     # The risk gate's P&L before today (desk.services.HISTORY_REFRESH_SECONDS).
     "refresh-pnl-history": {
         "task": "desk.refresh_pnl_history",
@@ -274,6 +316,22 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 30},
     },
 }
+
+# ---------------------------------------------------------------------------
+# Point-in-time recovery (backoffice/recovery.py): what /readyz and /metrics say about
+# the WAL archive and the backups
+# ---------------------------------------------------------------------------
+# The stanza the pgBackRest repository keeps this database under; set on the Celery
+# worker that can run `pgbackrest info` (deploy/pgbackrest/). Unset: no backup figures.
+PGBACKREST_STANZA = env.text("PGBACKREST_STANZA")
+# pgBackRest's configuration file for that command (empty: pgBackRest's own default).
+PGBACKREST_CONFIG = env.text("PGBACKREST_CONFIG")
+# The newest backup (full or differential) older than this many hours is a warning on
+# /readyz; 0 turns the check off (a desk that keeps only `make backup`'s dumps).
+BACKUP_MAX_AGE_HOURS = env.number("BACKUP_MAX_AGE_HOURS", 26.0)
+# WAL waiting to be archived while the last segment archived is older than this many
+# seconds, a failing archive_command, or archive_mode off is a warning; 0 turns it off.
+WAL_ARCHIVE_MAX_AGE_SECONDS = env.number("WAL_ARCHIVE_MAX_AGE_SECONDS", 600.0)
 
 # ---------------------------------------------------------------------------
 # Auth

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from backoffice.api.auth import scope
 from backoffice.api.pagination import CursorPagination
 from backoffice.api.parsers import JSONParser
+from backoffice.db.routers import reads_from_replica
 from backoffice.errors import DomainError
 from journal.analytics import metrics
 from journal.filters import MetricsFilter, TradeFilter
@@ -242,6 +243,7 @@ class MetricsView(APIView):
         ],
         responses={200: METRICS_REPORT},
     )
+    @reads_from_replica
     def get(self, request):
         filterset = MetricsFilter(request.query_params, queryset=Trade.objects.all())
         if not filterset.is_valid():

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what `make test` needs from Debian's packages when it is missing: the
 # PostgreSQL server binaries, redis-server, Node.js for the TimescaleDB test server,
-# Chromium for the browser tests, and gcc for the compiled tree predictors. Only as root; otherwise say what is missing.
+# Chromium for the browser tests, gcc for the compiled tree predictors, pgBackRest for
+# the recovery drill. Only as root; otherwise say what is missing.
 set -euo pipefail
 
 missing=()
@@ -15,6 +16,8 @@ command -v runuser >/dev/null || missing+=(util-linux)
 command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 # Validates docker-compose.yml (tests/test_deploy_files.py); no engine is needed.
 command -v docker-compose >/dev/null || missing+=(docker-compose)
+# The point-in-time recovery drill and the backup figures (tests/ops/test_point_in_time_recovery.py).
+command -v pgbackrest >/dev/null || missing+=(pgbackrest)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

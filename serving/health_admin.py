@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from backoffice.admin_site import ChangeList, ReadOnlyAdmin
+from backoffice.db.routers import reads_from_replica
 from serving.charts import calibration_svg
 from serving.models import ModelHealth
 from serving.performance import Performance, version_performance, versions_performance
@@ -148,6 +149,7 @@ class ModelHealthAdmin(ReadOnlyAdmin):
             return format_html('<span class="health-unknown">{}</span>', "not judged: no live data")
         return format_html('<span class="health-ok">{}</span>', "ok")
 
+    @reads_from_replica
     def changelist_view(self, request, extra_context=None):
         days = settings.MODEL_HEALTH_WINDOW_DAYS
         title = f"Model health: every production version, live over the last {days} days"

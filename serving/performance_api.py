@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backoffice.api.auth import access
+from backoffice.db.routers import reads_from_replica
 from models_registry import selectors
 from models_registry.services import NotFound
 from serving.errors import InvalidInput
@@ -138,6 +139,7 @@ class PerformanceView(APIView):
         },
         tags=["models"],
     )
+    @reads_from_replica
     def get(self, request, name: str, version: int):
         raw_days = request.query_params.get("days")
         days = None

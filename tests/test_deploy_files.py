@@ -168,12 +168,23 @@ def test_compose_runs_the_job_engine_beside_web_on_the_same_spool():
         assert depends_on_conditions(service).get("migrate") == "service_completed_successfully"
 
 
+# The TimescaleDB the tests and benchmarks run (tests/tsdb: 2.23 on PostgreSQL 17.5; the
+# native builds of bench/: 2.23.0), as its official image tag.
+TESTED_TIMESCALEDB_IMAGE = "timescale/timescaledb:2.23.0-pg17"
+DB_DOCKERFILE = REPO_ROOT / "deploy" / "db" / "Dockerfile"
+PGBACKREST_CONF = REPO_ROOT / "deploy" / "pgbackrest" / "pgbackrest.conf"
+PROFILES = ((), ("backup",), ("replica",), ("backup", "replica"))
+
+
 def test_compose_db_is_timescaledb_with_password_from_a_file():
+    """Issue 30: the compose file ran TimescaleDB 2.17.2 on PostgreSQL 16 while the
+    tests run 2.23 on 17. It builds the tested image, with pgBackRest added."""
     db = load_compose()["services"]["db"]
-    image = db["image"]
-    assert image.startswith("timescale/timescaledb:"), image
-    tag = image.split(":", 1)[1]
-    assert tag and "latest" not in tag, f"pin a real tag, not {tag!r}"
+    assert db["build"]["dockerfile"] == "deploy/db/Dockerfile"
+    assert db["build"]["args"]["TIMESCALEDB_IMAGE"] == TESTED_TIMESCALEDB_IMAGE
+    dockerfile = DB_DOCKERFILE.read_text()
+    assert f"ARG TIMESCALEDB_IMAGE={TESTED_TIMESCALEDB_IMAGE}" in dockerfile
+    assert "FROM ${TIMESCALEDB_IMAGE}" in dockerfile and "pgbackrest" in dockerfile
     env = environment_of(db)
     assert env.get("POSTGRES_PASSWORD_FILE") == "/run/secrets/postgres_password"
     # The image refuses to start when both VAR and VAR_FILE are set.
@@ -312,6 +323,69 @@ def test_secret_detector_catches_clear_text_secrets():
     ok: list[str] = []
     walk_for_secrets({"e": {"A_PASSWORD_FILE": "/run/secrets/a", "B_KEY": "${B_KEY}"}}, "", ok)
     assert ok == []
+
+
+def command_text(service: dict) -> str:
+    command = service.get("command") or []
+    return " ".join(command) if isinstance(command, list) else str(command)
+
+
+def test_compose_db_archives_every_wal_segment_with_pgbackrest():
+    import configparser
+
+    services = load_compose()["services"]
+    command = command_text(services["db"])
+    assert "archive_mode=on" in command and "wal_level=replica" in command
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read(PGBACKREST_CONF)
+    (stanza,) = [name for name in conf.sections() if name != "global"]
+    assert f"archive_command=pgbackrest --stanza={stanza} archive-push %p" in command
+    assert conf[stanza]["pg1-path"] == "/var/lib/postgresql/data"
+    assert environment_of(services["web"])["PGBACKREST_STANZA"] == stanza
+    # The repository: one volume, written by db (WAL) and pgbackrest (backups), read by
+    # the worker (pgbackrest info) only.
+    assert "pgbackrest:/var/lib/pgbackrest" in services["db"]["volumes"]
+    assert "pgbackrest:/var/lib/pgbackrest" in services["pgbackrest"]["volumes"]
+    assert "pgbackrest:/var/lib/pgbackrest:ro" in services["worker"]["volumes"]
+    crontab = (REPO_ROOT / "deploy" / "pgbackrest" / "crontab").read_text()
+    assert f"--stanza={stanza} --type=full backup" in crontab
+    assert f"--stanza={stanza} --type=diff backup" in crontab
+
+
+def test_compose_backup_and_replica_are_optional_profiles():
+    services = load_compose()["services"]
+    assert services["pgbackrest"]["profiles"] == ["backup"]
+    assert services["replica"]["profiles"] == ["replica"]
+    for name in ("db", "redis", "migrate", "web", "worker", "beat"):
+        assert "profiles" not in services[name], f"{name} must run in every deployment"
+    for name in ("pgbackrest", "replica"):
+        assert services[name]["image"] == services["db"]["image"], name
+        assert depends_on_conditions(services[name]) == {"db": "service_healthy"}
+    assert "replica-entrypoint" in services["replica"]["entrypoint"][0]
+    assert "hot_standby=on" in command_text(services["replica"])
+    # No replica unless one is named: the default deployment reads from db.
+    assert environment_of(services["web"])["DATABASE_REPLICA_URL"] == "${DATABASE_REPLICA_URL:-}"
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not on PATH")
+@pytest.mark.parametrize("profiles", PROFILES, ids=lambda p: "+".join(p) or "default")
+def test_compose_validates_with_each_profile(tmp_path, profiles):
+    """Debian's docker-compose 1.29.2 (profiles since 1.28) reads the file with each
+    profile: the services it would run, and the file valid."""
+    shutil.copy2(COMPOSE_FILE, tmp_path / "docker-compose.yml")
+    shutil.copy2(DOCKERFILE, tmp_path / "Dockerfile")
+    shutil.copytree(REPO_ROOT / "deploy", tmp_path / "deploy")
+    assert run_gen_secrets(tmp_path / "secrets").returncode == 0
+    flags = [word for profile in profiles for word in ("--profile", profile)]
+    result = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", *flags, "config", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"docker-compose {' '.join(flags)} config -q:\n{result.stderr}"
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not on PATH")

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from backoffice import formatting
+from backoffice.db.routers import reads_from_replica
 from journal.analytics import charts
 from journal.analytics.dashboard import DEFAULT_PERIOD, DashboardForm, dashboard_figures
 
@@ -260,6 +261,7 @@ def calendar_months(figures: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+@reads_from_replica
 def dashboard_view(request, model_admin):
     """GET /admin/journal/trade/dashboard/: staff with view permission on trades.
 

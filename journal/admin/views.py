@@ -17,6 +17,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from backoffice.db.routers import reads_from_replica
 from backoffice.forms import plain_ids
 from journal.models import ReviewStatus, Trade
 from journal.reviews import ReviewRejected, trade_review
@@ -85,6 +86,7 @@ def flag_view(request, model_admin):
     return TemplateResponse(request, "admin/journal/trade/flag.html", context)
 
 
+@reads_from_replica
 def export_view(request, model_admin):
     """GET /admin/journal/trade/export.csv?<the list's filters>: the filtered trades, streamed."""
     if not model_admin.has_view_permission(request):

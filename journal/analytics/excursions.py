@@ -37,8 +37,8 @@ from decimal import Decimal
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection
 
+from backoffice.db.routers import read_connection as connection  # routed reads
 from journal.analytics.performance import initial_risk
 
 # The bar timeframes the desk stores, finest first, with their length in seconds.

@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import DateTimeField, Func, QuerySet
 from django.db.models.functions import TruncDay
 
+from backoffice.db.routers import read_connection as connection  # routed reads
 from journal.analytics import aggregates, excursions, performance, reviewed, sources
 from journal.models import Trade, TradeStatus
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import DecimalField, F, Q
 from django.db.models.expressions import RawSQL
 
+from backoffice.db.routers import read_connection as connection  # routed reads
 from journal.analytics import aggregates, performance
 
 # Each tag of a review's JSON list, one row per tag, in either database.
