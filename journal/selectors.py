@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from backoffice.cache_guard import cache_delete, cache_get, cache_set
+from backoffice.text import plain_digits as _plain_digits
 from journal.models import ReviewChange, Trade, TradeCheck, TradeReview
 
 logger = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ def model_versions_by_label(*, labels: Iterable[str]) -> dict[str, int]:
     wanted = set()
     for label in labels:
         name, _, number = (label or "").rpartition("@")
-        if name and number.isdigit():
+        if name and _plain_digits(number):
             wanted.add((name, int(number)))
     if model_version is None or not wanted:
         return {}

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from backoffice.api.auth import scope
 from backoffice.api.serializers import StrictSerializer
+from backoffice.text import plain_digits as _plain_digits
 from serving import hotswap, runtime
 from serving.auth import (
     PREDICT,
@@ -96,7 +97,7 @@ def query_target(query) -> tuple[str | None, int | None]:
     if alias is not None and raw_version is not None:
         raise InvalidInput("give ?alias= or ?version=, not both", field="version")
     if raw_version is not None:
-        if not raw_version.isdigit() or not 0 < int(raw_version) < 2**31:
+        if not _plain_digits(raw_version) or not 0 < int(raw_version) < 2**31:
             raise InvalidInput(
                 f"version must be a positive whole number, not {raw_version[:20]!r}",
                 field="version",

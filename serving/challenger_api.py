@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from backoffice.api.auth import access
 from backoffice.api.serializers import StrictSerializer
+from backoffice.text import plain_digits as _plain_digits
 from models_registry import selectors
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
 from models_registry.models import ChallengerMode, ModelAlias, ModelVersion
@@ -187,7 +188,7 @@ def _days(request) -> int | None:
     raw = request.query_params.get("days")
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+    if not _plain_digits(raw) or not 1 <= int(raw) <= MAX_DAYS:
         raise InvalidInput(f"days must be a whole number from 1 to {MAX_DAYS}", field="days")
     return int(raw)
 

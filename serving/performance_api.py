@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from backoffice.api.auth import access
 from backoffice.db.routers import reads_from_replica
+from backoffice.text import plain_digits as _plain_digits
 from models_registry import selectors
 from models_registry.services import NotFound
 from serving.errors import InvalidInput
@@ -144,7 +145,7 @@ class PerformanceView(APIView):
         raw_days = request.query_params.get("days")
         days = None
         if raw_days is not None:
-            if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS:
+            if not _plain_digits(raw_days) or not 1 <= int(raw_days) <= MAX_DAYS:
                 raise InvalidInput(
                     f"days must be a whole number from 1 to {MAX_DAYS}", field="days"
                 )

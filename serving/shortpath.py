@@ -48,6 +48,7 @@ from backoffice.api.parsers import read_body
 from backoffice.content_security import ContentSecurityPolicyMiddleware
 from backoffice.errors import DomainError
 from backoffice.middleware import begin_request, end_request, finish_request
+from backoffice.text import plain_digits as _plain_digits
 from serving.api import PredictView, predict_answer
 from serving.auth import remembered_key
 from serving.parsers import FastJSONRenderer, JSONBody
@@ -84,7 +85,7 @@ class ShortPath:
             return None
         length = environ.get("CONTENT_LENGTH", "")
         limit = int(settings.SERVING_MAX_BODY_MB) * 1024 * 1024
-        if not length.isdigit() or not 0 < int(length) <= limit:
+        if not _plain_digits(length) or not 0 < int(length) <= limit:
             return None
         self._prepare()
         request = WSGIRequest(environ)

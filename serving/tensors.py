@@ -28,6 +28,7 @@ from itertools import chain
 import numpy as np
 import orjson
 
+from backoffice.text import plain_digits as _plain_digits
 from models_registry.loaders import Signature
 from serving import bounds
 from serving.errors import InvalidInput
@@ -82,7 +83,7 @@ def parse_infer(
     before it is parsed (serving.bounds, serving.errors.PayloadTooLarge)."""
     binary = b""
     if header_length is not None:
-        if not header_length.isdigit() or not 0 < int(header_length) <= len(raw):
+        if not _plain_digits(header_length) or not 0 < int(header_length) <= len(raw):
             raise InvalidInput(
                 f"Inference-Header-Content-Length must be a whole number of bytes within "
                 f"the body's {len(raw)}",

@@ -27,6 +27,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from backoffice import health
+from backoffice.text import plain_digits as _plain_digits
 from models_registry.loaders import ONNX, Signature, tabular_signature
 from models_registry.services import NotFound
 from serving import protocol_schemas as documented
@@ -105,7 +106,7 @@ def _target(name: str, version: str | None, *, check: bool = True) -> ServedVers
         return runtime.resolver.resolve(model=name, alias=None, version=None, check=check)
     if not _VERSION.match(version):
         raise InvalidInput("a version is a number or an alias (a slug)", field="version")
-    if version.isdigit():
+    if _plain_digits(version):
         if not 0 < int(version) < 2**31:
             raise NotFound(f"model {name} has no version {version}")
         return runtime.resolver.resolve(model=name, alias=None, version=int(version), check=check)
@@ -214,8 +215,8 @@ class InferView(V2View):
                 infer, tensors, current.feature_names, max_rows=settings.SERVING_MAX_ROWS
             )
 
-        alias = None if version is not None and version.isdigit() else version
-        number = int(version) if version is not None and version.isdigit() else None
+        alias = None if version is not None and _plain_digits(version) else version
+        number = int(version) if version is not None and _plain_digits(version) else None
         result = prediction_make(
             model=name,
             alias=alias,
@@ -287,7 +288,7 @@ def read_body(request) -> bytes:
             field="Content-Encoding",
         )
     declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > limit:
+    if _plain_digits(declared) and int(declared) > limit:
         raise PayloadTooLarge(f"the body is larger than {settings.SERVING_MAX_BODY_MB} MB")
     data = request._request.read(limit + 1)
     if len(data) > limit:

@@ -32,6 +32,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from backoffice.db.errors import is_database_outage
 from backoffice.errors import DomainError
+from backoffice.text import plain_digits as _plain_digits
 
 logger = logging.getLogger(__name__)
 OUTAGE_RETRY_AFTER = 5
@@ -87,7 +88,7 @@ def field_errors(detail, prefix: str = "") -> list[dict[str, Any]]:
             if prefix:
                 name = (
                     f"{prefix}[{key}]"
-                    if str(key).isdigit()
+                    if _plain_digits(str(key))
                     else f"{prefix}.{name}"
                     if name
                     else prefix

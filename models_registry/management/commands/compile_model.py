@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backoffice.text import plain_digits as _plain_digits
 from models_registry import selectors
 from models_registry.compiling import (
     operator_identity,
@@ -44,7 +45,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def find(name: str, version: str) -> ModelVersion:
-        if version.isdigit():
+        if _plain_digits(version):
             return selectors.version_get(model_name=name, version=int(version))
         return selectors.version_get(model_name=name, alias=version)
 
