@@ -8,6 +8,7 @@ confirmation page that shows the version it leaves and the one it goes to.
 
 from __future__ import annotations
 
+from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -16,11 +17,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from backoffice.admin_site import ModelAdmin
+from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.formatting import when
 from models_registry import admin_moves, native, selectors
 from models_registry.forms import ModelUploadForm
-from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
+from models_registry.models import (
+    AliasMove,
+    BreakingMoveRequest,
+    ModelAlias,
+    ModelVersion,
+    RegisteredModel,
+)
 from models_registry.services import DuplicateVersion, RegistryError, model_register
 
 # -- versions -------------------------------------------------------------------------------
@@ -500,3 +507,98 @@ class AliasMoveAdmin(ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _DecideMoveForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        required=False,
+        help_text="Kept with the decision; required to decline.",
+    )
+
+
+@admin.register(BreakingMoveRequest)
+class BreakingMoveRequestAdmin(ReadOnlyAdmin):
+    """Four eyes: breaking alias moves a person confirmed, waiting for a second person
+    who may move aliases; Confirm makes the move, Decline leaves the alias where it is."""
+
+    list_display = ["requested_at", "requested_by", "what", "reason", "status_text"]
+    list_filter = ["status"]
+    fields = ["requested_at", "requested_by", "what", "why_breaking", "reason", "status_text"]
+    readonly_fields = fields
+    change_form_template = "admin/models_registry/breakingmoverequest/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("model", "to_version", "requested_by")
+
+    @admin.display(description="move")
+    def what(self, obj):
+        return (
+            f"{obj.get_kind_display()} of {obj.model.name}:{obj.alias} to version "
+            f"{obj.to_version.version}"
+        )
+
+    @admin.display(description="it breaks clients because")
+    def why_breaking(self, obj):
+        return format_html_join("", "<p>{}</p>", ((reason,) for reason in obj.breaking)) or "—"
+
+    @admin.display(description="status", ordering="status")
+    def status_text(self, obj):
+        if obj.status == BreakingMoveRequest.Status.PENDING:
+            return obj.get_status_display()
+        note = f": {obj.decision_note}" if obj.decision_note else ""
+        return f"{obj.get_status_display()} by {obj.decided_by} at {when(obj.decided_at)}{note}"
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:request_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="models_registry_breakingmoverequest_decide",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        from models_registry.four_eyes import MOVE_PERMISSION
+
+        context["may_decide"] = (
+            obj is not None
+            and obj.status == BreakingMoveRequest.Status.PENDING
+            and request.user.has_perm(MOVE_PERMISSION)
+        )
+        context["asked_by_you"] = obj is not None and obj.requested_by_id == request.user.pk
+        context["decide_form"] = _DecideMoveForm()
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def decide_view(self, request, request_id):
+        from models_registry.four_eyes import (
+            MOVE_PERMISSION,
+            breaking_move_confirm,
+            breaking_move_decline,
+        )
+
+        if request.method != "POST" or not request.user.has_perm(MOVE_PERMISSION):
+            raise PermissionDenied
+        back = redirect(
+            reverse("admin:models_registry_breakingmoverequest_change", args=[request_id])
+        )
+        note = request.POST.get("note", "")[:500]
+        try:
+            if "_confirm" in request.POST:
+                decided = breaking_move_confirm(request_id=request_id, user=request.user, note=note)
+            else:
+                decided = breaking_move_decline(request_id=request_id, user=request.user, note=note)
+        except RegistryError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return back
+        if decided.status == BreakingMoveRequest.Status.STALE:
+            self.message_user(
+                request,
+                "The alias moved since this was asked: nothing moved. Review the move again.",
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, f"{decided}.", messages.SUCCESS)
+        return back

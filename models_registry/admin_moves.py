@@ -31,6 +31,7 @@ from models_registry.forms import AliasMoveForm, AliasRollbackForm
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
 from models_registry.services import (
     AliasMovedMeanwhile,
+    AwaitsSecondPerson,
     RegistryError,
     alias_move,
     alias_rollback,
@@ -223,6 +224,8 @@ def move_alias_view(model_admin, request, object_id):
                 confirm_breaking=form.cleaned_data["confirm_breaking"],
                 expected_current=form.cleaned_data["current"],
             )
+        except AwaitsSecondPerson as waits:
+            return _waits(model_admin, request, model, waits)
         except AliasMovedMeanwhile as exc:
             form.add_error(None, str(exc))
             current = _current_version(model, alias)  # review against what is there now
@@ -238,6 +241,19 @@ def move_alias_view(model_admin, request, object_id):
         current_token=current.pk if current is not None else "new",
     )
     return TemplateResponse(request, "admin/models_registry/move_alias_confirm.html", context)
+
+
+def _waits(model_admin, request, model, waits: AwaitsSecondPerson):
+    """Four eyes: the breaking move is kept for a second person; back to the model."""
+    from models_registry.four_eyes import breaking_move_request
+
+    kept = breaking_move_request(waits, user=request.user)
+    model_admin.message_user(
+        request,
+        f"{waits} (request #{kept.pk}); {model.name}:{waits.alias} stays where it is until then.",
+        messages.WARNING,
+    )
+    return redirect("admin:models_registry_registeredmodel_change", model.pk)
 
 
 def _form_field(exc: RegistryError) -> str | None:
@@ -269,6 +285,8 @@ def rollback_view(model_admin, request, object_id, alias):
                 confirm_breaking=form.cleaned_data["confirm_breaking"],
                 expected_move=form.cleaned_data["move"],
             )
+        except AwaitsSecondPerson as waits:
+            return _waits(model_admin, request, model, waits)
         except RegistryError as exc:
             form.add_error(_form_field(exc), str(exc))
         else:

@@ -41,6 +41,7 @@ from models_registry.models import (
 )
 from models_registry.services import (
     AliasMovedMeanwhile,
+    AwaitsSecondPerson,
     NotFound,
     RegistryError,
     _alias_compare_and_set,
@@ -261,6 +262,7 @@ def challenger_promote(
     moved_by=None,
     reason: str = "",
     confirm_breaking: bool = False,
+    second_person: bool = False,
 ) -> AliasMove:
     """The challenger becomes the alias's version, in one action: the alias moves to it
     (alias_move: a move that breaks clients needs ``confirm_breaking`` and a reason),
@@ -280,17 +282,27 @@ def challenger_promote(
     # a promotion that is both hears of the breaking change first (409), then of both.
     thin = evidence_rows < settings.MODEL_PROMOTION_MIN_ROWS
     challenger, mode, share = current.challenger, current.challenger_mode, current.challenger_share
-    move = alias_move(
-        model=model,
-        alias=alias,
-        version=challenger,
-        moved_by=moved_by,
-        reason=reason,
-        confirm_breaking=confirm_breaking,
-        expected_current=current.version,
-        evidence_rows=evidence_rows,
-        thin_evidence=thin,
-    )
+    try:
+        move = alias_move(
+            model=model,
+            alias=alias,
+            version=challenger,
+            moved_by=moved_by,
+            reason=reason,
+            confirm_breaking=confirm_breaking,
+            expected_current=current.version,
+            evidence_rows=evidence_rows,
+            thin_evidence=thin,
+            second_person=second_person,
+        )
+    except AwaitsSecondPerson as waits:
+        waits.kind = "promote"
+        waits.params = {
+            "expected_version": expected_version.pk,
+            "expected_challenger": expected_challenger.pk,
+            "evidence_rows": evidence_rows,
+        }
+        raise
     assert move is not None  # the challenger is never the champion (challenger_set)
     _clear(current, moved_by, version_id=challenger.pk, challenger_id=challenger.pk)
     ChallengerChange.objects.create(

@@ -317,3 +317,64 @@ class ChallengerChange(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.model.name}:{self.alias} {self.action} v{self.version.version}"
+
+
+class BreakingMoveRequest(models.Model):
+    """Four eyes on a breaking alias move (issue 27): a person confirmed a move that
+    breaks the alias's clients (a schema change, or serving a version a rollback
+    withdrew); it waits for a second person with the permission to move aliases, and
+    the alias stays where it is until then (models_registry.four_eyes). ``kind`` and
+    ``params`` say how to make the move again on confirmation: a plain move, a rollback
+    or a challenger's promotion, each checked against what the requester saw."""
+
+    class Kind(models.TextChoices):
+        MOVE = "move", "Move"
+        ROLLBACK = "rollback", "Rollback"
+        PROMOTE = "promote", "Promotion"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a second person"
+        CONFIRMED = "confirmed", "Confirmed"
+        DECLINED = "declined", "Declined"
+        STALE = "stale", "Overtaken: the alias moved since"
+
+    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="+")
+    alias = models.SlugField(max_length=50)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The service's keyword arguments by id (versions and moves), as the requester saw.
+    params = models.JSONField(default=dict)
+    to_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    breaking = models.JSONField(default=list, help_text="why the move breaks clients")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decision_note = models.CharField(max_length=500, blank=True, default="")
+    move = models.ForeignKey(
+        AliasMove, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "breaking move waiting for a second person"
+        verbose_name_plural = "breaking moves waiting for a second person"
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            # The queue of requests waiting for a second person.
+            models.Index(fields=["status", "-requested_at"], name="registry_breakreq_queue_idx")
+        ]
+
+    def __str__(self):
+        return (
+            f"#{self.pk} {self.get_kind_display()} of {self.model.name}:{self.alias} to "
+            f"version {self.to_version.version} ({self.get_status_display().lower()})"
+        )

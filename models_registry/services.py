@@ -90,6 +90,21 @@ class AliasMovedMeanwhile(RegistryError):
     code = "conflict"
 
 
+class AwaitsSecondPerson(RegistryError):
+    """Four eyes (settings.FOUR_EYES): a person confirmed a breaking move; it waits for
+    a second person (models_registry.four_eyes.breaking_move_request keeps it), and the
+    alias stays where it is. ``kind`` and ``params`` say how to make it again."""
+
+    status = 202
+    code = "awaits_second_person"
+
+    def __init__(self, message, *, model, alias, to_version, reason, breaking, params):
+        super().__init__(message, field="confirm_breaking")
+        self.kind = "move"
+        self.model, self.alias, self.to_version = model, alias, to_version
+        self.reason, self.breaking, self.params = reason, breaking, dict(params)
+
+
 class DuplicateVersion(RegistryError):
     """The model already has a version with exactly these bytes (``existing``)."""
 
@@ -480,6 +495,7 @@ def alias_move(
     also_breaking: list[str] | tuple[str, ...] = (),
     evidence_rows: int | None = None,
     thin_evidence: bool = False,
+    second_person: bool = False,
 ) -> AliasMove | None:
     """Point ``alias`` of ``model`` at ``version`` and record the move.
 
@@ -493,7 +509,9 @@ def alias_move(
     ``rollback_of``: the move this one undoes (alias_rollback). ``evidence_rows`` and
     ``thin_evidence``: a promotion's live rows (models_registry.challengers), kept with
     the move. Every worker serves the new version within a second (serving.hotswap,
-    told on commit).
+    told on commit). Four eyes: a breaking move a person (``moved_by``) confirmed raises
+    AwaitsSecondPerson with settings.FOUR_EYES on, unless ``second_person`` (it is the
+    confirmation of models_registry.four_eyes); commands (no person) move at once.
     """
     _check_alias_name(alias)
     reason = _clean_reason(reason)
@@ -531,6 +549,20 @@ def alias_move(
         raise RegistryError(
             "a move that breaks clients needs a reason, which is recorded with it",
             field="reason",
+        )
+    if breaking and moved_by is not None and settings.FOUR_EYES and not second_person:
+        raise AwaitsSecondPerson(
+            f"moving {model.name}:{alias} to version {version.version} breaks its clients: "
+            "it waits for a second person who may move aliases to confirm it",
+            model=model,
+            alias=alias,
+            to_version=version,
+            reason=reason,
+            breaking=breaking,
+            params={
+                "version": version.pk,
+                "expected_current": from_version.pk if from_version is not None else None,
+            },
         )
     if thin_evidence and not reason:
         raise RegistryError(
@@ -619,6 +651,7 @@ def alias_rollback(
     moved_by=None,
     reason: str = "",
     confirm_breaking: bool = False,
+    second_person: bool = False,
 ) -> AliasMove:
     """Point ``alias`` back at the version it left on its last move, move
     ``expected_move`` (the id of the move the mover undoes: the last one they saw).
@@ -654,17 +687,22 @@ def alias_rollback(
             f"move is #{last.pk} now, not #{expected_move}): review it again",
             field="move",
         )
-    move = alias_move(
-        model=model,
-        alias=alias,
-        version=last.from_version,
-        moved_by=moved_by,
-        reason=reason,
-        confirm_breaking=confirm_breaking,
-        expected_current=last.to_version,
-        rollback_of=last,
-        also_breaking=rollback_withdrawn(last),
-    )
+    try:
+        move = alias_move(
+            model=model,
+            alias=alias,
+            version=last.from_version,
+            moved_by=moved_by,
+            reason=reason,
+            confirm_breaking=confirm_breaking,
+            expected_current=last.to_version,
+            rollback_of=last,
+            also_breaking=rollback_withdrawn(last),
+            second_person=second_person,
+        )
+    except AwaitsSecondPerson as waits:
+        waits.kind, waits.params = "rollback", {"expected_move": expected_move}
+        raise
     assert move is not None  # the last move went from one version to another
     return move
 

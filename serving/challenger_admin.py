@@ -43,7 +43,12 @@ from models_registry.models import (
     ModelVersion,
     RegisteredModel,
 )
-from models_registry.services import REASON_MAX, AliasMovedMeanwhile, RegistryError
+from models_registry.services import (
+    REASON_MAX,
+    AliasMovedMeanwhile,
+    AwaitsSecondPerson,
+    RegistryError,
+)
 from serving.charts import calibration_svg
 from serving.comparison import compare, evidence_rows
 
@@ -216,6 +221,16 @@ def compare_view(model_admin, request, alias_id):
                         expected_challenger=challenger,
                         evidence_rows=evidence_rows(champion=champion, challenger=challenger),
                     )
+                except AwaitsSecondPerson as waits:
+                    from models_registry.four_eyes import breaking_move_request
+
+                    kept = breaking_move_request(waits, user=request.user)
+                    model_admin.message_user(
+                        request,
+                        f"{waits} (request #{kept.pk}); the challenger stays until then.",
+                        messages.WARNING,
+                    )
+                    return redirect(request.path)
                 except RegistryError as exc:
                     field = exc.field if exc.field in ("reason", "confirm_breaking") else None
                     promote_form.add_error(field, str(exc))

@@ -20,7 +20,12 @@ moves: two rollbacks sent at once roll back once (issue 26, item 4).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +36,7 @@ from backoffice.text import plain_digits as _plain_digits
 from models_registry import selectors
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
 from models_registry.models import ChallengerMode, ModelAlias, ModelVersion
-from models_registry.services import REASON_MAX, NotFound, alias_rollback
+from models_registry.services import REASON_MAX, AwaitsSecondPerson, NotFound, alias_rollback
 from serving.comparison import compare, evidence_rows
 from serving.errors import InvalidInput
 from serving.performance_api import MAX_DAYS
@@ -302,6 +307,19 @@ def _move(move) -> dict:
 def _answers() -> dict:
     return {
         200: OpenApiResponse(description="the alias move"),
+        202: OpenApiResponse(
+            response=inline_serializer(
+                "BreakingMoveWaits",
+                {
+                    "detail": serializers.CharField(),
+                    "request": serializers.IntegerField(
+                        help_text="the request a second person confirms in the admin"
+                    ),
+                },
+            ),
+            description="Four eyes: a confirmed breaking move waits for a second person who "
+            "may move aliases; the alias stays where it is until then.",
+        ),
         409: OpenApiResponse(
             description="It would break clients (`breaking_change`: confirm with a reason), "
             "or the alias changed since you looked (`conflict`: nothing moved)."
@@ -330,16 +348,19 @@ class PromoteView(APIView):
         target = _alias(name, alias)
         champion = _version(target, data["expected_version"], "expected_version")
         challenger = _version(target, data["expected_challenger"], "expected_challenger")
-        done = challenger_promote(
-            model=target.model,
-            alias=alias,
-            expected_version=champion,
-            expected_challenger=challenger,
-            evidence_rows=evidence_rows(champion=champion, challenger=challenger),
-            moved_by=_staff(request),
-            reason=data["reason"],
-            confirm_breaking=data["confirm_breaking"],
-        )
+        try:
+            done = challenger_promote(
+                model=target.model,
+                alias=alias,
+                expected_version=champion,
+                expected_challenger=challenger,
+                evidence_rows=evidence_rows(champion=champion, challenger=challenger),
+                moved_by=_staff(request),
+                reason=data["reason"],
+                confirm_breaking=data["confirm_breaking"],
+            )
+        except AwaitsSecondPerson as waits:
+            return _waiting(waits, request)
         return Response(_move(done))
 
 
@@ -357,12 +378,23 @@ class RollbackView(APIView):
     def post(self, request, name: str, alias: str):
         data = _valid(RollbackSerializer, request.data)
         target = _alias(name, alias)
-        done = alias_rollback(
-            model=target.model,
-            alias=alias,
-            expected_move=data["move"],
-            moved_by=_staff(request),
-            reason=data["reason"],
-            confirm_breaking=data["confirm_breaking"],
-        )
+        try:
+            done = alias_rollback(
+                model=target.model,
+                alias=alias,
+                expected_move=data["move"],
+                moved_by=_staff(request),
+                reason=data["reason"],
+                confirm_breaking=data["confirm_breaking"],
+            )
+        except AwaitsSecondPerson as waits:
+            return _waiting(waits, request)
         return Response(_move(done))
+
+
+def _waiting(waits, request) -> Response:
+    """Four eyes: 202, the breaking move kept for a second person (its request id)."""
+    from models_registry.four_eyes import breaking_move_request
+
+    kept = breaking_move_request(waits, user=_staff(request))
+    return Response({"detail": str(waits), "request": kept.pk}, status=202)

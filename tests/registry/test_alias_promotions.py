@@ -28,6 +28,14 @@ from tests.registry import factories
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 
+
+@pytest.fixture(autouse=True)
+def _one_person_moves(settings):
+    """Tests of the moves themselves: four eyes has its own
+    (tests/registry/test_breaking_four_eyes.py)."""
+    settings.FOUR_EYES = False
+
+
 NARROW = ("macd_hist", "atr_pct", "trend_strength", "spread_bps")
 
 

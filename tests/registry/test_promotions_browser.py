@@ -18,6 +18,14 @@ from tests.security.test_api_permissions import run_group_migrations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+
+@pytest.fixture(autouse=True)
+def _one_person_moves(settings):
+    """Tests of the moves themselves: four eyes has its own
+    (tests/registry/test_breaking_four_eyes.py)."""
+    settings.FOUR_EYES = False
+
+
 HOSTILE = "<script>document.title='xss'</script>"
 
 

@@ -19,6 +19,13 @@ from tests.serving.conftest import instances, predict, register
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _one_person_moves(settings):
+    """Tests of the moves themselves: four eyes has its own
+    (tests/registry/test_breaking_four_eyes.py)."""
+    settings.FOUR_EYES = False
+
+
 def written() -> int:
     runtime.shadows.drain()
     return runtime.recorder.flush()

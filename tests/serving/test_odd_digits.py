@@ -9,7 +9,7 @@ from tests.serving.conftest import key_client, predict
 
 pytestmark = pytest.mark.django_db
 
-ODD = ["²", "١٢", "１", "1²", "⁹"]
+ODD = ["²", "١٢", "\uff11", "1²", "⁹"]  # \uff11: a fullwidth one
 
 
 def test_plain_digits_are_the_ascii_ones_only():

@@ -27,6 +27,14 @@ from tests.serving.conftest import instances, predict, register
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _one_person_moves(settings):
+    """Tests of the moves themselves: four eyes has its own
+    (tests/registry/test_breaking_four_eyes.py)."""
+    settings.FOUR_EYES = False
+
+
 BASE = "/api/v1/models/edge-xgb/aliases/production"
 
 

@@ -19,6 +19,14 @@ from tests.serving.conftest import instances, predict, register
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _one_person_moves(settings):
+    """Tests of the moves themselves: four eyes has its own
+    (tests/registry/test_breaking_four_eyes.py)."""
+    settings.FOUR_EYES = False
+
+
 # The bot's schema: version 1 was trained without rsi_14; version 2 needs it.
 BOT_FEATURES = ("macd_hist", "atr_pct", "trend_strength", "spread_bps")
 
