@@ -418,11 +418,6 @@ JOURNAL_DAILY_PNL_REFRESH_DAYS = env.integer("JOURNAL_DAILY_PNL_REFRESH_DAYS", 9
 # Trades per POST /api/v1/trades, and its body limit: 1,000 trades of the largest size
 # (signals and agent_votes of journal.write.records.MAX_JSON_BYTES each) are about 34 MB.
 JOURNAL_MAX_BATCH = 1000
-# Clocks drift: a trade whose executed_at or closed_at is later than now plus this many
-# seconds is refused as a bad field on every capture path (journal.write.capture).
-JOURNAL_CLOCK_SKEW_SECONDS = env.integer(
-    "JOURNAL_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=86400
-)
 JOURNAL_MAX_BODY_MB = env.integer("JOURNAL_MAX_BODY_MB", 40, minimum=1)
 # A trade or an idea on a symbol that is not one of the desk's instruments is refused
 # (on in production); otherwise it is accepted and flagged (journal.instruments).
@@ -449,7 +444,9 @@ DESK_APPROVAL_MAX_AGE_MINUTES = env.integer(
 # for a second person with the permission (on in production).
 FOUR_EYES = env.flag("FOUR_EYES", default=not DEV_DEFAULTS)
 # How far in the future an input's time may be (clocks drift) before it counts as
-# wrong: the gate's market bars and account snapshots, a trade's times.
+# wrong: the gate's market bars and account snapshots fail freshness; a trade whose
+# executed_at or closed_at is later is refused as a bad field on every capture path
+# (journal.write.capture).
 CLOCK_SKEW_SECONDS = env.integer("CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=86_400)
 # An idea citing a recorded prediction may state a confidence this far from the one the
 # prediction gives its direction (0.01 = one percentage point).

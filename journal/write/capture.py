@@ -89,9 +89,9 @@ def get_spool() -> Spool:
 
 def latest_trade_time() -> datetime:
     """The latest time a captured trade may carry: now (django.utils.timezone.now) plus
-    the clock-skew allowance settings.JOURNAL_CLOCK_SKEW_SECONDS. Every capture path (the
+    the clock-skew allowance settings.CLOCK_SKEW_SECONDS. Every capture path (the
     API, the spool's replay, both import paths) refuses a later executed_at or closed_at."""
-    return timezone.now() + timedelta(seconds=settings.JOURNAL_CLOCK_SKEW_SECONDS)
+    return timezone.now() + timedelta(seconds=settings.CLOCK_SKEW_SECONDS)
 
 
 def parse_records(

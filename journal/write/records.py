@@ -102,7 +102,7 @@ EARLIEST_YEAR = 1990
 LATEST_YEAR = 2100
 # Clocks drift; a trade far in the future is a bug upstream, not a trade. Capture passes
 # its own limit (journal.write.capture.latest_trade_time: django.utils.timezone.now()
-# plus settings.JOURNAL_CLOCK_SKEW_SECONDS); this is the default of callers that do not.
+# plus settings.CLOCK_SKEW_SECONDS); this is the default of callers that do not.
 MAX_FUTURE = timedelta(minutes=5)
 
 SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/:=^-]{0,31}$")

@@ -26,7 +26,7 @@ SKEW = 300
 
 @pytest.fixture(autouse=True)
 def _skew(settings):
-    settings.JOURNAL_CLOCK_SKEW_SECONDS = SKEW
+    settings.CLOCK_SKEW_SECONDS = SKEW
 
 
 def plain_row(n: int, opened, **overrides) -> dict:
@@ -101,10 +101,10 @@ def test_a_close_beyond_the_allowance_is_refused_naming_closed_at(bot, frozen_no
 
 
 def test_the_allowance_is_the_setting(bot, frozen_now, settings):
-    settings.JOURNAL_CLOCK_SKEW_SECONDS = 0
+    settings.CLOCK_SKEW_SECONDS = 0
     row = plain_row(1, frozen_now + timedelta(seconds=1))
     assert bot.post("/api/v1/trades", row, format="json").status_code == 400
-    settings.JOURNAL_CLOCK_SKEW_SECONDS = 3600
+    settings.CLOCK_SKEW_SECONDS = 3600
     assert bot.post("/api/v1/trades", row, format="json").status_code == 201
 
 
