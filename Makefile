@@ -71,7 +71,7 @@ tests/tsdb/node_modules/.package-lock.json: tests/tsdb/package-lock.json
 
 tsdb-deps: tests/tsdb/node_modules/.package-lock.json
 
-# KServe's REST client for tests/serving/test_v2_clients.py, in var/test-venvs/kserve
+# KServe's REST client for tests/serving/protocols/test_v2_clients.py, in var/test-venvs/kserve
 # (requirements-kserve.txt: kserve pins its own FastAPI and Kubernetes client).
 peer-venvs: $(STAMP)
 	$(PY) -m tests.peer_venv kserve

@@ -12,15 +12,12 @@ class BackofficeConfig(AppConfig):
     def ready(self):
         # Python warnings go through logging, so that they too are JSON lines.
         logging.captureWarnings(True)
-        from backoffice import (
-            login_throttle,  # noqa: F401 - connects its signal receivers
-            recovery,
-        )
-        from backoffice.db import (
+        from backoffice.core import recovery
+        from backoffice.core.db import (
             money,  # noqa: F401 - SQLite's exact decimal_sum
             replica,
         )
-        from backoffice.prometheus import prepare_multiprocess_directory
+        from backoffice.core.prometheus import prepare_multiprocess_directory
 
         # Before any figure is written: a command (demo), a Celery worker or a test run
         # with the variable set but the folder not made yet crashed at its first one.

@@ -9,7 +9,7 @@ import ipaddress
 import os
 from pathlib import Path
 
-from backoffice import env, logconf
+from backoffice.core import env, logconf
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env.path("BACKOFFICE_VAR_DIR", BASE_DIR / "var")
@@ -38,7 +38,7 @@ ALLOWED_HOSTS = env.string_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1
 CSRF_TRUSTED_ORIGINS = env.string_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "backoffice.admin_site.BackofficeAdminConfig",
+    "backoffice.core.admin_site.BackofficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "backoffice.apps.BackofficeConfig",
+    "apikeys.apps.ApiKeysConfig",
     "journal",
     "desk",
     "models_registry",
@@ -59,11 +60,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so that the request id and timing cover everything below it.
-    "backoffice.middleware.RequestContextMiddleware",
+    "backoffice.core.middleware.RequestContextMiddleware",
     # Before any middleware that answers by itself (RejectNul, WhiteNoise's static
     # files), so that every answer carries a policy.
-    "backoffice.content_security.ContentSecurityPolicyMiddleware",
-    "backoffice.middleware.RejectNulMiddleware",
+    "backoffice.core.content_security.ContentSecurityPolicyMiddleware",
+    "backoffice.core.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,11 +75,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 # /api/v1/ answers JSON: no static files, no CSRF middleware (DRF checks CSRF for session
-# users itself), no messages. The same order as MIDDLEWARE (backoffice.api.handler).
+# users itself), no messages. The same order as MIDDLEWARE (backoffice.core.api.handler).
 API_MIDDLEWARE = [
-    "backoffice.middleware.RequestContextMiddleware",
-    "backoffice.content_security.ContentSecurityPolicyMiddleware",
-    "backoffice.middleware.RejectNulMiddleware",
+    "backoffice.core.middleware.RequestContextMiddleware",
+    "backoffice.core.content_security.ContentSecurityPolicyMiddleware",
+    "backoffice.core.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -120,7 +121,7 @@ SESSION_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
-# Content-Security-Policy (django-csp; backoffice.content_security): pages load scripts,
+# Content-Security-Policy (django-csp; backoffice.core.content_security): pages load scripts,
 # styles, images and fonts from this origin only, nothing inline (no 'unsafe-inline'
 # anywhere: the admin's templates use classes from backoffice/static, Swagger UI is
 # drf-spectacular's split view), so an injected <script> or on*= attribute never runs.
@@ -155,7 +156,7 @@ if _database_url:
     _db = env.database_config(
         _database_url,
         password=env.secret("POSTGRES_PASSWORD", required=False),
-        engine="backoffice.db.backends.postgresql",
+        engine="backoffice.core.db.backends.postgresql",
     )
     _db["OPTIONS"] = {
         "connect_timeout": DB_CONNECT_TIMEOUT,
@@ -197,7 +198,7 @@ else:
         "`make run`, with DJANGO_DEBUG=1)"
     )
 
-# Reads that may go to a streaming replica (backoffice/db/routers.py): the dashboard,
+# Reads that may go to a streaming replica (backoffice/core/db/routers.py): the dashboard,
 # exports, analytics, the metrics API and the model-performance pages read from
 # DATABASE_REPLICA_URL when it is set (its password, when the URL has none, from
 # POSTGRES_PASSWORD: a streaming replica has the primary's roles). Writes, the risk gate
@@ -216,7 +217,7 @@ if _replica_url:
     _replica = env.database_config(
         _replica_url,
         password=env.secret("POSTGRES_PASSWORD", required=False),
-        engine="backoffice.db.backends.postgresql",
+        engine="backoffice.core.db.backends.postgresql",
         name="DATABASE_REPLICA_URL",
     )
     # The primary's options without its pool: a replica that is down must cost one
@@ -230,7 +231,7 @@ if _replica_url:
     # Tests create no database for it: under a test runner it is the default's.
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
-    DATABASE_ROUTERS = ["backoffice.db.routers.ReplicaRouter"]
+    DATABASE_ROUTERS = ["backoffice.core.db.routers.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -302,7 +303,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
-    # The newest pgBackRest backup, for /readyz and /metrics (backoffice.recovery):
+    # The newest pgBackRest backup, for /readyz and /metrics (backoffice.core.recovery):
     # only where PGBACKREST_STANZA is set, on a worker that can read the repository.
     "record-backup-info": {
         "task": "backoffice.record_backup_info",
@@ -318,7 +319,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # ---------------------------------------------------------------------------
-# Point-in-time recovery (backoffice/recovery.py): what /readyz and /metrics say about
+# Point-in-time recovery (backoffice/core/recovery.py): what /readyz and /metrics say about
 # the WAL archive and the backups
 # ---------------------------------------------------------------------------
 # The stanza the pgBackRest repository keeps this database under; set on the Celery
@@ -352,7 +353,7 @@ ADMIN_LOGIN_MAX_FAILURES = env.integer("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
 ADMIN_LOGIN_WINDOW_SECONDS = env.integer("ADMIN_LOGIN_WINDOW_SECONDS", 900, minimum=60)
 # Failed logins allowed per account in the window from addresses that are not the
 # client's own (an untrusted proxy's, shared by everyone behind it): high, so that a
-# stranger cannot lock the account by failing a few times (backoffice/login_throttle.py).
+# stranger cannot lock the account by failing a few times (apikeys/login_throttle.py).
 ADMIN_LOGIN_MAX_FAILURES_PER_ACCOUNT = env.integer(
     "ADMIN_LOGIN_MAX_FAILURES_PER_ACCOUNT", 100, minimum=ADMIN_LOGIN_MAX_FAILURES
 )
@@ -379,8 +380,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-# One date-time style on every page: UTC, 24 h, 2026-11-27 07:00 (backoffice/formats).
-FORMAT_MODULE_PATH = ["backoffice.formats"]
+# One date-time style on every page: UTC, 24 h, 2026-11-27 07:00 (backoffice/core/formats).
+FORMAT_MODULE_PATH = ["backoffice.core.formats"]
 
 # ---------------------------------------------------------------------------
 # Static files (served by WhiteNoise; no CDN anywhere)
@@ -457,14 +458,14 @@ DESK_CONFIDENCE_TOLERANCE = env.number("DESK_CONFIDENCE_TOLERANCE", 0.01)
 # ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "backoffice.api.auth.ApiKeyAuthentication",
+        "apikeys.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["backoffice.api.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["backoffice.api.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "backoffice.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["backoffice.core.api.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["backoffice.core.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "backoffice.core.api.errors.exception_handler",
 }
 # The body limit of API endpoints that name none of their own (trade ideas, cache).
 API_MAX_BODY_MB = env.integer("API_MAX_BODY_MB", 1, minimum=1)
@@ -475,13 +476,13 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Trading back office API",
     "VERSION": "1.0.0",
     # The contract every endpoint keeps (auth, errors, pagination, idempotency).
-    "DESCRIPTION": (BASE_DIR / "backoffice" / "api" / "introduction.md").read_text(),
+    "DESCRIPTION": (BASE_DIR / "backoffice" / "core" / "api" / "introduction.md").read_text(),
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "backoffice.api.schema.one_error_body",
-        "backoffice.api.schema.tags_by_area",
-        "backoffice.api.schema.this_instance",
+        "backoffice.core.api.schema.one_error_body",
+        "backoffice.core.api.schema.tags_by_area",
+        "backoffice.core.api.schema.this_instance",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -493,7 +494,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "journal.models.ReviewStatus",
         "IdeaStatusEnum": "desk.models.IdeaStatus",
         "DecisionActionEnum": "desk.models.Action",
-        "V2DatatypeEnum": "serving.protocol_schemas.V2_DATATYPES",
+        "V2DatatypeEnum": "serving.protocols.schemas.V2_DATATYPES",
     },
 }
 
@@ -516,10 +517,10 @@ MODEL_UPLOAD_MAX_MB = env.integer("MODEL_UPLOAD_MAX_MB", 200, minimum=1)
 SERVING_MAX_ROWS = env.integer("SERVING_MAX_ROWS", 10_000, minimum=1)
 SERVING_MAX_BODY_MB = env.integer("SERVING_MAX_BODY_MB", 32, minimum=1)
 # Values (numbers and the lists around them, counted by their separators) a predict body
-# may hold, whatever the model's width: what bounds a request's parsing (serving.bounds).
+# may hold, whatever the model's width: what bounds a request's parsing (serving.predict.bounds).
 SERVING_MAX_VALUES = env.integer("SERVING_MAX_VALUES", 500_000, minimum=1_000)
 # The API's parsers read bodies themselves, within their endpoint's limit
-# (backoffice.api.parsers); Django's own limit sits above every one of them, so that it
+# (backoffice.core.api.parsers); Django's own limit sits above every one of them, so that it
 # never answers an API request first (with an HTML 400).
 DATA_UPLOAD_MAX_MEMORY_SIZE = (
     (max(JOURNAL_MAX_BODY_MB, API_MAX_BODY_MB, SERVING_MAX_BODY_MB) + 1) * 1024 * 1024
@@ -537,19 +538,19 @@ SERVING_COMPILED = env.flag("SERVING_COMPILED", default=True)
 SERVING_PREDICTION_CACHE_TTL = env.integer("SERVING_PREDICTION_CACHE_TTL", 300)
 # The prediction cache is read only for requests whose prediction is expected to take at
 # least this long (the version's recent predict times); a cheaper one is computed again
-# rather than fetched. 0 reads it for every request (serving.prediction_cache).
+# rather than fetched. 0 reads it for every request (serving.predict.cache).
 SERVING_PREDICTION_CACHE_MIN_MS = env.number("SERVING_PREDICTION_CACHE_MIN_MS", 0.5)
 # How often a worker reads the alias stamps in the shared cache: the hot-swap delay.
 SERVING_ALIAS_CHECK_MS = env.integer("SERVING_ALIAS_CHECK_MS", 100, maximum=1000)
 # After a shared-cache error, serving skips the cache for this long (one warning).
 SERVING_CACHE_RETRY_SECONDS = env.number("SERVING_CACHE_RETRY_SECONDS", 5.0)
 # Seconds the predict endpoint trusts an API key it verified (0: ask the database
-# every time); a revoked key stops predicting within this time (serving.auth).
+# every time); a revoked key stops predicting within this time (serving.predict.auth).
 SERVING_KEY_CACHE_SECONDS = env.number("SERVING_KEY_CACHE_SECONDS", 1.0)
 # A remembered key's POST .../predict is answered without DRF's dispatch, by the same
-# checks and service (serving.shortpath); 0 sends every request the long way.
+# checks and service (serving.predict.shortpath); 0 sends every request the long way.
 SERVING_SHORT_PATH = env.flag("SERVING_SHORT_PATH", default=True)
-# Aliases loaded into every worker at start (serving.warmup).
+# Aliases loaded into every worker at start (serving.predict.warmup).
 SERVING_WARM_ALIASES = env.string_list("SERVING_WARM_ALIASES", ["production"])
 # Predict requests per API key (or staff user): N/s, N/m, N/h, or off.
 import re  # noqa: E402 - this block's own import, kept beside its one use
@@ -561,7 +562,7 @@ if SERVING_PREDICT_RATE != "off" and not re.match(r"^\d+/[smh]$", SERVING_PREDIC
         "6000/m or off"
     )
 
-# Prediction records (serving.recorder): the share of predictions written to
+# Prediction records (serving.live.recorder): the share of predictions written to
 # serving_predictionrecord (1 = every one, 0 = none; each still gets its id), how long
 # they are kept (a TimescaleDB retention policy, else the job engine's daily prune),
 # how often each worker's writer flushes them, and how many may wait in its memory
@@ -578,11 +579,11 @@ SERVING_RECORD_QUEUE_MAX = env.integer("SERVING_RECORD_QUEUE_MAX", 20_000, minim
 # it tries the database again.
 SERVING_RECORD_RETRY_SECONDS = env.number("SERVING_RECORD_RETRY_SECONDS", 5.0)
 # Recorded requests waiting for an alias's challenger (or champion) to score them in
-# shadow, per worker (serving.challengers); beyond it shadows are dropped and counted.
+# shadow, per worker (serving.live.challengers); beyond it shadows are dropped and counted.
 SERVING_SHADOW_QUEUE_MAX = env.integer("SERVING_SHADOW_QUEUE_MAX", 2_000, minimum=1)
 
 # ---------------------------------------------------------------------------
-# Model health (serving.performance): live figures of each version, and the marks of
+# Model health (serving.live.figures): live figures of each version, and the marks of
 # the admin's model-health list
 # ---------------------------------------------------------------------------
 # Days of predictions and trades a version's live figures cover by default.
@@ -604,7 +605,7 @@ MODEL_HEALTH_DRIFT_ROWS = env.integer("MODEL_HEALTH_DRIFT_ROWS", 20_000, minimum
 MODEL_PROMOTION_MIN_ROWS = env.integer("MODEL_PROMOTION_MIN_ROWS", 200, minimum=0)
 
 # ---------------------------------------------------------------------------
-# Metrics for operators (backoffice/prometheus.py)
+# Metrics for operators (backoffice/core/prometheus.py)
 # ---------------------------------------------------------------------------
 # GET /metrics answers staff, or this token as `Authorization: Bearer <token>`; unset,
 # only staff. PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py) is read by the library.

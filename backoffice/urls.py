@@ -7,9 +7,9 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from backoffice import front, health, prometheus
-from backoffice.api import schema  # noqa: F401 - registers the API-key scheme
-from serving import v2
+from backoffice.core import front, health, prometheus
+from backoffice.core.api import schema  # noqa: F401 - registers the API-key scheme
+from serving.protocols import v2
 
 # Each app lists its endpoints in its own urls.py.
 api_v1 = [
@@ -49,7 +49,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     # The Open Inference Protocol (V2) of KServe, Triton and MLServer clients.
     path("v2", v2.ServerMetadataView.as_view(), name="v2-server"),
-    path("v2/", include("serving.v2_urls")),
+    path("v2/", include("serving.protocols.v2_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script as a file (?script), so the page
     # runs under the Content-Security-Policy without inline scripts; its stylesheet
@@ -70,5 +70,5 @@ urlpatterns = [
     re_path(r"^(?P<path>.*)$", front.unmatched, name=front.UNMATCHED),
 ]
 
-handler404 = "backoffice.api.errors.not_found"
-handler500 = "backoffice.api.errors.server_error"
+handler404 = "backoffice.core.api.errors.not_found"
+handler500 = "backoffice.core.api.errors.server_error"

@@ -9,10 +9,10 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
-from backoffice.api.auth import access, scope
-from backoffice.api.pagination import CursorPagination
-from backoffice.api.parsers import JSONParser
-from backoffice.api.serializers import StrictSerializer
+from backoffice.core.api.pagination import CursorPagination
+from backoffice.core.api.parsers import JSONParser
+from backoffice.core.api.permissions import access, scope
+from backoffice.core.api.serializers import StrictSerializer
 from desk.models import Action, Decision, Direction, IdeaStatus, Strategy, TradeIdea
 from desk.services import idea_submit
 from journal.filters import SymbolFilter, UtcDateTimeFilter

@@ -34,11 +34,11 @@ def idea_trades(*, idea: TradeIdea, limit: int = 100) -> QuerySet[Trade]:
 
 
 def idea_prediction(*, idea: TradeIdea):
-    """The recorded prediction ``idea`` came from (serving.records.RecordedPrediction),
+    """The recorded prediction ``idea`` came from (serving.live.record_reads.RecordedPrediction),
     or None: it names none, or it was not recorded (sampled out, past the retention)."""
     if not idea.prediction_id or not apps.is_installed("serving"):
         return None
-    from serving.records import prediction_find
+    from serving.live.record_reads import prediction_find
 
     return prediction_find(prediction_id=idea.prediction_id)
 
@@ -68,7 +68,7 @@ def cited_confidence(*, idea: TradeIdea, now: datetime) -> CitedConfidence | Non
         return None
     if not apps.is_installed("serving"):
         return CitedConfidence(None, "predictions are not served here")
-    from serving.recorder import parse_prediction_id, record_time
+    from serving.live.recorder import parse_prediction_id, record_time
 
     parsed = parse_prediction_id(idea.prediction_id)
     if parsed is None:

@@ -20,6 +20,7 @@ from unittest import mock
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from backoffice.core.logconf import quieter
 from desk.models import (
     AccountSnapshot,
     CalendarEvent,
@@ -128,7 +129,9 @@ def seed(now: datetime | None = None) -> str:
     )
     feed = MarketFeed(now)
     _calendar_and_news(now)
-    ideas = 0 if TradeIdea.objects.exists() else _ideas(feed)
+    # A trade is recorded as each idea executes: one line for the replay, not one each.
+    with quieter("journal.write.capture"):
+        ideas = 0 if TradeIdea.objects.exists() else _ideas(feed)
     return f"3 strategies, {ideas} new trade ideas through the gate, {feed.stored} snapshots"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from backoffice import formatting
+from backoffice.core import formatting
 
 RULES = {
     "ai_trading_enabled": "AI trading enabled",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from backoffice import formatting
+from backoffice.core import formatting
 
 # How a change of a limit loosens the desk: a higher value, a lower one, switching it
 # on, switching it off, adding symbols; "" for a setting that is no limit.

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from timescale.db.models.fields import TimescaleDateTimeField
 
-from backoffice.currencies import currency_problem
+from backoffice.core.currencies import currency_problem
 from desk.limits import LIMITS, limit_label
 from desk.schemas import schema_errors
 from journal.models import Side as Direction  # one long/short choice set everywhere

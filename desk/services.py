@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from backoffice.cache_guard import cache_delete, cache_get, cache_set
-from backoffice.errors import DomainError
-from backoffice.prometheus import observe_verdict
+from backoffice.core.cache_guard import cache_delete, cache_get, cache_set
+from backoffice.core.errors import DomainError
+from backoffice.core.prometheus import observe_verdict
 from desk.gate import APPROVAL, Observations, Verdict, judge
 from desk.gate_table import gate_rows
 from desk.limits import limit_label
@@ -494,7 +494,7 @@ def _confidence_from(idea: TradeIdea, citation) -> None:
 def verdict_json(verdict: Verdict, config: RiskConfig, symbol: str) -> dict[str, Any]:
     """The verdict as stored and answered: money at the account currency's places,
     prices at the symbol's instrument's."""
-    from backoffice import formatting
+    from backoffice.core import formatting
     from journal import instruments
 
     instrument = instruments.instrument_for(symbol)
@@ -629,7 +629,7 @@ def approval_review(idea: TradeIdea, *, now: datetime | None = None, lock: bool 
     """The gate run again on ``idea`` at ``now`` (nothing is written) and what an
     approval would override. ``lock`` takes the risk config's row lock (an approval
     that follows holds it: no other decision may count meanwhile)."""
-    from backoffice import formatting
+    from backoffice.core import formatting
     from journal import instruments
 
     now = now or timezone.now()

@@ -21,11 +21,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api.auth import scope
-from backoffice.api.pagination import CursorPagination
-from backoffice.api.parsers import JSONParser
-from backoffice.db.routers import reads_from_replica
-from backoffice.errors import DomainError
+from backoffice.core.api.pagination import CursorPagination
+from backoffice.core.api.parsers import JSONParser
+from backoffice.core.api.permissions import scope
+from backoffice.core.db.routers import reads_from_replica
+from backoffice.core.errors import DomainError
 from journal.analytics import metrics
 from journal.filters import MetricsFilter, TradeFilter
 from journal.models import Trade

@@ -382,7 +382,7 @@ def account_history(
     ``times`` when not given)."""
     from django.db.models import Q
 
-    from backoffice.db.money import ExactSum
+    from backoffice.core.db.money import ExactSum
     from journal.instruments import CATALOGUE
     from journal.models import Trade
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from backoffice import formatting
+from backoffice.core import formatting
 from journal.instruments import instrument_for
 
 

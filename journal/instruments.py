@@ -1,6 +1,6 @@
 """Instruments: the catalogue a desk starts with, a cached lookup, and what a move is worth.
 
-Prices and money are shown by instrument (backoffice.formatting), the risk gate computes
+Prices and money are shown by instrument (backoffice.core.formatting), the risk gate computes
 risk per trade with ``point_value``, and where the desk requires instruments
 (settings.INSTRUMENTS_REQUIRED, on in production) a trade or an idea on a symbol that
 is not one is refused naming ``symbol``; elsewhere it is accepted and flagged.
@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import DatabaseError
 
-from backoffice.db.errors import is_database_outage
+from backoffice.core.db.errors import is_database_outage
 
 logger = logging.getLogger(__name__)
 

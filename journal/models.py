@@ -10,8 +10,8 @@ from django.db import models
 from django.db.models import Q
 from timescale.db.models.fields import TimescaleDateTimeField
 
-from backoffice.currencies import currency_problem
-from backoffice.formatting import plain
+from backoffice.core.currencies import currency_problem
+from backoffice.core.formatting import plain
 
 DECIMAL = {"max_digits": 20, "decimal_places": 8}
 
@@ -40,7 +40,7 @@ class Trade(models.Model):
     TimescaleDB advises for the chunks being written; at a few thousand a day the
     chunks are small but chunk exclusion still keeps "today" and "this week" queries
     on a handful of them. The primary key that django-timescaledb drops is replaced by
-    a plain index on ``id`` (backoffice.db.backends.postgresql).
+    a plain index on ``id`` (backoffice.core.db.backends.postgresql).
     """
 
     trade_id = models.CharField(max_length=64)

@@ -16,8 +16,8 @@ from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from backoffice.cache_guard import cache_delete, cache_get, cache_set
-from backoffice.text import plain_digits as _plain_digits
+from backoffice.core.cache_guard import cache_delete, cache_get, cache_set
+from backoffice.core.text import plain_digits as _plain_digits
 from journal.models import ReviewChange, Trade, TradeCheck, TradeReview
 
 logger = logging.getLogger(__name__)
@@ -293,7 +293,7 @@ def trade_desk_links(*, trade: Trade) -> dict[str, list[Any]]:
 def _recorded_prediction(prediction_id: str):
     if not apps.is_installed("serving"):
         return None
-    from serving.records import prediction_find
+    from serving.live.record_reads import prediction_find
 
     return prediction_find(prediction_id=prediction_id)
 

@@ -17,8 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
-from backoffice.formatting import when
+from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
+from backoffice.core.formatting import when
 from models_registry import admin_moves, native, selectors
 from models_registry.forms import ModelUploadForm
 from models_registry.models import (
@@ -177,11 +177,11 @@ class ModelVersionAdmin(ModelAdmin):
 
     @admin.display(description="live performance")
     def live_performance(self, obj):
-        """Its trades, calibration, traffic and drift (serving.performance), beside the
+        """Its trades, calibration, traffic and drift (serving.live.figures), beside the
         training metrics above."""
         if not apps.is_installed("serving"):
             return "—"
-        from serving.health_admin import version_live_html
+        from serving.live.health_admin import version_live_html
 
         return version_live_html(obj)
 

@@ -25,7 +25,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from backoffice.formatting import number
+from backoffice.core.formatting import number
 from models_registry import promotions, selectors
 from models_registry.forms import AliasMoveForm, AliasRollbackForm
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api.auth import scope
+from backoffice.core.api.permissions import scope
 from models_registry import selectors
 from models_registry.models import ModelVersion, OutputKind, RegisteredModel
 

@@ -1,7 +1,7 @@
 """Champion and challenger: a second version beside an alias's own.
 
 An alias's version is its champion. A challenger (ModelAlias.challenger) runs beside it
-in one of two modes (serving.challengers does the serving):
+in one of two modes (serving.live.challengers does the serving):
 
   shadow   it scores the rows of the alias's recorded requests off the request path;
            the answer is the champion's, unchanged, and the challenger's scores are
@@ -270,7 +270,7 @@ def challenger_promote(
     ``expected_challenger``: the champion and the challenger the promoter compared;
     AliasMovedMeanwhile if either changed meanwhile (nothing moves).
 
-    ``evidence_rows``: the live rows both had scored (serving.comparison.evidence_rows,
+    ``evidence_rows``: the live rows both had scored (serving.live.comparison.evidence_rows,
     the comparison's same rows). Fewer than MODEL_PROMOTION_MIN_ROWS need a written
     ``reason`` (issue 27: a challenger of 0 shadow rows was promoted with no warning);
     the count, and whether it was thin, are kept with the move.

@@ -8,7 +8,7 @@ someone hands in. It is stored in the artifact store by content hash, and the ve
 records its path, SHA-256, size, toolchain, agreement with the booster, who compiled it
 and when. Serving loads it only after checking that size and hash again, and only on
 the platform and tl2cgen it was built with; otherwise it serves the booster and says so
-(serving.predictors).
+(serving.predict.predictors).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import json
 from django import forms
 from django.conf import settings
 
-from backoffice.forms import PlainIntegerField, plain_ids
+from backoffice.core.forms import PlainIntegerField, plain_ids
 from models_registry import loaders
 from models_registry.models import Framework, ModelVersion, RegisteredModel, Task
 from models_registry.services import ANY_CURRENT, AUTO, REASON_MAX, BreakingMove, RegistryError

@@ -181,7 +181,7 @@ class ModelAlias(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # A challenger beside the alias's version (its champion), serving.challengers: in
+    # A challenger beside the alias's version (its champion), serving.live.challengers: in
     # shadow mode it scores the same rows off the request path, recorded and never
     # answering; in canary mode it answers challenger_share of the requests, chosen by a
     # stable hash of the caller's routing key.
@@ -247,7 +247,7 @@ class AliasMove(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     # A challenger's promotion: the live rows both versions had scored (the comparison's
-    # same rows, serving.comparison) when it was promoted; empty for any other move.
+    # same rows, serving.live.comparison) when it was promoted; empty for any other move.
     evidence_rows = models.PositiveIntegerField(null=True, blank=True)
     # Promoted on fewer rows than MODEL_PROMOTION_MIN_ROWS: only made with a reason.
     thin_evidence = models.BooleanField(default=False)

@@ -1,6 +1,6 @@
 """A version's feature profile (the training distribution) and the drift against it.
 
-No Django import: plain numpy, with plain unit tests (tests/registry/test_profiles.py).
+No Django import: plain numpy, with plain unit tests (tests/models_registry/test_profiles.py).
 
 A profile keeps, per feature, the deciles of the reference rows as nine cut points and
 the share of the reference rows in each of the ten bins they make (not exactly 10 %

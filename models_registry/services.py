@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from backoffice.errors import DomainError
+from backoffice.core.errors import DomainError
 from models_registry import artifacts, loaders, profiles, promotions
 from models_registry.models import (
     AliasMove,
@@ -508,7 +508,7 @@ def alias_move(
     yet) the mover reviewed: AliasMovedMeanwhile if the alias points elsewhere now.
     ``rollback_of``: the move this one undoes (alias_rollback). ``evidence_rows`` and
     ``thin_evidence``: a promotion's live rows (models_registry.challengers), kept with
-    the move. Every worker serves the new version within a second (serving.hotswap,
+    the move. Every worker serves the new version within a second (serving.predict.hotswap,
     told on commit). Four eyes: a breaking move a person (``moved_by``) confirmed raises
     AwaitsSecondPerson with settings.FOUR_EYES on, unless ``second_person`` (it is the
     confirmation of models_registry.four_eyes); commands (no person) move at once.

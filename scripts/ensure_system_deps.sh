@@ -12,7 +12,7 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v runuser >/dev/null || missing+=(util-linux)
-# Builds the compiled tree predictors of tests/registry/test_compile.py and others.
+# Builds the compiled tree predictors of tests/models_registry/test_compile.py and others.
 command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 # Validates docker-compose.yml (tests/test_deploy_files.py); no engine is needed.
 command -v docker-compose >/dev/null || missing+=(docker-compose)

@@ -1,4 +1,4 @@
-"""Prediction records in the admin, read-only; the model-health list (serving.health_admin).
+"""Prediction records in the admin, read-only; the model-health list (serving.live.health_admin).
 
 A record's page shows the request's rows by feature with their outputs, and the trade
 ideas that name one of its predictions (and from there their trades).
@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from backoffice.admin_site import ReadOnlyAdmin
+from backoffice.core.admin_site import ReadOnlyAdmin
 from serving.models import PredictionRecord
 
 COUNT_CAP = 10_000
@@ -151,4 +151,4 @@ class PredictionRecordAdmin(ReadOnlyAdmin):
         )
 
 
-from serving import health_admin  # noqa: E402,F401 - registers the model-health list
+from serving.live import health_admin  # noqa: E402,F401 - registers the model-health list

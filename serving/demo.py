@@ -35,6 +35,7 @@ from unittest import mock
 import numpy as np
 from django.utils import timezone
 
+from backoffice.core.logconf import quieter
 from desk.demo import TRADING_HOURS, MarketFeed, moment_in, trading_hours
 from desk.models import IdeaStatus, TradeIdea
 from desk.services import DeskError, forget_pnl_history, idea_submit
@@ -46,9 +47,9 @@ from models_registry.demo import DEMO_NAME
 from models_registry.models import ChallengerMode, ModelAlias
 from models_registry.services import RegistryError
 from models_registry.training import SYNTHETIC_FEATURES, synthetic_dataset
-from serving import runtime
 from serving.models import PredictionRecord
-from serving.services import prediction_make
+from serving.predict import runtime
+from serving.predict.services import prediction_make
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +80,10 @@ def seed(now: datetime | None = None) -> str:
     feed = MarketFeed(now)
     background, runtime.recorder.background = runtime.recorder.background, False
     shadows, runtime.shadows.background = runtime.shadows.background, False
-    # A line per prediction is the access log of a served request; the demo's loop
-    # logs its summary once instead (below).
-    predictions_logger = logging.getLogger("serving.predictions")
-    level = predictions_logger.level
-    predictions_logger.setLevel(logging.WARNING)
+    # A line per prediction (and per trade) is the log of a served request; the demo's
+    # loop logs its summary once instead (below).
+    quiet = quieter("serving.predictions", "journal.write.capture")
+    quiet.__enter__()
     try:
         loops = [
             _Loop(name, version, drifted=name.endswith("lightgbm"), seed=n, now=now)
@@ -103,7 +103,7 @@ def seed(now: datetime | None = None) -> str:
             loops[index].propose(n, moment, answer)
         lines = [loop.summary() for loop in loops]
     finally:
-        predictions_logger.setLevel(level)
+        quiet.__exit__(None, None, None)
         runtime.recorder.background = background
         runtime.shadows.background = shadows
     logger.info("demo predictions made", extra={"summary": lines})

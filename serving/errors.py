@@ -1,12 +1,12 @@
-"""The serving app's domain errors (backoffice.errors.DomainError: status, code, fields).
+"""The serving app's domain errors (backoffice.core.errors.DomainError: status, code, fields).
 
 The API answers them in its one error body; the V2 and MLflow-shaped routes in their
-protocols' own bodies (serving.v2, serving.invocations).
+protocols' own bodies (serving.protocols.v2, serving.protocols.invocations).
 """
 
 from __future__ import annotations
 
-from backoffice.errors import DomainError
+from backoffice.core.errors import DomainError
 
 
 class ServingError(DomainError):
@@ -20,7 +20,7 @@ class InvalidInput(ServingError):
 
 class PayloadTooLarge(ServingError):
     """The body is larger than SERVING_MAX_BODY_MB, or holds more values than the rows a
-    request may carry could (serving.bounds) (413; the V2 routes read their own)."""
+    request may carry could (serving.predict.bounds) (413; the V2 routes read their own)."""
 
     status = 413
     code = "too_large"

@@ -2,11 +2,11 @@
 
 One row per answered request (not per predicted row): a request of 10,000 rows is one
 row here, and each predicted row's id is the request's id and the row's index
-(``<id hex>-<row>``, serving.recorder.prediction_id). A hypertable on ``requested_at``
+(``<id hex>-<row>``, serving.live.recorder.prediction_id). A hypertable on ``requested_at``
 in daily chunks where TimescaleDB is installed, dropped after
 SERVING_RECORD_RETENTION_DAYS by a retention policy (elsewhere by the job engine's
 prune, serving.tasks). Rows are written off the request path by each worker's recorder
-(serving.recorder), in batches; nothing edits them.
+(serving.live.recorder), in batches; nothing edits them.
 """
 
 from django.db import models
@@ -58,7 +58,7 @@ class PredictionRecord(models.Model):
     username = models.CharField(max_length=150, blank=True, default="")
     # The sampling rate in force: the request stands for 1 / sample_rate requests.
     sample_rate = models.FloatField(default=1.0)
-    # With a challenger on the alias (serving.challengers): "champion" or "challenger"
+    # With a challenger on the alias (serving.live.challengers): "champion" or "challenger"
     # for the version that answered; "shadow" for the other one's score of the same
     # rows, made off the request path, whose shadow_of is the answer's record.
     role = models.CharField(max_length=10, choices=RecordRole.choices, blank=True, default="")
@@ -66,7 +66,7 @@ class PredictionRecord(models.Model):
 
     class Meta:
         indexes = [
-            # A version's live figures: its records of a period (serving.performance).
+            # A version's live figures: its records of a period (serving.live.figures).
             models.Index(
                 fields=["model_version", "-requested_at"], name="serving_record_version_idx"
             ),
@@ -86,7 +86,7 @@ class PredictionRecord(models.Model):
 
 class ModelHealth(ModelAlias):
     """Every model's production alias, judged live (the admin's model-health list,
-    serving.health_admin): a view of the registry's aliases, no table of its own."""
+    serving.live.health_admin): a view of the registry's aliases, no table of its own."""
 
     class Meta:
         proxy = True

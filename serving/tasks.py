@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backoffice.celery import app
-from serving.records import records_prune
+from serving.live.record_reads import records_prune
 
 
 @app.task(name="serving.prune_prediction_records", ignore_result=True)

@@ -2,7 +2,10 @@
 
 from django.urls import path
 
-from serving import api, challenger_api, invocations, performance_api
+from serving.live import challenger_api
+from serving.live import figures_api as performance_api
+from serving.predict import api
+from serving.protocols import invocations
 
 urlpatterns = [
     path("models/<slug:name>/predict", api.PredictView.as_view(), name="models-predict"),

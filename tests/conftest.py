@@ -11,7 +11,7 @@ import pytest
 
 from tests import clock as test_clock
 
-pytest_plugins = ["pytester"]  # tests of the suite's own hooks (tests/foundation/test_clock.py)
+pytest_plugins = ["pytester"]  # tests of the suite's own hooks (tests/backoffice/test_clock.py)
 
 TIER = os.environ.get("BACKOFFICE_TEST_TIER")  # postgres | timescale | sqlite | None
 
@@ -110,12 +110,12 @@ def _test_settings():
 
 @pytest.fixture(autouse=True, scope="session")
 def _records_written_by_the_tests():
-    """In-process tests write prediction records themselves (serving.runtime.recorder.
+    """In-process tests write prediction records themselves (serving.predict.runtime.recorder.
     flush(), on the test's own connection and transaction), so no writer thread holds a
     second connection: the TimescaleDB tier has one, and a thread's commits would
     outlive the test's rollback. A test of the writer thread turns it on itself; the
     servers the live tests start run it as production does."""
-    from serving import runtime
+    from serving.predict import runtime
 
     runtime.recorder.background = False
     runtime.shadows.background = False  # the same for the challengers' shadow scores

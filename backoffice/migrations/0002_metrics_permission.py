@@ -26,7 +26,7 @@ def grant(apps, schema_editor):
     permission = (
         apps.get_model("auth", "Permission")
         .objects.using(using)
-        .get(content_type__app_label="backoffice", codename=CODENAME)
+        .get(content_type__app_label="backoffice", content_type__model="apikey", codename=CODENAME)
     )
     group.permissions.add(permission)
 

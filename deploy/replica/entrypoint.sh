@@ -2,7 +2,7 @@
 # The compose `replica` service (profile "replica"): a streaming replica of `db`, made
 # once with pg_basebackup -R (a copy of the primary plus the settings to follow it) when
 # its data directory is empty, then started as a hot standby that serves reads. The
-# application reads from it with DATABASE_REPLICA_URL (backoffice/db/routers.py).
+# application reads from it with DATABASE_REPLICA_URL (backoffice/core/db/routers.py).
 set -eu
 PRIMARY_HOST=${PRIMARY_HOST:-db}
 if [ ! -s "$PGDATA/PG_VERSION" ]; then

@@ -23,9 +23,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from backoffice import formatting
-from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
-from backoffice.forms import plain_ids
+from backoffice.core import formatting
+from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
+from backoffice.core.forms import plain_ids
 from desk.chain import idea_prediction, idea_trades
 from desk.gate_table import gate_rows
 from desk.models import Decision, IdeaStatus, RiskConfig, TradeIdea

@@ -4,8 +4,8 @@ by symbol and time, each figure written by its instrument or currency."""
 from django.contrib import admin
 from django.db.models import Subquery
 
-from backoffice import formatting
-from backoffice.admin_site import ReadOnlyAdmin
+from backoffice.core import formatting
+from backoffice.core.admin_site import ReadOnlyAdmin
 from desk.models import (
     AccountSnapshot,
     CalendarEvent,

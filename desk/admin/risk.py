@@ -19,9 +19,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from backoffice import formatting
-from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
-from backoffice.formatting import when
+from backoffice.core import formatting
+from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
+from backoffice.core.formatting import when
 from desk.forms import RiskConfigForm, StrategyForm
 from desk.four_eyes import (
     PERMISSION,

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from backoffice.db.operations import RunSQLIfTimescale, timescale_installed
+from backoffice.core.db.operations import RunSQLIfTimescale, timescale_installed
 from desk import timescale
 
 

@@ -16,8 +16,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
-from backoffice import formatting
-from backoffice.db.routers import reads_from_replica
+from backoffice.core import formatting
+from backoffice.core.db.routers import reads_from_replica
 from journal.analytics import charts
 from journal.analytics.dashboard import DEFAULT_PERIOD, DashboardForm, dashboard_figures
 

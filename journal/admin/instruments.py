@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from backoffice.admin_site import ModelAdmin
-from backoffice.formatting import number
+from backoffice.core.admin_site import ModelAdmin
+from backoffice.core.formatting import number
 from journal import instruments
 from journal.models import Instrument
 

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
-from backoffice.admin_site import ModelAdmin
+from backoffice.core.admin_site import ModelAdmin
 from journal.models import QuarantinedLine, QuarantineResubmission, QuarantineStatus
 from journal.write.capture import TradesRejected
 from journal.write.quarantine import (

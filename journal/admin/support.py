@@ -18,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from backoffice.admin_site import ChangeList
+from backoffice.core.admin_site import ChangeList
 from journal.instruments import instrument_for
 from journal.models import ReviewStatus, Trade, TradeReview
 from journal.reviews import GRADES

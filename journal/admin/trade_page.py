@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.utils.html import format_html
 
-from backoffice import formatting
+from backoffice.core import formatting
 from journal.analytics import performance
 from journal.analytics.excursions import excursions
 from journal.instruments import instrument_for

@@ -18,8 +18,8 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from backoffice.admin_site import ModelAdmin, ReadOnlyAdmin
-from backoffice.formatting import money, percent, when
+from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
+from backoffice.core.formatting import money, percent, when
 from journal.admin import dashboard, trade_page
 from journal.admin import views as admin_views
 from journal.admin.chain import chain_html

@@ -17,8 +17,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from backoffice.db.routers import reads_from_replica
-from backoffice.forms import plain_ids
+from backoffice.core.db.routers import reads_from_replica
+from backoffice.core.forms import plain_ids
 from journal.models import ReviewStatus, Trade
 from journal.reviews import ReviewRejected, trade_review
 from journal.write.exports import review_csv_lines

@@ -56,7 +56,7 @@ DIALECTS = {
     # Django keeps times as UTC text and decimals as numbers; "%%" is a literal "%" in
     # SQL that goes through a cursor with parameters.
     "sqlite": {
-        # Money is summed exactly (backoffice.db.money): SQLite's own sum adds floats.
+        # Money is summed exactly (backoffice.core.db.money): SQLite's own sum adds floats.
         "sum": "decimal_sum",
         "day": "date(closed_at)",
         "hour": "CAST(strftime('%%H', executed_at) AS INTEGER)",
@@ -234,7 +234,7 @@ def trade_annotations(dialect: str, names: Iterable[str] = NAMES) -> dict[str, A
     """The measures as aggregate expressions over a queryset of trades (closed ones)."""
     from django.db.models import DecimalField, FloatField, IntegerField
 
-    from backoffice.db.money import DecimalResult
+    from backoffice.core.db.money import DecimalResult
 
     fields = {
         "count": IntegerField(),

@@ -38,7 +38,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.conf import settings
 
-from backoffice.db.routers import read_connection as connection  # routed reads
+from backoffice.core.db.routers import read_connection as connection  # routed reads
 from journal.analytics.performance import initial_risk
 
 # The bar timeframes the desk stores, finest first, with their length in seconds.

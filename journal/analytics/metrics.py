@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import DateTimeField, Func, QuerySet
 from django.db.models.functions import TruncDay
 
-from backoffice.db.routers import read_connection as connection  # routed reads
+from backoffice.core.db.routers import read_connection as connection  # routed reads
 from journal.analytics import aggregates, excursions, performance, reviewed, sources
 from journal.models import Trade, TradeStatus
 

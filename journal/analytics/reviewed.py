@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import DecimalField, F, Q
 from django.db.models.expressions import RawSQL
 
-from backoffice.db.routers import read_connection as connection  # routed reads
+from backoffice.core.db.routers import read_connection as connection  # routed reads
 from journal.analytics import aggregates, performance
 
 # Each tag of a review's JSON list, one row per tag, in either database.

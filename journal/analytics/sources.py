@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from backoffice.db.routers import read_connection as connection  # routed reads
+from backoffice.core.db.routers import read_connection as connection  # routed reads
 from journal.analytics import aggregates
 from journal.analytics import summary as daily_summary
 

@@ -7,7 +7,7 @@ transaction block. Everything here is a no-op without the extension.
 from django.conf import settings
 from django.db import migrations
 
-from backoffice.db.operations import RunSQLIfTimescale, timescale_installed
+from backoffice.core.db.operations import RunSQLIfTimescale, timescale_installed
 from journal import timescale
 
 # As this migration made them: 0010 replaces the aggregate (journal.timescale now).

@@ -6,7 +6,7 @@ continuous aggregate of 0002 serves), and SQLite has no such triggers.
 
 from django.db import migrations
 
-from backoffice.db.operations import timescale_installed
+from backoffice.core.db.operations import timescale_installed
 
 # The summary as this migration made it: 0010 replaces it (journal.analytics.summary now).
 TABLE = "journal_daily_summary"

@@ -3,7 +3,7 @@ and, on TimescaleDB, the continuous aggregate's closing day (today's P&L)."""
 
 from django.db import migrations, models
 
-from backoffice.db.operations import RunSQLIfTimescale
+from backoffice.core.db.operations import RunSQLIfTimescale
 from journal import timescale
 
 

@@ -12,7 +12,7 @@ import importlib
 
 from django.db import migrations
 
-from backoffice.db.operations import timescale_installed
+from backoffice.core.db.operations import timescale_installed
 from journal import timescale
 from journal.analytics import summary
 

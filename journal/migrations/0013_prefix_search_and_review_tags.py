@@ -9,7 +9,7 @@ serves both. The review tag filter asks tags @> '["fomo"]': a GIN index (jsonb_p
 
 from django.db import migrations
 
-from backoffice.db.operations import RunSQLIfPostgreSQL
+from backoffice.core.db.operations import RunSQLIfPostgreSQL
 
 PREFIX_INDEXES = (
     ("journal_trade_id_prefix_idx", "trade_id"),

@@ -15,7 +15,7 @@ is TimescaleDB's set_chunk_time_interval, nothing elsewhere.
 import timescale.db.models.fields
 from django.db import migrations
 
-from backoffice.db.operations import timescale_installed
+from backoffice.core.db.operations import timescale_installed
 
 
 def week_chunks(apps, schema_editor):

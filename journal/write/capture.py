@@ -21,8 +21,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from backoffice.db.errors import is_database_outage
-from backoffice.errors import DomainError, Unavailable
+from backoffice.core.db.errors import is_database_outage
+from backoffice.core.errors import DomainError, Unavailable
 from journal import instruments
 from journal.write import checks, storage
 from journal.write.records import RecordError, TradeRecord, parse_record

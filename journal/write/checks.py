@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from decimal import Decimal, localcontext
 from typing import Any
 
-from backoffice.formatting import CURRENCY_DECIMALS
+from backoffice.core.formatting import CURRENCY_DECIMALS
 
 # A P&L may differ from the prices' by this share of the gross amount (a broker's
 # rounding of a converted amount) or by one minor unit of the currency, the larger.

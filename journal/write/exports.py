@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from backoffice.formatting import CURRENCY_DECIMALS, significant_decimals, step_decimals
+from backoffice.core.formatting import CURRENCY_DECIMALS, significant_decimals, step_decimals
 from journal import instruments
 from journal.write.records import FIELDS, REVIEW_COLUMNS, TEXT_FIELDS, spreadsheet_text
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.db import DatabaseError, connection
 
-from backoffice.db.errors import is_database_outage
+from backoffice.core.db.errors import is_database_outage
 from journal.write.capture import (
     CaptureResult,
     _discard_broken_connection,

@@ -3,7 +3,7 @@ engine prunes them: serving.tasks)."""
 
 from django.db import migrations
 
-from backoffice.db.operations import timescale_installed
+from backoffice.core.db.operations import timescale_installed
 from serving import timescale
 
 

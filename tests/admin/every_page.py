@@ -16,23 +16,25 @@ import hashlib
 from dataclasses import dataclass
 
 from django.contrib import admin
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, reverse
 
-from backoffice.services import api_key_create
+from apikeys.services import api_key_create
 from desk import demo as desk_demo
+from desk.four_eyes import limit_change_request
 from desk.models import IdeaStatus, LegacySetting, TradeIdea
 from journal.instruments import instruments_seed
 from journal.models import QuarantinedLine, ReviewStatus, Trade
 from journal.reviews import trade_review
 from models_registry.challengers import challenger_set
+from models_registry.four_eyes import breaking_move_request
 from models_registry.models import RegisteredModel
-from models_registry.services import alias_move, model_register
-from serving import runtime as serving_runtime
-from serving.runtime import recorder
-from serving.services import prediction_make
+from models_registry.services import AwaitsSecondPerson, alias_move, model_register
+from serving.predict import runtime as serving_runtime
+from serving.predict.runtime import recorder
+from serving.predict.services import prediction_make
 from tests.admin.conftest import make_trades, run_groups_migration
-from tests.registry.factories import xgboost_model, xgboost_on
+from tests.models_registry.factories import xgboost_model, xgboost_on
 
 # Text that runs script if a page ever printed it unescaped.
 HOSTILE = (
@@ -46,6 +48,10 @@ NOT_WALKED = {
     "view_on_site": "a redirect to the object's own URL; no model has one",
     "autocomplete": "JSON for autocomplete widgets; no ModelAdmin has autocomplete_fields",
     "desk_tradeidea_approve": "POST only; the browser test presses the idea's Approve button",
+    "desk_limitchangerequest_decide": "POST only; the request's change page holds its buttons",
+    "models_registry_breakingmoverequest_decide": (
+        "POST only; the request's change page holds its buttons"
+    ),
 }
 STANDARD_PAGES = ("changelist", "add", "history", "delete", "change")
 
@@ -98,6 +104,23 @@ def one_of_everything(superuser) -> dict[type, object]:
         model=first.model, alias="canary", version=narrow, confirm_breaking=True, reason=HOSTILE
     )
     api_key_create(name="bot-<b>eurusd</b>", scopes="trades:read")
+    # Four eyes: a looser limit and a breaking move, each waiting for a second person.
+    with override_settings(FOUR_EYES=True):
+        limit_change_request(changes={"max_concurrent_trades": 99}, user=superuser, reason=HOSTILE)
+        wider = model_register(
+            name="edge", data=xgboost_on(("macd_hist", "atr_pct")).data, filename=model.filename
+        )
+        try:
+            alias_move(
+                model=first.model,
+                alias="canary",
+                version=wider,
+                moved_by=superuser,
+                confirm_breaking=True,
+                reason=HOSTILE,
+            )
+        except AwaitsSecondPerson as waits:
+            breaking_move_request(waits, user=superuser)
     # Version 2 shadows production (its reason hostile): the comparison page has a pair.
     challenger_set(
         model=first.model,
@@ -164,6 +187,10 @@ def admin_pages(superuser, rows: dict[type, object]) -> list[Page]:
         Page("journal_trade_flag", reverse("admin:journal_trade_flag") + f"?ids={trade_ids}"),
         Page("journal_trade_export", reverse("admin:journal_trade_export")),
         Page("desk_tradeidea_reject", reverse("admin:desk_tradeidea_reject", args=[idea.pk])),
+        Page(
+            "desk_tradeidea_approve_selected",
+            reverse("admin:desk_tradeidea_approve_selected") + f"?ids={idea.pk}",
+        ),
         Page(
             "desk_tradeidea_reject_selected",
             reverse("admin:desk_tradeidea_reject_selected") + f"?ids={idea.pk}",

@@ -20,7 +20,7 @@ from tests.admin.every_page import (
     admin_url_names,
     one_of_everything,
 )
-from tests.foundation.test_api_handler import call
+from tests.backoffice.test_api_handler import call
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,32 @@ def inline_code(html: str) -> list[str]:
     return parser.found
 
 
+class NestedForms(HTMLParser):
+    """Forms opened inside a form: browsers drop the inner <form>, so its buttons post
+    the outer one (the four-eyes Confirm once posted the change form and got a 403)."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "form":
+            if self.depth:
+                self.found.append(dict(attrs).get("id") or dict(attrs).get("action") or "?")
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.depth:
+            self.depth -= 1
+
+
+def nested_forms(html: str) -> list[str]:
+    parser = NestedForms()
+    parser.feed(html)
+    return parser.found
+
+
 @pytest.fixture
 def superuser(django_user_model):
     return django_user_model.objects.create_superuser("sam-super", password="pw-sam-super-1")
@@ -108,7 +134,7 @@ def test_the_policy_allows_nothing_inline_and_no_other_origin():
     assert_page_policy(build_policy(), "settings.CONTENT_SECURITY_POLICY")
 
 
-def test_every_admin_page_carries_the_policy_and_no_inline_code(
+def test_every_admin_page_carries_the_policy_no_inline_code_and_no_form_in_a_form(
     superuser, every_row, superuser_client
 ):
     pages = admin_pages(superuser, every_row)
@@ -126,6 +152,7 @@ def test_every_admin_page_carries_the_policy_and_no_inline_code(
             assert_page_policy(response.get(HEADER), where)
             html = response.content.decode()
             assert not inline_code(html), (where, inline_code(html))
+            assert not nested_forms(html), (where, nested_forms(html))
         else:
             # The CSV export and the JavaScript catalogue.
             assert_not_a_page_policy(response.get(HEADER), where)
@@ -174,7 +201,7 @@ def test_answers_that_are_not_pages_load_nothing(superuser_client):
     bad_filter = superuser_client.get("/admin/journal/trade/export.csv", {"quantity": "x"})
     assert bad_filter.status_code == 400
     assert_not_a_page_policy(bad_filter.get(HEADER), "the export's 400")
-    # Refused before any view (backoffice.middleware.RejectNulMiddleware).
+    # Refused before any view (backoffice.core.middleware.RejectNulMiddleware).
     nul = superuser_client.get("/admin/journal/trade/", {"symbol": "a\x00"})
     assert nul.status_code == 400 and nul["Content-Type"].startswith("text/plain")
     assert_not_a_page_policy(nul.get(HEADER), "a NUL in a parameter")
@@ -192,7 +219,7 @@ def test_static_files_load_nothing(settings):
 
 
 def test_the_api_handler_sets_the_policy_too(db):
-    # /api/v1/ runs API_MIDDLEWARE (backoffice.api.handler), not MIDDLEWARE.
+    # /api/v1/ runs API_MIDDLEWARE (backoffice.core.api.handler), not MIDDLEWARE.
     from backoffice.wsgi import application
 
     status, headers, _ = call(application.api, "/api/v1/trades")

@@ -286,7 +286,7 @@ def decide_and_move(page, url: str, report: BrowserReport, idea_pk: int) -> None
     report.assert_clean("moving an alias")
 
     # Create an API key: the answer shows it once.
-    open_page(page, f"{url}/admin/backoffice/apikey/add/")
+    open_page(page, f"{url}/admin/apikeys/apikey/add/")
     page.fill("#id_name", "bot-csp")
     page.check("input[name=scopes][value='trades:read']")
     page.click("input[name=_save]")

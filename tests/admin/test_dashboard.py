@@ -78,7 +78,7 @@ def test_tiles_charts_and_tables_show_the_period(reviewer_client):
 def test_the_page_and_the_api_give_the_same_figures(db):
     from rest_framework.test import APIClient
 
-    from backoffice.services import api_key_create
+    from apikeys.services import api_key_create
 
     _, key = api_key_create(name="report-reader", scopes="trades:read")
     reader = APIClient()

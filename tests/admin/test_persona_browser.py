@@ -61,18 +61,28 @@ def member(django_user_model, username: str, group: str):
 
     user = staff_member(django_user_model, username, group)
     grants = {
-        "Risk manager": ("desk", "desk.migrations.0003_risk_manager_permissions"),
+        "Risk manager": (
+            "desk",
+            (
+                "desk.migrations.0003_risk_manager_permissions",
+                "desk.migrations.0007_four_eyes_permissions",
+            ),
+        ),
         "Model manager": (
             "models_registry",
-            "models_registry.migrations.0002_model_manager_permissions",
+            (
+                "models_registry.migrations.0002_model_manager_permissions",
+                "models_registry.migrations.0012_breaking_move_permissions",
+            ),
         ),
     }
     if group in grants:
-        app, module = grants[group]
-        codenames = importlib.import_module(module).PERMISSIONS
-        Group.objects.get(name=group).permissions.add(
-            *Permission.objects.filter(content_type__app_label=app, codename__in=codenames)
-        )
+        app, modules = grants[group]
+        for module in modules:
+            codenames = importlib.import_module(module).PERMISSIONS
+            Group.objects.get(name=group).permissions.add(
+                *Permission.objects.filter(content_type__app_label=app, codename__in=codenames)
+            )
     return user
 
 
@@ -86,6 +96,12 @@ def log_in(page, url: str, username: str, then: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(re.escape(then.split("?")[0]) + r"(\?.*)?$"))
+
+
+def log_out(page) -> None:
+    """The header's Log out button (a POST: Django refuses GET /admin/logout/)."""
+    page.click("#logout-form button")
+    page.wait_for_url(re.compile(r"/admin/logout/$"))
 
 
 def no_overflow(page) -> None:
@@ -227,13 +243,22 @@ def test_a_reviewer_finds_reviews_tags_and_exports_a_trade(live_server, django_u
 
 
 def test_a_risk_manager_loosens_a_limit_with_a_reason_and_approves_an_idea(
-    live_server, django_user_model
+    live_server, django_user_model, settings
 ):
-    from desk.models import Action, Decision, IdeaStatus, RiskConfigChange, TradeIdea
+    from desk.models import (
+        Action,
+        Decision,
+        IdeaStatus,
+        LimitChangeRequest,
+        RiskConfigChange,
+        TradeIdea,
+    )
     from desk.services import idea_submit, risk_config_get, risk_config_update
     from tests.desk.conftest import idea, live_market
 
     manager = member(django_user_model, "rosa-risk", "Risk manager")
+    second = member(django_user_model, "sam-risk", "Risk manager")
+    settings.FOUR_EYES = True
     live_market()
     risk_config_update(
         changes={"ai_trading_enabled": True, "watchlist": ["EURUSD"], "max_lot_size": Decimal(1)},
@@ -288,12 +313,27 @@ def test_a_risk_manager_loosens_a_limit_with_a_reason_and_approves_an_idea(
         shot(page, "12-risk-limits-confirm")
         page.click("#confirm-limits")
 
-        # Saved, and in the audit with its reason.
+        # Four eyes: the looser limit waits for a second person; the old one holds.
+        page.wait_for_selector(".messagelist .warning")
+        assert "Waiting for a second person" in page.locator(".messagelist").inner_text()
+        assert "Maximum lot size 1 lot → 2 lots" in page.locator("#content").inner_text()
+        shot(page, "13-risk-limits-waiting")
+        # The second risk manager finds it in the queue (no database call here: the
+        # browser's event loop runs on this thread).
+        log_out(page)
+        log_in(page, live_server.url, second.username, "/admin/desk/limitchangerequest/")
+        page.locator("#result_list tbody tr a").first.click()
+        page.wait_for_url(re.compile(r"/admin/desk/limitchangerequest/\d+/change/"))
+        assert "Bigger desk from Monday" in page.locator("#content").inner_text()
+        shot(page, "13b-limit-change-for-a-second-person")
+        page.click("#confirm-request")
         page.wait_for_selector(".messagelist .success")
-        assert "Saved: Maximum lot size." in page.locator(".messagelist").inner_text()
+        page.goto(f"{live_server.url}/admin/desk/riskconfig/")
         audit = page.locator("table.risk-changes tbody tr").first.inner_text()
         assert "Maximum lot size\t1 lot\t2 lots\tBigger desk from Monday" in audit
-        shot(page, "13-risk-limits-saved-audit")
+        shot(page, "13c-risk-limits-saved-audit")
+        log_out(page)
+        log_in(page, live_server.url, manager.username, "/admin/desk/tradeidea/")
 
         # The approval queue: waiting ideas first, oldest first, with their age.
         page.goto(f"{live_server.url}/admin/desk/tradeidea/")
@@ -315,15 +355,27 @@ def test_a_risk_manager_loosens_a_limit_with_a_reason_and_approves_an_idea(
         no_number_of_eight_decimals(page)
         no_overflow(page)
         shot(page, "15-idea-waiting")
+        # Approving runs the gate again and shows its table; a reason is asked for.
         page.click("#approve-idea")
+        page.wait_for_selector("#approve-form")
+        assert page.locator("table.gate-table").count() == 1
+        assert "asks for nothing but a person's approval" in page.locator("#content").inner_text()
+        no_overflow(page)
+        shot(page, "16-idea-approve-confirmation")
+        page.fill("#id_reason", "GBP data is out and the level held")
+        page.click("#approve-form input[type=submit]")
         page.wait_for_selector(".messagelist .success")
         assert "Approved by rosa-risk" in page.locator(".messagelist").inner_text()
-        shot(page, "16-idea-approved")
+        shot(page, "17-idea-approved")
 
     config = risk_config_get()
     assert config.max_lot_size == Decimal(2)
-    change = RiskConfigChange.objects.get(field="max_lot_size", actor="rosa-risk")
+    change = RiskConfigChange.objects.get(
+        field="max_lot_size", actor="rosa-risk, confirmed by sam-risk"
+    )
     assert change.reason.startswith("Bigger desk from Monday")
+    asked = LimitChangeRequest.objects.get()
+    assert (asked.requested_by_id, asked.decided_by_id) == (manager.pk, second.pk)
     older.refresh_from_db()
     newer.refresh_from_db()
     assert (older.status, older.decided_by_id) == (IdeaStatus.APPROVED, manager.pk)

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from backoffice import formatting
-from backoffice.models import ApiKey
-from backoffice.services import api_key_create
+from apikeys.models import ApiKey
+from apikeys.services import api_key_create
+from backoffice.core import formatting
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +46,10 @@ def test_dates_on_any_admin_page_are_utc_24_hours_iso(client, django_user_model)
     key, _ = api_key_create(name="bot-clock", scopes="trades:read")
     afternoon = datetime(2026, 11, 27, 19, 5, tzinfo=UTC)
     ApiKey.objects.filter(pk=key.pk).update(created_at=afternoon, last_used_at=afternoon)
-    html = client.get("/admin/backoffice/apikey/").content.decode()
+    html = client.get("/admin/apikeys/apikey/").content.decode()
     assert "2026-11-27 19:05" in html
     assert "Nov. 27" not in html and "p.m." not in html
-    page = client.get(f"/admin/backoffice/apikey/{key.pk}/change/").content.decode()
+    page = client.get(f"/admin/apikeys/apikey/{key.pk}/change/").content.decode()
     assert "2026-11-27 19:05" in page
     user_page = client.get(f"/admin/auth/user/{superuser.pk}/change/").content.decode()
     # The date inputs are filled and read as yyyy-mm-dd.

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from backoffice.services import api_key_create
+from apikeys.services import api_key_create
 from desk.models import AccountSnapshot, MarketBar, Strategy, TradeIdea
 from desk.services import forget_pnl_history, risk_config_update
 from journal.instruments import instruments_seed

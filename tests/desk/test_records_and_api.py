@@ -135,7 +135,7 @@ def fields_of(response) -> list[str]:
 def test_ideas_need_the_ideas_scope_and_lists_need_a_read_scope(client, open_desk):
     from rest_framework.test import APIClient
 
-    from backoffice.services import api_key_create
+    from apikeys.services import api_key_create
 
     _, raw = api_key_create(name="reader", scopes="trades:read")
     reader = APIClient()

@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 from rest_framework.test import APIClient
 
-from backoffice.services import api_key_create
+from apikeys.services import api_key_create
 
 _ids = itertools.count(1)
 BASE_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

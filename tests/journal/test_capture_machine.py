@@ -34,7 +34,7 @@ from hypothesis.stateful import (
 )
 from rest_framework.test import APIClient
 
-from backoffice.services import api_key_create
+from apikeys.services import api_key_create
 from journal.models import Trade
 from journal.tasks import drain_spool
 from journal.write.capture import get_spool

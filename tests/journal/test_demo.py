@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 from django.core.management import call_command
 
-from backoffice.db.money import ExactSum
+from backoffice.core.db.money import ExactSum
 from desk.models import AccountSnapshot, Decision, IdeaStatus, TradeIdea
 from journal import demo
 from journal.analytics.excursions import excursions

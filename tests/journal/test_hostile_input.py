@@ -101,7 +101,7 @@ def test_malformed_bodies_are_a_400_in_json(bot, body):
 def test_ideas_refuse_deep_nesting_with_a_400_too(db):
     from rest_framework.test import APIClient
 
-    from backoffice.services import api_key_create
+    from apikeys.services import api_key_create
 
     _, raw = api_key_create(name="ai-engine", scopes="ideas:write")
     engine = APIClient()

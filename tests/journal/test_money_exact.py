@@ -2,7 +2,7 @@
 Decimal for the same trades.
 
 SQLite keeps a decimal column as a float and its own ``sum`` adds floats (the demo's
-account once came to 9029.95000000001); backoffice.db.money sums it as Decimals. Each tier
+account once came to 9029.95000000001); backoffice.core.db.money sums it as Decimals. Each tier
 runs this property against the same reference, exact sums in Python, so the three
 databases agree with each other: the sums and averages of the report, the daily rows the
 gate and the dashboard read, the dashboard's money tiles and the metrics API's body.
@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from backoffice import formatting
-from backoffice.db.money import ExactSum
-from backoffice.services import api_key_create
+from apikeys.services import api_key_create
+from backoffice.core import formatting
+from backoffice.core.db.money import ExactSum
 from journal.admin.dashboard import tiles
 from journal.analytics import metrics, sources
 from journal.analytics.dashboard import Selection, dashboard_figures

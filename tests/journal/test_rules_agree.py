@@ -31,7 +31,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backoffice.api.renderers import JSONRenderer
+from backoffice.core.api.renderers import JSONRenderer
 from journal.api import TradeOutSerializer
 from journal.models import QuarantinedLine, Trade
 from journal.write import fast_import

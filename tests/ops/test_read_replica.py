@@ -1,4 +1,4 @@
-"""Reads that may go to a streaming replica (backoffice.db.routers), against a real one:
+"""Reads that may go to a streaming replica (backoffice.core.db.routers), against a real one:
 a throwaway primary, and a second cluster made from it with `pg_basebackup -R` and
 started as a hot standby. The project runs under gunicorn with DATABASE_REPLICA_URL.
 
@@ -171,7 +171,7 @@ def test_the_read_pages_follow_the_replica_within_the_lag_bound_and_never_fail(c
         probe = live.manage(
             "shell",
             "-c",
-            "from backoffice.db.routers import replica_reads, read_connection\n"
+            "from backoffice.core.db.routers import replica_reads, read_connection\n"
             "from journal.models import Trade\n"
             "with replica_reads() as route:\n"
             "    with read_connection.cursor() as c:\n"

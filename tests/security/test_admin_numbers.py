@@ -21,12 +21,12 @@ from django.test import RequestFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backoffice.forms import PlainNumberMixin
+from backoffice.core.forms import PlainNumberMixin
 from desk.services import EDITABLE_LIMITS, risk_config_get
 from journal.instruments import instruments_seed
 from models_registry.forms import AliasMoveForm, AliasRollbackForm
 from models_registry.models import RegisteredModel
-from serving.challenger_admin import ChallengerSetForm, PromoteForm
+from serving.live.challenger_admin import ChallengerSetForm, PromoteForm
 
 NUMBER_FIELDS = (forms.IntegerField, forms.DecimalField, forms.FloatField)
 # Hand-written admin forms that no ModelAdmin's get_form() returns.

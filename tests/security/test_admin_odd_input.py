@@ -8,7 +8,7 @@ the trade list, the dashboard and the export while Redis is down.
 import pytest
 from django.core.cache import caches
 
-from backoffice import cache_guard
+from backoffice.core import cache_guard
 from tests.admin.conftest import make_trades
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ ODD_QUERIES = [
     "/admin/desk/decision/?occurred_at__year=-1",
     "/admin/desk/decision/?q=%00",
     "/admin/models_registry/modelversion/?q=%00",
-    "/admin/backoffice/apikey/?q=%00",
+    "/admin/apikeys/apikey/?q=%00",
     "/admin/journal/quarantinedline/?q=%00",
 ]
 
@@ -118,7 +118,7 @@ def test_admin_pages_work_while_redis_is_down(superuser_client, redis_down, url)
 def test_every_admin_of_the_project_takes_the_safe_base():
     from django.contrib import admin
 
-    from backoffice.admin_site import ModelAdmin
+    from backoffice.core.admin_site import ModelAdmin
 
     ours = {
         model: model_admin

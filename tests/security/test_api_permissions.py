@@ -16,11 +16,11 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from rest_framework.test import APIClient
 
-from backoffice.models import ApiKey
-from backoffice.services import api_key_create, api_key_revoke
+from apikeys.models import ApiKey
+from apikeys.services import api_key_create, api_key_revoke
 from models_registry.services import model_register
 from tests.journal.conftest import trade_data
-from tests.registry import factories
+from tests.models_registry import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from rest_framework.test import APIClient
 
-from backoffice.services import api_key_create
+from apikeys.services import api_key_create
 from tests.openapi import api_schema, assert_documented
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def operations():
             yield path, method, operation
 
 
-# The orchestrators' probes of the Open Inference Protocol (serving.v2).
+# The orchestrators' probes of the Open Inference Protocol (serving.protocols.v2).
 PUBLIC = {("/v2/health/live", "get"), ("/v2/health/ready", "get")}
 MLFLOW_CODES = {"BAD_REQUEST", "UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE_DOES_NOT_EXIST"}
 

@@ -15,7 +15,7 @@ from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 
 from models_registry.services import model_register
-from tests.registry import factories
+from tests.models_registry import factories
 from tests.security.test_api_permissions import run_group_migrations
 
 pytestmark = pytest.mark.django_db

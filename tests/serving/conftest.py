@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from backoffice.services import api_key_create
+from apikeys.services import api_key_create
 from models_registry.services import model_register
-from serving import hotswap, runtime, warmup
+from serving.predict import hotswap, runtime, warmup
 from tests.harness.services import RedisServer
-from tests.registry import factories
+from tests.models_registry import factories
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +27,7 @@ def fresh_serving_state(settings):
     """Each test starts like a fresh worker; no throttle unless a test sets one."""
     settings.SERVING_PREDICT_RATE = "off"
     # The tests of the cache read it for every request, whatever the model costs;
-    # tests/serving/test_cache_worth.py tests reading it only where it pays.
+    # tests/serving/predict/test_cache_worth.py tests reading it only where it pays.
     settings.SERVING_PREDICTION_CACHE_MIN_MS = 0
 
     runtime.reset()

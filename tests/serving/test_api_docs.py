@@ -9,8 +9,8 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from backoffice.api.schema import TAGS, tag_of
-from backoffice.services import api_key_create
+from apikeys.services import api_key_create
+from backoffice.core.api.schema import TAGS, tag_of
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,7 @@ def test_the_pages_links_point_at_their_own_lists(schema):
 @pytest.fixture
 def demo_models(settings, tmp_path):
     from models_registry import demo
-    from serving import runtime
+    from serving.predict import runtime
 
     settings.MODEL_STORAGE_DIR = tmp_path / "models"
     settings.SERVING_PREDICT_RATE = "off"
@@ -140,7 +140,7 @@ def quick_start(intro: str) -> list[tuple[str, str | None]]:
 
 
 def test_the_quick_start_works_as_written_against_the_demo(schema, demo_models):
-    """In-process here; tests/foundation/test_documented_commands.py runs the same
+    """In-process here; tests/backoffice/test_documented_commands.py runs the same
     commands with curl against make run."""
     from desk import demo as desk_demo
 

@@ -10,11 +10,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from backoffice.services import api_key_create
+from apikeys.services import api_key_create
 from desk.models import Decision, TradeIdea
 from journal.models import Trade
 from journal.selectors import trade_desk_links
-from serving import runtime
+from serving.predict import runtime
 from tests.desk.conftest import idea_body, open_desk  # noqa: F401 - fixture
 from tests.journal.conftest import trade_data
 from tests.journal.test_import_export import csv_text

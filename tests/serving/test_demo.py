@@ -13,10 +13,10 @@ from journal.selectors import trade_desk_links
 from models_registry import demo as registry_demo
 from models_registry.models import ModelAlias
 from serving import demo
-from serving.comparison import compare
+from serving.live.comparison import compare
+from serving.live.figures import production_health
+from serving.live.record_reads import prediction_find
 from serving.models import PredictionRecord
-from serving.performance import production_health
-from serving.records import prediction_find
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 

@@ -13,7 +13,7 @@ import pytest
 
 from desk.models import IdeaStatus, TradeIdea
 from models_registry.models import PositiveClass, RegisteredModel
-from serving import runtime
+from serving.predict import runtime
 from tests.desk.conftest import idea_body, open_desk  # noqa: F401 - fixture
 from tests.serving.conftest import key_client, predict
 

@@ -4,7 +4,7 @@ import pytest
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 
-from serving.protocol_schemas import MLFLOW_TAG, V2_TAG
+from serving.protocols.schemas import MLFLOW_TAG, V2_TAG
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 

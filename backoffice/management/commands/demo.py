@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice import app_hooks
+from backoffice.core import app_hooks
 
 DEMO_USERNAME = "admin"
 # The staff the demo signs in as, each with the group of their job (the groups'
@@ -107,8 +107,8 @@ class Command(BaseCommand):
     def create_bot_key(self) -> str:
         """A new key for the demo's bot; the previous runs' keys are revoked (a key is
         shown once, so the one printed last is the one that works)."""
-        from backoffice.models import ApiKey
-        from backoffice.services import api_key_create, api_key_revoke
+        from apikeys.models import ApiKey
+        from apikeys.services import api_key_create, api_key_revoke
 
         earlier = ApiKey.objects.filter(name__startswith=BOT_KEY_NAME)
         for key in earlier.filter(revoked_at__isnull=True):

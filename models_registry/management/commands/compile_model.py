@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.text import plain_digits as _plain_digits
+from backoffice.core.text import plain_digits as _plain_digits
 from models_registry import selectors
 from models_registry.compiling import (
     operator_identity,

@@ -1,7 +1,7 @@
 """Set, remove or promote an alias's challenger (models_registry.challengers).
 
 Here, beside serving's comparison, because a promotion rests on the live rows both
-versions scored (serving.comparison.evidence_rows): fewer than MODEL_PROMOTION_MIN_ROWS
+versions scored (serving.live.comparison.evidence_rows): fewer than MODEL_PROMOTION_MIN_ROWS
 need --reason.
 """
 
@@ -12,7 +12,7 @@ from models_registry.challengers import challenger_clear, challenger_promote, ch
 from models_registry.management.alias_options import add_breaking_arguments, command_error
 from models_registry.models import ChallengerMode
 from models_registry.services import NotFound, RegistryError
-from serving.comparison import evidence_rows
+from serving.live.comparison import evidence_rows
 
 
 class Command(BaseCommand):

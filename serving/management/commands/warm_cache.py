@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from serving.hotswap import announce_warm
-from serving.warmup import warm_production_aliases
+from serving.predict.hotswap import announce_warm
+from serving.predict.warmup import warm_production_aliases
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Prediction records and the live judging of versions: figures, comparison, challengers."""

@@ -1,0 +1,140 @@
+"""Warm-up: load the versions behind the `production` aliases before traffic needs them.
+
+``warm_production_aliases()`` is meant for gunicorn's ``post_worker_init`` hook (each
+worker loads its own copy); ``ensure_warm()`` runs it once per process on the first
+prediction, so a worker started without the hook is warm after one request. Neither
+ever raises: a database or artifact problem is logged and serving goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+
+from models_registry import selectors
+from models_registry.services import RegistryError
+from serving.errors import ModelUnavailable
+from serving.predict import runtime
+from serving.predict.hotswap import ServedVersion
+
+logger = logging.getLogger(__name__)
+
+_warm_lock = threading.Lock()
+_warmed = False
+_threads_limited = False
+
+
+def limit_threads() -> None:
+    """Cap BLAS and OpenMP pools (scikit-learn, numpy) to SERVING_PREDICT_THREADS.
+
+    XGBoost and LightGBM get their thread count per model (serving.predict.predictors); this
+    covers what the libraries start on their own. Once per process.
+    """
+    global _threads_limited
+    if _threads_limited:
+        return
+    _threads_limited = True
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=settings.SERVING_PREDICT_THREADS)
+    except Exception as exc:  # a missing or odd BLAS must not stop serving
+        logger.warning("could not cap library thread pools", extra={"error": str(exc)[:200]})
+
+
+def _import_frameworks() -> None:
+    """Import XGBoost and LightGBM now: the first import takes a second or two, which
+    would otherwise land on the first model's load time and on its request."""
+    for module in ("xgboost", "lightgbm"):
+        try:
+            __import__(module)
+        except ImportError:
+            logger.warning("framework not importable", extra={"framework": module})
+
+
+def warm_production_aliases(aliases: list[str] | None = None) -> list[dict]:
+    """Load every model's version behind ``aliases`` (SERVING_WARM_ALIASES by default).
+
+    Returns one dict per version: model, alias, version, and ``loaded`` or ``error``.
+    """
+    limit_threads()
+    _import_frameworks()
+    names = aliases if aliases is not None else list(settings.SERVING_WARM_ALIASES)
+    try:
+        pairs = selectors.aliased_versions(aliases=names)
+    except DatabaseError as exc:
+        logger.warning("warm-up skipped: database unavailable", extra={"error": str(exc)[:200]})
+        return []
+    report = []
+    for alias, version in pairs:
+        served = ServedVersion.of(version)
+        row = {"model": served.model, "alias": alias, "version": served.version}
+        try:
+            loaded = runtime.predictors.get(served, count_hit=False)
+            row.update(
+                loaded=True,
+                load_ms=loaded.load_ms,
+                predictor="compiled" if loaded.compiled else "booster",
+                compiled_refused=loaded.compiled_refused,
+            )
+        except ModelUnavailable as exc:
+            row.update(loaded=False, error=str(exc))
+        report.append(row)
+    logger.info(
+        "warm-up done",
+        extra={"aliases": names, "loaded": sum(r["loaded"] for r in report), "total": len(report)},
+    )
+    return report
+
+
+def warm_one(*, model: str, alias: str | None, version: int | None) -> dict:
+    """Load one model's version (by alias or number) into this process."""
+    served = runtime.resolver.resolve(model=model, alias=alias, version=version)
+    loaded = runtime.predictors.get(served, count_hit=False)
+    return {
+        "model": served.model,
+        "version": served.version,
+        "loaded": True,
+        "load_ms": loaded.load_ms,
+        "predictor": "compiled" if loaded.compiled else "booster",
+    }
+
+
+def ensure_warm() -> None:
+    """Warm this process once, on its first prediction (when no hook did it before)."""
+    global _warmed
+    if _warmed:
+        return
+    with _warm_lock:
+        if _warmed:
+            return
+        _warmed = True
+        warm_production_aliases()
+
+
+def warm_from_stamp(stamp: dict) -> None:
+    """Another process asked every worker to warm: do it off the request path."""
+
+    def run():
+        try:
+            if stamp.get("model"):
+                warm_one(
+                    model=stamp["model"], alias=stamp.get("alias"), version=stamp.get("version")
+                )
+            else:
+                warm_production_aliases(stamp.get("aliases"))
+        except (RegistryError, ModelUnavailable, DatabaseError) as exc:
+            logger.warning("warm-up on request failed", extra={"error": str(exc)[:300]})
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    threading.Thread(target=run, name="serving-warm", daemon=True).start()
+
+
+def mark_cold() -> None:
+    """Forget that this process was warmed (tests)."""
+    global _warmed
+    _warmed = False

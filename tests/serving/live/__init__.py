@@ -1,0 +1,1 @@
+"""Tests of serving.live (the same layout as the code)."""

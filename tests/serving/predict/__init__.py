@@ -1,0 +1,1 @@
+"""Tests of serving.predict (the same layout as the code)."""

@@ -1,0 +1,1 @@
+"""Tests of serving.protocols (the same layout as the code)."""
