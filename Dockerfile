@@ -36,7 +36,7 @@ ENV PYTHONUNBUFFERED=1 \
 # operator's image (docker build --build-arg WITH_COMPILER=1 -t backoffice:operator .).
 # The serving image needs no compiler: it loads the libraries the operator built.
 ARG WITH_COMPILER=0
-# pgbackrest: the job engine's `pgbackrest info` (backoffice.core.recovery) reads the backup
+# pgbackrest: the job engine's `pgbackrest info` (backoffice.core.ops.recovery) reads the backup
 # repository for /readyz and /metrics.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1 pgbackrest \

@@ -20,7 +20,7 @@ help:
 	@echo "make load    - bench/load.py: each API and admin scenario at rising concurrency, its knee"
 	@echo "make soak    - bench/soak.py: 10 minutes of mixed traffic, errors and worker memory (MINUTES=..)"
 	@echo "make audit   - every pinned dependency against PyPI (scripts/audit_pins.py, pip-audit)"
-	@echo "make lint    - ruff"
+	@echo "make lint    - ruff, and the import contracts (.importlinter)"
 
 # uv installs the pinned requirements (a fresh clone's first page: 80 s with pip, about
 # 25 s with uv; README "Two commands"). make run needs requirements.txt only; the test
@@ -130,6 +130,7 @@ check-compose:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

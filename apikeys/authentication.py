@@ -17,8 +17,8 @@ from rest_framework import authentication, exceptions
 from apikeys.login_throttle import count_failures, failure_counts
 from apikeys.models import ApiKey
 from apikeys.services import KEY_PREFIX_LENGTH, ApiKeyUnverifiable, api_key_authenticate
-from backoffice.core.client import client_address
 from backoffice.core.errors import Unavailable
+from backoffice.core.http.client import client_address
 
 KEYWORD = "Api-Key"
 logger = logging.getLogger(__name__)

@@ -47,7 +47,7 @@ from django.core.cache import cache
 from django.dispatch import receiver
 
 from backoffice.core.cache_guard import cache_get_many, guard
-from backoffice.core.client import client_origin
+from backoffice.core.http.client import client_origin
 
 logger = logging.getLogger(__name__)
 

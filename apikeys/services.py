@@ -1,4 +1,5 @@
-"""Writes of the backoffice app: API keys."""
+"""Writes of API keys (create, revoke) and their verification, which survives a database
+outage (the shared cache's record of recent verifications and revocations)."""
 
 import hashlib
 import hmac
@@ -12,8 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from apikeys.key_memory import memory
 from apikeys.models import ApiKey, Scope
-from backoffice.core.db.errors import is_database_outage
+from backoffice.core.db.outages import is_database_outage
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +96,11 @@ class ApiKeyUnverifiable(Exception):
     """The database is unreachable and this process has not verified the key lately."""
 
 
-# Keys this process verified against the database, by hash: (monotonic time, key).
-# Used only while the database is unreachable, so that bots that were trading a
-# moment ago can still hand their trades to the spool, and only for a key the shared
-# cache says is not revoked (REVOKED_PREFIX): a revocation reaches the database
-# first, but not this memory.
-_recently_verified: dict[str, tuple[float, ApiKey]] = {}
+# Keys this process verified against the database (apikeys.key_memory.memory): read
+# here only while the database is unreachable, so that bots that were trading a moment
+# ago can still hand their trades to the spool, and only for a key the shared cache
+# says is not revoked (REVOKED_PREFIX): a revocation reaches the database first, but
+# not this memory.
 # The same, shared by every worker through the cache: a worker that never saw a key
 # accepts it during an outage when any worker verified it within the grace period.
 # Written at most once a minute per key and worker (wall-clock seconds in the value).
@@ -113,7 +114,7 @@ REVOKED_PREFIX = "api-key-revoked:"
 REVOKED_MARGIN_SECONDS = 300
 # Changed on every revocation; the predict path reads it with the alias stamps and
 # forgets the keys it remembers when it changes (serving.predict.hotswap,
-# serving.predict.key_memory).
+# apikeys.key_memory).
 REVOCATION_STAMP = "api-key-revocation-stamp"
 
 
@@ -135,9 +136,9 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
             raise
         return _verified_before_outage(digest)
     if key is None:
-        _recently_verified.pop(digest, None)
+        memory.forget(digest)
     else:
-        _recently_verified[digest] = (time.monotonic(), key)
+        memory.remember(digest, key)
         _share_verification(digest, key)
     return key
 
@@ -161,7 +162,7 @@ def publish_revocation(key: ApiKey) -> bool:
     from backoffice.core.cache_guard import cache_delete, cache_set
 
     _shared_written.pop(key.key_hash, None)
-    _recently_verified.pop(key.key_hash, None)
+    memory.forget(key.key_hash)
     ttl = settings.API_KEY_OUTAGE_GRACE_SECONDS + REVOKED_MARGIN_SECONDS
     listed = cache_set(REVOKED_PREFIX + key.key_hash, time.time(), ttl, "API key")
     cache_delete(SHARED_VERIFIED_PREFIX + key.key_hash, "API key")
@@ -195,16 +196,16 @@ def _verified_before_outage(digest: str) -> ApiKey | None:
             "be checked against revocations; try again shortly"
         )
     if REVOKED_PREFIX + digest in found:
-        _recently_verified.pop(digest, None)
+        memory.forget(digest)
         logger.warning("database unreachable: a revoked API key was refused")
         return None
-    seen = _recently_verified.get(digest)
-    if seen is not None and time.monotonic() - seen[0] <= grace:
+    seen = memory.within(digest, grace)
+    if seen is not None:
         logger.warning(
             "database unreachable: API key accepted from this process's recent verification",
-            extra={"api_key": seen[1].name},
+            extra={"api_key": seen.name},
         )
-        return seen[1]
+        return seen
     shared = _shared_verification(found.get(shared_key), digest, grace)
     if shared is not None:
         logger.warning(

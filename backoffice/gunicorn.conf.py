@@ -15,9 +15,10 @@ from pathlib import Path
 
 from gunicorn import glogging
 
-from backoffice.core import env, logconf
+from backoffice.core import env
+from backoffice.core.ops import logconf
 
-# Prometheus' multiprocess mode (backoffice/core/prometheus.py): every worker writes its
+# Prometheus' multiprocess mode (backoffice/core/ops/prometheus.py): every worker writes its
 # figures under this directory and a scrape sums them. Set before any worker imports
 # prometheus_client, which reads it at import; emptied in on_starting.
 _VAR_DIR = Path(os.environ.get("BACKOFFICE_VAR_DIR") or Path(__file__).resolve().parents[1] / "var")
@@ -50,7 +51,7 @@ logconfig_dict = logconf.dict_config(loglevel.upper())
 class _Logger(glogging.Logger):
     """gunicorn's logger, with its access line only when GUNICORN_ACCESS_LOG is on.
 
-    Every request already has its line from Django (backoffice.core.middleware: request id,
+    Every request already has its line from Django (backoffice.core.http.middleware: request id,
     user, status, duration, client address, user agent, size). gunicorn's repeats it at
     about a tenth of a small request's CPU; turn it on to also see requests that never
     reach Django.
@@ -66,7 +67,7 @@ class _Logger(glogging.Logger):
 logger_class = _Logger
 
 # A record's source file, line, thread and process are looked up for every line (a frame
-# walk and three calls); the JSON line never writes them (backoffice.core.logconf), so the
+# walk and three calls); the JSON line never writes them (backoffice.core.ops.logconf), so the
 # servers skip the lookups, as Python's logging HOWTO ("Optimization") describes. Two
 # lines are written for every prediction.
 logging._srcfile = None
@@ -118,13 +119,13 @@ def post_fork(server, worker):
 
 def post_worker_init(worker):
     """Each worker loads the production models before its first request."""
-    from serving.predict.warmup import warm_production_aliases
+    from serving.predict.runtime import current
 
-    warm_production_aliases()
+    current().warm()
 
 
 def worker_exit(server, worker):
     """The worker's queued prediction records are written before it goes (2 s at most)."""
-    from serving.predict import runtime
+    from serving.predict.runtime import current
 
-    runtime.recorder.stop(timeout=2.0)
+    current().recorder.stop(timeout=2.0)

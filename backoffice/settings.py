@@ -9,7 +9,8 @@ import ipaddress
 import os
 from pathlib import Path
 
-from backoffice.core import env, logconf
+from backoffice.core import env
+from backoffice.core.ops import logconf
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env.path("BACKOFFICE_VAR_DIR", BASE_DIR / "var")
@@ -60,11 +61,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so that the request id and timing cover everything below it.
-    "backoffice.core.middleware.RequestContextMiddleware",
+    "backoffice.core.http.middleware.RequestContextMiddleware",
     # Before any middleware that answers by itself (RejectNul, WhiteNoise's static
     # files), so that every answer carries a policy.
-    "backoffice.core.content_security.ContentSecurityPolicyMiddleware",
-    "backoffice.core.middleware.RejectNulMiddleware",
+    "backoffice.core.http.content_security.ContentSecurityPolicyMiddleware",
+    "backoffice.core.http.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -77,9 +78,9 @@ MIDDLEWARE = [
 # /api/v1/ answers JSON: no static files, no CSRF middleware (DRF checks CSRF for session
 # users itself), no messages. The same order as MIDDLEWARE (backoffice.core.api.handler).
 API_MIDDLEWARE = [
-    "backoffice.core.middleware.RequestContextMiddleware",
-    "backoffice.core.content_security.ContentSecurityPolicyMiddleware",
-    "backoffice.core.middleware.RejectNulMiddleware",
+    "backoffice.core.http.middleware.RequestContextMiddleware",
+    "backoffice.core.http.content_security.ContentSecurityPolicyMiddleware",
+    "backoffice.core.http.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,7 +122,7 @@ SESSION_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
-# Content-Security-Policy (django-csp; backoffice.core.content_security): pages load scripts,
+# Content-Security-Policy (django-csp; backoffice.core.http.content_security): pages load scripts,
 # styles, images and fonts from this origin only, nothing inline (no 'unsafe-inline'
 # anywhere: the admin's templates use classes from backoffice/static, Swagger UI is
 # drf-spectacular's split view), so an injected <script> or on*= attribute never runs.
@@ -303,7 +304,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
-    # The newest pgBackRest backup, for /readyz and /metrics (backoffice.core.recovery):
+    # The newest pgBackRest backup, for /readyz and /metrics (backoffice.core.ops.recovery):
     # only where PGBACKREST_STANZA is set, on a worker that can read the repository.
     "record-backup-info": {
         "task": "backoffice.record_backup_info",
@@ -319,7 +320,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # ---------------------------------------------------------------------------
-# Point-in-time recovery (backoffice/core/recovery.py): what /readyz and /metrics say about
+# Point-in-time recovery (backoffice/core/ops/recovery.py): what /readyz and /metrics say about
 # the WAL archive and the backups
 # ---------------------------------------------------------------------------
 # The stanza the pgBackRest repository keeps this database under; set on the Celery
@@ -417,7 +418,7 @@ JOURNAL_CHUNK_DAYS = env.integer("JOURNAL_CHUNK_DAYS", 7, minimum=1, maximum=366
 # How far back the hourly refresh of the daily P&L aggregate reaches.
 JOURNAL_DAILY_PNL_REFRESH_DAYS = env.integer("JOURNAL_DAILY_PNL_REFRESH_DAYS", 90, minimum=1)
 # Trades per POST /api/v1/trades, and its body limit: 1,000 trades of the largest size
-# (signals and agent_votes of journal.write.records.MAX_JSON_BYTES each) are about 34 MB.
+# (signals and agent_votes of journal.domain.trade_record.MAX_JSON_BYTES each) are about 34 MB.
 JOURNAL_MAX_BATCH = 1000
 JOURNAL_MAX_BODY_MB = env.integer("JOURNAL_MAX_BODY_MB", 40, minimum=1)
 # A trade or an idea on a symbol that is not one of the desk's instruments is refused
@@ -579,7 +580,7 @@ SERVING_RECORD_QUEUE_MAX = env.integer("SERVING_RECORD_QUEUE_MAX", 20_000, minim
 # it tries the database again.
 SERVING_RECORD_RETRY_SECONDS = env.number("SERVING_RECORD_RETRY_SECONDS", 5.0)
 # Recorded requests waiting for an alias's challenger (or champion) to score them in
-# shadow, per worker (serving.live.challengers); beyond it shadows are dropped and counted.
+# shadow, per worker (serving.live.challenger_routing); beyond it shadows are dropped and counted.
 SERVING_SHADOW_QUEUE_MAX = env.integer("SERVING_SHADOW_QUEUE_MAX", 2_000, minimum=1)
 
 # ---------------------------------------------------------------------------
@@ -605,7 +606,7 @@ MODEL_HEALTH_DRIFT_ROWS = env.integer("MODEL_HEALTH_DRIFT_ROWS", 20_000, minimum
 MODEL_PROMOTION_MIN_ROWS = env.integer("MODEL_PROMOTION_MIN_ROWS", 200, minimum=0)
 
 # ---------------------------------------------------------------------------
-# Metrics for operators (backoffice/core/prometheus.py)
+# Metrics for operators (backoffice/core/ops/prometheus.py)
 # ---------------------------------------------------------------------------
 # GET /metrics answers staff, or this token as `Authorization: Bearer <token>`; unset,
 # only staff. PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py) is read by the library.

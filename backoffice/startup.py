@@ -14,7 +14,7 @@ def run_command_line(argv: list[str]) -> int:
     from django.core.management import execute_from_command_line
     from django.db import OperationalError
 
-    from backoffice.core.logconf import redact
+    from backoffice.core.ops.logconf import redact
 
     try:
         execute_from_command_line(argv)
@@ -29,7 +29,7 @@ def run_command_line(argv: list[str]) -> int:
 
 def describe_operational_error(exc: Exception) -> str:
     """The first line of a connection error, without credentials."""
-    from backoffice.core.logconf import redact
+    from backoffice.core.ops.logconf import redact
 
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     return redact(lines[0] if lines else type(exc).__name__)
@@ -42,7 +42,7 @@ def check_configuration() -> str | None:
 
         settings.INSTALLED_APPS  # noqa: B018 - forces the settings module to load
     except ImproperlyConfigured as exc:
-        from backoffice.core.logconf import redact
+        from backoffice.core.ops.logconf import redact
 
         return redact(str(exc))
     return None

@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from backoffice.core import recovery
+from backoffice.core.ops import recovery
 
 
 @shared_task(name="backoffice.record_backup_info")
 def record_backup_info() -> dict | None:
-    """The newest pgBackRest backup, for /readyz and /metrics (backoffice.core.recovery)."""
+    """The newest pgBackRest backup, for /readyz and /metrics (backoffice.core.ops.recovery)."""
     return recovery.record_backup_info()

@@ -7,8 +7,9 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from backoffice.core import front, health, prometheus
 from backoffice.core.api import schema  # noqa: F401 - registers the API-key scheme
+from backoffice.core.http import front
+from backoffice.core.ops import health, prometheus
 from serving.protocols import v2
 
 # Each app lists its endpoints in its own urls.py.

@@ -1,4 +1,4 @@
-"""URLs of the admin benchmark (bench/admin.py): the project's, plus a default admin.
+"""URLs of the admin benchmark (bench/admin_pages.py): the project's, plus a default admin.
 
 /default-admin/ is a second AdminSite with a plain ModelAdmin for trades, as the admin
 comes out of the box: the full result count, a second count of the whole table, and a

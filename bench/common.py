@@ -4,7 +4,7 @@
   with the project's migrations of the journal app (and what it depends on), with the
   environment a child process needs to run Django against it (and psql, through
   PGPASSWORD, never on a command line).
-- ``generate_trades``: N trades in the trade record format (journal.write.records.FIELDS) as a
+- ``generate_trades``: N trades in the trade record format (journal.domain.trade_record.FIELDS) as a
   CSV file, written with csv.writer from precomputed pools, a few seconds a million.
 - ``timed`` / ``run_child``: run a command or a ``--child`` of a bench module and time it.
 No Django import here: the parent never configures Django, its children do.
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# The record format's columns, in order (journal.write.records imports no Django).
-from journal.write.records import FIELDS
+# The record format's columns, in order (journal.domain.trade_record imports no Django).
+from journal.domain.trade_record import FIELDS
 
 REPO = Path(__file__).resolve().parents[1]
 PSQL = shutil.which("psql") or "/usr/bin/psql"
@@ -395,7 +395,7 @@ def generate_trades(
 
     Mixed symbols, strategies and accounts; 95 % closed with exit price and P&L (a small
     positive edge with noise, so the equity curve has drawdowns); small JSON votes and
-    signals. Every row passes journal.write.records.parse_record. Deterministic for a seed.
+    signals. Every row passes journal.domain.trade_record.parse_record. Deterministic for a seed.
 
     Built for speed: times come from precomputed day and clock strings (a datetime
     and isoformat per row would be most of the cost), the JSON cells are quoted once by

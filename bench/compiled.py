@@ -3,8 +3,8 @@
 The race's model (bench.common.train_model: XGBoost, 120 trees, depth 5, 8 features):
 
   in-process  the project's own predictors, one thread, no HTTP: XGBoost
-              ``inplace_predict`` (models_registry.loaders) and the compiled library
-              (models_registry.native), alternating in --rounds rounds; per call, p50
+              ``inplace_predict`` (models_registry.artifacts.loaders) and the compiled library
+              (models_registry.artifacts.native), alternating in --rounds rounds; per call, p50
               and p99 of a single row, and rows/s of 1,000-row batches
   API         one throwaway PostgreSQL and Redis, the model registered and compiled by
               the operator's commands (register_model, compile_model), and two gunicorn
@@ -79,7 +79,7 @@ def in_process_round(predictors: dict, *, calls: int, seed: int) -> dict[str, di
 
 def build_predictors(artifact: Path) -> tuple[dict, float, float]:
     """The booster, the compiled library, the compile's seconds and its max difference."""
-    from models_registry import loaders, native
+    from models_registry.artifacts import loaders, native
 
     booster = loaders.load("xgboost", artifact.read_bytes(), threads=1)
     library = native.compile_library("xgboost", booster)

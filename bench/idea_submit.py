@@ -9,7 +9,7 @@ and from indexes; the P&L before today is kept for a minute.
 For each database (plain PostgreSQL; a native TimescaleDB when one is installed, e.g.
 TEST_PG_BINDIR=/opt/tsdb/usr/lib/postgresql/15/bin or --timescale-bindir) and each size,
 a throwaway cluster is migrated, trades spread over a year are COPY'd in (5 % open;
-bench.admin's generator), the daily summary compacted or the aggregate refreshed, and
+bench.admin_pages's generator), the daily summary compacted or the aggregate refreshed, and
 a child process (DEBUG off, the app's connection settings: JIT off) times, median of
 --repeat each:
 
@@ -40,8 +40,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench import admin as admin_bench
-from bench.admin import load as load_trades
+from bench import admin_pages as admin_bench
+from bench.admin_pages import load as load_trades
 
 REPO = Path(__file__).resolve().parents[1]
 PLAIN_BINDIR = Path("/usr/lib/postgresql/15/bin")
@@ -159,7 +159,7 @@ def timescale_bindir(given: str | None) -> Path | None:
 
 
 class Cluster(admin_bench.Cluster):
-    """bench.admin's throwaway cluster, on the given binaries, TimescaleDB preloaded when
+    """bench.admin_pages's throwaway cluster, on the given binaries, TimescaleDB preloaded when
     they have it; its sessions run as the application's (JIT off)."""
 
     def __init__(self, bindir: Path, timescale: bool):
@@ -174,7 +174,7 @@ class Cluster(admin_bench.Cluster):
         continuous aggregate refreshed."""
         with self.connect(rows) as conn, conn.cursor() as cursor:
             if self.timescale:
-                # bench.admin.load refreshed the aggregates; the same count as before.
+                # bench.admin_pages.load refreshed the aggregates; the same count as before.
                 cursor.execute("SELECT count(*) FROM journal_daily_pnl")
                 return f"{cursor.fetchone()[0]:,} aggregate rows"
         subprocess.run(

@@ -73,8 +73,8 @@ def bulk_child(path: Path, limit: int, batch_size: int) -> dict:
     django.setup()
     from django.db import transaction
 
+    from journal.domain.trade_record import parse_record
     from journal.models import Trade, TradeStatus
-    from journal.write.records import parse_record
 
     started = time.perf_counter()
     created = 0

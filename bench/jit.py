@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import admin as admin_bench
+from bench import admin_pages as admin_bench
 from bench.idea_submit import PLAIN_BINDIR, Cluster, timescale_bindir
 
 REPO = Path(__file__).resolve().parents[1]

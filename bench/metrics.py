@@ -126,8 +126,8 @@ def child(repeats: int) -> dict:
 
     django.setup()
     from journal.analytics.metrics import report, report_for
-    from journal.filters import MetricsFilter
     from journal.models import Trade
+    from journal.query_filters import MetricsFilter
 
     def served():
         filterset = MetricsFilter({}, queryset=Trade.objects.all())

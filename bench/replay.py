@@ -34,7 +34,7 @@ REPLAYED = re.compile(r"replayed (\d+) spooled trade\(s\).*: (\d+) created")
 def spool_trades(csv_path: Path, spool_dir: Path, batch: int = 1000) -> int:
     """Spool the file's trades as the API does: parse_record, then Spool.append of
     each batch's records in their JSON form."""
-    from journal.write.records import parse_record
+    from journal.domain.trade_record import parse_record
     from journal.write.spool import Spool
 
     spool = Spool(spool_dir)

@@ -15,8 +15,8 @@ from backoffice.core.api.permissions import access, scope
 from backoffice.core.api.serializers import StrictSerializer
 from desk.models import Action, Decision, Direction, IdeaStatus, Strategy, TradeIdea
 from desk.services import idea_submit
-from journal.filters import SymbolFilter, UtcDateTimeFilter
-from journal.write.records import SYMBOL
+from journal.domain.trade_record import SYMBOL
+from journal.query_filters import SymbolFilter, UtcDateTimeFilter
 
 PRICE = {"max_digits": 20, "decimal_places": 8}
 TICK = Decimal("0.00000001")

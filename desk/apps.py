@@ -9,7 +9,7 @@ class DeskConfig(AppConfig):
     verbose_name = "Desk"
 
     def ready(self):
-        from backoffice.core import prometheus
+        from backoffice.core.ops import prometheus
 
         prometheus.register_gauge(
             "desk_approval_queue_ideas",

@@ -20,7 +20,7 @@ from unittest import mock
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from backoffice.core.logconf import quieter
+from backoffice.core.ops.logconf import quieter
 from desk.models import (
     AccountSnapshot,
     CalendarEvent,

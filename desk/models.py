@@ -48,7 +48,7 @@ class Action(models.TextChoices):
 class Strategy(models.Model):
     """A trading strategy: where and when it may trade, and its own caps. Each JSON
     field is validated against its schema (desk/schemas.py); the admin edits them with
-    widgets (desk/forms.py), never as JSON."""
+    widgets (desk/admin/forms.py), never as JSON."""
 
     name = models.CharField(max_length=64, unique=True)
     is_active = models.BooleanField("active", default=True)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from backoffice.core.cache_guard import cache_delete, cache_get, cache_set
 from backoffice.core.errors import DomainError
-from backoffice.core.prometheus import observe_verdict
+from backoffice.core.ops.prometheus import observe_verdict
 from desk.gate import APPROVAL, Observations, Verdict, judge
 from desk.gate_table import gate_rows
 from desk.limits import limit_label
@@ -427,7 +427,7 @@ def idea_submit(
     """Store a new idea and put it through the gate; the verdict's transition and its
     Decision are written in the same transaction. An idea without a lot size that the
     gate sized with the default lot is stored with it."""
-    from desk.chain import cited_confidence
+    from desk.selectors import cited_confidence
     from journal import instruments
 
     idea.status = IdeaStatus.WAITING

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from celery import shared_task
 from django.utils import timezone
 
-from backoffice.celery import app
 from desk.services import pnl_history
 
 
-@app.task(name="desk.refresh_pnl_history", ignore_result=True)
+@shared_task(name="desk.refresh_pnl_history", ignore_result=True)
 def refresh_pnl_history() -> list[str]:
     """Read the P&L before today again for the risk gate (every half minute), so that a
     submitted idea finds it in the cache."""

@@ -27,17 +27,17 @@ from backoffice.core.api.permissions import scope
 from backoffice.core.db.routers import reads_from_replica
 from backoffice.core.errors import DomainError
 from journal.analytics import metrics
-from journal.filters import MetricsFilter, TradeFilter
+from journal.domain.trade_record import FIELDS, SIDES, SPEC, Field
 from journal.models import Trade
+from journal.query_filters import MetricsFilter, TradeFilter
 from journal.write.capture import record_trades
-from journal.write.records import FIELDS, SIDES, SPEC, Field
 
 logger = logging.getLogger(__name__)
 
 
 def _documented(spec: Field) -> serializers.Field:
     """The DRF field that documents one field of the format in the schema (the view
-    validates with journal.write.records.parse_record, not with this)."""
+    validates with journal.domain.trade_record.parse_record, not with this)."""
     optional = {} if spec.required else {"required": False}
     if spec.kind in ("text", "symbol", "model_version"):
         field = serializers.CharField(

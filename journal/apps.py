@@ -10,7 +10,7 @@ class JournalConfig(AppConfig):
     verbose_name = "Trade journal"
 
     def ready(self):
-        from backoffice.core import health, prometheus
+        from backoffice.core.ops import health, prometheus
 
         health.register_check("spool", check_spool)
         prometheus.register_gauge(
@@ -46,7 +46,7 @@ def check_spool() -> dict:
     A backlog is not a failure: the trades are safe on disk and the periodic replay
     (journal.tasks) drains it within seconds of the database answering.
     """
-    from backoffice.core.health import CheckFailed
+    from backoffice.core.ops.health import CheckFailed
     from journal.write.capture import get_spool
     from journal.write.spool import SpoolError
 

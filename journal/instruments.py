@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import DatabaseError
 
-from backoffice.core.db.errors import is_database_outage
+from backoffice.core.db.outages import is_database_outage
 
 logger = logging.getLogger(__name__)
 

@@ -153,10 +153,13 @@ class TradeCheck(models.Model):
 
     @property
     def flagged(self) -> tuple[str, ...]:
-        """The flagged columns, in journal.write.checks.COLUMNS' order."""
-        from journal.write.checks import COLUMNS
-
-        return tuple(column for column in COLUMNS if getattr(self, column))
+        """The flagged columns: its boolean fields that are set, in their order (the
+        order of journal.write.checks.FLAGS)."""
+        return tuple(
+            field.name
+            for field in self._meta.concrete_fields
+            if isinstance(field, models.BooleanField) and getattr(self, field.attname)
+        )
 
 
 class OpenTrade(models.Model):
@@ -386,7 +389,7 @@ class Instrument(models.Model):
     def clean(self):
         from django.core.exceptions import ValidationError
 
-        from journal.write.records import SYMBOL
+        from journal.domain.trade_record import SYMBOL
 
         errors = {}
         self.symbol = (self.symbol or "").strip().upper()

@@ -1,4 +1,4 @@
-"""The journal's part of the project-wide operations (backoffice.core.app_hooks)."""
+"""The journal's part of the project-wide operations (backoffice.core.ops.app_hooks)."""
 
 from __future__ import annotations
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from backoffice.core import extensions
 from backoffice.core.cache_guard import cache_delete, cache_get, cache_set
 from backoffice.core.text import plain_digits as _plain_digits
-from journal.models import ReviewChange, Trade, TradeCheck, TradeReview
+from journal.models import ReviewChange, Trade, TradeCheck, TradeReview, TradeStatus
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ DISTINCT_CACHE_SECONDS = 60
 
 # TimescaleDB's approximate_row_count() reckons a compressed chunk at about a thousand
 # rows for each of its compressed rows (18,081 for 240 trades; "about 960,842 trades"
-# for 10,000 in bench/admin.py): a compressed chunk counts the rows its compression
+# for 10,000 in bench/admin_pages.py): a compressed chunk counts the rows its compression
 # recorded, plus what was inserted since (the chunk's own table), the others their
 # estimate.
 _TIMESCALE_COUNT_SQL = """
@@ -139,8 +141,8 @@ def _distinct_values(field: str) -> list[str]:
     from journal.analytics import aggregates, sources
 
     if sources.timescale():
+        from journal.analytics.aggregates import CAGG_VIEWS
         from journal.models import OpenTrade
-        from journal.timescale import CAGG_VIEWS
 
         view = CAGG_VIEWS[aggregates.grain_for((field,))]
         sql = f"""
@@ -290,12 +292,25 @@ def trade_desk_links(*, trade: Trade) -> dict[str, list[Any]]:
     return found
 
 
-def _recorded_prediction(prediction_id: str):
-    if not apps.is_installed("serving"):
-        return None
-    from serving.live.record_reads import prediction_find
+def closed_idea_trades(*, since: datetime, until: datetime, limit: int) -> list[tuple]:
+    """The newest ``limit`` trades closed in [since, until) that name the idea behind
+    them: (idea_id, side, entry_price, exit_price, stop_loss, pnl) each (serving's live
+    figures of the versions whose predictions made those ideas)."""
+    return list(
+        Trade.objects.filter(
+            status=TradeStatus.CLOSED,
+            closed_at__gte=since,
+            closed_at__lt=until,
+            idea_id__isnull=False,
+        )
+        .order_by("-closed_at")
+        .values_list("idea_id", "side", "entry_price", "exit_price", "stop_loss", "pnl")[:limit]
+    )
 
-    return prediction_find(prediction_id=prediction_id)
+
+def _recorded_prediction(prediction_id: str):
+    """As serving recorded it (backoffice.core.extensions); None without serving."""
+    return extensions.find_prediction(prediction_id)
 
 
 def review_history(*, trade: Trade) -> QuerySet[ReviewChange]:

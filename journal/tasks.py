@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from backoffice.celery import app
+from celery import shared_task
+
 from journal.analytics import summary
 from journal.write.replay import spool_drain
 
 logger = logging.getLogger(__name__)
 
 
-@app.task(name="journal.drain_spool", ignore_result=True)
+@shared_task(name="journal.drain_spool", ignore_result=True)
 def drain_spool() -> dict | None:
     """Replay the spool when it holds trades and the database answers (every few
     seconds): spooled trades reach the database without an operator."""
@@ -19,7 +20,7 @@ def drain_spool() -> dict | None:
     return None if outcome is None else outcome.summary()
 
 
-@app.task(name="journal.compact_trade_summary", ignore_result=True)
+@shared_task(name="journal.compact_trade_summary", ignore_result=True)
 def compact_trade_summary() -> tuple[int, int]:
     """Fold the daily summary's rows of past days (hourly)."""
     return summary.compact()

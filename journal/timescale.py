@@ -14,8 +14,6 @@ from journal.analytics import aggregates
 
 logger = logging.getLogger(__name__)
 
-DAILY_PNL_VIEW = "journal_daily_pnl"
-
 # The trade's unique key (trade_id, executed_at) must be in segmentby/orderby, so that
 # ON CONFLICT checks on compressed chunks stay cheap (TimescaleDB warns otherwise).
 COMPRESSION_SQL = """
@@ -33,10 +31,8 @@ COMPRESSION_SQL = """
 # day it closed, so the closing day is a grouping column of its own, and a read folds
 # the rows of each closed_day. materialized_only = false adds the trades not yet
 # materialized, so a view is never behind the table for new days.
-CAGG_VIEWS = {
-    grain: DAILY_PNL_VIEW if grain == "key" else f"{DAILY_PNL_VIEW}_{grain}"
-    for grain in aggregates.GRAINS
-}
+DAILY_PNL_VIEW = aggregates.DAILY_PNL_VIEW
+CAGG_VIEWS = aggregates.CAGG_VIEWS
 CAGG_SQL = {grain: aggregates.cagg_sql(view, grain) for grain, view in CAGG_VIEWS.items()}
 # Reads take one closing day or a range of them (the risk gate: today's, on every idea).
 CAGG_INDEX_SQL = {

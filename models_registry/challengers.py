@@ -1,7 +1,7 @@
 """Champion and challenger: a second version beside an alias's own.
 
 An alias's version is its champion. A challenger (ModelAlias.challenger) runs beside it
-in one of two modes (serving.live.challengers does the serving):
+in one of two modes (serving.live.challenger_routing does the serving):
 
   shadow   it scores the rows of the alias's recorded requests off the request path;
            the answer is the champion's, unchanged, and the challenger's scores are
@@ -31,6 +31,7 @@ import math
 from django.conf import settings
 from django.db import transaction
 
+from models_registry.errors import AliasMovedMeanwhile, AwaitsSecondPerson, NotFound, RegistryError
 from models_registry.models import (
     AliasMove,
     ChallengerChange,
@@ -40,10 +41,6 @@ from models_registry.models import (
     RegisteredModel,
 )
 from models_registry.services import (
-    AliasMovedMeanwhile,
-    AwaitsSecondPerson,
-    NotFound,
-    RegistryError,
     _alias_compare_and_set,
     _check_alias_name,
     _clean_reason,

@@ -3,7 +3,7 @@
 A compiled library is native code that every worker maps into its memory, so only an
 operator at the shell compiles (``manage.py compile_model``, or ``register_model
 --compile``), and the library is built here, by this process, from the version's
-artifact after its hash is checked (models_registry.native): never taken from a file
+artifact after its hash is checked (models_registry.artifacts.native): never taken from a file
 someone hands in. It is stored in the artifact store by content hash, and the version
 records its path, SHA-256, size, toolchain, agreement with the booster, who compiled it
 and when. Serving loads it only after checking that size and hash again, and only on
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from models_registry import artifacts, loaders, native
+from models_registry.artifacts import loaders, native, storage
+from models_registry.errors import RegistryError
 from models_registry.models import ModelVersion
-from models_registry.services import RegistryError, predictor_load
+from models_registry.services import predictor_load
 from models_registry.signals import versions_changed
 
 logger = logging.getLogger(__name__)
@@ -101,9 +102,9 @@ def version_compile(
             pickle_trusted=False,
         )
         library = native.compile_library(version.framework, booster, jobs=jobs)
-    except (artifacts.ArtifactError, loaders.LoadError, native.CompileError) as exc:
+    except (storage.ArtifactError, loaders.LoadError, native.CompileError) as exc:
         raise CompileRefused(f"{version} was not compiled: {exc}", field="version") from None
-    stored = artifacts.store_chunks([library.data], extension=native.EXTENSION)
+    stored = storage.store_chunks([library.data], extension=native.EXTENSION)
     with transaction.atomic():
         # Two operators compiling one version at once: the second waits here and is
         # refused (or, with force, replaces the first's record with its own).
@@ -175,12 +176,12 @@ def compiled_predictor_load(
 ) -> native.CompiledPredictor:
     """Load a version's compiled library: from the artifact root, its hash checked first.
 
-    Raises artifacts.ArtifactError (missing, outside the root, changed since it was
+    Raises storage.ArtifactError (missing, outside the root, changed since it was
     compiled) or native.CompileError (another platform or tl2cgen, or it does not load);
     the caller serves the booster instead.
     """
     native.check_loadable(dict(record.toolchain))
-    data = artifacts.read_verified(record.path, sha256=record.sha256, size=record.size)
+    data = storage.read_verified(record.path, sha256=record.sha256, size=record.size)
     return native.CompiledPredictor(
         data,
         framework=framework,

@@ -8,10 +8,10 @@ back: the model's page shows the history, "Roll back production to v2" and "Move
 alias" to version 2 show the feature-schema diff and the AUC drop.
 """
 
-from models_registry import native
+from models_registry.artifacts import native
+from models_registry.artifacts.neural import lstm_onnx
 from models_registry.compiling import CompileRefused, operator_identity, version_compile
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
-from models_registry.neural import lstm_onnx
 from models_registry.services import alias_move, alias_rollback, model_register
 from models_registry.training import SYNTHETIC_FEATURES, model_train
 

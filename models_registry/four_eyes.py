@@ -16,14 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from models_registry.challengers import challenger_promote
+from models_registry.errors import AliasMovedMeanwhile, AwaitsSecondPerson, RegistryError
 from models_registry.models import AliasMove, BreakingMoveRequest, ModelVersion
-from models_registry.services import (
-    AliasMovedMeanwhile,
-    AwaitsSecondPerson,
-    RegistryError,
-    alias_move,
-    alias_rollback,
-)
+from models_registry.services import alias_move, alias_rollback
 
 MOVE_PERMISSION = "models_registry.change_modelalias"
 Status = BreakingMoveRequest.Status

@@ -38,7 +38,7 @@ class OutputKind(models.TextChoices):
 
 class PositiveClass(models.TextChoices):
     """What a classifier's probability is the probability of, for the desk: a trade
-    idea's confidence is the probability that its direction wins (desk.chain)."""
+    idea's confidence is the probability that its direction wins (desk.selectors)."""
 
     WIN = "win", "The trade it scores wins (either direction)"
     UP = "up", "The price goes up (a short's confidence is the complement)"
@@ -181,7 +181,7 @@ class ModelAlias(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # A challenger beside the alias's version (its champion), serving.live.challengers: in
+    # A challenger beside the alias's version (its champion), serving.live.challenger_routing: in
     # shadow mode it scores the same rows off the request path, recorded and never
     # answering; in canary mode it answers challenger_share of the requests, chosen by a
     # stable hash of the caller's routing key.

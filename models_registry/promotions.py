@@ -3,7 +3,7 @@
 Pure functions, no Django import. A schema is the registry's ordered list of
 ``{"name", "type"}``; metrics are a version's JSON object. ``breaks_clients`` says which
 changes make a request that the old version accepted fail, or mean something else, on
-the new one. What the predict endpoint accepts (serving.predict.inputs) decides that:
+the new one. What the predict endpoint accepts (serving.inputs) decides that:
 
 - ``instances`` rows must carry every feature of the schema and no other, so a
   removed feature (clients still send it) and an added one (clients do not send it)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Count, Max, Prefetch, QuerySet
 
+from models_registry.errors import NotFound
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
-from models_registry.services import NotFound
 
 DEFAULT_ALIAS = "production"
 

@@ -8,7 +8,7 @@ step leaves no row behind (at most an unreferenced, content-addressed file).
 Pickles (joblib) run code when they are loaded: they are refused before loading unless
 an operator at the shell says ``--trust-pickle``, which is recorded on the version; no
 other pickle is ever loaded, at registration or when serving. scikit-learn models come
-as skops files instead, which load no code (models_registry.loaders.SkopsPredictor).
+as skops files instead, which load no code (models_registry.artifacts.loaders.SkopsPredictor).
 """
 
 from __future__ import annotations
@@ -27,8 +27,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from backoffice.core.errors import DomainError
-from models_registry import artifacts, loaders, profiles, promotions
+from models_registry import profiles, promotions
+from models_registry.artifacts import loaders, storage
+from models_registry.errors import (
+    AliasMovedMeanwhile,
+    AwaitsSecondPerson,
+    BreakingMove,
+    DuplicateVersion,
+    NotFound,
+    RegistryError,
+)
 from models_registry.models import (
     AliasMove,
     Framework,
@@ -50,70 +58,6 @@ NUMBERING_ATTEMPTS = 5
 REASON_MAX = 300
 # "Whatever the alias points at now": alias_move checks nothing about the current version.
 ANY_CURRENT = object()
-
-
-class RegistryError(DomainError):
-    """A registry request cannot be carried out; ``field`` names the input at fault."""
-
-
-class NotFound(RegistryError):
-    """No such model, version or alias (the API answers 404)."""
-
-    status = 404
-    code = "not_found"
-
-
-class BreakingMove(RegistryError):
-    """The move would break clients of the alias and was not confirmed with a reason.
-
-    ``reasons`` name each breaking change (models_registry.promotions.breaks_clients);
-    the error body lists each under ``confirm_breaking``.
-    """
-
-    status = 409
-    code = "breaking_change"
-
-    def __init__(self, message: str, *, reasons: list[str]):
-        super().__init__(
-            message,
-            field="confirm_breaking",
-            errors=[{"field": "confirm_breaking", "message": reason} for reason in reasons],
-        )
-        self.reasons = reasons
-
-
-class AliasMovedMeanwhile(RegistryError):
-    """The alias moved (or its challenger changed) after the mover looked at it: what
-    they confirmed is stale, and nothing was changed."""
-
-    status = 409
-    code = "conflict"
-
-
-class AwaitsSecondPerson(RegistryError):
-    """Four eyes (settings.FOUR_EYES): a person confirmed a breaking move; it waits for
-    a second person (models_registry.four_eyes.breaking_move_request keeps it), and the
-    alias stays where it is. ``kind`` and ``params`` say how to make it again."""
-
-    status = 202
-    code = "awaits_second_person"
-
-    def __init__(self, message, *, model, alias, to_version, reason, breaking, params):
-        super().__init__(message, field="confirm_breaking")
-        self.kind = "move"
-        self.model, self.alias, self.to_version = model, alias, to_version
-        self.reason, self.breaking, self.params = reason, breaking, dict(params)
-
-
-class DuplicateVersion(RegistryError):
-    """The model already has a version with exactly these bytes (``existing``)."""
-
-    status = 409
-    code = "conflict"
-
-    def __init__(self, message: str, *, existing: ModelVersion):
-        super().__init__(message, field="file")
-        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -309,7 +253,7 @@ def model_register(
         raise RegistryError(f"{filename}: {unsafe}; rename it in the model", field="file")
     schema = _feature_schema(info, given)
     profile = _profile(reference, [f["name"] for f in schema], reference_source)
-    stored = artifacts.store_chunks([data], extension=loaders.extension_for(framework, filename))
+    stored = storage.store_chunks([data], extension=loaders.extension_for(framework, filename))
     window = training_window or TrainingWindow(None, None)
     version = _create_version(
         name=name,
@@ -733,7 +677,7 @@ def predictor_load(
     """Load a registered version: from the artifact root, with its hash checked first.
 
     ``pickle_trusted`` is the version's ``pickle_trusted``: a joblib version without it
-    is refused before its file is even read. Raises artifacts.ArtifactError (missing,
+    is refused before its file is even read. Raises storage.ArtifactError (missing,
     outside the root, changed) or loaders.LoadError (the bytes do not load, an untrusted
     pickle); the caller keeps serving other models.
     """
@@ -742,5 +686,5 @@ def predictor_load(
             "a joblib (pickle) file runs code when it is loaded, and no operator trusted "
             "this one (manage.py register_model --trust-pickle): never loaded"
         )
-    data = artifacts.read_verified(artifact_path, sha256=sha256, size=size)
+    data = storage.read_verified(artifact_path, sha256=sha256, size=size)
     return loaders.load(framework, data, threads=threads, pickle_trusted=pickle_trusted)

@@ -18,8 +18,9 @@ import numpy as np
 from django.apps import apps
 from django.db import DatabaseError
 
+from models_registry.errors import RegistryError
 from models_registry.models import ModelVersion, Task
-from models_registry.services import RegistryError, TrainingWindow, model_register_file
+from models_registry.services import TrainingWindow, model_register_file
 
 logger = logging.getLogger(__name__)
 

@@ -125,7 +125,7 @@ class PredictionRecordAdmin(ReadOnlyAdmin):
     def ideas(self, obj):
         if not apps.is_installed("desk"):
             return "—"
-        from desk.chain import ideas_of_record
+        from desk.selectors import ideas_of_record
 
         ideas = ideas_of_record(record_id=obj.id, rows=obj.rows)
         if not ideas:

@@ -35,7 +35,7 @@ from unittest import mock
 import numpy as np
 from django.utils import timezone
 
-from backoffice.core.logconf import quieter
+from backoffice.core.ops.logconf import quieter
 from desk.demo import TRADING_HOURS, MarketFeed, moment_in, trading_hours
 from desk.models import IdeaStatus, TradeIdea
 from desk.services import DeskError, forget_pnl_history, idea_submit
@@ -44,11 +44,11 @@ from journal.instruments import CATALOGUE
 from journal.write.capture import record_trades
 from models_registry.challengers import challenger_set
 from models_registry.demo import DEMO_NAME
+from models_registry.errors import RegistryError
 from models_registry.models import ChallengerMode, ModelAlias
-from models_registry.services import RegistryError
 from models_registry.training import SYNTHETIC_FEATURES, synthetic_dataset
 from serving.models import PredictionRecord
-from serving.predict import runtime
+from serving.predict.runtime import current
 from serving.predict.services import prediction_make
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ EXECUTED = {IdeaStatus.AUTO_EXECUTED, IdeaStatus.APPROVED}
 
 
 def seed(now: datetime | None = None) -> str:
+    rt = current()
     now = now or datetime.now(UTC)
     aliases = {
         alias.model.name: alias.version
@@ -78,8 +79,8 @@ def seed(now: datetime | None = None) -> str:
         return "kept the recorded predictions, ideas and trades"
     challenger = _challenger()
     feed = MarketFeed(now)
-    background, runtime.recorder.background = runtime.recorder.background, False
-    shadows, runtime.shadows.background = runtime.shadows.background, False
+    background, rt.recorder.background = rt.recorder.background, False
+    shadows, rt.shadows.background = rt.shadows.background, False
     # A line per prediction (and per trade) is the log of a served request; the demo's
     # loop logs its summary once instead (below).
     quiet = quieter("serving.predictions", "journal.write.capture")
@@ -104,14 +105,15 @@ def seed(now: datetime | None = None) -> str:
         lines = [loop.summary() for loop in loops]
     finally:
         quiet.__exit__(None, None, None)
-        runtime.recorder.background = background
-        runtime.shadows.background = shadows
+        rt.recorder.background = background
+        rt.shadows.background = shadows
     logger.info("demo predictions made", extra={"summary": lines})
     return "; ".join([*lines, challenger])
 
 
 def _challenger() -> str:
     """trade-outcome-xgboost's version 2 as the shadow challenger of its production."""
+    rt = current()
     alias = (
         ModelAlias.objects.filter(model__name=f"{DEMO_NAME}-xgboost", name="production")
         .select_related("model", "version")
@@ -136,7 +138,7 @@ def _challenger() -> str:
         )
     except RegistryError as exc:
         return f"no challenger: {exc}"
-    runtime.resolver.forget()  # this process serves the demo's predictions next
+    rt.resolver.forget()  # this process serves the demo's predictions next
     return f"{alias}: version {candidate.version} shadows version {alias.version.version}"
 
 
@@ -171,6 +173,7 @@ class _Loop:
     every model's, seed()) the ideas the engine proposes from them and their trades."""
 
     def __init__(self, name: str, version, *, drifted: bool, seed: int, now: datetime):
+        rt = current()
         self.name, self.version, self.drifted = name, version, drifted
         self.label = f"{name}@{version.version}"
         rows = synthetic_dataset(rows=PREDICTIONS, seed=100 + seed).x
@@ -191,8 +194,8 @@ class _Loop:
             )
             for moment, row in zip(self.moments, rows, strict=True)
         ]
-        self.shadowed = runtime.shadows.drain()
-        self.recorded = runtime.recorder.flush()
+        self.shadowed = rt.shadows.drain()
+        self.recorded = rt.recorder.flush()
         self.bars = journal_demo.hourly_bars(SYMBOL, now=now)
         self.ideas = self.created = 0
 
@@ -221,7 +224,7 @@ class _Loop:
             stop_loss=entry - sign * step,
             take_profit=journal_demo.on_tick(entry + sign * step * Decimal("2.5"), SYMBOL),
             lot_size=LOTS,
-            # No confidence of its own: the gate takes its prediction's (desk.chain).
+            # No confidence of its own: the gate takes its prediction's (desk.selectors).
             rationale=f"{self.name} gives this setup {probability:.0%} to win",
             model_version=self.label,
             prediction_id=answer.prediction_ids[0],

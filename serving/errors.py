@@ -18,14 +18,6 @@ class InvalidInput(ServingError):
     bad row and feature found."""
 
 
-class PayloadTooLarge(ServingError):
-    """The body is larger than SERVING_MAX_BODY_MB, or holds more values than the rows a
-    request may carry could (serving.predict.bounds) (413; the V2 routes read their own)."""
-
-    status = 413
-    code = "too_large"
-
-
 class ModelUnavailable(ServingError):
     """The model's artifact is missing, changed or does not load or predict (503).
 

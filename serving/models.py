@@ -58,7 +58,7 @@ class PredictionRecord(models.Model):
     username = models.CharField(max_length=150, blank=True, default="")
     # The sampling rate in force: the request stands for 1 / sample_rate requests.
     sample_rate = models.FloatField(default=1.0)
-    # With a challenger on the alias (serving.live.challengers): "champion" or "challenger"
+    # With a challenger on the alias (serving.live.challenger_routing): "champion" or "challenger"
     # for the version that answered; "shadow" for the other one's score of the same
     # rows, made off the request path, whose shadow_of is the answer's record.
     role = models.CharField(max_length=10, choices=RecordRole.choices, blank=True, default="")

@@ -1,4 +1,4 @@
-"""The serving app's part of the project-wide operations (backoffice.core.app_hooks)."""
+"""The serving app's part of the project-wide operations (backoffice.core.ops.app_hooks)."""
 
 from __future__ import annotations
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from backoffice.celery import app
+from celery import shared_task
+
 from serving.live.record_reads import records_prune
 
 
-@app.task(name="serving.prune_prediction_records", ignore_result=True)
+@shared_task(name="serving.prune_prediction_records", ignore_result=True)
 def prune_prediction_records() -> int:
     """Delete prediction records past SERVING_RECORD_RETENTION_DAYS (hourly) where no
     TimescaleDB retention policy drops their chunks."""

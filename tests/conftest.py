@@ -110,15 +110,15 @@ def _test_settings():
 
 @pytest.fixture(autouse=True, scope="session")
 def _records_written_by_the_tests():
-    """In-process tests write prediction records themselves (serving.predict.runtime.recorder.
-    flush(), on the test's own connection and transaction), so no writer thread holds a
+    """In-process tests write prediction records themselves (the runtime's recorder.flush(),
+    on the test's own connection and transaction), so no writer thread holds a
     second connection: the TimescaleDB tier has one, and a thread's commits would
     outlive the test's rollback. A test of the writer thread turns it on itself; the
     servers the live tests start run it as production does."""
-    from serving.predict import runtime
+    from serving.predict.runtime import current
 
-    runtime.recorder.background = False
-    runtime.shadows.background = False  # the same for the challengers' shadow scores
+    current().recorder.background = False
+    current().shadows.background = False  # the same for the challengers' shadow scores
 
 
 @pytest.fixture(autouse=True, scope="session")

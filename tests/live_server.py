@@ -89,7 +89,7 @@ class LiveServer(GunicornServer):
 
     def log_lines_once(self, ready, timeout: float = 10) -> list[dict]:
         """The JSON log lines once ``ready(lines)`` holds: a request's lines are written
-        after its answer has been sent (backoffice.core.middleware), so a test that has the
+        after its answer has been sent (backoffice.core.http.middleware), so a test that has the
         answer may read the log a moment before them."""
         import time
 

@@ -78,16 +78,21 @@ def secret(
     return None
 
 
+# django-environ reads the values (its true words, its int and list casts); what it
+# does not do is added here: a word that is neither true nor false, a number out of
+# bounds and a malformed one are refused with the variable's name, never read as False
+# or crash with a bare ValueError (a typo must not switch a safety off).
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "n"})
+
+
 def flag(name: str, default: bool = False) -> bool:
     """A boolean variable: 1/0, true/false, yes/no, on/off."""
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
         return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a boolean: use 1 or 0")
+    if raw not in environ.Env.BOOLEAN_TRUE_STRINGS and raw not in FALSE_WORDS:
+        raise ConfigError(f"{name}={raw!r} is not a boolean: use 1 or 0")
+    return _env.bool(name)
 
 
 def integer(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
@@ -96,7 +101,7 @@ def integer(name: str, default: int, *, minimum: int = 0, maximum: int | None = 
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = _env.int(name)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
     if value < minimum or (maximum is not None and value > maximum):
@@ -111,11 +116,11 @@ def number(name: str, default: float, *, minimum: float = 0.0) -> float:
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = _env.float(name)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={value} must be at least {minimum}")
+    if value != value or value < minimum:  # NaN is no number of seconds either
+        raise ConfigError(f"{name}={raw} must be at least {minimum}")
     return value
 
 
@@ -125,10 +130,9 @@ def text(name: str, default: str = "") -> str:
 
 def string_list(name: str, default: list[str] | None = None) -> list[str]:
     """A comma-separated list; empty items are dropped."""
-    raw = os.environ.get(name, "")
-    if not raw.strip():
+    if not os.environ.get(name, "").strip():
         return list(default or [])
-    return [item.strip() for item in raw.split(",") if item.strip()]
+    return [item.strip() for item in _env.list(name) if item.strip()]
 
 
 def path(name: str, default: Path) -> Path:

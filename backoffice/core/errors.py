@@ -43,6 +43,15 @@ class DomainError(Exception):
         return [item]
 
 
+class PayloadTooLarge(DomainError):
+    """The request body passes the endpoint's size limit (backoffice.core.api.parsers,
+    SERVING_MAX_BODY_MB on the protocols' routes), or holds more values than a request
+    may carry (serving.predict.bounds)."""
+
+    status = 413
+    code = "too_large"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

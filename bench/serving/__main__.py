@@ -114,7 +114,7 @@ def cluster_pid(cluster) -> int:
 
 def in_process(artifact: Path) -> dict[int, float]:
     """Rows per second of the project's predictor, one thread, no HTTP."""
-    from models_registry.loaders import load as load_predictor
+    from models_registry.artifacts.loaders import load as load_predictor
 
     predictor = load_predictor("xgboost", artifact.read_bytes(), threads=1)
     rng = np.random.default_rng(7)

@@ -23,12 +23,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from backoffice.core import formatting
+from backoffice.core import extensions, formatting
 from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.core.forms import plain_ids
-from desk.chain import idea_prediction, idea_trades
 from desk.gate_table import gate_rows
 from desk.models import Decision, IdeaStatus, RiskConfig, TradeIdea
+from desk.selectors import idea_prediction, idea_trades
 from desk.services import (
     DeskError,
     approval_review,
@@ -53,13 +53,11 @@ def prediction_html(idea: TradeIdea) -> str:
             "the retention, or not written while the database was down)</span>",
             idea.prediction_id,
         )
-    from serving.admin import record_link, version_link
-
     output = "—" if found.output is None else formatting.number(found.output, 4)
     return format_html(
         "{} by {}: {} at {}",
-        record_link(found.record, found.row),
-        version_link(found.record),
+        extensions.prediction_link(found.record, found.row),
+        extensions.version_link(found.record),
         output,
         formatting.when(found.record.requested_at),
     )

@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from backoffice.core import formatting
 from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.core.formatting import when
-from desk.forms import RiskConfigForm, StrategyForm
+from desk.admin.forms import RiskConfigForm, StrategyForm
 from desk.four_eyes import (
     PERMISSION,
     limit_change_confirm,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.utils.html import format_html, format_html_join
 
+from backoffice.core import extensions
 from journal.admin.support import admin_change_url, nearby_desk_links, review_of
 from journal.models import ReviewStatus, Trade
 from journal.selectors import trade_desk_links
@@ -65,14 +66,12 @@ def _prediction_step(idea, predictions: list) -> str:
             "(not recorded: left out by the sampling, past the retention, or not written "
             "while the database was down)",
         )
-    from serving.admin import record_link, version_link
-
     record = found.record
     output = "—" if found.output is None else f"{float(found.output):.4f}"
     return format_html(
         "{} by {}: {} at {} UTC",
-        record_link(record, found.row),
-        version_link(record),
+        extensions.prediction_link(record, found.row),
+        extensions.version_link(record),
         output,
         f"{record.requested_at:%Y-%m-%d %H:%M:%S}",
     )

@@ -1,6 +1,6 @@
 """The performance dashboard page: /admin/journal/trade/dashboard/ (TradeAdmin.get_urls).
 
-The figures come from journal.analytics.dashboard (the journal's report for a period
+The figures come from journal.admin.dashboard_figures (the journal's report for a period
 and filters); this module writes them as a trader reads them: money with its sign and
 currency, rates in per cent, R-multiples with an R, the drawdown as a fall (negative),
 durations in hours and minutes. The charts are drawn in the browser by
@@ -18,8 +18,8 @@ from django.template.response import TemplateResponse
 
 from backoffice.core import formatting
 from backoffice.core.db.routers import reads_from_replica
+from journal.admin.dashboard_figures import DEFAULT_PERIOD, DashboardForm, dashboard_figures
 from journal.analytics import charts
-from journal.analytics.dashboard import DEFAULT_PERIOD, DashboardForm, dashboard_figures
 
 
 def sign(value) -> str:

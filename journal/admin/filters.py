@@ -14,6 +14,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Q
 from django.utils import timezone
 
+from journal.domain.trade_record import EARLIEST_YEAR, LATEST_YEAR
 from journal.models import ReviewStatus
 from journal.reviews import GRADES
 from journal.selectors import (
@@ -22,7 +23,6 @@ from journal.selectors import (
     trades_checked,
     trades_tagged,
 )
-from journal.write.records import EARLIEST_YEAR, LATEST_YEAR
 
 NONE = "__none__"  # the choice value of an empty strategy or account
 

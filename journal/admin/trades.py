@@ -47,6 +47,7 @@ from journal.admin.support import (
 )
 from journal.admin.views import BULK_LIMIT
 from journal.display import currency_of, pnl_class, pnl_text, price_text, quantity_text
+from journal.domain.trade_record import FIELDS, JSON_FIELDS
 from journal.models import ReviewChange, ReviewStatus, Trade, TradeReview
 from journal.reviews import ReviewRejected, trade_review
 from journal.selectors import (
@@ -54,7 +55,6 @@ from journal.selectors import (
     review_history,
     trade_search,
 )
-from journal.write.records import FIELDS, JSON_FIELDS
 
 # The trade's execution data, every field of the format but the ones shown formatted
 # (the JSON blocks, the model version as a link); read-only for everybody.

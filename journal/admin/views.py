@@ -105,7 +105,7 @@ def export_view(request, model_admin):
 
 def csv_response(queryset, filename: str) -> StreamingHttpResponse:
     """The trades of ``queryset`` as a streamed CSV download: the record format, then
-    the review columns (journal.write.records.REVIEW_COLUMNS)."""
+    the review columns (journal.domain.trade_record.REVIEW_COLUMNS)."""
     response = StreamingHttpResponse(
         review_csv_lines(queryset), content_type="text/csv; charset=utf-8"
     )

@@ -202,6 +202,14 @@ def grouping_sets_sql(source: str, where: str = "TRUE") -> str:
     """  # noqa: S608 - fixed names
 
 
+# The continuous aggregate of each grain on TimescaleDB (journal.timescale creates them;
+# the reads here and in journal.selectors read them by these names).
+DAILY_PNL_VIEW = "journal_daily_pnl"
+CAGG_VIEWS = {
+    grain: DAILY_PNL_VIEW if grain == "key" else f"{DAILY_PNL_VIEW}_{grain}" for grain in GRAINS
+}
+
+
 def cagg_sql(view: str, grain: str) -> str:
     """The continuous aggregate of one grain. It must bucket on the hypertable's time
     column (executed_at); the rows are read by closed_day, so a read folds the rows of

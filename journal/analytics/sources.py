@@ -58,7 +58,7 @@ def read(
     grain = aggregates.grain_for((*where.dimensions, *(d for d in by if d != "closed_day")))
     conditions, params = [], []
     if timescale():
-        from journal.timescale import CAGG_VIEWS
+        from journal.analytics.aggregates import CAGG_VIEWS
 
         relation = CAGG_VIEWS[grain]
     else:

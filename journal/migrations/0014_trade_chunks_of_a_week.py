@@ -3,7 +3,7 @@ keep their span).
 
 A query on the hypertable without constant time bounds (the trade list's newest page, a
 lookup by id) plans every chunk: with a year of daily chunks the list's query spent 98 ms
-planning and 17 ms running (bench/admin.py, 10,000 trades). A year of a busy desk
+planning and 17 ms running (bench/admin_pages.py, 10,000 trades). A year of a busy desk
 (a million trades) is about 19,000 trades a week, far below the size where a chunk
 stops fitting in memory.
 

@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from backoffice.core.db.errors import is_database_outage
+from backoffice.core.db.outages import is_database_outage
 from backoffice.core.errors import DomainError, Unavailable
 from journal import instruments
+from journal.domain.trade_record import RecordError, TradeRecord, parse_record
 from journal.write import checks, storage
-from journal.write.records import RecordError, TradeRecord, parse_record
 from journal.write.spool import Spool, SpoolError
 
 logger = logging.getLogger(__name__)

@@ -28,6 +28,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from backoffice.core.formatting import CURRENCY_DECIMALS
+from journal.models import TradeCheck
 
 # A P&L may differ from the prices' by this share of the gross amount (a broker's
 # rounding of a converted amount) or by one minor unit of the currency, the larger.
@@ -234,8 +235,6 @@ def record_orm(trades: Iterable[Any], instrument_for, *, model=None) -> int:
     from django.utils import timezone
 
     if model is None:
-        from journal.models import TradeCheck
-
         model = TradeCheck
     flagged = {}
     for trade in trades:

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from backoffice.core.formatting import CURRENCY_DECIMALS, significant_decimals, step_decimals
 from journal import instruments
-from journal.write.records import FIELDS, REVIEW_COLUMNS, TEXT_FIELDS, spreadsheet_text
+from journal.domain.trade_record import FIELDS, REVIEW_COLUMNS, TEXT_FIELDS, spreadsheet_text
 
 FORMATS = ("csv", "jsonl")
 PRICE_FIELDS = frozenset({"entry_price", "exit_price", "stop_loss"})

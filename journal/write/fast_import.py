@@ -37,9 +37,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from journal import instruments
-from journal.write import storage
-from journal.write.capture import latest_trade_time
-from journal.write.records import (
+from journal.domain.trade_record import (
     FIELDS,
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
@@ -48,6 +46,8 @@ from journal.write.records import (
     SPEC,
     header_problem,
 )
+from journal.write import storage
+from journal.write.capture import latest_trade_time
 from journal.write.storage import COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ BATCH_ROWS = 10_000
 _TEXT = r"^[!-~]([ -~]*[!-~])?$"  # printable ASCII, no blank at either end
 _SYMBOL = r"^[A-Z0-9][A-Z0-9._/:=^-]*$"
 _ID = r"^[1-9][0-9]{0,18}$"
-_ESCAPED = r"^''[=+@''-]"  # journal.write.records.spreadsheet_text's apostrophe
+_ESCAPED = r"^''[=+@''-]"  # journal.domain.trade_record.spreadsheet_text's apostrophe
 _UNSIGNED = r"^[0-9]+(\.[0-9]+)?$"
 _SIGNED = r"^-?[0-9]+(\.[0-9]+)?$"
 _CONFIDENCE = r"^(0(\.[0-9]+)?|1(\.0+)?)$"
@@ -115,7 +115,7 @@ def _decimal(column: str, pattern: str = _UNSIGNED) -> str:
     )
 
 
-# journal.write.records.storable_json's limits in jsonpath: a container nested deeper than
+# journal.domain.trade_record.storable_json's limits in jsonpath: a container nested deeper than
 # MAX_JSON_DEPTH (level 0 is the object itself), a number of more digits before the point.
 _TOO_DEEP = (
     f'strict $.**{{{MAX_JSON_DEPTH} to last}} ? (@.type() == "object" || @.type() == "array")'
@@ -142,7 +142,7 @@ def _json(column: str) -> str:
 _FUTURE = "%(latest)s::timestamptz"
 
 # Every rule of parse_record, in its strict form: one per field of the format (checked
-# below: a field added to journal.write.records.SPEC needs its rule here), then the
+# below: a field added to journal.domain.trade_record.SPEC needs its rule here), then the
 # rules between fields. A row passes when all are TRUE; NULL (an absent required value)
 # counts as failing.
 FIELD_RULES = {

@@ -21,14 +21,7 @@ from typing import IO
 from django.db import connection, transaction
 
 from journal import instruments
-from journal.write import fast_import, storage
-from journal.write.capture import (
-    UNKNOWN_IDEA,
-    latest_trade_time,
-    store_records,
-    unknown_idea_ids,
-)
-from journal.write.records import (
+from journal.domain.trade_record import (
     REVIEW_COLUMNS,
     TEXT_FIELDS,
     RecordError,
@@ -36,6 +29,13 @@ from journal.write.records import (
     from_spreadsheet_text,
     header_problem,
     parse_record,
+)
+from journal.write import fast_import, storage
+from journal.write.capture import (
+    UNKNOWN_IDEA,
+    latest_trade_time,
+    store_records,
+    unknown_idea_ids,
 )
 
 FORMATS = ("csv", "jsonl")
@@ -184,7 +184,7 @@ def validated_rows(
     idea_lines: dict[int, list[int]] | None = None,
 ) -> Iterator[tuple[int, TradeRecord | list[RowError]]]:
     """(line, record or its errors) for every row, every bad field of a row named at
-    once: the format's rules (journal.write.records.parse_record), a symbol that is no
+    once: the format's rules (journal.domain.trade_record.parse_record), a symbol that is no
     instrument (``known``: the instruments a symbol must be one of; None: any) and an
     ``idea_id`` of no trade idea. The ideas are looked up every LOOKUP_ROWS rows, unless
     ``idea_lines`` is given: then each idea named is noted there ({idea id: [line]})

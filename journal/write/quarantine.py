@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from journal.domain.trade_record import RecordError, parse_record, shown
 from journal.write.capture import (
     CaptureResult,
     TradesRejected,
@@ -28,7 +29,6 @@ from journal.write.capture import (
     store_records,
     validate_records,
 )
-from journal.write.records import RecordError, parse_record, shown
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from django.db import DatabaseError, connection
 
-from backoffice.core.db.errors import is_database_outage
+from backoffice.core.db.outages import is_database_outage
+from journal.domain.trade_record import RecordError, TradeRecord, parse_record
 from journal.write.capture import (
     CaptureResult,
     _discard_broken_connection,
@@ -25,7 +26,6 @@ from journal.write.capture import (
     reference_problems,
     store_records,
 )
-from journal.write.records import RecordError, TradeRecord, parse_record
 from journal.write.spool import Spool, SpooledLine
 
 logger = logging.getLogger(__name__)

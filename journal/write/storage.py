@@ -25,11 +25,11 @@ from django.db import connection
 from django.utils import timezone
 
 from journal import instruments
+from journal.domain.trade_record import FIELDS, JSON_FIELDS, TradeRecord
 from journal.models import Trade, TradeStatus
 from journal.write import checks
-from journal.write.records import FIELDS, JSON_FIELDS, TradeRecord
 
-# journal_trade's columns of the format (journal.write.records.FIELDS), then its own.
+# journal_trade's columns of the format (journal.domain.trade_record.FIELDS), then its own.
 COLUMNS = (*FIELDS, "status", "recorded_at")
 CLOSING = ("closed_at", "exit_price", "pnl", "fees")
 _values = attrgetter(*FIELDS)
@@ -155,7 +155,7 @@ COPY_THRESHOLD = 200  # rows from which the staged COPY beats one INSERT ... VAL
 
 def _json_text(value) -> str:
     # orjson: several times json.dumps's speed; the record rules keep every number within
-    # its range (journal.write.records.storable_json).
+    # its range (journal.domain.trade_record.storable_json).
     return orjson.dumps(value).decode()
 
 

@@ -7,7 +7,7 @@ BreakingMove) unless the operator adds ``--confirm-breaking`` and ``--reason``.
 
 from django.core.management.base import CommandError
 
-from models_registry.services import BreakingMove, RegistryError
+from models_registry.errors import BreakingMove, RegistryError
 
 
 def add_breaking_arguments(parser) -> None:

@@ -17,7 +17,7 @@ Promotion needs evidence (issue 27): the page says how many rows or trades back 
 figure, and how many live rows both versions scored; a promotion on fewer than
 MODEL_PROMOTION_MIN_ROWS needs a written reason, which the move keeps and the history
 shows. A rollback offered here says when it needs the confirmation of a breaking move
-(models_registry.admin_moves.rollback_offer).
+(models_registry.admin.moves.rollback_offer).
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from django.utils.safestring import mark_safe
 
 from backoffice.core.forms import PlainFloatField, PlainIntegerField
 from models_registry import promotions, selectors
-from models_registry.admin_moves import MOVE_PERMISSION, may_move_aliases, rollback_offer
+from models_registry.admin.forms import BREAKING_LABEL, REASON_HELP
+from models_registry.admin.moves import MOVE_PERMISSION, may_move_aliases, rollback_offer
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
-from models_registry.forms import BREAKING_LABEL, REASON_HELP
+from models_registry.errors import AliasMovedMeanwhile, AwaitsSecondPerson, RegistryError
 from models_registry.models import (
     ChallengerChange,
     ChallengerMode,
@@ -43,13 +44,8 @@ from models_registry.models import (
     ModelVersion,
     RegisteredModel,
 )
-from models_registry.services import (
-    REASON_MAX,
-    AliasMovedMeanwhile,
-    AwaitsSecondPerson,
-    RegistryError,
-)
-from serving.live.charts import calibration_svg
+from models_registry.services import REASON_MAX
+from serving.live.calibration_chart import calibration_svg
 from serving.live.comparison import compare, evidence_rows
 
 VIEW_PERMISSION = "models_registry.view_modelversion"
@@ -279,7 +275,7 @@ def compare_view(model_admin, request, alias_id):
         for side in ("champion", "challenger"):
             calib = getattr(comparison, side).calibration
             charts[side] = (
-                mark_safe(calibration_svg(calib))  # noqa: S308 - serving.live.charts escapes its text
+                mark_safe(calibration_svg(calib))  # noqa: S308 - serving.live.calibration_chart escapes its text
                 if calib is not None and calib.trades
                 else ""
             )

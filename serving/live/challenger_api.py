@@ -35,8 +35,9 @@ from backoffice.core.api.serializers import StrictSerializer
 from backoffice.core.text import plain_digits as _plain_digits
 from models_registry import selectors
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
+from models_registry.errors import AwaitsSecondPerson, NotFound
 from models_registry.models import ChallengerMode, ModelAlias, ModelVersion
-from models_registry.services import REASON_MAX, AwaitsSecondPerson, NotFound, alias_rollback
+from models_registry.services import REASON_MAX, alias_rollback
 from serving.errors import InvalidInput
 from serving.live.comparison import compare, evidence_rows
 from serving.live.figures_api import MAX_DAYS

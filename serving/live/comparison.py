@@ -1,5 +1,5 @@
-"""Champion and challenger side by side (serving.live.challengers): on the same live rows, and
-each by its own live figures (serving.live.figures).
+"""Champion and challenger side by side (serving.live.challenger_routing): on the same
+live rows, and each by its own live figures (serving.live.figures).
 
 The same rows: each answer recorded beside a challenger has a shadow record of the other
 version's scores of its rows (``shadow_of``). Over the period's pairs (at most

@@ -162,29 +162,13 @@ def live_trades(
     """The closed trades of the period that came from each version's predictions."""
     if not apps.is_installed("desk") or not versions:
         return {}
-    from desk.models import TradeIdea
-    from journal.models import Trade, TradeStatus
+    from desk.selectors import idea_sources
+    from journal.selectors import closed_idea_trades
 
     wanted = {v.pk for v in versions}
     by_label = {f"{v.model.name}@{v.version}": v.pk for v in versions}
-    trades = list(
-        Trade.objects.filter(
-            status=TradeStatus.CLOSED,
-            closed_at__gte=since,
-            closed_at__lt=until,
-            idea_id__isnull=False,
-        )
-        .order_by("-closed_at")
-        .values_list("idea_id", "side", "entry_price", "exit_price", "stop_loss", "pnl")[
-            :MAX_TRADES
-        ]
-    )
-    ideas = {
-        pk: (prediction_id, label)
-        for pk, prediction_id, label in TradeIdea.objects.filter(
-            pk__in={t[0] for t in trades}
-        ).values_list("pk", "prediction_id", "model_version")
-    }
+    trades = closed_idea_trades(since=since, until=until, limit=MAX_TRADES)
+    ideas = idea_sources(idea_ids={t[0] for t in trades})
     named = {pk: parse_prediction_id(pid) for pk, (pid, _) in ideas.items() if pid}
     records = _records(r[0] for r in named.values() if r is not None)
     out: dict[int, list[LiveTrade]] = defaultdict(list)

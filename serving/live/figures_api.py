@@ -11,7 +11,7 @@ from backoffice.core.api.permissions import access
 from backoffice.core.db.routers import reads_from_replica
 from backoffice.core.text import plain_digits as _plain_digits
 from models_registry import selectors
-from models_registry.services import NotFound
+from models_registry.errors import NotFound
 from serving.errors import InvalidInput
 from serving.live.figures import version_performance
 

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 
 from backoffice.core.admin_site import ChangeList, ReadOnlyAdmin
 from backoffice.core.db.routers import reads_from_replica
-from serving.live.charts import calibration_svg
+from serving.live.calibration_chart import calibration_svg
 from serving.live.figures import Performance, version_performance, versions_performance
 from serving.models import ModelHealth
 
@@ -34,7 +34,7 @@ def live_performance_html(performance: Performance) -> str:
         "days": list(reversed(performance.volume.per_day))[:14],
         "training_metrics": sorted((performance.version.metrics or {}).items()),
         "thresholds": performance.as_dict()["thresholds"],
-        "chart": mark_safe(calibration_svg(calib)) if calib is not None and calib.trades else "",  # noqa: S308 - built by serving.live.charts, every text escaped
+        "chart": mark_safe(calibration_svg(calib)) if calib is not None and calib.trades else "",  # noqa: S308 - built by serving.live.calibration_chart, every text escaped
     }
     return mark_safe(render_to_string("admin/serving/live_performance.html", context))  # noqa: S308 - an autoescaped template
 

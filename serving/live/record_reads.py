@@ -80,12 +80,3 @@ def records_prune(*, now: datetime | None = None) -> int:
         if not ids:
             return deleted
         deleted += PredictionRecord.objects.filter(pk__in=ids).delete()[0]
-
-
-def recorder_check() -> dict:
-    """/readyz's details: this worker's recorder and its challengers' shadow scorer
-    (never fail readiness: a record or a shadow that cannot be made is dropped and
-    counted, and predictions go on)."""
-    from serving.predict import runtime
-
-    return {**runtime.recorder.stats(), "shadows": runtime.shadows.stats()}

@@ -38,7 +38,7 @@ import orjson
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connections, transaction
 
-from backoffice.core.prometheus import observe_records
+from backoffice.core.ops.prometheus import observe_records
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class Entry(NamedTuple):
     api_key: str
     username: str
     sample_rate: float
-    # With a challenger on the alias (serving.live.challengers): champion, challenger or
+    # With a challenger on the alias (serving.live.challenger_routing): champion, challenger or
     # shadow; a shadow's answer record id.
     role: str = ""
     shadow_of: int | None = None
@@ -124,6 +124,13 @@ def prediction_ids(record_id: int, rows: int) -> list[str]:
     """The answer's id of each row: ``<record id as 32 hex>-<row index>``."""
     base = f"{record_id:032x}"
     return [f"{base}-{row}" for row in range(rows)]
+
+
+def prediction_made_at(value: str) -> datetime | None:
+    """When the prediction an id names was made (the id carries it), or None if it is
+    not a prediction id of this back office."""
+    parsed = parse_prediction_id(value)
+    return None if parsed is None else record_time(parsed[0])
 
 
 def parse_prediction_id(value: str) -> tuple[uuid.UUID, int] | None:
@@ -438,14 +445,14 @@ def _insert_sql(count: int) -> str:
 
 
 def _is_outage(exc: BaseException) -> bool:
-    from backoffice.core.db.errors import is_database_outage
+    from backoffice.core.db.outages import is_database_outage
 
     return is_database_outage(exc)
 
 
 def _parse_again(body, served):
     """The rows of a body answered by its hash (never parsed on the request path)."""
-    from serving.predict.inputs import parse_rows
+    from serving.inputs import parse_rows
 
     try:
         return parse_rows(body.parsed(), served.feature_names, max_rows=settings.SERVING_MAX_ROWS)

@@ -15,22 +15,24 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.core.api.parsers import FastJSONParser
 from backoffice.core.api.permissions import scope
+from backoffice.core.api.renderers import FastJSONRenderer
 from backoffice.core.api.serializers import StrictSerializer
 from backoffice.core.text import plain_digits as _plain_digits
 from serving.errors import InvalidInput
-from serving.live.challengers import ROUTING_HEADER, routing_key
-from serving.predict import hotswap, runtime
+from serving.live.challenger_routing import ROUTING_HEADER, routing_key
+from serving.predict import hotswap
 from serving.predict.auth import (
     PREDICT,
     RawBodySessionAuthentication,
     RememberingApiKeyAuthentication,
     caller_of,
 )
-from serving.predict.parsers import BoundedJSONParser, FastJSONRenderer
+from serving.predict.runtime import current
 from serving.predict.services import prediction_make
 from serving.predict.throttles import PredictRateThrottle
-from serving.predict.warmup import warm_one, warm_production_aliases
+from serving.predict.warmup import warm_one
 
 # The remembering variant shares its parent's "ApiKeyAuth" scheme, the raw-body session
 # (V2 infer, invocations) Django's session's "cookieAuth" (backoffice.core.api.schema).
@@ -146,7 +148,7 @@ class PredictView(APIView):
     authentication_classes = [RememberingApiKeyAuthentication, SessionAuthentication]
     permission_classes = [PREDICT]
     throttle_classes = [PredictRateThrottle]
-    parser_classes = [BoundedJSONParser]
+    parser_classes = [FastJSONParser]
     body_limit_mb = "SERVING_MAX_BODY_MB"
     renderer_classes = [FastJSONRenderer]
 
@@ -316,19 +318,20 @@ class CacheEvictResponseSerializer(serializers.Serializer):
 
 
 def cache_state() -> dict:
-    loaded = runtime.predictors.snapshot()
+    rt = current()
+    loaded = rt.predictors.snapshot()
     return {
         "worker": os.getpid(),
         "loaded": [entry.as_dict() for entry in loaded],
         "limits": {
-            "max_models": runtime.predictors.max_models,
-            "max_bytes": runtime.predictors.max_bytes,
+            "max_models": rt.predictors.max_models,
+            "max_bytes": rt.predictors.max_bytes,
         },
         "memory_bytes": sum(entry.memory_bytes for entry in loaded),
-        "loads": runtime.predictors.loads,
-        "evictions": runtime.predictors.evictions,
-        "prediction_cache": runtime.prediction_cache.stats(),
-        "aliases": runtime.resolver.state(),
+        "loads": rt.predictors.loads,
+        "evictions": rt.predictors.evictions,
+        "prediction_cache": rt.prediction_cache.stats(),
+        "aliases": rt.resolver.state(),
     }
 
 
@@ -358,9 +361,9 @@ class CacheView(APIView):
         alias = form.validated_data.get("alias")
         version = form.validated_data.get("version")
         if model:
-            warmed = [warm_one(model=model, alias=alias, version=version)]
+            warmed = [warm_one(current(), model=model, alias=alias, version=version)]
         else:
-            warmed = warm_production_aliases()
+            warmed = current().warm()
         broadcast = hotswap.announce_warm(model=model, alias=alias, version=version)
         return Response({"warmed": warmed, "broadcast": broadcast})
 
@@ -371,11 +374,12 @@ class CacheView(APIView):
         responses={200: CacheEvictResponseSerializer, 401: _ERRORS[401], 403: _ERRORS[403]},
     )
     def delete(self, request):
+        rt = current()
         model = request.query_params.get("model") or None
         if model is not None and not _SLUG.match(model):
             raise InvalidInput("model must be a model's name (a slug)", field="model")
-        evicted = runtime.predictors.evict(model=model)
-        broadcast = hotswap.announce_evict(model=model)
+        evicted = rt.predictors.evict(model=model)
+        broadcast = rt.resolver.announce_evict(model=model)
         return Response(
             {"evicted": [entry.served.label for entry in evicted], "broadcast": broadcast}
         )

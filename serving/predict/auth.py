@@ -5,13 +5,11 @@ asks for predictions many times a second, and on the predict path that query is 
 largest fixed cost after the model itself (a round trip to PostgreSQL, a context switch
 on a busy machine). This subclass remembers, per process, a key it verified for
 SERVING_KEY_CACHE_SECONDS (default 1 s; 0 asks every time), as long as the process
-follows revocations (serving.predict.key_memory): a revoked key stops predicting at the
+follows revocations (apikeys.key_memory): a revoked key stops predicting at the
 worker's next read of the stamps (SERVING_ALIAS_CHECK_MS), everywhere else at once.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 from django.conf import settings
 from django.http import QueryDict
@@ -20,24 +18,21 @@ from rest_framework import authentication
 
 from apikeys.authentication import KEYWORD, ApiKeyAuthentication, ApiKeyUser
 from apikeys.models import ApiKey
+from apikeys.services import hash_key
 from backoffice.core.api.permissions import scope
-from serving.predict import runtime
+from serving.predict.runtime import current
 
 
 class RememberingApiKeyAuthentication(ApiKeyAuthentication):
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1")
-        digest = _digest(header)
-        if digest is None:
-            return super().authenticate(request)
-        key = runtime.key_memory.get(digest)
+        key = remembered_key(header)
         if key is not None:
             request._request.api_key = key  # the request log names the key
             return ApiKeyUser(key), key
-        result = super().authenticate(request)  # raises for a bad or revoked key
-        if result is not None:
-            runtime.key_memory.remember(digest, result[1])
-        return result
+        # Verified against the database (raises for a bad or revoked key), and
+        # remembered by apikeys.services for the next request.
+        return super().authenticate(request)
 
 
 class RawBodySessionAuthentication(authentication.SessionAuthentication):
@@ -66,7 +61,9 @@ def remembered_key(header: str) -> ApiKey | None:
     SERVING_KEY_CACHE_SECONDS and no revocation was announced since, else None (the key
     must be verified: ask the database)."""
     digest = _digest(header)
-    return None if digest is None else runtime.key_memory.get(digest)
+    if digest is None:
+        return None
+    return current().key_memory.fresh(digest, float(settings.SERVING_KEY_CACHE_SECONDS))
 
 
 def _digest(header: str) -> str | None:
@@ -76,7 +73,7 @@ def _digest(header: str) -> str | None:
     raw_key = raw_key.strip()
     if float(settings.SERVING_KEY_CACHE_SECONDS) <= 0 or keyword.lower() != KEYWORD.lower():
         return None
-    return hashlib.sha256(raw_key.encode()).hexdigest() if raw_key else None
+    return hash_key(raw_key) if raw_key else None
 
 
 def caller_of(request) -> tuple[str, str]:
@@ -91,7 +88,7 @@ def caller_of(request) -> tuple[str, str]:
 
 def forget_keys() -> None:
     """Drop every remembered key (tests)."""
-    runtime.key_memory.clear()
+    current().key_memory.clear()
 
 
 # Who may predict: a key with the scope "predict", or a staff session that may see model

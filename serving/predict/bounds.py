@@ -28,7 +28,7 @@ No Django import here.
 
 from __future__ import annotations
 
-from serving.errors import PayloadTooLarge
+from backoffice.core.errors import PayloadTooLarge
 
 # Values and containers a row may bring in any accepted form: its numbers, a separator
 # each, and up to a list per number where a V2 tensor nests them as its shape says.

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from backoffice.core import cache_guard
-from serving.predict.hotswap import ServedVersion
+from serving.served import ServedVersion
 
 # Bodies at least this large are also looked up by the hash of their bytes.
 RAW_KEY_MIN_BYTES = 4096

@@ -11,7 +11,7 @@ database query. Three stamps in the shared cache tell it when that memory is sta
                 named versions in a background thread
 
 A fourth, the revocation stamp (apikeys.services.REVOCATION_STAMP), changes with
-every API-key revocation: the worker forgets the keys it remembers (serving.predict.key_memory).
+every API-key revocation: the worker forgets the keys it remembers (apikeys.key_memory).
 
 A worker reads the stamps at most every SERVING_ALIAS_CHECK_MS (100 ms by default), in
 the same round trip as the prediction it is serving (serving.predict.round_trip.Exchange): every
@@ -26,17 +26,16 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError
 
 from apikeys.services import REVOCATION_STAMP
 from backoffice.core import cache_guard
-from backoffice.core.db.errors import is_database_outage
+from backoffice.core.db.outages import is_database_outage
 from models_registry import selectors
-from models_registry.compiling import CompiledRecord
-from models_registry.models import ModelVersion
+from serving.live.challenger_routing import Route
+from serving.served import ServedVersion
 
 logger = logging.getLogger(__name__)
 
@@ -49,45 +48,6 @@ FALLBACK_MAX_AGE = 1.0
 MAX_AGE = 60.0
 
 
-@dataclass(frozen=True)
-class ServedVersion:
-    """What serving needs of a ModelVersion, detached from the ORM."""
-
-    id: int
-    model: str
-    version: int
-    framework: str
-    artifact_path: str
-    sha256: str
-    size: int
-    feature_names: tuple[str, ...]
-    output_kind: str
-    pickle_trusted: bool
-    # The version's compiled tree predictor, when an operator compiled it.
-    compiled: CompiledRecord | None = None
-
-    @classmethod
-    def of(cls, version: ModelVersion) -> ServedVersion:
-        return cls(
-            id=version.pk,
-            model=version.model.name,
-            version=version.version,
-            framework=version.framework,
-            artifact_path=version.artifact_path,
-            sha256=version.sha256,
-            size=version.size,
-            feature_names=tuple(version.feature_names),
-            output_kind=version.output_kind,
-            # Only a joblib version an operator trusted (or one from before) is unpickled.
-            pickle_trusted=version.pickle_trusted,
-            compiled=CompiledRecord.of(version),
-        )
-
-    @property
-    def label(self) -> str:
-        return f"{self.model}@{self.version}"
-
-
 class Resolver:
     """Per-process resolutions of (model, alias | version) to a ServedVersion."""
 
@@ -98,15 +58,15 @@ class Resolver:
         self._stamps: dict[str, object] = {}
         self._stamps_readable = False
         self.generation = "0"
-        self.on_evict = None  # wired by serving.predict.runtime: callable(model | None)
-        self.on_warm = None  # wired by serving.predict.runtime: callable(stamp dict)
-        # wired by serving.predict.runtime: callable(readable=bool, changed=bool), on every read
-        self.on_revocations = None
+        # Wired by serving.predict.runtime.build():
+        self.on_evict = None  # callable(model | None)
+        self.on_warm = None  # callable(stamp dict)
+        self.on_revocations = None  # callable(readable=bool, changed=bool), on every read
 
     def resolve(
         self, *, model: str, alias: str | None, version: int | None, check: bool = True
     ) -> ServedVersion:
-        """The version to serve; models_registry.services.NotFound when there is none.
+        """The version to serve; models_registry.errors.NotFound when there is none.
 
         ``check=False``: the caller reads the stamps itself (serving.predict.services does, in
         the same round trip as the cached prediction).
@@ -131,7 +91,7 @@ class Resolver:
         return served
 
     def route(self, *, model: str, alias: str):
-        """The alias's challenger as serving.live.challengers.Route, or None; kept as long as
+        """The alias's challenger as serving.live.challenger_routing.Route, or None; kept as long as
         a resolution (the alias stamp forgets both). NotFound as resolve()."""
         key = ("route", model, alias)
         now = time.monotonic()
@@ -139,7 +99,6 @@ class Resolver:
         entry = self._entries.get(key)
         if entry is not None and now - entry[1] < max_age:
             return entry[0]
-        from serving.live.challengers import Route
 
         try:
             found = selectors.alias_with_challenger(model_name=model, alias=alias)
@@ -237,6 +196,26 @@ class Resolver:
             self._stamps_readable = False
             self.generation = uuid.uuid4().hex[:8]
 
+    def announce_alias_change(self, **kwargs) -> None:
+        """Receiver of models_registry.signals.aliases_changed (connected by the serving
+        app's ready()): forget here, and a new alias stamp for every other worker."""
+        self.forget()
+        if not cache_guard.cache_set(ALIAS_STAMP, uuid.uuid4().hex, None, "stamps"):
+            logger.warning(
+                "alias moved while the shared cache is down: workers see it within "
+                f"{FALLBACK_MAX_AGE:g} s of their next resolution instead",
+                extra={"model": kwargs.get("model")},
+            )
+
+    def announce_evict(self, *, model: str | None) -> bool:
+        """Every worker drops its predictors (of ``model`` or all) and cached predictions.
+
+        False when the shared cache is down: only this worker has evicted then.
+        """
+        token = uuid.uuid4().hex[:12]
+        self.generation = token
+        return cache_guard.cache_set(EVICT_STAMP, {"token": token, "model": model}, None, "stamps")
+
     def state(self) -> dict:
         return {
             "resolutions": len(self._entries),
@@ -244,31 +223,6 @@ class Resolver:
             "alias_stamp": self._stamps.get(ALIAS_STAMP),
             "generation": self.generation,
         }
-
-
-def announce_alias_change(**kwargs) -> None:
-    """Receiver of models_registry.signals.aliases_changed: a new alias stamp for all."""
-    from serving.predict import runtime  # built from this module's classes
-
-    runtime.resolver.forget()
-    if not cache_guard.cache_set(ALIAS_STAMP, uuid.uuid4().hex, None, "stamps"):
-        logger.warning(
-            "alias moved while the shared cache is down: workers see it within "
-            f"{FALLBACK_MAX_AGE:g} s of their next resolution instead",
-            extra={"model": kwargs.get("model")},
-        )
-
-
-def announce_evict(*, model: str | None) -> bool:
-    """Every worker drops its predictors (of ``model`` or all) and cached predictions.
-
-    False when the shared cache is down: only this worker has evicted then.
-    """
-    from serving.predict import runtime  # built from this module's classes
-
-    token = uuid.uuid4().hex[:12]
-    runtime.resolver.generation = token
-    return cache_guard.cache_set(EVICT_STAMP, {"token": token, "model": model}, None, "stamps")
 
 
 def announce_warm(

@@ -26,14 +26,14 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from backoffice.core.prometheus import observe_compiled_fallback, observe_model_load
-from models_registry.artifacts import ArtifactError
+from backoffice.core.ops.prometheus import observe_compiled_fallback, observe_model_load
+from models_registry.artifacts.loaders import LoadError, Predictor
+from models_registry.artifacts.native import BuiltElsewhere, CompileError
+from models_registry.artifacts.storage import ArtifactError
 from models_registry.compiling import compiled_predictor_load
-from models_registry.loaders import LoadError, Predictor
-from models_registry.native import BuiltElsewhere, CompileError
 from models_registry.services import predictor_load
 from serving.errors import ModelUnavailable
-from serving.predict.hotswap import ServedVersion
+from serving.served import ServedVersion
 
 logger = logging.getLogger(__name__)
 

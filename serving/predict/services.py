@@ -14,17 +14,18 @@ from datetime import datetime
 import numpy as np
 from django.conf import settings
 
-from backoffice.core.logconf import log_after_response, request_context
-from backoffice.core.prometheus import observe_prediction
+from backoffice.core.api.parsers import JSONBody
+from backoffice.core.ops.logconf import log_after_response, request_context
+from backoffice.core.ops.prometheus import observe_prediction
 from serving.errors import ModelUnavailable
-from serving.live import challengers
+from serving.inputs import parse_rows
+from serving.live import challenger_routing
 from serving.live.recorder import Entry, new_record_id, prediction_ids
 from serving.models import Protocol
-from serving.predict import bounds, runtime
-from serving.predict.hotswap import STAMP_KEYS, ServedVersion
-from serving.predict.inputs import parse_rows
-from serving.predict.parsers import JSONBody
-from serving.predict.warmup import ensure_warm
+from serving.predict import bounds
+from serving.predict.hotswap import STAMP_KEYS
+from serving.predict.runtime import current
+from serving.served import ServedVersion
 
 logger = logging.getLogger("serving.predictions")
 
@@ -42,7 +43,7 @@ class Prediction:
     # The id of this request's record (a UUID v7 as an integer); recorded or not, it
     # names the answer's predictions (serving.live.recorder).
     record_id: int = 0
-    # "challenger" when the alias's canary answered (serving.live.challengers), "champion"
+    # "challenger" when the alias's canary answered (serving.live.challenger_routing), "champion"
     # when its version did beside a challenger, "" without one.
     role: str = ""
 
@@ -80,10 +81,10 @@ def prediction_make(
 ) -> Prediction:
     """Predict for the rows in ``body`` with ``model`` at ``version`` or ``alias``.
 
-    ``body`` is the parsed JSON or a serving.predict.parsers.JSONBody of the project's own
+    ``body`` is the parsed JSON or a backoffice.core.api.parsers.JSONBody of the project's own
     forms; the other protocols (V2 tensors, MLflow's bodies) pass ``rows_from``
     instead: a function of the served version that gives its float64 rows in schema
-    order or raises InvalidInput. Raises models_registry.services.NotFound (404),
+    order or raises InvalidInput. Raises models_registry.errors.NotFound (404),
     serving.errors.InvalidInput or DRF's ParseError (400), or ModelUnavailable (503);
     nothing else reaches the caller.
 
@@ -92,19 +93,20 @@ def prediction_make(
     the worker's recorder writes later, if the sampling takes it. ``requested_at``
     dates the record (and the ids) other than now: the demo's past days.
 
-    An alias with a challenger (serving.live.challengers): a canary answers the requests
+    An alias with a challenger (serving.live.challenger_routing): a canary answers the requests
     whose ``routing_key`` falls in its share; whichever side did not answer scores a
     recorded request's rows later, off the request path (a shadow). The answer is the
     same with or without a shadow.
     """
+    rt = current()
     started = time.perf_counter()
-    ensure_warm()
+    rt.ensure_warm()
     timings = {"parse": 0.0, "cache": 0.0, "predict": 0.0}
     route, role, target = None, "", version
     if version is None:
-        route = runtime.resolver.route(model=model, alias=alias or "production")
+        route = rt.resolver.route(model=model, alias=alias or "production")
         if route is not None:
-            role = challengers.answers(
+            role = challenger_routing.answers(
                 route, model=model, alias=alias or "production", key=routing_key
             )
             if role == "challenger":
@@ -117,14 +119,14 @@ def prediction_make(
         predict_started = time.perf_counter()
         values = _predict(served, rows)
         timings["predict"] = (time.perf_counter() - predict_started) * 1000
-        runtime.prediction_cache.observe(served, len(values), timings["predict"])
+        rt.prediction_cache.observe(served, len(values), timings["predict"])
         for key in keys:
-            runtime.prediction_cache.put(key, values)
+            rt.prediction_cache.put(key, values)
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
     observe_prediction(served, cached=cached, rows=len(values))
     served_alias = None if version is not None else (alias or "production")
     record_id = new_record_id(requested_at)
-    recorder = runtime.recorder
+    recorder = rt.recorder
     if recorder.sampled():
         context = request_context.get()
         entry = Entry(
@@ -147,7 +149,7 @@ def prediction_make(
         if route is not None:
             other = route.champion if role == "challenger" else route.challenger
             if other.id != served.id:
-                runtime.shadows.submit(challengers.Shadow(entry, served, other))
+                rt.shadows.submit(challenger_routing.Shadow(entry, served, other))
     else:
         recorder.skip()
     log_after_response(
@@ -202,17 +204,18 @@ def _lookup(*, model, alias, version, body, rows_from, timings):
     next to parsing and predicting a large body). When the stamps say the alias moved,
     the lookup starts again with the new version (once per move and worker).
     """
+    rt = current()
     raw = body.raw if isinstance(body, JSONBody) else None
-    served = runtime.resolver.resolve(model=model, alias=alias, version=version, check=False)
+    served = rt.resolver.resolve(model=model, alias=alias, version=version, check=False)
     for _ in range(2):
-        stamps = STAMP_KEYS if runtime.resolver.stamps_due() else []
-        raw_key = runtime.prediction_cache.raw_key(served, raw) if raw is not None else None
+        stamps = STAMP_KEYS if rt.resolver.stamps_due() else []
+        raw_key = rt.prediction_cache.raw_key(served, raw) if raw is not None else None
         rows = key = None
         if raw_key is None:
             with _Timer(timings, "parse"):
                 rows = _rows(body, served, rows_from)
-                if runtime.prediction_cache.worth_reading(served, len(rows)):
-                    key = runtime.prediction_cache.key(served, rows)
+                if rt.prediction_cache.worth_reading(served, len(rows)):
+                    key = rt.prediction_cache.key(served, rows)
         first = raw_key or key
         if first is None and not stamps:
             # Nothing to read: what is queued (the throttle's counts) rides with the next
@@ -220,30 +223,28 @@ def _lookup(*, model, alias, version, body, rows_from, timings):
             found = {}
             break
         with _Timer(timings, "cache"):
-            found = runtime.exchange.run(([first] if first else []) + stamps)
+            found = rt.exchange.run(([first] if first else []) + stamps)
         if stamps:
-            runtime.resolver.apply_stamps(
+            rt.resolver.apply_stamps(
                 None if found is None else {k: found[k] for k in STAMP_KEYS if k in found}
             )
-            current = runtime.resolver.resolve(
-                model=model, alias=alias, version=version, check=False
-            )
-            if current.id != served.id:
-                served = current
+            now_served = rt.resolver.resolve(model=model, alias=alias, version=version, check=False)
+            if now_served.id != served.id:
+                served = now_served
                 continue
         break
     values = found.get(first) if found and first else None
     if values is None and raw_key is not None:
         with _Timer(timings, "parse"):
             rows = _rows(body, served, rows_from)
-            key = runtime.prediction_cache.key(served, rows)
+            key = rt.prediction_cache.key(served, rows)
         with _Timer(timings, "cache"):
-            found = runtime.exchange.run([key])
+            found = rt.exchange.run([key])
         values = found.get(key) if found else None
         if values is not None:
-            runtime.prediction_cache.put(raw_key, values)  # the next identical body skips parsing
+            rt.prediction_cache.put(raw_key, values)  # the next identical body skips parsing
     if first is not None:
-        runtime.prediction_cache.record(hit=values is not None)
+        rt.prediction_cache.record(hit=values is not None)
     return served, rows, [k for k in (key, raw_key) if k], values
 
 
@@ -265,7 +266,8 @@ def _rows(body, served: ServedVersion, rows_from: RowsFrom | None):
 
 
 def _predict(served: ServedVersion, rows) -> list[float | None]:
-    loaded = runtime.predictors.get(served)
+    rt = current()
+    loaded = rt.predictors.get(served)
     try:
         values = loaded.predictor.predict(rows)
     except Exception as exc:  # the model's own failure is this model's 503, not a 500

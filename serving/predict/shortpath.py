@@ -15,7 +15,7 @@ with the same pieces, called directly:
 - the service and the answer of serving.predict.api (predict_answer), the API's one error body
   (backoffice.core.api.errors.exception_handler), Django's own 500 for a bug;
 - the response headers of the API's middleware (their own process_response), and the
-  request's id, log line and metrics (backoffice.core.middleware).
+  request's id, log line and metrics (backoffice.core.http.middleware).
 
 Anything else takes the long way, unchanged: a key not verified yet (the long way
 verifies and remembers it), a session, another content type or Accept, a body without a
@@ -45,14 +45,14 @@ from rest_framework.exceptions import APIException
 from rest_framework.settings import api_settings
 
 from backoffice.core.api.errors import exception_handler
-from backoffice.core.api.parsers import read_body
-from backoffice.core.content_security import ContentSecurityPolicyMiddleware
+from backoffice.core.api.parsers import JSONBody, read_body
+from backoffice.core.api.renderers import FastJSONRenderer
 from backoffice.core.errors import DomainError
-from backoffice.core.middleware import begin_request, end_request, finish_request
+from backoffice.core.http.content_security import ContentSecurityPolicyMiddleware
+from backoffice.core.http.middleware import begin_request, end_request, finish_request
 from backoffice.core.text import plain_digits as _plain_digits
 from serving.predict.api import PredictView, predict_answer
 from serving.predict.auth import remembered_key
-from serving.predict.parsers import FastJSONRenderer, JSONBody
 from serving.predict.throttles import predict_wait
 
 PATH = re.compile(r"^/api/v1/models/([-a-zA-Z0-9_]+)/predict$")  # Django's slug converter

@@ -1,9 +1,10 @@
 """Warm-up: load the versions behind the `production` aliases before traffic needs them.
 
-``warm_production_aliases()`` is meant for gunicorn's ``post_worker_init`` hook (each
-worker loads its own copy); ``ensure_warm()`` runs it once per process on the first
-prediction, so a worker started without the hook is warm after one request. Neither
-ever raises: a database or artifact problem is logged and serving goes on.
+``Runtime.warm()`` (serving.predict.runtime) runs ``warm_production_aliases`` from
+gunicorn's ``post_worker_init`` hook (each worker loads its own copy), or on the first
+prediction of a worker started without the hook. Nothing here ever raises: a database
+or artifact problem is logged and serving goes on. Each function is given the process's
+runtime (``rt``): its predictors and resolver.
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 
 from models_registry import selectors
-from models_registry.services import RegistryError
+from models_registry.errors import RegistryError
 from serving.errors import ModelUnavailable
-from serving.predict import runtime
-from serving.predict.hotswap import ServedVersion
+from serving.served import ServedVersion
 
 logger = logging.getLogger(__name__)
 
-_warm_lock = threading.Lock()
-_warmed = False
-_threads_limited = False
+_threads_limited = False  # the pools are the process's: capped once
 
 
 def limit_threads() -> None:
@@ -55,7 +53,7 @@ def _import_frameworks() -> None:
             logger.warning("framework not importable", extra={"framework": module})
 
 
-def warm_production_aliases(aliases: list[str] | None = None) -> list[dict]:
+def warm_production_aliases(rt, aliases: list[str] | None = None) -> list[dict]:
     """Load every model's version behind ``aliases`` (SERVING_WARM_ALIASES by default).
 
     Returns one dict per version: model, alias, version, and ``loaded`` or ``error``.
@@ -73,7 +71,7 @@ def warm_production_aliases(aliases: list[str] | None = None) -> list[dict]:
         served = ServedVersion.of(version)
         row = {"model": served.model, "alias": alias, "version": served.version}
         try:
-            loaded = runtime.predictors.get(served, count_hit=False)
+            loaded = rt.predictors.get(served, count_hit=False)
             row.update(
                 loaded=True,
                 load_ms=loaded.load_ms,
@@ -90,10 +88,10 @@ def warm_production_aliases(aliases: list[str] | None = None) -> list[dict]:
     return report
 
 
-def warm_one(*, model: str, alias: str | None, version: int | None) -> dict:
+def warm_one(rt, *, model: str, alias: str | None, version: int | None) -> dict:
     """Load one model's version (by alias or number) into this process."""
-    served = runtime.resolver.resolve(model=model, alias=alias, version=version)
-    loaded = runtime.predictors.get(served, count_hit=False)
+    served = rt.resolver.resolve(model=model, alias=alias, version=version)
+    loaded = rt.predictors.get(served, count_hit=False)
     return {
         "model": served.model,
         "version": served.version,
@@ -103,38 +101,20 @@ def warm_one(*, model: str, alias: str | None, version: int | None) -> dict:
     }
 
 
-def ensure_warm() -> None:
-    """Warm this process once, on its first prediction (when no hook did it before)."""
-    global _warmed
-    if _warmed:
-        return
-    with _warm_lock:
-        if _warmed:
-            return
-        _warmed = True
-        warm_production_aliases()
-
-
-def warm_from_stamp(stamp: dict) -> None:
+def warm_from_stamp(rt, stamp: dict) -> None:
     """Another process asked every worker to warm: do it off the request path."""
 
     def run():
         try:
             if stamp.get("model"):
                 warm_one(
-                    model=stamp["model"], alias=stamp.get("alias"), version=stamp.get("version")
+                    rt, model=stamp["model"], alias=stamp.get("alias"), version=stamp.get("version")
                 )
             else:
-                warm_production_aliases(stamp.get("aliases"))
+                warm_production_aliases(rt, stamp.get("aliases"))
         except (RegistryError, ModelUnavailable, DatabaseError) as exc:
             logger.warning("warm-up on request failed", extra={"error": str(exc)[:300]})
         finally:
             connections.close_all()  # this thread's own database connection
 
     threading.Thread(target=run, name="serving-warm", daemon=True).start()
-
-
-def mark_cold() -> None:
-    """Forget that this process was warmed (tests)."""
-    global _warmed
-    _warmed = False

@@ -17,7 +17,8 @@ from django.http import HttpResponse
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
-from models_registry.services import NotFound
+from backoffice.core.api.renderers import FastJSONRenderer
+from models_registry.errors import NotFound
 from serving.errors import ServingError
 from serving.models import Protocol
 from serving.predict.api import query_target
@@ -27,7 +28,6 @@ from serving.predict.auth import (
     RememberingApiKeyAuthentication,
     caller_of,
 )
-from serving.predict.parsers import FastJSONRenderer
 from serving.predict.services import prediction_make
 from serving.predict.throttles import PredictRateThrottle
 from serving.protocols import schemas as documented

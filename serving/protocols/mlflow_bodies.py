@@ -10,7 +10,7 @@ JSON (``application/json``), one of:
 each optionally with ``"params": {}`` (these models take none), or CSV (``text/csv``)
 with a header row of column names. Columns are matched to the version's features by
 name; a missing or unknown one is refused by name, as the project's own bodies are.
-Values go through serving.predict.inputs.parse_rows (finite JSON numbers only), so both paths
+Values go through serving.inputs.parse_rows (finite JSON numbers only), so both paths
 validate alike; a fault raises InvalidInput naming the body's own field. A body that
 holds more values than the rows a request may carry is refused before it is parsed
 (serving.predict.bounds).
@@ -30,8 +30,8 @@ import numpy as np
 import orjson
 
 from serving.errors import InvalidInput
+from serving.inputs import parse_rows
 from serving.predict import bounds
-from serving.predict.inputs import parse_rows
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")

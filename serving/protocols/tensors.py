@@ -29,7 +29,7 @@ import numpy as np
 import orjson
 
 from backoffice.core.text import plain_digits as _plain_digits
-from models_registry.loaders import Signature
+from models_registry.artifacts.loaders import Signature
 from serving.errors import InvalidInput
 from serving.predict import bounds
 
@@ -80,7 +80,7 @@ def parse_infer(
     """The request from the body's bytes and the Inference-Header-Content-Length header,
     for a model of ``features`` features taking at most ``max_rows`` rows a request:
     a body that holds more values than those rows (or ``max_values``) is refused
-    before it is parsed (serving.predict.bounds, serving.errors.PayloadTooLarge)."""
+    before it is parsed (serving.predict.bounds, backoffice.core.errors.PayloadTooLarge)."""
     binary = b""
     if header_length is not None:
         if not _plain_digits(header_length) or not 0 < int(header_length) <= len(raw):

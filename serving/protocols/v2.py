@@ -26,25 +26,26 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from backoffice.core import health
+from backoffice.core.api.renderers import FastJSONRenderer
+from backoffice.core.errors import PayloadTooLarge
+from backoffice.core.ops import health
 from backoffice.core.text import plain_digits as _plain_digits
-from models_registry.loaders import ONNX, Signature, tabular_signature
-from models_registry.services import NotFound
-from serving.errors import InvalidInput, PayloadTooLarge, ServingError
+from models_registry.artifacts.loaders import ONNX, Signature, tabular_signature
+from models_registry.errors import NotFound
+from serving.errors import InvalidInput, ServingError
 from serving.models import Protocol
-from serving.predict import runtime
 from serving.predict.auth import (
     PREDICT,
     RawBodySessionAuthentication,
     RememberingApiKeyAuthentication,
     caller_of,
 )
-from serving.predict.hotswap import ServedVersion
-from serving.predict.parsers import FastJSONRenderer
+from serving.predict.runtime import current
 from serving.predict.services import prediction_make
 from serving.predict.throttles import PredictRateThrottle
 from serving.protocols import schemas as documented
 from serving.protocols.tensors import encode_answer, parse_infer, rows_for
+from serving.served import ServedVersion
 
 SERVER_NAME = "backoffice"
 SERVER_VERSION = "1.0.0"
@@ -81,7 +82,7 @@ class V2View(APIView):
         headers (WWW-Authenticate, Retry-After)."""
         if isinstance(exc, NotFound):
             exc = exceptions.NotFound(str(exc))
-        if isinstance(exc, ServingError):
+        if isinstance(exc, ServingError | PayloadTooLarge):
             response = HttpResponse(
                 FastJSONRenderer().render({"error": str(exc)}),
                 status=exc.status,
@@ -102,21 +103,23 @@ def _target(name: str, version: str | None, *, check: bool = True) -> ServedVers
 
     ``check=False``: the alias stamps are read by the prediction's own round trip.
     """
+    rt = current()
     if version is None:
-        return runtime.resolver.resolve(model=name, alias=None, version=None, check=check)
+        return rt.resolver.resolve(model=name, alias=None, version=None, check=check)
     if not _VERSION.match(version):
         raise InvalidInput("a version is a number or an alias (a slug)", field="version")
     if _plain_digits(version):
         if not 0 < int(version) < 2**31:
             raise NotFound(f"model {name} has no version {version}")
-        return runtime.resolver.resolve(model=name, alias=None, version=int(version), check=check)
-    return runtime.resolver.resolve(model=name, alias=version, version=None, check=check)
+        return rt.resolver.resolve(model=name, alias=None, version=int(version), check=check)
+    return rt.resolver.resolve(model=name, alias=version, version=None, check=check)
 
 
 def signature_of(served: ServedVersion) -> Signature:
     """The version's tensors: from the schema for tree models, from the graph for ONNX."""
+    rt = current()
     if served.framework == ONNX:
-        return runtime.predictors.get(served, count_hit=False).predictor.signature()
+        return rt.predictors.get(served, count_hit=False).predictor.signature()
     return tabular_signature(len(served.feature_names))
 
 
@@ -186,8 +189,9 @@ class ModelReadyView(ServerMetadataView):
     """Ready once this worker has loaded the version (loading it now if need be)."""
 
     def get(self, request, name: str, version: str | None = None):
+        rt = current()
         served = _target(name, version)
-        runtime.predictors.get(served, count_hit=False)  # ModelUnavailable (503) if it cannot load
+        rt.predictors.get(served, count_hit=False)  # ModelUnavailable (503) if it cannot load
         return self._json({"name": served.model, "ready": True})
 
 

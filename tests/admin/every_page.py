@@ -27,11 +27,11 @@ from journal.instruments import instruments_seed
 from journal.models import QuarantinedLine, ReviewStatus, Trade
 from journal.reviews import trade_review
 from models_registry.challengers import challenger_set
+from models_registry.errors import AwaitsSecondPerson
 from models_registry.four_eyes import breaking_move_request
 from models_registry.models import RegisteredModel
-from models_registry.services import AwaitsSecondPerson, alias_move, model_register
-from serving.predict import runtime as serving_runtime
-from serving.predict.runtime import recorder
+from models_registry.services import alias_move, model_register
+from serving.predict.runtime import current
 from serving.predict.services import prediction_make
 from tests.admin.conftest import make_trades, run_groups_migration
 from tests.models_registry.factories import xgboost_model, xgboost_on
@@ -131,7 +131,7 @@ def one_of_everything(superuser) -> dict[type, object]:
         mode="shadow",
         reason=HOSTILE,
     )
-    serving_runtime.resolver.forget()
+    current().resolver.forget()
     # A recorded prediction (its key's name hostile), an idea from it, a trade from that.
     answer = prediction_make(
         model="edge",
@@ -140,8 +140,8 @@ def one_of_everything(superuser) -> dict[type, object]:
         body={"inputs": [model.probe[0].tolist()]},
         caller=("bot-<b>eurusd</b>", ""),
     )
-    serving_runtime.shadows.drain()
-    recorder.flush()
+    current().shadows.drain()
+    current().recorder.flush()
     idea = TradeIdea.objects.order_by("pk").first()
     TradeIdea.objects.filter(pk=idea.pk).update(prediction_id=answer.prediction_ids[0])
     Trade.objects.filter(pk=trades[2].pk).update(idea_id=idea.pk)

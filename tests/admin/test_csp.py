@@ -201,7 +201,7 @@ def test_answers_that_are_not_pages_load_nothing(superuser_client):
     bad_filter = superuser_client.get("/admin/journal/trade/export.csv", {"quantity": "x"})
     assert bad_filter.status_code == 400
     assert_not_a_page_policy(bad_filter.get(HEADER), "the export's 400")
-    # Refused before any view (backoffice.core.middleware.RejectNulMiddleware).
+    # Refused before any view (backoffice.core.http.middleware.RejectNulMiddleware).
     nul = superuser_client.get("/admin/journal/trade/", {"symbol": "a\x00"})
     assert nul.status_code == 400 and nul["Content-Type"].startswith("text/plain")
     assert_not_a_page_policy(nul.get(HEADER), "a NUL in a parameter")

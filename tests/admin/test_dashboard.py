@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Permission
 
+from journal.admin.dashboard_figures import DashboardForm, Selection, dashboard_figures
 from journal.analytics import charts, metrics
-from journal.analytics.dashboard import DashboardForm, Selection, dashboard_figures
 from journal.instruments import forget, instruments_seed
 from tests.admin.conftest import make_trades, recent
 

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs
 import pytest
 from django.http import StreamingHttpResponse
 
+from journal.domain.trade_record import FIELDS, REVIEW_COLUMNS, parse_record
 from journal.models import ReviewStatus, Trade
 from journal.reviews import trade_review
 from journal.write.imports import import_file
-from journal.write.records import FIELDS, REVIEW_COLUMNS, parse_record
 from tests.admin.conftest import make_trades
 
 pytestmark = pytest.mark.smoke

@@ -30,7 +30,7 @@ def test_during_an_outage_a_key_verified_by_another_worker_is_accepted(settings)
     key, raw = api_key_create(name="other-worker-bot", scopes="trades:write")
     _, revoked_raw = api_key_create(name="revoked-bot", scopes="trades:write")
     assert api_key_authenticate(raw) is not None
-    services._recently_verified.clear()  # as if another worker had verified it
+    services.memory.clear()  # as if another worker had verified it
     drop_this_connection()
     accepted = api_key_authenticate(raw)
     connection.close()  # as the request's end does with a broken connection
@@ -43,7 +43,7 @@ def test_during_an_outage_a_key_verified_by_another_worker_is_accepted(settings)
     # Revoking forgets the shared verification at once, and lists the key as revoked:
     # refused (401), not merely unverifiable.
     api_key_revoke(key=ApiKey.objects.get(pk=key.pk))
-    services._recently_verified.clear()
+    services.memory.clear()
     drop_this_connection()
     assert api_key_authenticate(raw) is None
     connection.close()
@@ -62,9 +62,10 @@ def test_during_an_outage_a_key_revoked_elsewhere_is_refused_from_this_process_m
 
     key, raw = api_key_create(name="leaked-bot", scopes="trades:write")
     assert api_key_authenticate(raw) is not None
-    remembered = dict(services._recently_verified)  # this worker's memory
+    remembered = services.memory.within(services.hash_key(raw), 60)  # this worker's memory
+    assert remembered is not None
     api_key_revoke(key=ApiKey.objects.get(pk=key.pk))  # as another process does it
-    services._recently_verified.update(remembered)
+    services.memory.remember(services.hash_key(raw), remembered)
     drop_this_connection()
     assert api_key_authenticate(raw) is None  # 401, not a 202 into the spool
     connection.close()

@@ -214,7 +214,7 @@ def test_behind_a_trusted_proxy_clients_are_counted_apart(fresh_counts, settings
     )
     for _ in range(4):
         TradesProbe.as_view()(spoofed)
-    from backoffice.core.client import client_address
+    from backoffice.core.http.client import client_address
 
     assert client_address(spoofed) == "203.0.113.5"
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db import connection
 
-from backoffice.core import health
+from backoffice.core.ops import health
 from tests.harness.services import RedisServer, free_port
 
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backoffice.core import env, logconf
+from backoffice.core import env
+from backoffice.core.ops import logconf
 
 pytestmark = pytest.mark.smoke
 

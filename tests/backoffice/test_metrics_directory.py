@@ -36,7 +36,9 @@ def test_demo_makes_the_metrics_folder_it_needs(tmp_path):
 
 def test_any_command_makes_it_and_one_that_cannot_be_made_is_named(tmp_path):
     metrics = tmp_path / "deep" / "metrics"
-    record = "from backoffice.core.prometheus import observe_verdict; observe_verdict('approved')"
+    record = (
+        "from backoffice.core.ops.prometheus import observe_verdict; observe_verdict('approved')"
+    )
     shell = manage("shell", "-c", record, env=sqlite_env(tmp_path, metrics))
     assert shell.returncode == 0, shell.stderr[-2000:]
     assert list(metrics.glob("counter_*.db"))

@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 
+from journal.domain.trade_record import FIELDS
 from journal.models import QuarantinedLine, Trade
 from journal.write.capture import get_spool
 from journal.write.imports import ImportFailed, import_file
-from journal.write.records import FIELDS
 from journal.write.replay import spool_replay
 from tests.journal.conftest import existing_ideas
 

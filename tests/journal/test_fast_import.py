@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
+from journal.domain.trade_record import FIELDS, RecordError, parse_record
 from journal.models import Trade
 from journal.write import fast_import
 from journal.write.imports import ImportFailed, ImportResult, import_file
-from journal.write.records import FIELDS, RecordError, parse_record
 from tests.journal.conftest import existing_ideas
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import pytest
 
+from journal.domain.trade_record import MAX_JSON_BYTES
 from journal.models import Trade, TradeStatus
 from journal.write.capture import record_trades
-from journal.write.records import MAX_JSON_BYTES
 from tests.journal.conftest import existing_ideas, open_trade_data, trade_data
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]

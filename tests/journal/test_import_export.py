@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from journal.domain.trade_record import FIELDS
 from journal.models import Trade
-from journal.write.records import FIELDS
 from tests.journal.conftest import open_trade_data, trade_data
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from journal import instruments
+from journal.domain.trade_record import FIELDS, parse_record
 from journal.models import Instrument, QuarantinedLine, Trade
 from journal.write.exports import export_cell
 from journal.write.imports import ImportFailed, import_file
-from journal.write.records import FIELDS, parse_record
 from journal.write.replay import spool_replay
 from tests.journal.conftest import trade_data
 

@@ -24,8 +24,8 @@ from apikeys.services import api_key_create
 from backoffice.core import formatting
 from backoffice.core.db.money import ExactSum
 from journal.admin.dashboard import tiles
+from journal.admin.dashboard_figures import Selection, dashboard_figures
 from journal.analytics import metrics, sources
-from journal.analytics.dashboard import Selection, dashboard_figures
 from journal.models import Trade
 from journal.write.capture import record_trades
 

@@ -10,11 +10,11 @@ import csv
 import pytest
 from django.db import connection
 
+from journal.domain.trade_record import FIELDS
 from journal.models import OpenTrade, Trade, TradeStatus
 from journal.write import fast_import
 from journal.write.capture import record_trades
 from journal.write.imports import ImportResult, import_file
-from journal.write.records import FIELDS
 from tests.journal.conftest import open_trade_data, trade_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from journal.write.records import RecordError, parse_record
+from journal.domain.trade_record import RecordError, parse_record
 from tests.journal.conftest import open_trade_data, trade_data
 
 pytestmark = pytest.mark.smoke

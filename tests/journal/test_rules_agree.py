@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from backoffice.core.api.renderers import JSONRenderer
 from journal.api import TradeOutSerializer
+from journal.domain.trade_record import FIELDS
 from journal.models import QuarantinedLine, Trade
 from journal.write import fast_import
 from journal.write.capture import (
@@ -44,7 +45,6 @@ from journal.write.capture import (
     store_records,
 )
 from journal.write.imports import ImportFailed, ImportResult, import_file
-from journal.write.records import FIELDS
 from journal.write.replay import spool_replay
 
 pytestmark = pytest.mark.django_db

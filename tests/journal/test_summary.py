@@ -10,11 +10,11 @@ from django.db import connection
 
 from journal.analytics import metrics, summary
 from journal.api import _jsonable
-from journal.filters import MetricsFilter
+from journal.domain.trade_record import FIELDS
 from journal.models import Trade
+from journal.query_filters import MetricsFilter
 from journal.write.capture import record_trades
 from journal.write.imports import import_file
-from journal.write.records import FIELDS
 
 pytestmark = pytest.mark.django_db
 

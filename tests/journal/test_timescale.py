@@ -176,8 +176,8 @@ def test_without_the_summary_triggers_the_report_reads_the_continuous_aggregates
     """TimescaleDB refuses transition tables on hypertables: no daily summary here; the
     continuous aggregates of each grain answer, with the figures of the trades."""
     from journal.analytics import summary
-    from journal.filters import MetricsFilter
     from journal.models import Trade
+    from journal.query_filters import MetricsFilter
 
     assert not summary.available()
     filterset = MetricsFilter({"symbol": "GBPUSD"}, queryset=Trade.objects.all())
@@ -272,7 +272,7 @@ def test_the_chunked_aggregate_is_never_jit_compiled_in_the_applications_session
 def test_the_estimated_trade_count_holds_with_compressed_chunks():
     """approximate_row_count() reckons a compressed chunk at about a thousand rows for
     each compressed row: with 10,000 trades a list page said "about 960,842 trades"
-    (bench/admin.py). The estimate takes a compressed chunk's rows from its compression
+    (bench/admin_pages.py). The estimate takes a compressed chunk's rows from its compression
     record instead."""
     from journal.selectors import approximate_trade_count
 
@@ -312,10 +312,10 @@ def test_the_instrument_checks_are_recorded_on_the_hypertable_by_every_statement
     in a compressed chunk, and the migration's back-fill."""
     from psycopg.types.json import Jsonb
 
+    from journal.domain.trade_record import parse_record
     from journal.instruments import forget, instruments_seed
     from journal.models import TradeCheck
     from journal.write import checks, storage
-    from journal.write.records import parse_record
 
     instruments_seed()
     forget()

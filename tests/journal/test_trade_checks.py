@@ -19,12 +19,12 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from journal.domain.trade_record import FIELDS
 from journal.instruments import CATALOGUE, forget, instrument_for, instruments_seed
 from journal.models import Trade, TradeCheck
 from journal.write import checks
 from journal.write.capture import get_spool, record_trades
 from journal.write.imports import import_file
-from journal.write.records import FIELDS
 from journal.write.replay import spool_replay
 from journal.write.storage import COPY_THRESHOLD
 from tests.journal.conftest import BASE_TIME
@@ -204,7 +204,7 @@ def batches(draw):
 
 def expected(trades: list[dict]) -> tuple[dict, set]:
     """({trade_id: flagged columns}, {(index, field)}) by journal.write.checks.flags."""
-    from journal.write.records import parse_record
+    from journal.domain.trade_record import parse_record
 
     by_trade, warned = {}, set()
     for index, trade in enumerate(trades):
@@ -283,3 +283,12 @@ def test_the_migration_checks_the_trades_stored_before_it(desk_instruments):
         TradeCheck,
     )
     assert stored_flags() == {"US-1": ("entry_price_off_tick",)}
+
+
+def test_a_checks_flags_are_its_boolean_columns_in_the_order_of_the_checks():
+    from django.db.models import BooleanField
+
+    columns = tuple(f.name for f in TradeCheck._meta.concrete_fields if isinstance(f, BooleanField))
+    assert columns == tuple(column for column, _field, _label in checks.FLAGS)
+    both = TradeCheck(pnl_mismatch=True, entry_price_off_tick=True)
+    assert both.flagged == ("entry_price_off_tick", "pnl_mismatch")

@@ -244,7 +244,7 @@ def onnx_lstm_model(*, seed: int = 0) -> Trained:
     """A one-layer LSTM built with onnx.helper; expected: ONNX Runtime run in-process."""
     import onnxruntime
 
-    from models_registry.neural import INPUT_NAME, lstm_feature_names, lstm_onnx
+    from models_registry.artifacts.neural import INPUT_NAME, lstm_feature_names, lstm_onnx
 
     data = lstm_onnx(features=LSTM_FEATURES, steps=LSTM_STEPS, seed=seed)
     names = lstm_feature_names(LSTM_FEATURES, LSTM_STEPS)

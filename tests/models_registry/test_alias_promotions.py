@@ -14,16 +14,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
+from models_registry.errors import AliasMovedMeanwhile, BreakingMove, NotFound, RegistryError
 from models_registry.models import AliasMove, ModelAlias, ModelVersion
-from models_registry.services import (
-    AliasMovedMeanwhile,
-    BreakingMove,
-    NotFound,
-    RegistryError,
-    alias_move,
-    alias_rollback,
-    model_register,
-)
+from models_registry.services import alias_move, alias_rollback, model_register
 from tests.models_registry import factories
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]

@@ -6,6 +6,7 @@ makes the move against what the first one saw (stale if the alias moved since)."
 import pytest
 from django.contrib.auth.models import Group
 
+from models_registry.errors import AliasMovedMeanwhile, AwaitsSecondPerson, RegistryError
 from models_registry.four_eyes import (
     breaking_move_confirm,
     breaking_move_decline,
@@ -13,14 +14,7 @@ from models_registry.four_eyes import (
     pending_breaking_moves,
 )
 from models_registry.models import AliasMove, BreakingMoveRequest, ModelAlias
-from models_registry.services import (
-    AliasMovedMeanwhile,
-    AwaitsSecondPerson,
-    RegistryError,
-    alias_move,
-    alias_rollback,
-    model_register,
-)
+from models_registry.services import alias_move, alias_rollback, model_register
 from tests.models_registry import factories
 
 pytestmark = pytest.mark.django_db

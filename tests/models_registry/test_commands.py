@@ -149,8 +149,8 @@ def test_warm_cache_loads_every_production_version_and_fails_on_a_broken_one(
     assert "ok      edge@1 (production) loaded in" in output
     version = ModelVersion.objects.get()
     (artifact_store / version.artifact_path).write_bytes(b"x" * version.size)
-    from serving.predict.runtime import predictors
+    from serving.predict.runtime import current
 
-    predictors.clear()
+    current().predictors.clear()
     with pytest.raises(CommandError, match="1 of 1 aliased version"):
         run("warm_cache")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from models_registry import artifacts, native
+from models_registry.artifacts import native, storage
 from models_registry.compiling import CompiledRecord, compiled_predictor_load
 from models_registry.models import ModelVersion
 from models_registry.services import model_register, predictor_load
@@ -66,7 +66,7 @@ def test_it_compiles_a_version_and_records_library_hash_size_toolchain_and_opera
     assert "compiled edge@1:" in output
     version.refresh_from_db()
     assert version.is_compiled
-    stored = artifacts.resolve(version.compiled_path)
+    stored = storage.resolve(version.compiled_path)
     assert version.compiled_path.startswith("artifacts/") and version.compiled_path.endswith(".so")
     assert stored.read_bytes()[:4] == b"\x7fELF", "a shared library, built here"
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == version.compiled_sha256
@@ -244,10 +244,10 @@ def test_loading_checks_the_library_hash_and_platform(artifact_store):
     tampered = bytearray(good)
     tampered[len(good) // 2] ^= 0x01
     path.write_bytes(bytes(tampered))
-    with pytest.raises(artifacts.ArtifactError, match="fails its SHA-256 check"):
+    with pytest.raises(storage.ArtifactError, match="fails its SHA-256 check"):
         compiled_of(version)
     path.unlink()
-    with pytest.raises(artifacts.ArtifactError, match="missing from the artifact store"):
+    with pytest.raises(storage.ArtifactError, match="missing from the artifact store"):
         compiled_of(version)
     path.write_bytes(good)
     assert len(compiled_of(version).predict(many_rows(3))) == 3

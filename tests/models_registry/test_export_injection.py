@@ -17,11 +17,12 @@ from django.core.management import call_command
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
-from models_registry import artifacts
-from models_registry.export import triton_config
-from models_registry.loaders import Signature, Tensor
+from models_registry.artifacts import storage
+from models_registry.artifacts.export import triton_config
+from models_registry.artifacts.loaders import Signature, Tensor
+from models_registry.errors import RegistryError
 from models_registry.models import ModelAlias, ModelVersion, RegisteredModel
-from models_registry.services import RegistryError, model_register
+from models_registry.services import model_register
 from tests.models_registry import factories
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +107,7 @@ def test_the_usual_tensor_names_of_exported_networks_are_registered():
 
 def legacy_version(name: str, data: bytes) -> ModelVersion:
     """A version registered before tensor names were checked, aliased production."""
-    stored = artifacts.store_chunks([data], extension=".onnx")
+    stored = storage.store_chunks([data], extension=".onnx")
     model = RegisteredModel.objects.create(name=name)
     version = ModelVersion.objects.create(
         model=model,

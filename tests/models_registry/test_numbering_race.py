@@ -9,8 +9,9 @@ import threading
 import pytest
 from django.db import connection
 
+from models_registry.errors import DuplicateVersion
 from models_registry.models import ModelVersion
-from models_registry.services import DuplicateVersion, model_register
+from models_registry.services import model_register
 from tests.models_registry import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,15 +4,10 @@ import hashlib
 
 import pytest
 
-from models_registry import artifacts, loaders
+from models_registry.artifacts import loaders, storage
+from models_registry.errors import DuplicateVersion, RegistryError
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
-from models_registry.services import (
-    DuplicateVersion,
-    RegistryError,
-    alias_move,
-    model_register,
-    predictor_load,
-)
+from models_registry.services import alias_move, model_register, predictor_load
 from tests.models_registry import factories
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
@@ -234,19 +229,19 @@ def test_loading_checks_the_hash_and_size_every_time(artifact_store):
     data = bytearray(path.read_bytes())
     data[100] ^= 0x01  # one flipped bit, same size
     path.write_bytes(bytes(data))
-    with pytest.raises(artifacts.ArtifactError, match="fails its SHA-256 check"):
+    with pytest.raises(storage.ArtifactError, match="fails its SHA-256 check"):
         predictor_load(**fields)
     path.write_bytes(bytes(data) + b" ")
-    with pytest.raises(artifacts.ArtifactError, match="changed after registration"):
+    with pytest.raises(storage.ArtifactError, match="changed after registration"):
         predictor_load(**fields)
     path.unlink()
-    with pytest.raises(artifacts.ArtifactError, match="missing"):
+    with pytest.raises(storage.ArtifactError, match="missing"):
         predictor_load(**fields)
 
 
 @pytest.mark.parametrize("path", ["../outside.json", "/etc/passwd", "artifacts/../../x.json"])
 def test_an_artifact_path_outside_the_root_is_refused(path):
-    with pytest.raises(artifacts.ArtifactError, match="outside the artifact root"):
+    with pytest.raises(storage.ArtifactError, match="outside the artifact root"):
         predictor_load(
             framework="sklearn-joblib",
             artifact_path=path,
@@ -262,8 +257,8 @@ def test_a_symlink_out_of_the_root_is_refused(artifact_store, tmp_path):
     link = artifact_store / "artifacts" / "ab"
     link.mkdir(parents=True)
     (link / "evil.joblib").symlink_to(target)
-    with pytest.raises(artifacts.ArtifactError, match="outside the artifact root"):
-        artifacts.resolve("artifacts/ab/evil.joblib")
+    with pytest.raises(storage.ArtifactError, match="outside the artifact root"):
+        storage.resolve("artifacts/ab/evil.joblib")
 
 
 def test_a_pickle_without_an_operators_trust_is_never_loaded_even_with_its_hash_right():

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
+from models_registry.errors import AliasMovedMeanwhile
 from models_registry.models import AliasMove, ChallengerChange, ModelAlias
 from models_registry.services import (
-    AliasMovedMeanwhile,
     _alias_compare_and_set,
     alias_move,
     alias_rollback,

@@ -13,8 +13,9 @@ import skops.io
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from models_registry.errors import RegistryError
 from models_registry.models import ModelVersion
-from models_registry.services import RegistryError, model_register
+from models_registry.services import model_register
 from tests.models_registry import factories
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]

@@ -1,5 +1,5 @@
 """The WAL archive and the newest backup on /readyz's staff view and in Prometheus
-(backoffice.core.recovery): read for real, from pg_stat_archiver and from `pgbackrest info`
+(backoffice.core.ops.recovery): read for real, from pg_stat_archiver and from `pgbackrest info`
 run by the Celery job on a real worker, with the thresholds that turn them into
 warnings (never a 503: an old backup must not take the web workers out of service)."""
 
@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 
-from backoffice.core import recovery
+from backoffice.core.ops import recovery
 from tests.live_server import JobEngine, LiveServer
 from tests.ops.pitr import STANZA, ArchivingCluster
 from tests.ops.staff import staff_session

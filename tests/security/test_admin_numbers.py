@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from backoffice.core.forms import PlainNumberMixin
 from desk.services import EDITABLE_LIMITS, risk_config_get
 from journal.instruments import instruments_seed
-from models_registry.forms import AliasMoveForm, AliasRollbackForm
+from models_registry.admin.forms import AliasMoveForm, AliasRollbackForm
 from models_registry.models import RegisteredModel
 from serving.live.challenger_admin import ChallengerSetForm, PromoteForm
 

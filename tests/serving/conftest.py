@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from apikeys.services import api_key_create
 from models_registry.services import model_register
-from serving.predict import hotswap, runtime, warmup
+from serving.predict.runtime import current
 from tests.harness.services import RedisServer
 from tests.models_registry import factories
 
@@ -30,13 +30,13 @@ def fresh_serving_state(settings):
     # tests/serving/predict/test_cache_worth.py tests reading it only where it pays.
     settings.SERVING_PREDICTION_CACHE_MIN_MS = 0
 
-    runtime.reset()
+    # As a worker whose warm-up is done: the warm-up tests ask for it explicitly.
+    current().reset(warmed=True)
     # A fresh prediction-cache generation: no entry of an earlier test or run is hit.
-    hotswap.announce_evict(model=None)
-    runtime.resolver.check_stamps(force=True)  # as a worker that has served before
-    warmup._warmed = True  # the warm-up tests ask for it explicitly
+    current().resolver.announce_evict(model=None)
+    current().resolver.check_stamps(force=True)  # as a worker that has served before
     yield
-    runtime.reset()
+    current().reset()
 
 
 def key_client(*scopes: str, name: str) -> APIClient:

@@ -107,14 +107,14 @@ def test_the_pages_links_point_at_their_own_lists(schema):
 @pytest.fixture
 def demo_models(settings, tmp_path):
     from models_registry import demo
-    from serving.predict import runtime
+    from serving.predict.runtime import current
 
     settings.MODEL_STORAGE_DIR = tmp_path / "models"
     settings.SERVING_PREDICT_RATE = "off"
-    runtime.reset()
+    current().reset()
     demo.seed()
     yield
-    runtime.reset()
+    current().reset()
 
 
 def bot():

@@ -14,7 +14,7 @@ from apikeys.services import api_key_create
 from desk.models import Decision, TradeIdea
 from journal.models import Trade
 from journal.selectors import trade_desk_links
-from serving.predict import runtime
+from serving.predict.runtime import current
 from tests.desk.conftest import idea_body, open_desk  # noqa: F401 - fixture
 from tests.journal.conftest import trade_data
 from tests.journal.test_import_export import csv_text
@@ -34,10 +34,10 @@ def engine_bot(db):
 def chain(engine_bot, xgb, open_desk, tmp_path):  # noqa: F811
     trained, version = xgb
     answer = predict(engine_bot, "edge-xgb", {"inputs": trained.probe[:2].tolist()}).json()
-    runtime.recorder.flush()
+    current().recorder.flush()
     prediction_id = answer["prediction_ids"][1]
     body = idea_body(prediction_id=prediction_id, model_version="edge-xgb@1")
-    del body["confidence_score"]  # the prediction's (desk.chain.cited_confidence)
+    del body["confidence_score"]  # the prediction's (desk.selectors.cited_confidence)
     submitted = engine_bot.post("/api/v1/trade-ideas", body, format="json")
     assert submitted.status_code == 201, submitted.content
     idea = TradeIdea.objects.get(pk=submitted.json()["id"])
@@ -103,7 +103,7 @@ def test_a_prediction_that_was_not_recorded_ends_the_walk_saying_why(
     trained, _ = xgb
     settings.SERVING_RECORD_SAMPLE_RATE = 0
     answer = predict(engine_bot, "edge-xgb", {"inputs": trained.probe[:1].tolist()}).json()
-    runtime.recorder.flush()
+    current().recorder.flush()
     submitted = engine_bot.post(
         "/api/v1/trade-ideas", idea_body(prediction_id=answer["prediction_ids"][0]), format="json"
     )

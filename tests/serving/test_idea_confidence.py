@@ -13,7 +13,7 @@ import pytest
 
 from desk.models import IdeaStatus, TradeIdea
 from models_registry.models import PositiveClass, RegisteredModel
-from serving.predict import runtime
+from serving.predict.runtime import current
 from tests.desk.conftest import idea_body, open_desk  # noqa: F401 - fixture
 from tests.serving.conftest import key_client, predict
 
@@ -29,7 +29,7 @@ def engine(db):
 def prediction(engine, xgb, open_desk):  # noqa: F811
     trained, _ = xgb
     answer = predict(engine, "edge-xgb", {"inputs": trained.probe[:1].tolist()}).json()
-    runtime.recorder.flush()
+    current().recorder.flush()
     probability = Decimal(str(answer["predictions"][0])).quantize(Decimal("0.0001"))
     return answer["prediction_ids"][0], probability
 

@@ -30,7 +30,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from backoffice.core.db.errors import is_database_outage
+from backoffice.core.db.outages import is_database_outage
 from backoffice.core.errors import DomainError
 from backoffice.core.text import plain_digits as _plain_digits
 
@@ -39,7 +39,16 @@ OUTAGE_RETRY_AFTER = 5
 
 
 def error_body(detail: str, code: str, errors: list[dict[str, Any]] | None = None) -> dict:
+    """The API's one error body: what is wrong, a code, and each field at fault."""
     return {"detail": detail, "code": code, "errors": list(errors or [])}
+
+
+def error_response(
+    status: int, detail: str, code: str, errors: list[dict[str, Any]] | None = None
+) -> JsonResponse:
+    """The error body answered outside DRF's views (middleware, /metrics, the 404/500
+    handlers)."""
+    return JsonResponse(error_body(detail, code, errors), status=status)
 
 
 def exception_handler(exc, context):
@@ -144,9 +153,7 @@ def not_found(request, exception):
             status=404,
         )
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            error_body("no such endpoint or resource (names are slugs)", "not_found"), status=404
-        )
+        return error_response(404, "no such endpoint or resource (names are slugs)", "not_found")
     return defaults.page_not_found(request, exception)
 
 
@@ -154,8 +161,7 @@ def server_error(request):
     """500: a bug, logged with its traceback by Django; the API's body under /api/."""
     if request.path.startswith("/api/"):
         request_id = getattr(request, "request_id", "")
-        return JsonResponse(
-            error_body(f"internal error; quote the request id {request_id}", "internal_error"),
-            status=500,
+        return error_response(
+            500, f"internal error; quote the request id {request_id}", "internal_error"
         )
     return defaults.server_error(request)

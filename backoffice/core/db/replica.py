@@ -140,39 +140,3 @@ def forget() -> None:
     global _state, _checked_at
     with _lock:
         _state, _checked_at = None, float("-inf")
-
-
-def check_replica() -> dict:
-    """The ``replica`` readiness check: its state; a warning while reads go to the
-    primary (the replica is not needed to serve, so never a failure)."""
-    from backoffice.core.health import CheckWarning
-
-    try:
-        state = replica_state()
-    except Exception as exc:  # never a failure: reads fall back to the primary
-        raise CheckWarning(f"the replica's state cannot be read: {exc}"[:300]) from None
-    finally:
-        # The probe thread's own connection (a later look opens one where it runs).
-        connections[REPLICA].close()
-    if not state.usable:
-        raise CheckWarning(f"reads go to the primary: {state.why_not}", state.as_dict())
-    return state.as_dict()
-
-
-def register() -> None:
-    """The readiness check and the gauges, where a replica is configured."""
-    from backoffice.core import health, prometheus
-
-    if not configured():
-        return
-    health.register_check("replica", check_replica, advisory=True)
-    prometheus.register_gauge(
-        "backoffice_replica_lag_seconds",
-        "How far the read replica is behind the primary (its replay, database clock).",
-        lambda: replica_state().lag_seconds,
-    )
-    prometheus.register_gauge(
-        "backoffice_replica_in_use",
-        "1 when routed reads go to the replica, 0 when they go to the primary.",
-        lambda: float(replica_state().usable),
-    )

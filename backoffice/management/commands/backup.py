@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.core.backup import BackupError, backup
+from backoffice.core.ops.backup import BackupError, backup
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
-from backoffice.core import app_hooks, health
+from backoffice.core.ops import app_hooks, health
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice.core import app_hooks
+from backoffice.core.ops import app_hooks
 
 DEMO_USERNAME = "admin"
 # The staff the demo signs in as, each with the group of their job (the groups'

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.core.backup import BackupError, restore
+from backoffice.core.ops.backup import BackupError, restore
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from backoffice.core import app_hooks
+from backoffice.core.ops import app_hooks
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from journal.filters import TradeFilter
 from journal.models import Trade
+from journal.query_filters import TradeFilter
 from journal.write.exports import export_rows
 
 

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from journal.analytics import metrics
-from journal.filters import MetricsFilter
 from journal.models import Trade
+from journal.query_filters import MetricsFilter
 
 
 def fmt(value, places=2):

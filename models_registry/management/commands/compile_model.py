@@ -9,8 +9,8 @@ from models_registry.compiling import (
     version_compile,
     version_uncompile,
 )
+from models_registry.errors import RegistryError
 from models_registry.models import ModelVersion
-from models_registry.services import RegistryError
 
 
 class Command(BaseCommand):

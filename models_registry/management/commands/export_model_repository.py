@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from models_registry.export import ExportError, model_repository_export
+from models_registry.artifacts.export import ExportError, model_repository_export
 
 
 class Command(BaseCommand):

@@ -3,8 +3,9 @@
 from django.core.management.base import BaseCommand
 
 from models_registry import selectors
+from models_registry.errors import RegistryError
 from models_registry.management.alias_options import add_breaking_arguments, command_error
-from models_registry.services import RegistryError, alias_move
+from models_registry.services import alias_move
 
 
 class Command(BaseCommand):

@@ -6,9 +6,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from models_registry.compiling import operator_identity, version_compile
+from models_registry.errors import RegistryError
 from models_registry.management.alias_options import add_breaking_arguments, command_error
 from models_registry.models import Framework, Task
-from models_registry.services import AUTO, RegistryError, model_register_file
+from models_registry.services import AUTO, model_register_file
 
 
 class Command(BaseCommand):

@@ -3,8 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from models_registry import selectors
+from models_registry.errors import RegistryError
 from models_registry.management.alias_options import add_breaking_arguments, command_error
-from models_registry.services import RegistryError, alias_rollback
+from models_registry.services import alias_rollback
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from models_registry.errors import RegistryError
 from models_registry.management.alias_options import add_breaking_arguments, command_error
-from models_registry.services import RegistryError
 from models_registry.training import FRAMEWORKS, SOURCES, model_train
 
 

@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from models_registry import selectors
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
+from models_registry.errors import NotFound, RegistryError
 from models_registry.management.alias_options import add_breaking_arguments, command_error
 from models_registry.models import ChallengerMode
-from models_registry.services import NotFound, RegistryError
 from serving.live.comparison import evidence_rows
 
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from serving.predict.hotswap import announce_warm
-from serving.predict.warmup import warm_production_aliases
+from serving.predict.runtime import current
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         aliases = options["alias"] or list(settings.SERVING_WARM_ALIASES)
-        report = warm_production_aliases(aliases)
+        report = current().warm(aliases)
         if not report:
             self.stdout.write(f"no model has an alias among: {', '.join(aliases)}")
         for row in report:

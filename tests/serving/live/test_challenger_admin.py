@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from models_registry.challengers import challenger_set
 from models_registry.models import AliasMove, ChallengerChange, ModelAlias
-from serving.predict import runtime
+from serving.predict.runtime import current
 from tests.models_registry import factories
 from tests.security.test_api_permissions import run_group_migrations
 from tests.serving.conftest import instances, predict, register
@@ -27,8 +27,8 @@ def _one_person_moves(settings):
 
 
 def written() -> int:
-    runtime.shadows.drain()
-    return runtime.recorder.flush()
+    current().shadows.drain()
+    return current().recorder.flush()
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_set_compare_promote_and_roll_back_each_in_one_audited_action(manager, b
         "shadow",
         "Model-manager",
     )
-    runtime.resolver.forget()
+    current().resolver.forget()
     rows = trained.probe[:10]
     for start in (0, 5):
         predict(bot, "edge-xgb", {"instances": instances(trained, rows[start : start + 5])})

@@ -12,7 +12,7 @@ import pytest
 from models_registry.challengers import challenger_set
 from models_registry.models import AliasMove, ChallengerChange, ModelAlias
 from models_registry.services import model_register
-from serving.predict import runtime
+from serving.predict.runtime import current
 from serving.predict.services import prediction_make
 from tests.admin.conftest import staff_member
 from tests.admin.test_browser import chromium_page, shot
@@ -51,10 +51,10 @@ def test_a_shadow_challenger_is_compared_promoted_and_rolled_back(live_server, d
         mode="shadow",
         reason=HOSTILE,
     )
-    runtime.resolver.forget()
+    current().resolver.forget()
     for row in trained.probe[:6]:
         prediction_make(model="edge", alias=None, version=None, body={"inputs": [row.tolist()]})
-    assert runtime.shadows.drain() == 6 and runtime.recorder.flush() == 12
+    assert current().shadows.drain() == 6 and current().recorder.flush() == 12
     url = live_server.url
     with chromium_page() as page:
         report = BrowserReport().attach(page)

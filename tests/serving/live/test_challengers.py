@@ -3,8 +3,8 @@ answer and its scores are recorded beside it; a canary answers its share of keys
 same side for the same key; the routing key's hostile values are a 400.
 
 The writer and the shadow thread are off in-process (tests/conftest.py): each test
-scores the queued shadows with ``runtime.shadows.drain()`` and writes the records with
-``runtime.recorder.flush()``, as the threads would.
+scores the queued shadows with ``current().shadows.drain()`` and writes the records with
+``current().recorder.flush()``, as the threads would.
 """
 
 import re
@@ -16,9 +16,9 @@ import pytest
 from models_registry.challengers import challenger_clear, challenger_set
 from models_registry.models import ModelVersion
 from models_registry.services import alias_move
-from serving.live.challengers import bucket
+from serving.live.challenger_routing import bucket
 from serving.models import PredictionRecord
-from serving.predict import runtime
+from serving.predict.runtime import current
 from tests.models_registry import factories
 from tests.serving.conftest import instances, predict, register
 
@@ -28,8 +28,8 @@ IDS = re.compile(rb"[0-9a-f]{32}")
 
 
 def written() -> int:
-    runtime.shadows.drain()
-    return runtime.recorder.flush()
+    current().shadows.drain()
+    return current().recorder.flush()
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_a_shadow_never_changes_the_answer_and_its_scores_are_recorded_beside_it
         mode="shadow",
         reason="try v2",
     )
-    runtime.resolver.forget()
+    current().resolver.forget()
     with_shadow = predict(bot, "edge-xgb", body)
     with_key = bot.post(
         "/api/v1/models/edge-xgb/predict", body, format="json", HTTP_X_ROUTING_KEY="acct-7"
@@ -73,7 +73,7 @@ def test_a_shadow_never_changes_the_answer_and_its_scores_are_recorded_beside_it
     assert "served_by" not in with_shadow.json()
     assert with_shadow.json()["predictions"] == pytest.approx(trained.expected, abs=1e-6)
     # Nothing was scored in shadow on the request path: the queue holds both requests.
-    assert runtime.shadows.stats()["queued"] == 2
+    assert current().shadows.stats()["queued"] == 2
     assert PredictionRecord.objects.count() == 0
     assert written() == 6  # two answers without a challenger, two with, two shadows
     before = PredictionRecord.objects.get(pk=uuid.UUID(first["X-Prediction-Id"]))
@@ -88,7 +88,7 @@ def test_a_shadow_never_changes_the_answer_and_its_scores_are_recorded_beside_it
     assert shadow.inputs == answer.inputs
     assert shadow.requested_at == answer.requested_at
     assert shadow.outputs != pytest.approx(answer.outputs, abs=1e-6), "two different models"
-    assert runtime.shadows.stats()["scored"] == 2
+    assert current().shadows.stats()["scored"] == 2
 
 
 def test_a_shadow_with_fewer_features_scores_the_champions_rows_projected(bot, xgb):
@@ -182,14 +182,14 @@ def test_removing_the_challenger_stops_shadows_and_canaries(bot, pair):
     challenger_clear(
         model=champion.model, alias="production", expected_challenger=challenger, reason="enough"
     )
-    runtime.resolver.forget()
+    current().resolver.forget()
     row = {"instances": instances(trained, trained.probe[:1])}
     for n in range(40):
         response = bot.post(
             "/api/v1/models/edge-xgb/predict", row, format="json", HTTP_X_ROUTING_KEY=f"k{n}"
         )
         assert response.json()["version"] == 1 and "served_by" not in response.json()
-    assert runtime.shadows.stats()["queued"] == 0
+    assert current().shadows.stats()["queued"] == 0
     written()
     assert set(PredictionRecord.objects.values_list("role", flat=True)) == {""}
 
@@ -224,15 +224,15 @@ def test_a_shadow_that_fails_is_dropped_and_counted_and_the_answer_stands(bot, p
         mode="shadow",
     )
     ModelVersion.objects.filter(pk=challenger.pk).update(sha256="0" * 64)  # fails its check
-    runtime.resolver.forget()
+    current().resolver.forget()
     response = predict(bot, "edge-xgb", {"instances": instances(trained)})
     assert response.json()["predictions"] == pytest.approx(trained.expected, abs=1e-6)
     assert written() == 1
-    assert runtime.shadows.stats()["failed"] == 1
+    assert current().shadows.stats()["failed"] == 1
     settings.SERVING_SHADOW_QUEUE_MAX = 1
     predict(bot, "edge-xgb", {"instances": instances(trained)})
     predict(bot, "edge-xgb", {"instances": instances(trained)})
-    assert runtime.shadows.stats()["dropped_full"] == 1
+    assert current().shadows.stats()["dropped_full"] == 1
 
 
 def test_a_challenger_that_no_longer_fits_the_moved_alias_is_ignored_not_failed(bot, pair):
@@ -255,7 +255,7 @@ def test_a_challenger_that_no_longer_fits_the_moved_alias_is_ignored_not_failed(
         confirm_breaking=True,
         reason="bots send two features now",
     )
-    runtime.resolver.forget()
+    current().resolver.forget()
     body = {"instances": instances(fewer, fewer.probe[:2])}
     for n in range(10):
         response = bot.post(
@@ -263,4 +263,4 @@ def test_a_challenger_that_no_longer_fits_the_moved_alias_is_ignored_not_failed(
         )
         assert response.status_code == 200, response.content
         assert response.json()["version"] == 3 and "served_by" not in response.json()
-    assert runtime.shadows.stats()["queued"] == 0
+    assert current().shadows.stats()["queued"] == 0

@@ -9,8 +9,8 @@ from models_registry.challengers import challenger_set
 from models_registry.models import ModelAlias
 from serving.live.comparison import compare
 from serving.live.recorder import Entry, new_record_id, prediction_ids, record_time
-from serving.predict import runtime
-from serving.predict.hotswap import ServedVersion
+from serving.predict.runtime import current
+from serving.served import ServedVersion
 from tests.models_registry import factories
 from tests.serving.conftest import register
 from tests.serving.live.test_performance import idea_and_trade, now
@@ -41,8 +41,8 @@ def answer_and_shadow(champion, challenger, ours: float, theirs: float) -> int:
         1.0,
         "champion",
     )
-    runtime.recorder.submit(answer)
-    runtime.recorder.submit(
+    current().recorder.submit(answer)
+    current().recorder.submit(
         answer._replace(
             id=new_record_id(record_time(answer_id)),
             served=ServedVersion.of(challenger),
@@ -69,7 +69,7 @@ def test_the_same_rows_and_the_same_trades_by_hand(xgb):
     for n, (ours, theirs, won) in enumerate(zip(CHAMPION, CHALLENGER, WON, strict=True)):
         answer_id = answer_and_shadow(champion, challenger, ours, theirs)
         idea_and_trade(n, prediction_ids(answer_id, 1)[0], won=won)
-    assert runtime.recorder.flush() == 8
+    assert current().recorder.flush() == 8
     alias = ModelAlias.objects.select_related("version", "challenger").get(name="production")
     c = compare(alias=alias)
     # Same side of 0.5: rows 1 and 4 of four. |difference|: 0.1, 0.3, 0.4, 0.05.

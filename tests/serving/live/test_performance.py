@@ -14,8 +14,8 @@ from journal.write.capture import record_trades
 from models_registry.services import model_register
 from serving.live.figures import production_health, version_performance
 from serving.live.recorder import Entry, new_record_id
-from serving.predict import runtime
-from serving.predict.hotswap import ServedVersion
+from serving.predict.runtime import current
+from serving.served import ServedVersion
 from tests.models_registry import factories
 from tests.serving.conftest import key_client
 from tests.serving.live.test_judging import PAIRS
@@ -32,7 +32,7 @@ def record(version, outputs, *, rows=None, latency=1.0, cached=False) -> int:
     """A recorded request of ``version`` (through the recorder: COPY, as in production)."""
     record_id = new_record_id(now() - timedelta(days=2))
     inputs = np.array(rows if rows is not None else [[1.0, 0.0, 1.0, 0.5, 2.0]] * len(outputs))
-    runtime.recorder.submit(
+    current().recorder.submit(
         Entry(
             record_id,
             ServedVersion.of(version),
@@ -98,7 +98,7 @@ def judged(xgb, lgbm):
     idea_and_trade(21, f"{record(other, [0.9]):032x}-0", won=False, label="edge-xgb@1")
     idea_and_trade(22, f"{record(version, [0.5]):032x}-0", won=False, closed_days_ago=40)
     idea_and_trade(23, f"{record(version, [0.5]):032x}-0", won=True, closed=False)
-    runtime.recorder.flush()
+    current().recorder.flush()
     return version, other
 
 
@@ -157,7 +157,7 @@ def test_drift_is_the_hand_computed_psi_of_each_feature(db, settings):
     # The live rows of test_profiles' hand case in every column: PSI 0.274653 each.
     live = np.repeat([5.0, 15, 25, 35, 45, 55, 65, 75, 85, 95], [15] * 5 + [5] * 5)
     record(version, [0.5] * 100, rows=np.repeat(live.reshape(-1, 1), 5, axis=1))
-    runtime.recorder.flush()
+    current().recorder.flush()
     drift = version_performance(version=version).drift
     assert drift.known and drift.live_rows == 100 and drift.reference_rows == 100
     assert [f.psi for f in drift.features] == [pytest.approx(0.274653, abs=1e-4)] * 5

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from models_registry.challengers import challenger_set
 from models_registry.models import AliasMove, ModelAlias
-from serving.predict import runtime
+from serving.predict.runtime import current
 from tests.models_registry import factories
 from tests.security.test_api_permissions import run_group_migrations
 from tests.serving.conftest import instances, predict, register
@@ -73,7 +73,7 @@ def shadowed(xgb):
         expected_version=champion,
         expected_challenger=None,
     )
-    runtime.resolver.forget()
+    current().resolver.forget()
     return trained, champion, challenger
 
 
@@ -82,8 +82,8 @@ def shadow_rows(bot, trained, count: int) -> None:
     for start in range(0, count, 5):
         rows = trained.probe[start : min(start + 5, count)]
         assert predict(bot, "edge-xgb", {"instances": instances(trained, rows)}).status_code == 200
-    runtime.shadows.drain()
-    runtime.recorder.flush()
+    current().shadows.drain()
+    current().recorder.flush()
 
 
 def production() -> ModelAlias:

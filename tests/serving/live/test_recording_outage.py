@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from django.db import connection, connections
 
-from backoffice.core.prometheus import exposition
+from backoffice.core.ops.prometheus import exposition
 from serving.models import PredictionRecord
-from serving.predict import runtime
+from serving.predict.runtime import current
 from tests.journal.test_capture_machine import proxied_database  # noqa: F401 - fixture
 from tests.serving.conftest import predict
 
@@ -30,10 +30,10 @@ def writer(settings):
     settings.SERVING_RECORD_RETRY_SECONDS = 0.5
     settings.SERVING_KEY_CACHE_SECONDS = 3600  # the key check needs no database meanwhile
     settings.SERVING_PREDICTION_CACHE_TTL = 0
-    runtime.recorder.background = True
-    yield runtime.recorder
-    runtime.recorder.background = False
-    runtime.recorder.stop(timeout=10)  # and its connection closed
+    current().recorder.background = True
+    yield current().recorder
+    current().recorder.background = False
+    current().recorder.stop(timeout=10)  # and its connection closed
 
 
 def timed_predictions(bot, count: int, start: int) -> list[float]:

@@ -2,7 +2,7 @@
 protocol; sampling; what a record keeps (never the API key); hostile inputs.
 
 The writer thread is off in-process (tests/conftest.py): each test writes the queued
-records with ``runtime.recorder.flush()`` on its own connection, as the thread would.
+records with ``current().recorder.flush()`` on its own connection, as the thread would.
 """
 
 import json
@@ -19,7 +19,7 @@ from apikeys.services import api_key_create
 from serving.live.record_reads import prediction_find
 from serving.live.recorder import Entry, new_record_id, parse_prediction_id, record_time
 from serving.models import PredictionRecord
-from serving.predict import runtime
+from serving.predict.runtime import current
 from serving.predict.services import prediction_make
 from tests.serving.conftest import instances, key_client, predict
 
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("awkward_clock")]
 
 
 def flush() -> int:
-    return runtime.recorder.flush()
+    return current().recorder.flush()
 
 
 def test_every_row_gets_an_id_that_names_its_recorded_inputs_and_output(xgb):
@@ -71,7 +71,7 @@ def test_every_row_gets_an_id_that_names_its_recorded_inputs_and_output(xgb):
     )
     assert raw_key not in stored and raw_key[:8] not in stored, "a record holds the key"
     assert prediction_find(prediction_id=f"{ids[0][:-2]}-3") is None  # no fourth row
-    assert runtime.recorder.stats()["method"] == "copy"
+    assert current().recorder.stats()["method"] == "copy"
 
 
 def test_a_repeated_request_is_recorded_as_cached_with_its_inputs(bot, lgbm):
@@ -141,7 +141,7 @@ def test_no_record_at_rate_zero_yet_every_answer_has_its_ids(bot, xgb, settings)
     body = predict(bot, "edge-xgb", {"inputs": trained.probe[:2].tolist()}).json()
     assert len(body["prediction_ids"]) == 2
     assert flush() == 0 and PredictionRecord.objects.count() == 0
-    assert runtime.recorder.stats()["not_sampled"] == 1
+    assert current().recorder.stats()["not_sampled"] == 1
 
 
 def test_the_sampling_rate_is_honoured_within_binomial_tolerance(xgb, settings):
@@ -157,7 +157,7 @@ def test_the_sampling_rate_is_honoured_within_binomial_tolerance(xgb, settings):
     recorded = PredictionRecord.objects.count()
     # 800 x 0.25 = 200, standard deviation sqrt(800 x 0.25 x 0.75) = 12.2: four of them.
     assert abs(recorded - 200) <= 49, recorded
-    stats = runtime.recorder.stats()
+    stats = current().recorder.stats()
     assert stats["written"] + stats["not_sampled"] == requests
     assert set(PredictionRecord.objects.values_list("sample_rate", flat=True)) == {0.25}
 
@@ -198,7 +198,7 @@ def test_hostile_numbers_are_recorded_exactly_and_bad_bodies_make_no_record(bot,
     )
     assert v2_ints.status_code == 200, v2_ints.content
     assert flush() == 2
-    stats = runtime.recorder.stats()
+    stats = current().recorder.stats()
     assert (stats["refused"], stats["dropped_unavailable"]) == (0, 0)
     by_protocol = {r.protocol: r for r in PredictionRecord.objects.all()}
     # jsonb keeps numbers as decimals (1.7976931348623157e308 reads back as its 309
@@ -215,7 +215,7 @@ def as_floats(rows):
 
 def test_a_record_the_database_refuses_is_dropped_alone(xgb):
     _, version = xgb
-    from serving.predict.hotswap import ServedVersion
+    from serving.served import ServedVersion
 
     served = ServedVersion.of(version)
     bad = SimpleNamespace(**{**served.__dict__, "version": -1})  # refused by its CHECK
@@ -238,10 +238,10 @@ def test_a_record_the_database_refuses_is_dropped_alone(xgb):
         )
 
     for n, target in enumerate([served, bad, served]):
-        runtime.recorder.submit(entry(target, f"r{n}"))
+        current().recorder.submit(entry(target, f"r{n}"))
     assert flush() == 2
     assert sorted(PredictionRecord.objects.values_list("request_id", flat=True)) == ["r0", "r2"]
-    assert runtime.recorder.stats()["refused"] == 1
+    assert current().recorder.stats()["refused"] == 1
 
 
 def test_prediction_ids_that_name_nothing_find_nothing():

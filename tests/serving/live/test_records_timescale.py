@@ -13,7 +13,7 @@ from django.db import connection
 from serving.live.record_reads import prediction_find, records_prune
 from serving.live.recorder import new_record_id, record_time
 from serving.models import PredictionRecord
-from serving.predict import runtime
+from serving.predict.runtime import current
 from serving.predict.services import prediction_make
 
 pytestmark = [pytest.mark.timescale, pytest.mark.django_db]
@@ -43,10 +43,10 @@ def test_records_are_written_on_this_server_by_copy_or_said_insert(xgb, caplog):
         result = prediction_make(
             model="edge-xgb", alias=None, version=None, body={"inputs": [[n, 0, 1, 0.5, 2]]}
         )
-    assert runtime.recorder.flush() == 3
-    assert runtime.recorder.flush() == 0
+    assert current().recorder.flush() == 3
+    assert current().recorder.flush() == 0
     said = [r for r in caplog.records if "refuses COPY FROM STDIN" in r.getMessage()]
-    method = runtime.recorder.stats()["method"]
+    method = current().recorder.stats()["method"]
     assert (method == "insert") == bool(said), (method, said)
     assert len(said) <= 1, "said once, not at every flush"
     found = prediction_find(prediction_id=result.prediction_ids[0])
@@ -102,7 +102,7 @@ def test_a_shadow_sits_in_its_answers_chunk_and_the_comparison_joins_them(xgb):
         version=challenger,
         mode="shadow",
     )
-    runtime.resolver.forget()
+    current().resolver.forget()
     past = datetime.now(UTC) - timedelta(days=3)
     answer = prediction_make(
         model="edge-xgb",
@@ -111,7 +111,7 @@ def test_a_shadow_sits_in_its_answers_chunk_and_the_comparison_joins_them(xgb):
         body={"inputs": trained.probe[:3].tolist()},
         requested_at=past,
     )
-    assert runtime.shadows.drain() == 1 and runtime.recorder.flush() == 2
+    assert current().shadows.drain() == 1 and current().recorder.flush() == 2
     shadow = PredictionRecord.objects.get(shadow_of=uuid.UUID(int=answer.record_id))
     chunks = query(
         "SELECT count(DISTINCT tableoid) FROM serving_predictionrecord WHERE id = %s OR id = %s",

@@ -2,8 +2,7 @@
 
 import pytest
 
-from serving.predict import warmup
-from serving.predict.runtime import predictors
+from serving.predict.runtime import current
 from tests.serving.conftest import predict
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +27,7 @@ def test_post_warms_every_production_alias_or_one_version(ops, xgb, lgbm):
     assert response.status_code == 200
     assert sorted(r["model"] for r in response.json()["warmed"]) == ["edge-lgbm", "edge-xgb"]
     assert response.json()["broadcast"] is True
-    assert {e.served.model for e in predictors.snapshot()} == {"edge-lgbm", "edge-xgb"}
+    assert {e.served.model for e in current().predictors.snapshot()} == {"edge-lgbm", "edge-xgb"}
     one = ops.post("/api/v1/cache", {"model": "edge-xgb", "version": 1}, format="json").json()
     assert one["warmed"] == [
         {
@@ -49,9 +48,9 @@ def test_delete_evicts_one_model_or_all(ops, xgb, lgbm):
     ops.post("/api/v1/cache", {}, format="json")
     one = ops.delete("/api/v1/cache?model=edge-xgb").json()
     assert one["evicted"] == ["edge-xgb@1"]
-    assert [e.served.model for e in predictors.snapshot()] == ["edge-lgbm"]
+    assert [e.served.model for e in current().predictors.snapshot()] == ["edge-lgbm"]
     assert ops.delete("/api/v1/cache").json()["evicted"] == ["edge-lgbm@1"]
-    assert predictors.snapshot() == []
+    assert current().predictors.snapshot() == []
 
 
 def test_eviction_also_drops_cached_predictions(ops, bot, xgb):
@@ -78,14 +77,14 @@ def test_the_cache_endpoints_need_the_cache_admin_scope_or_the_alias_permission(
 
 
 def test_the_first_prediction_of_a_worker_warms_the_production_aliases(bot, xgb, lgbm):
-    warmup.mark_cold()
+    current().reset()  # a fresh worker: its first prediction warms it
     trained, _ = xgb
     predict(bot, "edge-xgb", {"inputs": trained.probe.tolist()})
-    assert {e.served.model for e in predictors.snapshot()} == {"edge-lgbm", "edge-xgb"}
+    assert {e.served.model for e in current().predictors.snapshot()} == {"edge-lgbm", "edge-xgb"}
 
 
 def test_the_warm_up_hook_never_raises_on_a_broken_model(xgb, lgbm, artifact_store):
     _, version = xgb
     (artifact_store / version.artifact_path).write_bytes(b"broken")
-    report = warmup.warm_production_aliases()
+    report = current().warm()
     assert {(r["model"], r["loaded"]) for r in report} == {("edge-xgb", False), ("edge-lgbm", True)}

@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import cache
 
 from apikeys.models import ApiKey
-from serving.predict import runtime
+from serving.predict.runtime import current
 from tests.serving.conftest import key_client, predict
 
 pytestmark = pytest.mark.django_db
@@ -52,9 +52,9 @@ def test_each_size_has_its_own_estimate(bot, xgb, settings):
     many = {"inputs": trained.probe.tolist()}  # 25 rows: another size class
     predict(bot, "edge-xgb", one)
     predict(bot, "edge-xgb", one)  # known cheap: no lookup
-    before = runtime.prediction_cache.misses
+    before = current().prediction_cache.misses
     assert predict(bot, "edge-xgb", many).json()["cached"] is False
-    assert runtime.prediction_cache.misses == before + 1, "a size not seen yet is looked up"
+    assert current().prediction_cache.misses == before + 1, "a size not seen yet is looked up"
 
 
 def test_the_throttles_counts_reach_the_shared_total_without_lookups(
@@ -65,7 +65,7 @@ def test_the_throttles_counts_reach_the_shared_total_without_lookups(
     settings.SERVING_PREDICTION_CACHE_MIN_MS = 1000
     settings.SERVING_PREDICT_RATE = "5/h"
     settings.SERVING_ALIAS_CHECK_MS = 1000  # no stamps due during the first requests
-    runtime.resolver.check_stamps(force=True)
+    current().resolver.check_stamps(force=True)
     statuses = [predict(bot, "edge-xgb", body).status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
     key = ApiKey.objects.get(name="bot")

@@ -16,8 +16,8 @@ from prometheus_client import REGISTRY
 from models_registry.compiling import operator_identity, version_compile
 from models_registry.models import ModelVersion
 from models_registry.services import predictor_load
-from serving.predict.hotswap import ServedVersion
-from serving.predict.runtime import predictors
+from serving.predict.runtime import current
+from serving.served import ServedVersion
 from tests.models_registry.factories import needs_gcc
 from tests.serving.conftest import predict
 from tests.serving.protocols.test_v2 import fp32, infer, matrix
@@ -30,7 +30,7 @@ def compile_version(version: ModelVersion) -> ModelVersion:
 
 
 def loaded_entry(model: str):
-    [entry] = [e for e in predictors.snapshot() if e.served.model == model]
+    [entry] = [e for e in current().predictors.snapshot() if e.served.model == model]
     return entry
 
 
@@ -173,7 +173,7 @@ def test_concurrent_predictions_on_one_compiled_predictor_are_each_right(compile
     """tl2cgen's predict runs one call at a time: the lock keeps the threads of a
     gthread worker from sharing it."""
     trained, version = compiled_xgb
-    entry = predictors.get(ServedVersion.of(ModelVersion.objects.get(pk=version.pk)))
+    entry = current().predictors.get(ServedVersion.of(ModelVersion.objects.get(pk=version.pk)))
     assert entry.compiled
     rows = [trained.probe + i * 1e-3 for i in range(40)]
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -10,7 +10,7 @@ import pytest
 
 from models_registry.services import alias_move
 from serving.predict.hotswap import Resolver
-from serving.predict.runtime import resolver
+from serving.predict.runtime import current
 from tests.models_registry import factories
 from tests.serving.conftest import register
 
@@ -43,7 +43,8 @@ def test_another_worker_serves_the_moved_alias_within_the_check_interval(
     with django_capture_on_commit_callbacks(execute=True):
         alias_move(model=v1.model, alias="production", version=v2)
     assert wait_for_version(other, 2, timeout=1.0) < 0.5
-    assert resolver.resolve(model="edge-xgb", alias="production", version=None).version == 2
+    served = current().resolver.resolve(model="edge-xgb", alias="production", version=None)
+    assert served.version == 2
 
 
 def test_without_the_shared_cache_a_move_still_arrives_within_a_second_or_so(

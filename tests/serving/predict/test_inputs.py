@@ -1,4 +1,4 @@
-"""serving.predict.inputs on its own: both body forms into one matrix, and the cell at
+"""serving.inputs on its own: both body forms into one matrix, and the cell at
 fault named."""
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from serving.errors import InvalidInput
-from serving.predict.inputs import parse_rows
+from serving.inputs import parse_rows
 
 pytestmark = pytest.mark.smoke
 

@@ -13,8 +13,8 @@ import pytest
 from apikeys.models import ApiKey
 from apikeys.services import api_key_revoke
 from backoffice.core import cache_guard
-from serving.predict import runtime
 from serving.predict.auth import remembered_key
+from serving.predict.runtime import current
 from tests.serving.conftest import key_client, predict
 
 pytestmark = pytest.mark.django_db
@@ -79,5 +79,5 @@ def test_a_key_stays_remembered_when_no_revocation_was_announced(xgb, settings, 
     bot = key_client("predict", name="kept")
     assert predict(bot, "edge-xgb", body).status_code == 200
     for _ in range(3):
-        runtime.resolver.check_stamps(force=True)
+        current().resolver.check_stamps(force=True)
         assert remembered_key(header_of(bot)) is not None

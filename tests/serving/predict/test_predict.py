@@ -127,7 +127,8 @@ def test_each_prediction_is_logged_with_model_version_rows_cache_and_duration(bo
 def test_a_large_repeated_body_is_answered_by_its_bytes_and_an_equivalent_one_by_its_rows(
     bot, xgb, monkeypatch
 ):
-    from serving.predict import inputs, services
+    from serving import inputs
+    from serving.predict import services
 
     trained, _ = xgb
     rows = np.tile(trained.probe, (12, 1))  # 300 rows, well over the raw-key size

@@ -62,7 +62,7 @@ def test_the_cache_endpoint_reports_the_outage(ops, bot, xgb, own_redis):
 def test_a_redis_restart_between_requests_costs_no_outage(bot, xgb, own_redis, caplog):
     # Every pooled connection dies with the restart; the pool opens a fresh one as it
     # hands it out, so the next prediction still reads the cache (no outage, no warning).
-    from serving.predict import runtime
+    from serving.predict.runtime import current
 
     trained, _ = xgb
     body = {"inputs": trained.probe.tolist()}
@@ -70,9 +70,9 @@ def test_a_redis_restart_between_requests_costs_no_outage(bot, xgb, own_redis, c
     assert predict(bot, "edge-xgb", body).json()["cached"] is True
     own_redis.stop()
     own_redis.start()
-    runtime.exchange.queue_set("edge-restart-probe", [1.0], 60)
+    current().exchange.queue_set("edge-restart-probe", [1.0], 60)
     with caplog.at_level(logging.WARNING, logger="backoffice.cache"):
-        found = runtime.exchange.run(["edge-restart-probe"])
+        found = current().exchange.run(["edge-restart-probe"])
         answer = predict(bot, "edge-xgb", body)
     assert found == {"edge-restart-probe": [1.0]}, "the queued write rode with the read"
     assert answer.status_code == 200

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from apikeys.models import ApiKey
 from apikeys.services import api_key_create
 from serving.models import PredictionRecord
-from serving.predict import runtime
 from serving.predict.auth import forget_keys
+from serving.predict.runtime import current
 from tests.wsgi import call
 
 pytestmark = pytest.mark.django_db
@@ -309,8 +309,8 @@ def fresh_throttle_keys(settings):
     }
     # The stamps under the new prefix, read as a worker that has served before: one that
     # first saw them in a request would forget its keys then (a revocation stamp that
-    # changed, or vanished as when Redis loses its keys, serving.predict.key_memory).
-    runtime.resolver.check_stamps(force=True)
+    # changed, or vanished as when Redis loses its keys, apikeys.key_memory).
+    current().resolver.check_stamps(force=True)
 
 
 def test_the_throttle_counts_each_request_once_either_way(
@@ -350,7 +350,7 @@ def test_a_bug_is_the_long_ways_500_and_is_logged(
 def test_the_request_is_logged_counted_and_recorded_as_the_long_way_does(
     application, short, settings, key, caplog
 ):
-    runtime.recorder.flush()
+    current().recorder.flush()
     PredictionRecord.objects.all().delete()
     with caplog.at_level(logging.INFO):
         for enabled in (True, False):
@@ -363,7 +363,7 @@ def test_the_request_is_logged_counted_and_recorded_as_the_long_way_does(
             )
             assert status == 200
             assert headers["X-Request-ID"] == f"req-short-{enabled}"
-    assert runtime.recorder.flush() == 2
+    assert current().recorder.flush() == 2
 
     def lines(request_id):
         return {

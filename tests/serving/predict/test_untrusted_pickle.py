@@ -6,8 +6,8 @@ import io
 import joblib
 import pytest
 
-from models_registry import artifacts
-from serving.predict import warmup
+from models_registry.artifacts import storage
+from serving.predict.runtime import current
 from tests.models_registry import factories
 from tests.serving.conftest import instances, predict
 from tests.serving.predict.untrusted import force_pickle_version
@@ -19,7 +19,7 @@ def test_an_untrusted_pickle_is_never_loaded_and_only_its_model_is_503(bot, xgb,
     marker = tmp_path / "code-ran"
     evil = force_pickle_version(data=factories.malicious_pickle(marker), name="edge-evil")
 
-    report = {row["model"]: row for row in warmup.warm_production_aliases()}
+    report = {row["model"]: row for row in current().warm()}
     assert report["edge-xgb"]["loaded"] is True
     assert report["edge-evil"]["loaded"] is False
     assert "no operator trusted this one" in report["edge-evil"]["error"]
@@ -35,6 +35,6 @@ def test_an_untrusted_pickle_is_never_loaded_and_only_its_model_is_503(bot, xgb,
     assert not marker.exists(), "the pickle's code ran in the server"
 
     # Control: the stored artifact is the live payload; unpickling it runs the code.
-    data = artifacts.read_verified(evil.artifact_path, sha256=evil.sha256, size=evil.size)
+    data = storage.read_verified(evil.artifact_path, sha256=evil.sha256, size=evil.size)
     joblib.load(io.BytesIO(data))
     assert marker.exists()

@@ -6,13 +6,13 @@ its right hash and size, a version row whose ``pickle_trust`` is empty, and an a
 it. Only the load rule stands between it and the workers.
 """
 
-from models_registry import artifacts
+from models_registry.artifacts import storage
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.services import alias_move
 
 
 def force_pickle_version(*, data: bytes, name: str, alias: str = "production") -> ModelVersion:
-    stored = artifacts.store_chunks([data], extension=".joblib")
+    stored = storage.store_chunks([data], extension=".joblib")
     model = RegisteredModel.objects.create(name=name)
     version = ModelVersion.objects.create(
         model=model,

@@ -27,16 +27,10 @@ from django.urls import reverse
 
 from backoffice.core.formatting import number
 from models_registry import promotions, selectors
-from models_registry.forms import AliasMoveForm, AliasRollbackForm
+from models_registry.admin.forms import AliasMoveForm, AliasRollbackForm
+from models_registry.errors import AliasMovedMeanwhile, AwaitsSecondPerson, RegistryError
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
-from models_registry.services import (
-    AliasMovedMeanwhile,
-    AwaitsSecondPerson,
-    RegistryError,
-    alias_move,
-    alias_rollback,
-    rollback_withdrawn,
-)
+from models_registry.services import alias_move, alias_rollback, rollback_withdrawn
 
 MOVE_PERMISSION = "models_registry.change_modelalias"
 METRIC_DECIMALS = 4

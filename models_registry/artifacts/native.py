@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models_registry import loaders
+from models_registry.artifacts import loaders
 
 logger = logging.getLogger(__name__)
 

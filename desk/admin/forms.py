@@ -1,7 +1,7 @@
 """The forms a risk manager uses: the risk config and a strategy, without JSON.
 
 Symbols are picked from the instruments, sessions and conditions are rows
-(desk/widgets.py), exit rules and risk caps are labelled number fields with their units;
+(desk/admin/widgets.py), exit rules and risk caps are labelled number fields with their units;
 labels and help come from desk.limits and the models. Every error is said in plain
 words of the field it is about. The models' clean() (and the JSON schemas under it)
 remain the rule underneath, so the API and the legacy import obey the same.
@@ -25,10 +25,10 @@ from backoffice.core.forms import (
     plain_text_error,
     set_unit,
 )
+from desk.admin.widgets import conditions_field, sessions_field
 from desk.limits import LIMITS, UNIT_SUFFIX
 from desk.models import RiskConfig, Strategy
 from desk.services import EDITABLE_LIMITS, REASON_MAX
-from desk.widgets import conditions_field, sessions_field
 from journal.models import Instrument
 
 

@@ -30,7 +30,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from backoffice.core.logconf import redact
+from backoffice.core.ops.logconf import redact
 
 logger = logging.getLogger(__name__)
 

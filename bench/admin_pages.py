@@ -27,7 +27,7 @@ Targets: the project's changelist >= 10x faster than the default one at --rows, 
 its time at --rows within 2x of its time at --small; the dashboard <= 1 s at --rows, 90
 days and all time, on each engine.
 
-Run: .venv/bin/python -m bench.admin [--rows 1000000] [--small 10000] [--rounds 3]
+Run: .venv/bin/python -m bench.admin_pages [--rows 1000000] [--small 10000] [--rounds 3]
      [--repeat 3] [--engines postgresql,timescaledb]
 """
 
@@ -350,7 +350,7 @@ def load(cluster: Cluster, rows: int) -> dict[str, float]:
 
 def measure(cluster: Cluster, rows: int, repeat: int) -> dict:
     result = subprocess.run(
-        [sys.executable, "-m", "bench.admin", "--child", "--repeat", str(repeat)],
+        [sys.executable, "-m", "bench.admin_pages", "--child", "--repeat", str(repeat)],
         env=cluster.env(rows),
         cwd=REPO,
         capture_output=True,

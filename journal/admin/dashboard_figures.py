@@ -16,8 +16,8 @@ from typing import Any
 from django import forms
 
 from journal.analytics import calendar, metrics, sources
+from journal.domain.trade_record import EARLIEST_YEAR, LATEST_YEAR
 from journal.selectors import trade_distinct_values
-from journal.write.records import EARLIEST_YEAR, LATEST_YEAR
 
 PERIODS = (("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 365 days"))
 DEFAULT_PERIOD = "90"

@@ -34,7 +34,7 @@ import numpy as np
 from django.conf import settings
 
 from serving.live.recorder import Entry, new_record_id, record_time
-from serving.predict.hotswap import ServedVersion
+from serving.served import ServedVersion
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +96,12 @@ def _columns(source: ServedVersion, target: ServedVersion) -> list[int] | None:
 
 
 class ShadowScorer:
-    """This worker's queue of shadows and the thread that scores them."""
+    """This worker's queue of shadows and the thread that scores them: the challenger's
+    predictor from ``predictors``, its answer recorded by ``recorder``."""
 
-    def __init__(self):
+    def __init__(self, *, predictors, recorder):
+        self._predictors = predictors
+        self._recorder = recorder
         self._lock = threading.Lock()
         self._queue: deque[Shadow] = deque()
         self._wake = threading.Event()
@@ -151,7 +154,6 @@ class ShadowScorer:
 
     def _score(self, shadow: Shadow) -> bool:
         from serving.live.recorder import _parse_again
-        from serving.predict import runtime
 
         answer = shadow.answer
         try:
@@ -165,7 +167,7 @@ class ShadowScorer:
             if columns is not None:
                 matrix = np.ascontiguousarray(matrix[:, columns])
             started = time.perf_counter()
-            loaded = runtime.predictors.get(shadow.target, count_hit=False)
+            loaded = self._predictors.get(shadow.target, count_hit=False)
             values = loaded.predictor.predict(matrix)
             latency = round((time.perf_counter() - started) * 1000, 3)
         except Exception as exc:
@@ -181,7 +183,7 @@ class ShadowScorer:
             )
             return False
         values = [float(v) if np.isfinite(v) else None for v in values]
-        runtime.recorder.submit(
+        self._recorder.submit(
             answer._replace(
                 id=new_record_id(record_time(answer.id)),
                 served=shadow.target,

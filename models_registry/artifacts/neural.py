@@ -2,7 +2,7 @@
 
 The original platform names an LSTM beside XGBoost and LightGBM. Serving it needs no
 PyTorch or TensorFlow: a network trained anywhere is exported to ONNX and served by ONNX
-Runtime (models_registry.loaders.ONNXPredictor). This module builds one directly, with
+Runtime (models_registry.artifacts.loaders.ONNXPredictor). This module builds one directly, with
 seeded random weights, for the demo and the tests: a sequence of ``steps`` time steps
 of ``features`` values in, one LSTM layer, a dense layer and a sigmoid out, one
 probability per row. Its feature schema is the sequence flattened in row-major order

@@ -31,7 +31,8 @@ from pathlib import Path
 import yaml
 from google.protobuf import text_encoding
 
-from models_registry import artifacts, loaders, selectors
+from models_registry import selectors
+from models_registry.artifacts import loaders, storage
 from models_registry.models import Framework, ModelVersion
 
 # FIL's batch bound: a request of up to this many rows is one batch.
@@ -100,7 +101,7 @@ def model_repository_export(
 def _artifact(version: ModelVersion) -> tuple[loaders.Signature, str, bytes]:
     """The version's tensors, its file name in the repository and its bytes."""
     try:
-        data = artifacts.read_verified(
+        data = storage.read_verified(
             version.artifact_path, sha256=version.sha256, size=version.size
         )
         if version.framework == Framework.ONNX:
@@ -112,7 +113,7 @@ def _artifact(version: ModelVersion) -> tuple[loaders.Signature, str, bytes]:
             booster = loaders.load(Framework.XGBOOST, data).booster
             data = bytes(booster.save_raw("json"))
         return signature, "xgboost.json", data
-    except (artifacts.ArtifactError, loaders.LoadError) as exc:
+    except (storage.ArtifactError, loaders.LoadError) as exc:
         raise ExportError(f"{version}: {exc}") from None
 
 

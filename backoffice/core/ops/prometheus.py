@@ -40,6 +40,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from backoffice.core.api.errors import error_response
+
 logger = logging.getLogger(__name__)
 
 # Seconds: a cached prediction takes about a millisecond, a trade page tens of them.
@@ -180,7 +182,7 @@ def _may_read(user) -> bool:
 
 
 def _error(status: int, detail: str, code: str) -> JsonResponse:
-    response = JsonResponse({"detail": detail, "code": code, "errors": []}, status=status)
+    response = error_response(status, detail, code)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
     return response

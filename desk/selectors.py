@@ -1,22 +1,25 @@
-"""Reads of the chain prediction → idea → decisions → trade → review, from the desk's side.
+"""The desk's reads: the chain prediction → idea → decisions → trade → review, from the
+desk's side, and the confidence an idea's prediction gives it.
 
 An idea names the prediction it came from (``prediction_id``, the serving app's
 ``<record id>-<row>``); a trade names the idea that caused it (``idea_id``). Neither is
 a database foreign key: the records live in other apps' hypertables, kept for their own
-retention. The serving app is optional here (its absence leaves the ids unresolved).
+retention. The predictions are read through backoffice.core.extensions (serving provides
+them; the desk never imports serving): without serving, the ids stay unresolved.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.apps import apps
 from django.db.models import QuerySet
 
+from backoffice.core import extensions
 from desk.models import TradeIdea
 from journal.models import Trade
 
@@ -33,14 +36,23 @@ def idea_trades(*, idea: TradeIdea, limit: int = 100) -> QuerySet[Trade]:
     )
 
 
+def idea_sources(*, idea_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """idea pk -> (the prediction id it cites, the model version it names), for the
+    ideas of ``idea_ids``."""
+    return {
+        pk: (prediction_id, label)
+        for pk, prediction_id, label in TradeIdea.objects.filter(pk__in=set(idea_ids)).values_list(
+            "pk", "prediction_id", "model_version"
+        )
+    }
+
+
 def idea_prediction(*, idea: TradeIdea):
     """The recorded prediction ``idea`` came from (serving.live.record_reads.RecordedPrediction),
     or None: it names none, or it was not recorded (sampled out, past the retention)."""
-    if not idea.prediction_id or not apps.is_installed("serving"):
+    if not idea.prediction_id:
         return None
-    from serving.live.record_reads import prediction_find
-
-    return prediction_find(prediction_id=idea.prediction_id)
+    return extensions.find_prediction(idea.prediction_id)
 
 
 @dataclass(frozen=True)
@@ -66,15 +78,12 @@ def cited_confidence(*, idea: TradeIdea, now: datetime) -> CitedConfidence | Non
     no prediction."""
     if not idea.prediction_id:
         return None
-    if not apps.is_installed("serving"):
+    if not extensions.prediction_made_at.provided:
         return CitedConfidence(None, "predictions are not served here")
-    from serving.live.recorder import parse_prediction_id, record_time
-
-    parsed = parse_prediction_id(idea.prediction_id)
-    if parsed is None:
+    made = extensions.prediction_made_at(idea.prediction_id)
+    if made is None:
         return CitedConfidence(None, "not a prediction id of this back office")
     found = idea_prediction(idea=idea)
-    made = record_time(parsed[0])
     waited_until = made + CITATION_WAIT
     while found is None and now - timedelta(seconds=5) <= made <= now and _now() < waited_until:
         time.sleep(CITATION_STEP)

@@ -8,9 +8,10 @@ from django import forms
 from django.conf import settings
 
 from backoffice.core.forms import PlainIntegerField, plain_ids
-from models_registry import loaders
+from models_registry.artifacts import loaders
+from models_registry.errors import BreakingMove, RegistryError
 from models_registry.models import Framework, ModelVersion, RegisteredModel, Task
-from models_registry.services import ANY_CURRENT, AUTO, REASON_MAX, BreakingMove, RegistryError
+from models_registry.services import ANY_CURRENT, AUTO, REASON_MAX
 
 # The admin takes every framework but pickles, which run code when loaded (operators only).
 UPLOAD_FRAMEWORKS = [(v, label) for v, label in Framework.choices if v != Framework.SKLEARN_JOBLIB]
@@ -143,3 +144,14 @@ class AliasRollbackForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "vTextField"}),
     )
     confirm_breaking = forms.BooleanField(required=False, label=BREAKING_LABEL)
+
+
+class DecideMoveForm(forms.Form):
+    """A second person's note on a breaking move waiting for them (four eyes)."""
+
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        required=False,
+        help_text="Kept with the decision; required to decline.",
+    )

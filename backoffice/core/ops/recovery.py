@@ -38,6 +38,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 
+from backoffice.core.db.replica import REPLICA, configured, replica_state
+
 logger = logging.getLogger(__name__)
 
 BACKUP_INFO_KEY = "recovery:backup-info"
@@ -274,7 +276,7 @@ def _warnings(wal: dict, backup: dict, info: dict | None) -> list[str]:
 
 def check_backups() -> dict[str, Any]:
     """The ``backups`` readiness check: the figures, and a warning naming each problem."""
-    from backoffice.core.health import CheckWarning
+    from backoffice.core.ops.health import CheckWarning
 
     try:
         figures = recovery_figures()
@@ -283,7 +285,7 @@ def check_backups() -> dict[str, Any]:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise CheckWarning(f"the recovery figures cannot be read: {first_line[:200]}") from None
     finally:
-        # The probe thread's own connection, as backoffice.core.health.check_database.
+        # The probe thread's own connection, as backoffice.core.ops.health.check_database.
         connections["default"].close()
     details = {"wal": figures["wal"], "backup": figures["backup"]}
     if figures["warnings"]:
@@ -334,10 +336,49 @@ GAUGES = {
 
 def register() -> None:
     """The readiness check and the gauges (BackofficeConfig.ready)."""
-    from backoffice.core import health, prometheus
+    from backoffice.core.ops import health, prometheus
 
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         return  # the embedded default has no WAL and no backups but make backup's dumps
     health.register_check("backups", check_backups, advisory=True)
     for name, (help_text, pick) in GAUGES.items():
         prometheus.register_gauge(name, help_text, lambda pick=pick: pick(_figures_for_scrape()))
+
+
+# -- the read replica (backoffice.core.db.replica): how far behind, and whether in use ---
+
+
+def check_replica() -> dict:
+    """The ``replica`` readiness check: its state; a warning while reads go to the
+    primary (the replica is not needed to serve, so never a failure)."""
+    from backoffice.core.ops.health import CheckWarning
+
+    try:
+        state = replica_state()
+    except Exception as exc:  # never a failure: reads fall back to the primary
+        raise CheckWarning(f"the replica's state cannot be read: {exc}"[:300]) from None
+    finally:
+        # The probe thread's own connection (a later look opens one where it runs).
+        connections[REPLICA].close()
+    if not state.usable:
+        raise CheckWarning(f"reads go to the primary: {state.why_not}", state.as_dict())
+    return state.as_dict()
+
+
+def register_replica() -> None:
+    """The replica's readiness check and gauges, where one is configured."""
+    from backoffice.core.ops import health, prometheus
+
+    if not configured():
+        return
+    health.register_check("replica", check_replica, advisory=True)
+    prometheus.register_gauge(
+        "backoffice_replica_lag_seconds",
+        "How far the read replica is behind the primary (its replay, database clock).",
+        lambda: replica_state().lag_seconds,
+    )
+    prometheus.register_gauge(
+        "backoffice_replica_in_use",
+        "1 when routed reads go to the replica, 0 when they go to the primary.",
+        lambda: float(replica_state().usable),
+    )

@@ -6,9 +6,9 @@ import time
 import uuid
 from functools import partial
 
-from backoffice.core.client import client_address
-from backoffice.core.logconf import after_response, request_context, write_lines
-from backoffice.core.prometheus import observe_request
+from backoffice.core.http.client import client_address
+from backoffice.core.ops.logconf import after_response, request_context, write_lines
+from backoffice.core.ops.prometheus import observe_request
 
 logger = logging.getLogger("backoffice.request")
 
@@ -160,17 +160,14 @@ def _nul_parameter(request) -> str | None:
 
 
 def _nul_refusal(request, parameter: str):
-    from django.http import HttpResponseBadRequest, JsonResponse
+    from django.http import HttpResponseBadRequest
+
+    from backoffice.core.api.errors import error_response
 
     message = "must not contain a NUL character"
     if request.path.startswith(("/api/", "/v2/")):
-        return JsonResponse(
-            {
-                "detail": f"{parameter}: {message}",
-                "code": "invalid",
-                "errors": [{"field": parameter, "message": message}],
-            },
-            status=400,
+        return error_response(
+            400, f"{parameter}: {message}", "invalid", [{"field": parameter, "message": message}]
         )
     response = HttpResponseBadRequest(
         f"The parameter {parameter} {message}.", content_type="text/plain; charset=utf-8"

@@ -10,7 +10,7 @@ Every installed app may have an ``operations.py`` (discovered as ``demo`` finds 
                              report(status, what, detail) with status OK, WARN or FAIL
 
 ``manage.py bootstrap`` and ``manage.py timescale_policies`` run them for every app; the
-readiness checks of /readyz (backoffice.core.health) run in bootstrap too.
+readiness checks of /readyz (backoffice.core.ops.health) run in bootstrap too.
 """
 
 from __future__ import annotations

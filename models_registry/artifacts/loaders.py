@@ -91,7 +91,7 @@ class Signature:
 # What a tensor may be named: letters, digits and the punctuation networks exported from
 # PyTorch, TensorFlow and Keras use ("input.1", "onnx::Gemm_5", "serving_default_x:0",
 # "/dense/Sigmoid_output_0"). Nothing that quotes, escapes or breaks a line: the names
-# are written into generated configurations (models_registry.export's config.pbtxt).
+# are written into generated configurations (models_registry.artifacts.export's config.pbtxt).
 SAFE_TENSOR_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,128}")
 
 
@@ -114,7 +114,7 @@ def tabular_signature(n_features: int, *, output_datatype: str = "FP64") -> Sign
 
     The names and the FP32 input are Triton's FIL backend's (input__0, output__0), so
     that a client written against this server keeps working against an exported
-    Triton repository (models_registry.export).
+    Triton repository (models_registry.artifacts.export).
     """
     return Signature(
         inputs=(Tensor("input__0", "FP32", (n_features,)),),

@@ -8,8 +8,6 @@ confirmation page that shows the version it leaves and the one it goes to.
 
 from __future__ import annotations
 
-from django import forms
-from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -17,10 +15,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from backoffice.core import extensions
 from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.core.formatting import when
-from models_registry import admin_moves, native, selectors
-from models_registry.forms import ModelUploadForm
+from models_registry import selectors
+from models_registry.admin import moves as admin_moves
+from models_registry.admin.forms import DecideMoveForm, ModelUploadForm
+from models_registry.artifacts import native
+from models_registry.errors import DuplicateVersion, RegistryError
 from models_registry.models import (
     AliasMove,
     BreakingMoveRequest,
@@ -28,7 +30,7 @@ from models_registry.models import (
     ModelVersion,
     RegisteredModel,
 )
-from models_registry.services import DuplicateVersion, RegistryError, model_register
+from models_registry.services import model_register
 
 # -- versions -------------------------------------------------------------------------------
 
@@ -179,11 +181,7 @@ class ModelVersionAdmin(ModelAdmin):
     def live_performance(self, obj):
         """Its trades, calibration, traffic and drift (serving.live.figures), beside the
         training metrics above."""
-        if not apps.is_installed("serving"):
-            return "—"
-        from serving.live.health_admin import version_live_html
-
-        return version_live_html(obj)
+        return extensions.version_live_html(obj) or "—"  # serving provides it
 
     @admin.display(description="AUC")
     def auc(self, obj):
@@ -509,15 +507,6 @@ class AliasMoveAdmin(ModelAdmin):
         return False
 
 
-class _DecideMoveForm(forms.Form):
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=500,
-        required=False,
-        help_text="Kept with the decision; required to decline.",
-    )
-
-
 @admin.register(BreakingMoveRequest)
 class BreakingMoveRequestAdmin(ReadOnlyAdmin):
     """Four eyes: breaking alias moves a person confirmed, waiting for a second person
@@ -569,7 +558,7 @@ class BreakingMoveRequestAdmin(ReadOnlyAdmin):
             and request.user.has_perm(MOVE_PERMISSION)
         )
         context["asked_by_you"] = obj is not None and obj.requested_by_id == request.user.pk
-        context["decide_form"] = _DecideMoveForm()
+        context["decide_form"] = DecideMoveForm()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def decide_view(self, request, request_id):

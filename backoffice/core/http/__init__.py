@@ -1,0 +1,2 @@
+"""The request's way through the project: middleware, the content security policy, the
+client's address, the front door."""
