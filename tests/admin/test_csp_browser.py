@@ -253,7 +253,18 @@ def decide_and_move(page, url: str, report: BrowserReport, idea_pk: int) -> None
     colour = page.locator("#approve-idea").evaluate("e => getComputedStyle(e).backgroundColor")
     assert colour == "rgb(26, 127, 55)"
     shot(page, "csp-idea")
+    # Approving is a decision: the gate runs again on a confirmation page that asks why
+    # (and why again, if the approval overrides what the gate or the idea's age says).
     page.click("#approve-idea")
+    page.wait_for_selector("#approve-form")
+    assert page.locator("table.gate-table").count() == 1
+    report.assert_clean("the approval's confirmation page")
+    shot(page, "csp-idea-approve")
+    page.fill("#id_reason", "level held after the data")
+    if page.locator("#id_override_reason").count():
+        page.fill("#id_override_reason", "desk lead's call: the stop is set at the broker")
+    page.click("#approve-form input[type=submit]")
+    page.wait_for_selector(".messagelist .success")
     page.wait_for_url(re.compile(rf"/admin/desk/tradeidea/{idea_pk}/change/"))
     assert page.locator("#approve-idea").count() == 0
     report.assert_clean("approving an idea")
