@@ -293,7 +293,7 @@ def test_times_read_utc_24_hours_and_the_page_says_so_once(reviewer_client):
     trade = Trade.objects.get()
     html = reviewer_client.get(LIST).content.decode()
     # The day and the minute may break apart in a narrow column, never inside.
-    assert f">{trade.executed_at:%Y-%m-%d}</span> <span class=\"nowrap\">" in html
+    assert f'>{trade.executed_at:%Y-%m-%d}</span> <span class="nowrap">' in html
     assert f"{trade.executed_at:%Y-%m-%d %H:%M}" in re.sub(r"<[^>]+>", "", html)
     assert html.count("Times in UTC") == 1
     page = reviewer_client.get(f"/admin/journal/trade/{trade.pk}/change/").content.decode()
