@@ -32,6 +32,7 @@ from journal.analytics import metrics, positions
 from journal.filters import MetricsFilter, TradeFilter
 from journal.instruments import instrument_for
 from journal.models import Trade
+from journal.selectors import open_trades
 from journal.write.capture import record_trades
 from journal.write.exports import field_decimals, figure_text, figure_values, plain_decimal
 from journal.write.records import FIELDS, FIGURE_COLUMNS, JSON_FIELDS, SIDES, SPEC, Field
@@ -480,8 +481,9 @@ class PositionsView(ListAPIView):
     permission_classes = [scope("trades:read", "journal.view_trade")]
 
     def get_queryset(self):
-        # The open trades' own index (journal_trade_open_idx) serves the page.
-        return Trade.objects.filter(status="open")
+        # The open trades' own index (journal_trade_open_idx) serves the page, from the
+        # oldest open trade on (journal_opentrade): no older chunk is read.
+        return open_trades()
 
     @extend_schema(
         summary="Open positions",

@@ -172,6 +172,22 @@ def _distinct_values(field: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def open_trades(*, queryset: QuerySet[Trade] | None = None) -> QuerySet[Trade]:
+    """The open trades of ``queryset`` (all trades by default), bounded below by the
+    oldest open trade's executed_at, which journal_opentrade keeps (its triggers): on
+    TimescaleDB the hypertable's chunks before it are never read (a compressed chunk has
+    no index of the status)."""
+    from django.db.models import Min
+
+    from journal.models import OpenTrade
+
+    oldest = OpenTrade.objects.aggregate(oldest=Min("executed_at"))["oldest"]
+    base = Trade.objects.all() if queryset is None else queryset
+    if oldest is None:
+        return base.none()
+    return base.filter(status="open", executed_at__gte=oldest)
+
+
 def trade_search(*, queryset: QuerySet[Trade], term: str) -> QuerySet[Trade]:
     """The trades of ``queryset`` whose trade id or broker order id starts with ``term``
     (any case), or whose symbol does.

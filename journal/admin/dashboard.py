@@ -23,7 +23,7 @@ from journal.admin import dashboard_comparisons
 from journal.admin.drill_down import notes_url, trade_list_url
 from journal.analytics import calendar, charts, metrics, positions, sources
 from journal.analytics.dashboard import DEFAULT_PERIOD, DashboardForm, dashboard_figures
-from journal.models import TradeStatus
+from journal.selectors import open_trades as open_trades_of
 from journal.write.records import EARLIEST_YEAR, LATEST_YEAR
 
 
@@ -405,5 +405,5 @@ def daily_rows(selection) -> list[dict[str, Any]]:
 def open_trades(selection):
     """The open trades of the selection's filters (not its days: a position is open
     now), newest first, at most positions.DASHBOARD_POSITIONS."""
-    trades = selection.of_days(None, None).queryset().filter(status=TradeStatus.OPEN)
+    trades = open_trades_of(queryset=selection.of_days(None, None).queryset())
     return list(trades.order_by("-executed_at", "-id")[: positions.DASHBOARD_POSITIONS])

@@ -23,6 +23,7 @@ from journal.analytics import calendar, metrics, sources
 from journal.models import Side
 from journal.reviews import GRADES
 from journal.selectors import (
+    earliest_opening_of_closes,
     registry_version_labels,
     review_tag_values,
     trade_distinct_values,
@@ -235,8 +236,21 @@ class Selection:
         return all(getattr(self, name) is None for name in (*TRADE_FILTERS, *REVIEW_FILTERS))
 
     def queryset(self):
-        """The trades of the selection (closed in its days, of its filters)."""
+        """The trades of the selection (closed in its days, of its filters), bounded on
+        executed_at too: a trade opens before it closes, and on TimescaleDB the daily
+        rows say when the earliest trade that closed in the days was opened (the
+        hypertable's chunks outside are never read: compressed ones have no index of
+        closed_at)."""
         trades = sources.trades_of(self.where())
+        if self.until is not None:
+            trades = trades.filter(executed_at__lt=sources.midnight(self.until))
+        if self.since is not None:
+            earliest = earliest_opening_of_closes(
+                start=sources.midnight(self.since),
+                end=None if self.until is None else sources.midnight(self.until),
+            )
+            if earliest is not None:
+                trades = trades.filter(executed_at__gte=earliest)
         if self.side is not None:
             trades = trades.filter(side=self.side)
         if self.model_version is not None:
