@@ -89,8 +89,6 @@ def from_trades(queryset, by: tuple[str, ...], names: tuple[str, ...] = aggregat
     from journal.models import TradeStatus
 
     dialect = aggregates.dialect_of(connection)
-    if dialect == "postgresql":
-        return _from_trades_once(queryset.filter(status=TradeStatus.CLOSED), by, names)
     rows = (
         queryset.filter(status=TradeStatus.CLOSED)
         .annotate(closed_day=aggregates.day_expression(dialect))
@@ -119,53 +117,3 @@ def trades_of(where: DayFilter):
 
 def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-# A trade's R-multiple, opening hour and holding time are written in many measures
-# (R in 25 of them, the hour in 72): computed once a trade in a subquery, then folded.
-# On PostgreSQL, which does not share the work between the aggregates, this made the
-# report of a filter the stored rows cannot answer (a side, a model version) three
-# times faster (bench/README.md, issue 29).
-_ONCE = {
-    "r_value": aggregates.DIALECTS["postgresql"]["r"],
-    "hour_value": aggregates.DIALECTS["postgresql"]["hour"],
-    "holding_value": aggregates.DIALECTS["postgresql"]["holding"],
-}
-_FOLDED = {
-    **aggregates.DIALECTS["postgresql"],
-    "r": "r_value",
-    "hour": "hour_value",
-    "holding": "holding_value",
-    "bucket": (
-        f"width_bucket(r_value, {aggregates.R_LOW}, {aggregates.R_HIGH}, {aggregates.R_BUCKETS})"
-    ),
-}
-
-
-def _from_trades_once(queryset, by: tuple[str, ...], names: tuple[str, ...]):
-    """from_trades on PostgreSQL: each trade's figures computed once, then grouped."""
-    from django.db.models import DecimalField, IntegerField
-    from django.db.models.expressions import RawSQL
-
-    dialect = "postgresql"
-    columns = ("pnl", "side", *(name for name in _ONCE))
-    inner = queryset.annotate(
-        closed_day=aggregates.day_expression(dialect),
-        r_value=RawSQL(_ONCE["r_value"], [], output_field=DecimalField()),  # noqa: S611 - fixed SQL
-        hour_value=RawSQL(_ONCE["hour_value"], [], output_field=IntegerField()),  # noqa: S611
-        holding_value=RawSQL(_ONCE["holding_value"], [], output_field=DecimalField()),  # noqa: S611
-    ).values(*dict.fromkeys((*by, *columns)))
-    sql, params = inner.query.sql_with_params()
-    measures = ", ".join(
-        f"{aggregates.BY_NAME[name].aggregate.format(**_FOLDED)} AS {name}" for name in names
-    )
-    keys = ", ".join(by)
-    grouped = f"""
-        SELECT {keys + ", " if keys else ""}{measures} FROM ({sql}) AS trades
-        {"GROUP BY " + keys + " ORDER BY " + keys if keys else ""}
-    """  # noqa: S608 - names from aggregates, Django's own query, values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(grouped, params)
-        out = [column.name for column in cursor.description]
-        rows = [dict(zip(out, row, strict=True)) for row in cursor.fetchall()]
-    return [aggregates.normalised(row, names) for row in rows]
