@@ -240,15 +240,6 @@ class TradeAdmin(ModelAdmin):
             '<span class="nowrap">{}</span>', formatting.age(obj.closed_at - obj.executed_at)
         )
 
-    @admin.display(description="entry → exit")
-    def prices(self, obj):
-        exit_text = "open" if obj.exit_price is None else price_text(obj.symbol, obj.exit_price)
-        return format_html(
-            '<span class="nowrap">{}</span><span class="cell-sub nowrap">→ {}</span>',
-            price_text(obj.symbol, obj.entry_price),
-            exit_text,
-        )
-
     @admin.display(description="P&L")
     def pnl_coloured(self, obj):
         if obj.pnl is None:
