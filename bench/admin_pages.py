@@ -64,6 +64,27 @@ TARGET_MS = 1000.0  # the dashboard at --rows, 90 days and all time
 REPORT_SELECTIONS = (("90 days", 90), ("all time", None))
 PAGES = (
     ("project changelist", "/admin/journal/trade/"),
+    # issue 29: the list sorted by a trade's figure (within the period that bounds it),
+    # a calendar day's trades, the list by tag, the trade on its chart, the dashboard's
+    # new filters (read from the trades: the daily rows keep no side, tag or model), and
+    # the API's trades with their figures and the open positions.
+    ("sort by P&L (30 days)", "/admin/journal/trade/?o={pnl}&executed=30d"),
+    ("sort by R (30 days)", "/admin/journal/trade/?o={r}&executed=30d"),
+    ("sort by R, best (30 days)", "/admin/journal/trade/?o=-{r}&executed=30d"),
+    ("sort by held (30 days)", "/admin/journal/trade/?o=-{held}&executed=30d"),
+    ("sort by closed (30 days)", "/admin/journal/trade/?o=-{closed}&executed=30d"),
+    ("sort by R (90 days)", "/admin/journal/trade/?o={r}&executed=90d"),
+    ("sort by R (365 days)", "/admin/journal/trade/?o={r}&executed_from={year_ago}"),
+    ("sort by R, NVDA (90 days)", "/admin/journal/trade/?o={r}&executed=90d&symbol=NVDA"),
+    ("a calendar day's trades", "/admin/journal/trade/?closed_from={day}&closed_to={day}"),
+    ("a day's trades by P&L", "/admin/journal/trade/?closed_from={day}&closed_to={day}&o={pnl}"),
+    ("list by tag", "/admin/journal/trade/?tag=News"),
+    ("trade page with chart", "/admin/journal/trade/{recent_pk}/change/"),
+    ("dashboard (long, 90 days)", "/admin/journal/trade/dashboard/?side=long"),
+    ("dashboard (tag, 90 days)", "/admin/journal/trade/dashboard/?tag=breakout"),
+    ("dashboard (model, 90 days)", "/admin/journal/trade/dashboard/?model_version=regime-lstm@1"),
+    ("API trades (100)", "/api/v1/trades?limit=100"),
+    ("API positions (100)", "/api/v1/positions?limit=100"),
     ("project filtered", "/admin/journal/trade/?symbol=NVDA&review=unreviewed&executed=30d"),
     ("project search", "/admin/journal/trade/?q={trade_id}"),
     ("trade page", "/admin/journal/trade/{pk}/change/"),
@@ -103,9 +124,31 @@ def child(repeat: int) -> dict:
     # A trade a few pages down the list, as a reviewer would open one.
     offset = min(5000, Trade.objects.count() // 2)
     middle = Trade.objects.order_by("-executed_at").values("pk", "trade_id")[offset]
+    # A closed trade of last week, which the market bars cover (for its chart).
+    now = datetime.now(UTC)
+    recent = (
+        Trade.objects.filter(
+            status="closed", executed_at__gte=now - timedelta(days=7), symbol="NVDA"
+        )
+        .order_by("-executed_at")
+        .values("pk")
+        .first()
+    )
+    from journal.admin.trades import TradeAdmin
+
+    columns = list(TradeAdmin.list_display)
+    places = {
+        "pnl": columns.index("pnl_checks") + 1,  # after the action checkbox
+        "r": columns.index("r_column") + 1,
+        "held": columns.index("held") + 1,
+        "closed": columns.index("closed") + 1,
+        "day": (now - timedelta(days=1)).date().isoformat(),
+        "year_ago": (now - timedelta(days=365)).date().isoformat(),
+        "recent_pk": recent["pk"] if recent else middle["pk"],
+    }
     results = {}
     for name, template in PAGES:
-        url = template.format(pk=middle["pk"], trade_id=middle["trade_id"])
+        url = template.format(pk=middle["pk"], trade_id=middle["trade_id"], **places)
         timings, status = [], None
         for attempt in range(repeat + 1):  # the first request warms up, not counted
             cache.clear()
@@ -122,7 +165,39 @@ def child(repeat: int) -> dict:
     shown = re.search(r'class="trade-count"[^>]*>(.*?)</span>', page, re.S)
     results["_count_text"] = " ".join(shown.group(1).split()) if shown else "?"
     results.update(report_timings(repeat))
+    results.update(sorts_without_their_indexes(client, repeat, places))
     return results
+
+
+SORT_INDEXES = ("journal_trade_r_idx", "journal_trade_held_idx", "journal_trade_pnl_idx")
+
+
+def sorts_without_their_indexes(client, repeat: int, places: dict) -> dict[str, list[float]]:
+    """The sorted pages again with migration 0018's indexes dropped (inside a
+    transaction rolled back at the end: the database keeps them): the "before"."""
+    from django.core.cache import cache
+    from django.db import connection, transaction
+
+    out: dict[str, list[float]] = {}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX {', '.join(SORT_INDEXES)}")
+        for name, template in PAGES:
+            if not name.startswith("sort by") or "closed" in name:
+                continue  # closed_at's index is the list's own, from before
+            url = template.format(**places)
+            timings = []
+            for attempt in range(repeat + 1):
+                cache.clear()
+                started = time.perf_counter()
+                status = client.get(url).status_code
+                if attempt:
+                    timings.append((time.perf_counter() - started) * 1000)
+            if status != 200:
+                raise SystemExit(f"{name} without its index: {url} answered {status}")
+            out[f"{name}, no index"] = timings
+        transaction.set_rollback(True)
+    return out
 
 
 def report_timings(repeat: int) -> dict[str, list[float]]:
@@ -318,7 +393,9 @@ def load(cluster: Cluster, rows: int) -> dict[str, float]:
                    (ARRAY['A', 'B', 'C', 'D'])[1 + id % 4],
                    CASE id % 3 WHEN 0 THEN '["breakout"]' WHEN 1 THEN '["news", "late"]'
                         ELSE '[]' END::jsonb,
-                   '', ''
+                   '',
+                   CASE id % 7 WHEN 0 THEN '["chased"]' WHEN 1 THEN '["moved stop"]'
+                        ELSE '[]' END::jsonb
             FROM journal_trade WHERE id % 50 = 0
             """
         )
@@ -378,16 +455,26 @@ def report(
     engine: str, sizes: list[int], timings: dict[int, dict], counts: dict[int, str], runs: int
 ) -> None:
     small, large = sizes
-    names = [name for name, _ in PAGES] + list(REPORTS)
+    unindexed = sorted({name for n in sizes for name in timings[n] if name.endswith("no index")})
+    names = [name for name, _ in PAGES] + list(REPORTS) + unindexed
     median = {n: {name: statistics.median(timings[n][name]) for name in names} for n in sizes}
     print(f"\n== {engine}: median of {runs} requests per page (ms), Django test Client, DEBUG off")
-    print(f"{'page':<36}" + "".join(f"{f'{n:,} rows':>16}" for n in sizes))
+    print(f"{'page':<40}" + "".join(f"{f'{n:,} rows':>16}" for n in sizes))
     for name in names:
         if name == REPORTS[0]:
             print("the dashboard's report alone (the baseline reads the trades):")
-        print(f"{name:<36}" + "".join(f"{median[n][name]:>16.1f}" for n in sizes))
+        if unindexed and name == unindexed[0]:
+            print("the sorts again without migration 0018's indexes (the before):")
+        print(f"{name:<40}" + "".join(f"{median[n][name]:>16.1f}" for n in sizes))
     for n in sizes:
         print(f"the list at {n:,} rows says: {counts[n]}")
+    for name in unindexed:
+        page = name.removesuffix(", no index")
+        with_index, without = median[large][page], median[large][name]
+        print(
+            f"{page} at {large:,} rows: {with_index:.0f} ms with its index, "
+            f"{without:.0f} ms without ({without / with_index:.1f}x)"
+        )
     project = {n: median[n]["project changelist"] for n in sizes}
     speedup = median[large]["default changelist"] / project[large]
     growth = project[large] / project[small]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,11 +27,15 @@ from backoffice.core.api.parsers import JSONParser
 from backoffice.core.api.permissions import scope
 from backoffice.core.db.routers import reads_from_replica
 from backoffice.core.errors import DomainError
-from journal.analytics import metrics
-from journal.domain.trade_record import FIELDS, SIDES, SPEC, Field
+from backoffice.core.formatting import CURRENCY_DECIMALS
+from journal.analytics import metrics, positions
+from journal.domain.trade_record import FIELDS, FIGURE_COLUMNS, JSON_FIELDS, SIDES, SPEC, Field
+from journal.instruments import instrument_for
 from journal.models import Trade
 from journal.query_filters import MetricsFilter, TradeFilter
+from journal.selectors import open_trades
 from journal.write.capture import record_trades
+from journal.write.exports import field_decimals, figure_text, figure_values, plain_decimal
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +77,100 @@ TradeInSerializer = type(
 )
 
 
-class TradeOutSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Trade
-        fields = ["id", *FIELDS, "status", "recorded_at"]
+def _shown(spec: Field) -> serializers.Field:
+    """The DRF field that documents one field of the format as GET answers it: decimals
+    as strings at the trade's instrument's decimals (prices at its price decimals, the
+    quantity at its quantity step's, fees and P&L at its currency's; as stored where the
+    symbol is no instrument)."""
+    if spec.kind == "id":
+        return serializers.IntegerField(allow_null=True, help_text=spec.help or None)
+    if spec.kind == "decimal":
+        field = serializers.CharField(
+            allow_null=True,
+            help_text=f"{spec.help + '; ' if spec.help else ''}a decimal string at the "
+            "instrument's decimals",
+        )
+        return field
+    return _documented(spec)
+
+
+FIGURES_HELP = {
+    "r_multiple": "The R-multiple: the price move in the trade's favour over its initial "
+    "risk |entry - stop| (four places); null while open or without a stop.",
+    "holding_seconds": "closed_at - executed_at in seconds; null while open.",
+    "mae": "Maximum adverse excursion in price (at the instrument's price decimals), from "
+    "the stored market bars; null where no bars cover the trade.",
+    "mfe": "Maximum favourable excursion in price, likewise.",
+    "mae_r": "The MAE in R (four places); null without a stop or bars.",
+    "mfe_r": "The MFE in R (four places); null without a stop or bars.",
+}
+
+
+class _TradeOut(serializers.Serializer):
+    """A trade as GET /trades answers it: the record format (decimals at the
+    instrument's decimals), its status, its figures (R-multiple, holding time, MAE and
+    MFE where the stored bars cover it) and its review's tags and mistakes."""
+
+    def to_representation(self, trade):
+        excursions = self.context.get("excursions")
+        if excursions is None:  # one trade on its own: measured now
+            excursions = measured_excursions([trade])
+        instrument = instrument_for(trade.symbol)
+        out = {"id": trade.pk}
+        for name in FIELDS:
+            value = getattr(trade, name)
+            if isinstance(value, Decimal):
+                out[name] = plain_decimal(value, field_decimals(name, instrument))
+            elif name in JSON_FIELDS or value is None or isinstance(value, int | str):
+                out[name] = value
+            else:
+                out[name] = value.isoformat()
+        out["status"] = trade.status
+        out["recorded_at"] = trade.recorded_at.isoformat().replace("+00:00", "Z")
+        figures = figure_values(trade, excursions.get(trade.pk))
+        out.update({n: figure_text(n, figures[n], instrument) for n in FIGURE_COLUMNS})
+        review = _review(trade)
+        out["tags"] = list(review.tags) if review else []
+        out["mistakes"] = list(review.mistakes) if review else []
+        return out
+
+
+TradeOutSerializer = type(
+    "TradeOutSerializer",
+    (_TradeOut,),
+    {
+        "__doc__": _TradeOut.__doc__,
+        "id": serializers.IntegerField(),
+        **{spec.name: _shown(spec) for spec in SPEC},
+        "status": serializers.ChoiceField(choices=["open", "closed"]),
+        "recorded_at": serializers.DateTimeField(),
+        **{
+            name: serializers.CharField(allow_null=True, help_text=help_text)
+            for name, help_text in FIGURES_HELP.items()
+        },
+        "tags": serializers.ListField(
+            child=serializers.CharField(), help_text="The review's tags (one spelling each)."
+        ),
+        "mistakes": serializers.ListField(
+            child=serializers.CharField(), help_text="The mistakes the review names."
+        ),
+    },
+)
+
+
+def _review(trade):
+    from journal.models import TradeReview
+
+    try:
+        return trade.review
+    except TradeReview.DoesNotExist:
+        return None
+
+
+def measured_excursions(trades) -> dict:
+    from journal.analytics.excursions import excursions
+
+    return excursions(trades)
 
 
 WARNINGS = serializers.ListField(
@@ -208,11 +303,25 @@ class TradesView(ListAPIView):
     @extend_schema(
         summary="List trades, newest first",
         description="The recorded trades, filtered by the parameters below (all of them "
-        "at once), newest first, a page at a time (scope `trades:read`).",
+        "at once), newest first, a page at a time (scope `trades:read`). Each carries "
+        "its figures (R-multiple, holding time, MAE and MFE where the stored market "
+        "bars cover it) and its review's tags and mistakes; decimals are strings at "
+        "the instrument's decimals.",
         responses={200: TradeOutSerializer},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return Trade.objects.select_related("review")
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        # The page's MAE / MFE in one query of the bars.
+        context = {**self.get_serializer_context(), "excursions": measured_excursions(page)}
+        serializer = self.get_serializer(page, many=True, context=context)
+        return self.get_paginated_response(serializer.data)
 
 
 GROUPS = ("day", "symbol", "strategy")
@@ -265,3 +374,132 @@ def _jsonable(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+# -- open positions ------------------------------------------------------------------------
+
+
+class PositionSerializer(serializers.Serializer):
+    """An open trade and where it stands at the latest stored market bar: money at the
+    quote currency's decimals, prices at the instrument's, R to four places; a figure
+    that cannot be made is null, with the reason in ``problem``."""
+
+    id = serializers.IntegerField()
+    trade_id = serializers.CharField()
+    symbol = serializers.CharField()
+    side = serializers.ChoiceField(choices=list(SIDES))
+    quantity = serializers.CharField(help_text="at the instrument's quantity step")
+    entry_price = serializers.CharField(help_text="at the instrument's price decimals")
+    stop_loss = serializers.CharField(allow_null=True, help_text="the initial stop")
+    executed_at = serializers.DateTimeField()
+    age_seconds = serializers.IntegerField(help_text="now - executed_at, whole seconds")
+    strategy = serializers.CharField()
+    account = serializers.CharField()
+    model_version = serializers.CharField()
+    price = serializers.CharField(
+        allow_null=True, help_text="the latest bar's close (null without a bar since the entry)"
+    )
+    price_at = serializers.DateTimeField(allow_null=True, help_text="when that bar began")
+    price_timeframe = serializers.CharField(allow_null=True, help_text="M1, M5, ... D1")
+    currency = serializers.CharField(help_text="the quote currency ('' without an instrument)")
+    unrealised_pnl = serializers.CharField(
+        allow_null=True,
+        help_text="(price - entry) x quantity x point value (negated for a short), less the "
+        "fees recorded so far, at the currency's decimals",
+    )
+    unrealised_r = serializers.CharField(
+        allow_null=True, help_text="the move in the trade's favour over |entry - stop|"
+    )
+    risk_to_stop = serializers.CharField(
+        allow_null=True,
+        help_text="what the position gives back from the price if its initial stop is hit, "
+        "(price - stop) x quantity x point value for a long; negative: past the stop",
+    )
+    problem = serializers.CharField(help_text="why a figure is null ('' when none is)")
+
+    def to_representation(self, position):
+        trade, bar = position.trade, position.bar
+        instrument = instrument_for(trade.symbol)
+        money_places = CURRENCY_DECIMALS.get(position.currency, 2)
+
+        def money(value):
+            if value is None:
+                return None
+            return plain_decimal(
+                value.quantize(Decimal(1).scaleb(-money_places), rounding=ROUND_HALF_EVEN),
+                money_places,
+            )
+
+        r = position.unrealised_r
+        return {
+            "id": trade.pk,
+            "trade_id": trade.trade_id,
+            "symbol": trade.symbol,
+            "side": trade.side,
+            "quantity": plain_decimal(trade.quantity, field_decimals("quantity", instrument)),
+            "entry_price": plain_decimal(
+                trade.entry_price, field_decimals("entry_price", instrument)
+            ),
+            "stop_loss": None
+            if trade.stop_loss is None
+            else plain_decimal(trade.stop_loss, field_decimals("stop_loss", instrument)),
+            "executed_at": trade.executed_at.isoformat().replace("+00:00", "Z"),
+            "age_seconds": int(position.age.total_seconds()),
+            "strategy": trade.strategy,
+            "account": trade.account,
+            "model_version": trade.model_version,
+            "price": None
+            if bar is None
+            else plain_decimal(bar.close, field_decimals("entry_price", instrument)),
+            "price_at": None if bar is None else bar.began.isoformat().replace("+00:00", "Z"),
+            "price_timeframe": None if bar is None else bar.timeframe,
+            "currency": position.currency,
+            "unrealised_pnl": money(position.unrealised_pnl),
+            "unrealised_r": None if r is None else figure_text("r_multiple", r, instrument),
+            "risk_to_stop": money(position.risk_to_stop),
+            "problem": position.problem,
+        }
+
+
+class PositionFilter(TradeFilter):
+    """Filters of GET /positions: the trade list's, but no time range or status (a
+    position is an open trade, now)."""
+
+    # A name set to None drops the inherited filter (django-filter's declared filters).
+    since = None
+    until = None
+    status = None
+
+
+class PositionsView(ListAPIView):
+    """Open positions, newest first, at the latest stored market bar."""
+
+    serializer_class = PositionSerializer
+    pagination_class = TradeCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PositionFilter
+    permission_classes = [scope("trades:read", "journal.view_trade")]
+
+    def get_queryset(self):
+        # The open trades' own index (journal_trade_open_idx) serves the page, from the
+        # oldest open trade on (journal_opentrade): no older chunk is read.
+        return open_trades()
+
+    @extend_schema(
+        summary="Open positions",
+        description="The open trades, newest first, each with the latest stored market "
+        "price of its symbol and what follows from it: unrealised P&L, R, the risk to "
+        "the initial stop and the position's age (scope `trades:read`). Decimals are "
+        "strings at the instrument's decimals; a figure that cannot be made (no bar "
+        "since the trade opened, no instrument, no stop) is null and `problem` says "
+        "why.",
+        responses={200: PositionSerializer},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        open_positions = positions.positions_of(page, now=timezone.now())
+        return self.get_paginated_response(self.get_serializer(open_positions, many=True).data)

@@ -99,8 +99,11 @@ class Trade(models.Model):
             models.Index(fields=["symbol", "-executed_at"], name="journal_trade_symbol_idx"),
             models.Index(fields=["strategy", "-executed_at"], name="journal_trade_strat_idx"),
             models.Index(fields=["account", "-executed_at"], name="journal_trade_account_idx"),
-            # Metrics count closed trades on the day of closed_at.
+            # Metrics count closed trades on the day of closed_at; the list sorts by it.
             models.Index(fields=["closed_at"], name="journal_trade_closed_idx"),
+            # The list sorts by P&L; by R and by holding time through expression indexes
+            # on PostgreSQL (journal.analytics.trade_figures, migration 0018).
+            models.Index(fields=["pnl"], name="journal_trade_pnl_idx"),
             # The risk gate counts open trades on every idea: a small index of them alone.
             models.Index(
                 fields=["executed_at"],
@@ -193,9 +196,12 @@ class TradeReview(models.Model):
         max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.UNREVIEWED
     )
     grade = models.CharField(max_length=2, blank=True, default="")
+    # Tags and mistakes are lists of words, each spelled one way (journal.tags).
     tags = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True, default="")
-    mistakes = models.TextField(blank=True, default="")
+    mistakes = models.JSONField(
+        default=list, blank=True, help_text="the mistakes made, as tags: chased, moved stop"
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -211,7 +217,8 @@ class TradeReview(models.Model):
                 condition=Q(status__in=ReviewStatus.values), name="journal_review_status_valid"
             ),
         ]
-        # The tag filter's GIN index is PostgreSQL only (migration 0011).
+        # The tag and mistake filters' GIN indexes are PostgreSQL only (migrations 0013
+        # and 0017).
         indexes = [models.Index(fields=["status"], name="journal_review_status_idx")]
 
     def __str__(self):

@@ -40,6 +40,33 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class TagFilter(django_filters.CharFilter):
+    """A review tag or mistake in any case or spacing (journal.tags spells it as the
+    stored tags are spelled): "Chased" finds the trades tagged "chased"."""
+
+    def __init__(self, *args, tag_field: str = "tags", **kwargs):
+        self.tag_field = tag_field
+        super().__init__(*args, max_length=400, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        from journal.selectors import trades_tagged
+
+        return trades_tagged(queryset=qs, tag=value, field=self.tag_field)
+
+
+class GradeFilter(django_filters.ChoiceFilter):
+    """The review's grade, or "none" for the trades without one."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        if value == "none":
+            return qs.exclude(review__grade__gt="")
+        return qs.filter(review__grade=value)
+
+
 class TradeFilter(django_filters.FilterSet):
     """Filters of GET /trades: the time range is on executed_at."""
 
@@ -50,6 +77,17 @@ class TradeFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TradeStatus.choices, help_text="open or closed.")
     model_version = django_filters.CharFilter(
         help_text="The model version that proposed the trade, as name@version."
+    )
+    tag = TagFilter(
+        help_text="A review tag, in any case or spacing (Chased finds the trades tagged chased)."
+    )
+    mistake = TagFilter(
+        tag_field="mistakes",
+        help_text="A mistake the review names, in any case or spacing.",
+    )
+    grade = GradeFilter(
+        choices=[(g, g) for g in ("A", "B", "C", "D", "F")] + [("none", "no grade")],
+        help_text="The review's grade (A to F), or none for trades without one.",
     )
     since = UtcDateTimeFilter(
         field_name="executed_at",

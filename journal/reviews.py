@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from journal.tags import TagProblem, clean_tags, text_of
+
 
 class ReviewRejected(Exception):
     """A review change is invalid; ``field`` names the bad field."""
@@ -14,6 +16,8 @@ class ReviewRejected(Exception):
 
 
 REVIEW_FIELDS = ("status", "grade", "tags", "notes", "mistakes")
+# Lists of tags, each spelled one way (journal.tags): the tags and the mistakes made.
+TAG_FIELDS = ("tags", "mistakes")
 GRADES = ("", "A", "B", "C", "D", "F")
 
 
@@ -29,14 +33,12 @@ def _clean_review_value(name: str, value):
         if value not in GRADES:
             raise ReviewRejected(name, "must be A, B, C, D, F or empty")
         return value
-    if name == "tags":
-        if isinstance(value, str):
-            value = [tag for tag in (t.strip() for t in value.split(",")) if tag]
-        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-            raise ReviewRejected(name, "must be a list of words")
-        if any(len(tag) > 40 for tag in value) or len(value) > 20:
-            raise ReviewRejected(name, "at most 20 tags of at most 40 characters")
-        return sorted(set(value))
+    if name in TAG_FIELDS:
+        # One spelling of a tag (journal.tags): "Chased" and " chased " are one tag.
+        try:
+            return clean_tags(value, what=name)
+        except TagProblem as exc:
+            raise ReviewRejected(name, str(exc)) from None
     value = (value or "").strip()
     if len(value) > 10_000:
         raise ReviewRejected(name, "must be at most 10,000 characters")
@@ -44,7 +46,7 @@ def _clean_review_value(name: str, value):
 
 
 def _as_text(value) -> str:
-    return ", ".join(value) if isinstance(value, list) else str(value)
+    return text_of(value) if isinstance(value, list) else str(value)
 
 
 @transaction.atomic
@@ -87,7 +89,7 @@ def trade_review(*, trade, reviewer, reason: str = "", **changes):
     review.reviewed_at = timezone.now()
     review.save()
     ReviewChange.objects.bulk_create(changed)
-    if any(change.field == "tags" for change in changed):
+    if any(change.field in TAG_FIELDS for change in changed):
         from journal.selectors import forget_review_tags
 
         transaction.on_commit(forget_review_tags)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
 from django.apps import apps
@@ -21,6 +22,7 @@ from backoffice.core import extensions
 from backoffice.core.cache_guard import cache_delete, cache_get, cache_set
 from backoffice.core.text import plain_digits as _plain_digits
 from journal.models import ReviewChange, Trade, TradeCheck, TradeReview, TradeStatus
+from journal.tags import problem, spelling
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +174,22 @@ def _distinct_values(field: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def open_trades(*, queryset: QuerySet[Trade] | None = None) -> QuerySet[Trade]:
+    """The open trades of ``queryset`` (all trades by default), bounded below by the
+    oldest open trade's executed_at, which journal_opentrade keeps (its triggers): on
+    TimescaleDB the hypertable's chunks before it are never read (a compressed chunk has
+    no index of the status)."""
+    from django.db.models import Min
+
+    from journal.models import OpenTrade
+
+    oldest = OpenTrade.objects.aggregate(oldest=Min("executed_at"))["oldest"]
+    base = Trade.objects.all() if queryset is None else queryset
+    if oldest is None:
+        return base.none()
+    return base.filter(status="open", executed_at__gte=oldest)
+
+
 def trade_search(*, queryset: QuerySet[Trade], term: str) -> QuerySet[Trade]:
     """The trades of ``queryset`` whose trade id or broker order id starts with ``term``
     (any case), or whose symbol does.
@@ -196,50 +214,63 @@ def trade_search(*, queryset: QuerySet[Trade], term: str) -> QuerySet[Trade]:
     return queryset.filter(match)
 
 
-def _review_tags_key() -> str:
-    return f"journal:review-tags:{connection.alias}"
+TAG_FIELDS = ("tags", "mistakes")  # a review's lists of tags (journal.tags)
+
+
+def _review_tags_key(field: str = "tags") -> str:
+    return f"journal:review-{field}:{connection.alias}"
 
 
 def forget_review_tags() -> None:
-    """Drop the cached tags: a reviewer who has just tagged a trade finds the tag in the
-    list's filter at once, not a minute later."""
-    cache_delete(_review_tags_key(), "review tags")
+    """Drop the cached tags and mistakes: a reviewer who has just tagged a trade finds
+    the tag in the list's filter at once, not a minute later."""
+    for field in TAG_FIELDS:
+        cache_delete(_review_tags_key(field), "review tags")
 
 
-def review_tag_values() -> list[str]:
-    """The tags reviewers have given, sorted (at most TAG_LIMIT), cached for a minute
-    (forgotten when a review's tags change)."""
-    key = _review_tags_key()
+def review_tag_values(*, field: str = "tags") -> list[str]:
+    """The tags (or mistakes) reviewers have given, sorted (at most TAG_LIMIT), cached
+    for a minute (forgotten when a review's tags change)."""
+    if field not in TAG_FIELDS:
+        raise ValueError(f"no tags in {field!r}")
+    key = _review_tags_key(field)
     tags = cache_get(key, "review tags")
     if tags is None:
-        tags = _review_tags()
+        tags = _review_tags(field)
         cache_set(key, tags, DISTINCT_CACHE_SECONDS, "review tags")
     return tags
 
 
-def _review_tags() -> list[str]:
+def _review_tags(field: str) -> list[str]:
     if connection.vendor == "postgresql":
         table = TradeReview._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT DISTINCT tag FROM {table}, jsonb_array_elements_text(tags) AS tag "  # noqa: S608 - the model's table
+                f"SELECT DISTINCT tag FROM {table}, jsonb_array_elements_text({field}) AS tag "  # noqa: S608 - the model's table and one of TAG_FIELDS
                 "ORDER BY tag LIMIT %s",
                 [TAG_LIMIT],
             )
             return [row[0] for row in cursor.fetchall()]
     found: set[str] = set()
-    for tags in TradeReview.objects.exclude(tags=[]).values_list("tags", flat=True):
+    for tags in TradeReview.objects.exclude(**{field: []}).values_list(field, flat=True):
         found.update(tag for tag in tags if isinstance(tag, str))
     return sorted(found)[:TAG_LIMIT]
 
 
-def trades_tagged(*, queryset: QuerySet[Trade], tag: str) -> QuerySet[Trade]:
-    """The trades of ``queryset`` whose review carries ``tag``."""
+def trades_tagged(*, queryset: QuerySet[Trade], tag: str, field: str = "tags") -> QuerySet[Trade]:
+    """The trades of ``queryset`` whose review carries ``tag`` (or, with ``field`` =
+    "mistakes", names that mistake), in any case or spacing: the value is spelled as
+    stored tags are (journal.tags)."""
+    if field not in TAG_FIELDS:
+        raise ValueError(f"no tags in {field!r}")
+    tag = spelling(tag)
+    if problem(tag):
+        return queryset.none()  # no stored tag holds it (journal.tags)
     if connection.vendor == "postgresql":
-        # tags @> '["fomo"]', served by the reviews' GIN index (journal 0013).
-        reviews = TradeReview.objects.filter(tags__contains=[tag])
+        # tags @> '["fomo"]', served by the reviews' GIN index (journal 0013, 0017).
+        reviews = TradeReview.objects.filter(**{f"{field}__contains": [tag]})
     else:  # SQLite has no JSON containment: the tag as a whole JSON string in the text
-        reviews = TradeReview.objects.filter(tags__icontains=json.dumps(tag))
+        reviews = TradeReview.objects.filter(**{f"{field}__icontains": json.dumps(tag)})
     return queryset.filter(pk__in=reviews.values("trade_id"))
 
 
@@ -258,6 +289,49 @@ def model_versions_by_label(*, labels: Iterable[str]) -> dict[str, int]:
         condition |= Q(model__name=name, version=number)
     rows = model_version.objects.filter(condition).values_list("pk", "model__name", "version")
     return {f"{name}@{number}": pk for pk, name, number in rows}
+
+
+def registry_version_labels(*, limit: int = 200) -> list[str]:
+    """The registry's model versions as trades name them ("name@3"), newest model first
+    (the list's and the dashboard's model-version filter); [] without the registry."""
+    model_version = _registry_model_version()
+    if model_version is None:
+        return []
+    rows = model_version.objects.order_by("model__name", "-version").values_list(
+        "model__name", "version"
+    )[:limit]
+    return [f"{name}@{number}" for name, number in rows]
+
+
+def earliest_opening_of_closes(*, start, end) -> datetime | None:
+    """On TimescaleDB, the UTC day the earliest trade closed in [start, end) was opened
+    on, from the daily rows (the continuous aggregate keeps each closing day's opening
+    days): a lower bound of executed_at for a filter on closed_at, so that the
+    hypertable's older chunks (compressed ones have no index of closed_at) are never
+    read. None elsewhere (plain PostgreSQL's closed_at index serves the filter) and
+    without a start.
+
+    The aggregate holds what its last refresh saw plus the trades opened since: a trade
+    opened before that refresh and closed after it is counted on the dashboard, and
+    found here, after the next refresh (hourly), as README's TimescaleDB section says.
+    With no trade closed in the range, the range's start itself is the bound."""
+    if start is None or not getattr(connection, "timescale_installed", False):
+        return None
+    from journal.timescale import CAGG_VIEWS
+
+    first_day = start.astimezone(UTC).date()
+    sql = f"SELECT min(opened_day) FROM {CAGG_VIEWS['day']} WHERE closed_day >= %s"  # noqa: S608 - the project's view
+    params: list = [first_day]
+    if end is not None:
+        last = end.astimezone(UTC)
+        # closed_day < the day after the end's day when the end is not a midnight
+        sql += " AND closed_day < %s"
+        params.append(last.date() + timedelta(days=1) if last.time() != dtime(0) else last.date())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    earliest = row[0] if row else None
+    return start if earliest is None else min(earliest, start)
 
 
 def _registry_model_version():

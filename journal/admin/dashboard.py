@@ -9,17 +9,22 @@ journal/static/journal/dashboard.js from the JSON of journal.analytics.charts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from backoffice.core import formatting
 from backoffice.core.db.routers import reads_from_replica
+from journal.admin import dashboard_comparisons
 from journal.admin.dashboard_figures import DEFAULT_PERIOD, DashboardForm, dashboard_figures
-from journal.analytics import charts
+from journal.admin.drill_down import notes_url, trade_list_url
+from journal.analytics import calendar, charts, metrics, positions, sources
+from journal.domain.trade_record import EARLIEST_YEAR, LATEST_YEAR
+from journal.selectors import open_trades as open_trades_of
 
 
 def sign(value) -> str:
@@ -142,13 +147,17 @@ def _bar(value, largest) -> dict[str, Any]:
     }
 
 
-def table(rows: list[dict[str, Any]], key: str, currency: str, *, label=str) -> list[dict]:
-    """Rows of a breakdown, formatted, each with a bar of its net P&L."""
+def table(
+    rows: list[dict[str, Any]], key: str, currency: str, *, label=str, link=None
+) -> list[dict]:
+    """Rows of a breakdown, formatted, each with a bar of its net P&L and, with
+    ``link``, the URL of its trades (``link(value)``)."""
     largest = max((abs(row["net_pnl"]) for row in rows), default=0)
     out = []
     for row in rows:
         out.append(
             {
+                "url": link(row[key]) if link and row["trades"] else "",
                 "label": label(row[key]),
                 "trades": formatting.number(row["trades"], 0),
                 "win_rate": formatting.percent(row["win_rate"]),
@@ -164,9 +173,10 @@ def table(rows: list[dict[str, Any]], key: str, currency: str, *, label=str) -> 
     return out
 
 
-def breakdowns(figures: dict[str, Any]) -> list[dict[str, Any]]:
+def breakdowns(figures: dict[str, Any], selection=None) -> list[dict[str, Any]]:
     """The tables: the setups (strategy, symbol), the timing (weekday, hour, side) and the
-    reviews (grade, tag); each says what its rows are."""
+    reviews (grade, tag); each says what its rows are, and each row opens its trades in
+    the list (the selection's filters and days, and the row's value)."""
     cur = figures["currency"]
 
     def side(value):
@@ -175,90 +185,157 @@ def breakdowns(figures: dict[str, Any]) -> list[dict[str, Any]]:
     def hour(value):
         return f"{value:02d}:00 to {value:02d}:59"
 
+    def opens(name, value_of=lambda v: v):
+        if selection is None:
+            return None
+        base = selection.filter_values()
+
+        def url(value):
+            value = value_of(value)
+            return trade_list_url(
+                {**base, name: "__none__" if value == "" else str(value)},
+                selection.since,
+                selection.until,
+            )
+
+        return url
+
+    weekday_number = {name: n for n, name in enumerate(metrics.WEEKDAYS, 1)}
     return [
         {
             "id": "strategy",
             "title": "By strategy",
             "profit_factor": True,
-            "rows": table(figures["by_strategy"], "strategy", cur, label=lambda v: v or "(none)"),
+            "rows": table(
+                figures["by_strategy"],
+                "strategy",
+                cur,
+                label=lambda v: v or "(none)",
+                link=opens("strategy"),
+            ),
         },
         {
             "id": "symbol",
             "title": "By symbol",
             "profit_factor": True,
-            "rows": table(figures["by_symbol"], "symbol", cur),
+            "rows": table(figures["by_symbol"], "symbol", cur, link=opens("symbol")),
         },
         {
             "id": "side",
             "title": "By side",
-            "rows": table(figures["by_side"], "side", cur, label=side),
+            "rows": table(figures["by_side"], "side", cur, label=side, link=opens("side")),
         },
         {
             "id": "weekday",
             "title": "By weekday (closing day, UTC)",
-            "rows": table(figures["by_weekday"], "weekday", cur),
+            "rows": table(
+                figures["by_weekday"],
+                "weekday",
+                cur,
+                link=opens("weekday", weekday_number.get),
+            ),
         },
         {
             "id": "hour",
             "title": "By hour opened (UTC)",
             "rows": [
-                r for r in table(figures["by_hour"], "hour", cur, label=hour) if not r["empty"]
+                r
+                for r in table(figures["by_hour"], "hour", cur, label=hour, link=opens("hour"))
+                if not r["empty"]
             ],
         },
         {
             "id": "grade",
             "title": "By review grade",
             "r": True,
-            "rows": table(figures["by_grade"], "grade", cur),
+            "rows": table(figures["by_grade"], "grade", cur, link=opens("grade")),
             "empty": "No reviewed trade has a grade in this period.",
         },
         {
             "id": "tag",
             "title": "By review tag",
             "r": True,
-            "rows": table(figures["by_tag"], "tag", cur),
+            "rows": table(figures["by_tag"], "tag", cur, link=opens("tag")),
             "empty": "No reviewed trade has a tag in this period.",
         },
     ]
 
 
-def calendar_months(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    cur = figures["currency"]
-    out = []
-    for month in figures["months"]:
-        weeks = []
-        for week in month.weeks:
-            cells = []
-            for day in week:
-                if day is None:
-                    cells.append(None)
-                    continue
-                cells.append(
-                    {
-                        "day": day.day,
-                        "pnl": "" if day.net_pnl is None else formatting.money(day.net_pnl, ""),
-                        "title": (
-                            f"{day.day:%Y-%m-%d}: no closed trade"
-                            if day.net_pnl is None
-                            else f"{day.day:%Y-%m-%d}: {formatting.money(day.net_pnl, cur)}, "
-                            f"{day.trades} trade{'s' if day.trades != 1 else ''}"
-                        ),
-                        "css": f"cal-{day.sign} cal-shade-{day.shade}",
-                    }
-                )
-            weeks.append(cells)
-        out.append(
+def calendar_month(grid: calendar.MonthGrid, currency: str, selection, query) -> dict[str, Any]:
+    """The calendar of one month: each day's P&L opening that day's trades, a link to
+    each day's notes, each week's total, and the months before and after."""
+    base = selection.filter_values()
+    weeks = []
+    for week in grid.weeks:
+        cells = []
+        for day in week.days:
+            if day is None:
+                cells.append(None)
+                continue
+            stamp = f"{day.day:%Y-%m-%d}"
+            cells.append(
+                {
+                    "day": day.day,
+                    "pnl": "" if day.net_pnl is None else formatting.money(day.net_pnl, ""),
+                    "title": (
+                        f"{stamp}: no closed trade"
+                        if day.net_pnl is None
+                        else f"{stamp}: {formatting.money(day.net_pnl, currency)}, "
+                        f"{day.trades} trade{'s' if day.trades != 1 else ''}: open them"
+                    ),
+                    "css": f"cal-{day.sign} cal-shade-{day.shade}",
+                    "trades_url": (
+                        trade_list_url(base, day.day, day.day + timedelta(days=1))
+                        if day.trades
+                        else ""
+                    ),
+                    "notes_url": notes_url(day.day),
+                    "stamp": stamp,
+                }
+            )
+        sunday = week.monday + timedelta(days=6)
+        weeks.append(
             {
-                "title": month.title,
-                "weeks": weeks,
-                "net_pnl": formatting.money(month.net_pnl, cur),
-                "sign": sign(month.net_pnl),
-                "trades": month.trades,
-                "days_up": month.days_up,
-                "days_down": month.days_down,
+                "cells": cells,
+                "net_pnl": "" if week.net_pnl is None else formatting.money(week.net_pnl, ""),
+                "sign": sign(week.net_pnl),
+                "title": (
+                    f"the week of {week.monday:%Y-%m-%d} to {sunday:%Y-%m-%d}, all of it: "
+                    + (
+                        "no closed trade"
+                        if week.net_pnl is None
+                        else f"{formatting.money(week.net_pnl, currency)}, {week.trades} "
+                        f"trade{'s' if week.trades != 1 else ''}"
+                    )
+                ),
+                "trades_url": (
+                    trade_list_url(base, week.monday, week.monday + timedelta(days=7))
+                    if week.trades
+                    else ""
+                ),
             }
         )
-    return out
+
+    def month_link(first):
+        if not EARLIEST_YEAR <= first.year <= LATEST_YEAR:
+            return ""
+        changed = query.copy()
+        changed["month"] = f"{first:%Y-%m}"
+        return f"?{changed.urlencode()}"
+
+    return {
+        "title": grid.title,
+        "weeks": weeks,
+        "net_pnl": formatting.money(grid.net_pnl, currency),
+        "sign": sign(grid.net_pnl),
+        "trades": grid.trades,
+        "days_up": grid.days_up,
+        "days_down": grid.days_down,
+        "previous_url": month_link(grid.previous),
+        "previous_title": f"{grid.previous:%B %Y}",
+        "next_url": month_link(grid.next),
+        "next_title": f"{grid.next:%B %Y}",
+    }
 
 
 @reads_from_replica
@@ -280,17 +357,53 @@ def dashboard_view(request, model_admin):
         return TemplateResponse(
             request, "admin/journal/trade/dashboard.html", {**context, "invalid": True}, status=400
         )
-    selection = form.selection(today=datetime.now(UTC).date())
+    now = timezone.now()
+    selection = form.selection(today=now.astimezone(UTC).date())
     figures = dashboard_figures(selection=selection)
+    currency = figures["currency"]
+    month = selection.month or latest_month(figures["by_day"], selection, now)
+    start, end = calendar.month_span(month)
+    grid = calendar.month_grid(month, daily_rows(selection.of_days(start, end)))
+    open_positions = positions.positions_of(open_trades(selection), now=now)
     context.update(
         selection=selection,
         summary=figures["summary"],
-        currency=figures["currency"],
+        currency=currency,
         tile_rows=tiles(figures),
-        chart_data=charts.payload(figures, figures["currency"]),
-        breakdowns=breakdowns(figures),
-        months=calendar_months(figures),
-        months_left_out=figures["months_left_out"],
+        chart_data=charts.payload(figures, currency),
+        breakdowns=breakdowns(figures, selection),
+        month=calendar_month(grid, currency, selection, request.GET),
         r_histogram_trades=figures["summary"]["r_trades"],
+        trades_url=trade_list_url(selection.filter_values(), selection.since, selection.until),
+        comparisons=dashboard_comparisons.comparisons(figures, selection, currency),
+        positions=dashboard_comparisons.position_rows(open_positions),
+        position_totals=dashboard_comparisons.position_totals(open_positions),
     )
     return TemplateResponse(request, "admin/journal/trade/dashboard.html", context)
+
+
+def latest_month(days, selection, now) -> date:
+    """The calendar's month when none is asked for: the latest with a closed trade in
+    the period, else the period's last month (this month for all time)."""
+    if days:
+        return days[-1]["day"].replace(day=1)
+    last = selection.last_day or now.astimezone(UTC).date()
+    return last.replace(day=1)
+
+
+def daily_rows(selection) -> list[dict[str, Any]]:
+    """{day, trades, net_pnl} per closing day of ``selection`` (the stored daily rows
+    where they answer its filters, else its trades)."""
+    names = ("trades", "wins", "net_pnl")
+    if selection.stored:
+        rows = sources.read(selection.where(), ("closed_day",), names)
+    else:
+        rows = sources.from_trades(selection.queryset(), ("closed_day",), names)
+    return [{**row, "day": metrics.as_date(row["closed_day"])} for row in rows]
+
+
+def open_trades(selection):
+    """The open trades of the selection's filters (not its days: a position is open
+    now), newest first, at most positions.DASHBOARD_POSITIONS."""
+    trades = open_trades_of(queryset=selection.of_days(None, None).queryset())
+    return list(trades.order_by("-executed_at", "-id")[: positions.DASHBOARD_POSITIONS])

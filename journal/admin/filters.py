@@ -15,14 +15,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from journal.domain.trade_record import EARLIEST_YEAR, LATEST_YEAR
-from journal.models import ReviewStatus
+from journal.models import ReviewStatus, Side
 from journal.reviews import GRADES
 from journal.selectors import (
+    earliest_opening_of_closes,
+    registry_version_labels,
     review_tag_values,
     trade_distinct_values,
     trades_checked,
     trades_tagged,
 )
+from journal.tags import problem, spelling
 
 NONE = "__none__"  # the choice value of an empty strategy or account
 
@@ -88,25 +91,128 @@ class ReviewStatusFilter(admin.SimpleListFilter):
 
 
 class ReviewTagFilter(admin.SimpleListFilter):
-    """Trades whose review carries a tag (the tags reviewers gave, most recent list)."""
+    """Trades whose review carries a tag (the tags reviewers gave, most recent list),
+    in any case or spacing: the value is spelled as tags are (journal.tags)."""
 
     title = "review tag"
     parameter_name = "tag"
+    field = "tags"
 
     def lookups(self, request, model_admin):
-        tags = review_tag_values()
+        tags = review_tag_values(field=self.field)
         current = self.value()
-        if current and current not in tags:
+        if current and spelling(current) not in tags:
             tags = [*tags, current]  # a tag past the list's limit stays visible
         return [(tag, tag) for tag in tags]
+
+    def value(self):
+        value = super().value()
+        # The choice shown as chosen is the stored spelling of what was asked for.
+        return spelling(value) if value is not None and len(value) <= 400 else value
 
     def queryset(self, request, queryset):
         tag = self.value()
         if tag is None:
             return queryset
-        if len(tag) > 40:
-            raise IncorrectLookupParameters("a review tag has at most 40 characters")
-        return trades_tagged(queryset=queryset, tag=tag)
+        why = problem(tag)
+        if why:
+            raise IncorrectLookupParameters(f"{self.title}: {why}")
+        return trades_tagged(queryset=queryset, tag=tag, field=self.field)
+
+
+class ReviewMistakeFilter(ReviewTagFilter):
+    """Trades whose review names a mistake (journal.tags' spelling, any case)."""
+
+    title = "mistake"
+    parameter_name = "mistake"
+    field = "mistakes"
+
+
+class SideFilter(admin.SimpleListFilter):
+    """Long or short (the parameter the dashboard uses too: ``side``)."""
+
+    title = "side"
+    parameter_name = "side"
+
+    def lookups(self, request, model_admin):
+        return Side.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in Side.values:
+            raise IncorrectLookupParameters(f"unknown side {value[:20]!r}: use long or short")
+        return queryset.filter(side=value)
+
+
+class ModelVersionFilter(admin.SimpleListFilter):
+    """The model version that proposed the trade (name@version), from the registry's
+    versions (the trade column has no index of its own: a list of choices from the
+    registry, never a scan of the trades)."""
+
+    title = "model version"
+    parameter_name = "model_version"
+
+    def lookups(self, request, model_admin):
+        labels = registry_version_labels()
+        current = self.value()
+        if current and current not in labels:
+            labels = [*labels, current]  # a version the registry does not list
+        return [(label, label) for label in labels]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if len(value) > 132:
+            raise IncorrectLookupParameters("a model version has at most 132 characters")
+        return queryset.filter(model_version=value)
+
+
+class WeekdayFilter(admin.SimpleListFilter):
+    """The UTC weekday a trade closed on (the dashboard's "by weekday" rows open their
+    trades with it); shown only while chosen, to keep the sidebar short."""
+
+    title = "closing weekday (UTC)"
+    parameter_name = "weekday"
+    NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+    def lookups(self, request, model_admin):
+        return [(str(n), name) for n, name in enumerate(self.NAMES, 1)]
+
+    def has_output(self):
+        return self.value() is not None
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in {str(n) for n in range(1, 8)}:
+            raise IncorrectLookupParameters("a weekday is 1 (Monday) to 7 (Sunday)")
+        return queryset.filter(closed_at__iso_week_day=int(value))
+
+
+class HourFilter(admin.SimpleListFilter):
+    """The UTC hour a trade was opened in (the dashboard's "by hour" rows); shown only
+    while chosen."""
+
+    title = "hour opened (UTC)"
+    parameter_name = "hour"
+
+    def lookups(self, request, model_admin):
+        return [(str(h), f"{h:02d}:00 to {h:02d}:59") for h in range(24)]
+
+    def has_output(self):
+        return self.value() is not None
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in {str(h) for h in range(24)}:
+            raise IncorrectLookupParameters("an hour is 0 to 23")
+        return queryset.filter(executed_at__hour=int(value))
 
 
 class ReviewGradeFilter(admin.SimpleListFilter):
@@ -172,6 +278,7 @@ class ExecutedAtFilter(admin.ListFilter):
 
     title = "execution time"
     template = "admin/journal/trade/time_filter.html"
+    field = "executed_at"
     period_parameter = "executed"
     from_parameter = "executed_from"
     to_parameter = "executed_to"
@@ -226,9 +333,9 @@ class ExecutedAtFilter(admin.ListFilter):
     def queryset(self, request, queryset):
         start, end = self.bounds(timezone.now())
         if start is not None:
-            queryset = queryset.filter(executed_at__gte=start)
+            queryset = queryset.filter(**{f"{self.field}__gte": start})
         if end is not None:
-            queryset = queryset.filter(executed_at__lt=end)
+            queryset = queryset.filter(**{f"{self.field}__lt": end})
         return queryset
 
     def bounds(self, now: datetime) -> tuple[datetime | None, datetime | None]:
@@ -245,11 +352,41 @@ class ExecutedAtFilter(admin.ListFilter):
                 "90d": (now - timedelta(days=90), None),
             }
             if period not in fixed:
-                raise IncorrectLookupParameters(f"unknown period {period!r}")
+                raise IncorrectLookupParameters(f"unknown period {period[:20]!r}")
             return fixed[period]
         start = _day_start(self.date_from)
         end = _day_start(self.date_to)
         return start, (end + timedelta(days=1) if end else None)
+
+
+class ClosedAtFilter(ExecutedAtFilter):
+    """Close time (the day a trade counts on in every figure): a preset period, or from
+    / to dates (UTC days, both included). The dashboard's calendar days and breakdown
+    rows open their trades with it.
+
+    A trade closes after it opens, so the range bounds executed_at from above too; on
+    TimescaleDB the daily rows say when the earliest trade that closed in the range
+    was opened, which bounds it from below (journal.selectors
+    .earliest_opening_of_closes): the hypertable's chunks outside are never read, and
+    its compressed ones have no index of closed_at."""
+
+    title = "close time"
+    field = "closed_at"
+    period_parameter = "closed"
+    from_parameter = "closed_from"
+    to_parameter = "closed_to"
+
+    def queryset(self, request, queryset):
+        start, end = self.bounds(timezone.now())
+        if start is None and end is None:
+            return queryset
+        queryset = super().queryset(request, queryset)
+        if end is not None:
+            queryset = queryset.filter(executed_at__lt=end)
+        earliest = earliest_opening_of_closes(start=start, end=end)
+        if earliest is not None:
+            queryset = queryset.filter(executed_at__gte=earliest)
+        return queryset
 
 
 def _day_start(text: str) -> datetime | None:

@@ -19,6 +19,7 @@ from django.utils.html import conditional_escape, escape, format_html, format_ht
 from django.utils.safestring import mark_safe
 
 from backoffice.core.admin_site import ChangeList
+from journal.admin.sorting import FIGURE_SORTS
 from journal.instruments import instrument_for
 from journal.models import ReviewStatus, Trade, TradeReview
 from journal.reviews import GRADES
@@ -28,6 +29,7 @@ from journal.selectors import (
     trade_checks_for,
     trade_count_estimate,
 )
+from journal.tags import TagProblem, clean_tags, text_of
 from journal.write import checks
 
 REVIEW_FORM_FIELDS = {
@@ -87,7 +89,23 @@ def model_version_link(label: str, version_pk: int | None):
 
 class TradeChangeList(ChangeList):
     """Looks up the page's model versions in the registry and its capture checks, one
-    query each."""
+    query each. A sort by a trade's figure (P&L, R, holding or close time) lists the
+    trades that have one (journal.admin.sorting)."""
+
+    figure_sorts: tuple[str, ...] = ()
+
+    def get_ordering(self, request, queryset):
+        ordering = super().get_ordering(request, queryset)
+        names = [item.lstrip("-") for item in ordering if isinstance(item, str)]
+        self.figure_sorts = tuple(name for name in names if name in FIGURE_SORTS)
+        return ordering
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        for name in self.figure_sorts:
+            # "IS NOT NULL" on the indexed expression: the index walk skips the rest.
+            queryset = queryset.filter(**{f"{name}__isnull": False})
+        return queryset
 
     def get_results(self, request):
         super().get_results(request)
@@ -97,6 +115,28 @@ class TradeChangeList(ChangeList):
         for trade in page:
             trade.registry_version_pk = links.get(trade.model_version)
             trade.capture_check = flagged.get((trade.trade_id, trade.executed_at))
+
+
+TAG_CHIPS = 3  # tags shown under a review in the list; the rest counted
+
+
+def tag_chips(review: TradeReview | None):
+    """A review's tags and mistakes under its status in the list: a few of each, the
+    rest counted ("+2"), every one in the title."""
+    if review is None or not (review.tags or review.mistakes):
+        return ""
+    parts = []
+    for css, words in (("tag-chip", review.tags), ("tag-chip mistake-chip", review.mistakes)):
+        shown = words[:TAG_CHIPS]
+        more = len(words) - len(shown)
+        parts.append(format_html_join("", '<span class="{}">{}</span>', ((css, w) for w in shown)))
+        if more:
+            parts.append(format_html('<span class="tag-more">+{}</span>', more))
+    title = text_of(review.tags)
+    if review.mistakes:
+        title = f"{title}; mistakes: {text_of(review.mistakes)}".lstrip("; ")
+    chips = mark_safe("".join(parts))  # noqa: S308 - each part was escaped by format_html
+    return format_html('<span class="cell-sub tag-chips" title="{}">{}</span>', title, chips)
 
 
 def capture_check_of(trade: Trade):
@@ -141,11 +181,17 @@ class TradeReviewForm(forms.ModelForm):
     review_status = forms.ChoiceField(label="Review status", choices=ReviewStatus.choices)
     grade = forms.ChoiceField(choices=[(g, g or "—") for g in GRADES], required=False)
     tags = forms.CharField(
-        required=False, max_length=900, help_text="Words separated by commas, e.g. fomo, late"
+        required=False,
+        max_length=900,
+        help_text="Words separated by commas, e.g. fomo, late. Any case: stored as one "
+        "spelling (Chased and chased are one tag).",
     )
     notes = forms.CharField(required=False, max_length=10_000, widget=forms.Textarea({"rows": 3}))
     mistakes = forms.CharField(
-        required=False, max_length=10_000, widget=forms.Textarea({"rows": 2})
+        required=False,
+        max_length=900,
+        help_text="The mistakes made, as tags separated by commas, e.g. chased, moved stop: "
+        "the dashboard sets trades with each mistake against those without it.",
     )
     reason = forms.CharField(
         required=False,
@@ -164,18 +210,26 @@ class TradeReviewForm(forms.ModelForm):
             self.initial.update(
                 review_status=review.status,
                 grade=review.grade,
-                tags=", ".join(review.tags),
+                tags=text_of(review.tags),
                 notes=review.notes,
-                mistakes=review.mistakes,
+                mistakes=text_of(review.mistakes),
             )
         else:
             self.initial.setdefault("review_status", ReviewStatus.UNREVIEWED)
 
     def clean_tags(self):
-        tags = [t for t in (t.strip() for t in self.cleaned_data["tags"].split(",")) if t]
-        if len(tags) > 20 or any(len(t) > 40 for t in tags):
-            raise forms.ValidationError("At most 20 tags of at most 40 characters.")
-        return ", ".join(sorted(set(tags)))
+        return self._tags("tags")
+
+    def clean_mistakes(self):
+        return self._tags("mistakes")
+
+    def _tags(self, name: str) -> str:
+        """The words in their one spelling (journal.tags), as the form shows them: so a
+        form that only respells a tag changes nothing."""
+        try:
+            return text_of(clean_tags(self.cleaned_data[name], what=name))
+        except TagProblem as exc:
+            raise forms.ValidationError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
 
     def clean(self):
         data = super().clean()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from backoffice.core import formatting
 from journal.analytics import performance
@@ -29,6 +30,18 @@ def r_multiple(trade) -> str:
     css = "pnl-win" if value > 0 else "pnl-loss" if value < 0 else "pnl-even"
     return format_html(
         '<span class="{}">{} R</span>', css, formatting.number(value, 2, signed=True)
+    )
+
+
+def r_cell(trade) -> str:
+    """The trade list's R column: the R-multiple to two decimals ("—" without one), as
+    the list sorts it (journal.analytics.trade_figures holds the same figure in SQL)."""
+    value = performance.r_multiple(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
+    if value is None:
+        return mark_safe('<span class="quiet">—</span>')
+    css = "pnl-win" if value > 0 else "pnl-loss" if value < 0 else "pnl-even"
+    return format_html(
+        '<span class="nowrap {}">{} R</span>', css, formatting.number(value, 2, signed=True)
     )
 
 
@@ -62,3 +75,38 @@ def excursion(trade) -> str:
             text += f" ({', '.join(extras)})"
         parts.append(text)
     return f"{' · '.join(parts)} — from {found.bars} {found.timeframe} bar(s)"
+
+
+def chart_legend(trade, chart: dict) -> list[tuple[str, str]]:
+    """The marks of the trade's chart in words, as (css class, text): each price with
+    its instrument's decimals, each time as the back office writes times."""
+    if "bars" not in chart:
+        return []
+    instrument = instrument_for(trade.symbol)
+    marks = chart["marks"]
+
+    def price(value) -> str:
+        return "—" if value is None else _price(Decimal(str(value)), instrument)
+
+    out = [
+        (
+            "legend-entry",
+            f"entry {price(marks['entry']['price'])} at {formatting.when(trade.executed_at)}",
+        )
+    ]
+    if marks["exit"] is not None:
+        out.append(
+            (
+                "legend-exit",
+                f"exit {price(marks['exit']['price'])} at {formatting.when(trade.closed_at)}",
+            )
+        )
+    for level in marks["levels"]:
+        css = "legend-stop" if level["kind"] == "stop" else "legend-target"
+        out.append((css, f"{level['label']} {price(level['price'])}"))
+    for name in ("mae", "mfe"):
+        point = marks[name]
+        if point is not None:
+            r = "" if point["r"] is None else f" ({formatting.number(point['r'], 2)} R)"
+            out.append((f"legend-{name}", f"{name.upper()} at {price(point['price'])}{r}"))
+    return out

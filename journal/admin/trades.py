@@ -13,25 +13,36 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ORDER_VAR
 from django.http import QueryDict
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
+from backoffice.core import formatting
 from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.core.formatting import money, percent, when
-from journal.admin import dashboard, trade_page
+from journal.admin import dashboard, sorting, trade_page
 from journal.admin import views as admin_views
 from journal.admin.chain import chain_html
+from journal.admin.drill_down import dashboard_query, notes_day, notes_url
 from journal.admin.filters import (
     AccountFilter,
     CheckFilter,
+    ClosedAtFilter,
     ExecutedAtFilter,
+    HourFilter,
+    ModelVersionFilter,
     ReviewGradeFilter,
+    ReviewMistakeFilter,
     ReviewStatusFilter,
     ReviewTagFilter,
+    SideFilter,
     StrategyFilter,
     SymbolFilter,
+    WeekdayFilter,
 )
 from journal.admin.support import (
     REVIEW_FORM_FIELDS,
@@ -44,8 +55,11 @@ from journal.admin.support import (
     model_version_link,
     review_of,
     review_value_text,
+    tag_chips,
 )
 from journal.admin.views import BULK_LIMIT
+from journal.analytics import trade_chart
+from journal.analytics.trade_figures import holding_expression, r_multiple_expression
 from journal.display import currency_of, pnl_class, pnl_text, price_text, quantity_text
 from journal.domain.trade_record import FIELDS, JSON_FIELDS
 from journal.models import ReviewChange, ReviewStatus, Trade, TradeReview
@@ -55,6 +69,7 @@ from journal.selectors import (
     review_history,
     trade_search,
 )
+from journal.tags import text_of
 
 # The trade's execution data, every field of the format but the ones shown formatted
 # (the JSON blocks, the model version as a link); read-only for everybody.
@@ -67,35 +82,44 @@ EXECUTION_FIELDS = (
 
 @admin.register(Trade)
 class TradeAdmin(ModelAdmin):
-    # Seven compact columns: the list fits 1,366 px with the sidebar open
-    # (tests/admin/test_persona_browser.py measures it). The instrument checks' flags
-    # sit under the P&L (a column of their own did not fit).
+    # Eight compact columns, each a line and quieter lines under it: the list fits
+    # 1,366 px with the sidebar open (tests/admin/test_persona_browser.py measures it).
+    # The instrument checks' flags sit under the P&L, the prices under the trade, the
+    # model version under the strategy and account, the tags under the review. P&L, R,
+    # close time and holding time sort (journal.admin.sorting: within a period).
     list_display = [
         "time",
         "trade",
-        "prices",
         "pnl_checks",
+        "r_column",
+        "closed",
+        "held",
         "strategy_account",
-        "model_version_display",
         "review_status",
     ]
     list_display_links = ["time"]
     list_filter = [
         ExecutedAtFilter,
+        ClosedAtFilter,
         SymbolFilter,
         StrategyFilter,
-        "side",
+        SideFilter,
         AccountFilter,
+        ModelVersionFilter,
         ReviewStatusFilter,
         ReviewTagFilter,
+        ReviewMistakeFilter,
         ReviewGradeFilter,
         CheckFilter,
+        WeekdayFilter,
+        HourFilter,
     ]
     list_select_related = ["review"]
     list_per_page = 100
     list_max_show_all = 200
-    # The time index serves only executed_at; sorting by another column reads every row.
-    sortable_by = ["time"]
+    # Each sort has its index (journal/0018); the figures' sorts read one period
+    # (journal.admin.sorting). No other column sorts: it would read every row.
+    sortable_by = ["time", "pnl_checks", "r_column", "closed", "held"]
     ordering = ["-executed_at"]
     paginator = TradePaginator
     show_full_result_count = False
@@ -113,7 +137,7 @@ class TradeAdmin(ModelAdmin):
 
     class Media:
         # The admin's calendar beside the time filter's from / to days.
-        css = {"all": ["admin/css/widgets.css"]}
+        css = {"all": ["admin/css/widgets.css", "journal/trades.css"]}
         js = ["admin/js/calendar.js", "admin/js/admin/DateTimeShortcuts.js"]
 
     # -- permissions: execution data is never edited; a review is the only change ----
@@ -135,7 +159,31 @@ class TradeAdmin(ModelAdmin):
         return TradeChangeList
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {"title": "Trades", **(extra_context or {})})
+        order = request.GET.get(ORDER_VAR, "")
+        sorts = sorting.figure_sorts(order, sorting.column_sorts(self, request))
+        if sorts:
+            # A sort by a trade's figure reads one period (journal.admin.sorting).
+            bounded = sorting.bounded_url(request.path, request.GET)
+            if bounded:
+                return redirect(bounded)
+        context = {
+            "title": "Trades",
+            "order_note": sorting.order_note(sorts),
+            "dashboard_query": dashboard_query(request.GET),
+            "notes_day": notes_day(request.GET),
+            "notes_url": notes_url(notes_day(request.GET)) if notes_day(request.GET) else "",
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
+
+    def get_queryset(self, request):
+        # The figures the list shows and sorts by, as the database's indexes hold them.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("review", "review__reviewed_by")
+            .annotate(r_multiple=r_multiple_expression(), holding=holding_expression())
+        )
 
     def get_search_results(self, request, queryset, search_term):
         return trade_search(queryset=queryset, term=search_term), False
@@ -151,32 +199,45 @@ class TradeAdmin(ModelAdmin):
             str(obj),
         )
 
-    @admin.display(description="time", ordering="executed_at")
+    @admin.display(description="opened", ordering="executed_at")
     def time(self, obj):
         return format_html(
-            '<span class="nowrap">{}</span><span class="cell-sub">{}</span>',
-            when(obj.executed_at),
-            obj.trade_id,
+            '{}<span class="cell-sub trade-id">{}</span>', when_cell(obj.executed_at), obj.trade_id
         )
 
     @admin.display(description="trade")
     def trade(self, obj):
+        exit_text = "open" if obj.exit_price is None else price_text(obj.symbol, obj.exit_price)
         return format_html(
             '<span class="nowrap">{} <span class="side-{}">{}</span></span>'
-            '<span class="cell-sub nowrap">{}</span>',
+            '<span class="cell-sub nowrap">{}</span>'
+            '<span class="cell-sub nowrap">{} → {}</span>',
             obj.symbol,
             obj.side,
             obj.get_side_display(),
             quantity_text(obj.symbol, obj.quantity),
-        )
-
-    @admin.display(description="entry → exit")
-    def prices(self, obj):
-        exit_text = "open" if obj.exit_price is None else price_text(obj.symbol, obj.exit_price)
-        return format_html(
-            '<span class="nowrap">{}</span><span class="cell-sub nowrap">→ {}</span>',
             price_text(obj.symbol, obj.entry_price),
             exit_text,
+        )
+
+    @admin.display(description="R", ordering="r_multiple")
+    def r_column(self, obj):
+        return trade_page.r_cell(obj)
+
+    @admin.display(description="closed", ordering="closed_at")
+    def closed(self, obj):
+        if obj.closed_at is None:
+            return mark_safe('<span class="quiet">open</span>')
+        return when_cell(obj.closed_at)
+
+    @admin.display(description="held", ordering="holding")
+    def held(self, obj):
+        if obj.closed_at is None:
+            # An open trade's age so far, quieter: it sorts with no holding time.
+            age = formatting.age(timezone.now() - obj.executed_at)
+            return format_html('<span class="cell-sub nowrap">{} so far</span>', age)
+        return format_html(
+            '<span class="nowrap">{}</span>', formatting.age(obj.closed_at - obj.executed_at)
         )
 
     @admin.display(description="P&L")
@@ -188,18 +249,32 @@ class TradeAdmin(ModelAdmin):
             '<span class="nowrap {}">{}</span>', pnl_class(obj.pnl), pnl_text(obj.symbol, obj.pnl)
         )
 
-    @admin.display(description="P&L · checks")
+    @admin.display(description="P&L", ordering="pnl")
     def pnl_checks(self, obj):
-        return format_html("{}{}", self.pnl_coloured(obj), checks_cell(obj))
+        if obj.pnl is None:
+            return format_html(
+                "{}{}", mark_safe('<span class="quiet">open</span>'), checks_cell(obj)
+            )
+        # The amount never breaks; its currency may go under it in a narrow column.
+        pnl = format_html(
+            '<span class="pnl-amount {}">{}</span>',
+            pnl_class(obj.pnl),
+            pnl_text(obj.symbol, obj.pnl),
+        )
+        return format_html("{}{}", pnl, checks_cell(obj))
 
     @admin.display(description="instrument checks")
     def checks_page_display(self, obj):
         return checks_text(obj)
 
-    @admin.display(description="strategy / account")
+    @admin.display(description="strategy / account / model")
     def strategy_account(self, obj):
+        model = self.model_version_display(obj) if obj.model_version else ""
         return format_html(
-            '{}<span class="cell-sub">{}</span>', obj.strategy or "—", obj.account or "—"
+            '{}<span class="cell-sub">{}</span>{}',
+            obj.strategy or "—",
+            obj.account or "—",
+            format_html('<span class="cell-sub model-version">{}</span>', model) if model else "",
         )
 
     @admin.display(description="model version")
@@ -210,13 +285,17 @@ class TradeAdmin(ModelAdmin):
             version_pk = model_versions_by_label(labels=[obj.model_version]).get(obj.model_version)
         return model_version_link(obj.model_version, version_pk)
 
-    @admin.display(description="review")
+    @admin.display(description="review · tags")
     def review_status(self, obj):
         review = review_of(obj)
         status = review.status if review else ReviewStatus.UNREVIEWED
         grade = f" · {review.grade}" if review and review.grade else ""
         return format_html(
-            '<span class="review-{}">{}</span>{}', status, ReviewStatus(status).label, grade
+            '<span class="review-{}">{}</span>{}{}',
+            status,
+            ReviewStatus(status).label,
+            grade,
+            tag_chips(review),
         )
 
     # -- the trade's execution figures, by its instrument (the trade's page) ------------
@@ -339,7 +418,7 @@ class TradeAdmin(ModelAdmin):
     @admin.display(description="tags")
     def review_tags(self, obj):
         review = review_of(obj)
-        return ", ".join(review.tags) if review and review.tags else "—"
+        return text_of(review.tags) if review and review.tags else "—"
 
     @admin.display(description="notes")
     def review_notes(self, obj):
@@ -349,10 +428,7 @@ class TradeAdmin(ModelAdmin):
     @admin.display(description="mistakes")
     def review_mistakes(self, obj):
         review = review_of(obj)
-        return (review.mistakes if review else "") or "—"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("review", "review__reviewed_by")
+        return text_of(review.mistakes) if review and review.mistakes else "—"
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
@@ -361,6 +437,10 @@ class TradeAdmin(ModelAdmin):
                 change.old_text = review_value_text(change.field, change.old_value)
                 change.new_text = review_value_text(change.field, change.new_value)
             context["review_history"] = history
+            # The trade on its chart (journal.analytics.trade_chart), or why there is none.
+            chart = trade_chart.chart_of(obj, now=timezone.now())
+            context["trade_chart"] = chart
+            context["trade_chart_legend"] = trade_page.chart_legend(obj, chart)
             # "Trade DEMO-00352: Long 0.5 EURUSD", not "Change trade" over a subtitle.
             context.update(title=f"Trade {obj}", subtitle=None)
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -437,6 +517,12 @@ class TradeAdmin(ModelAdmin):
         return dashboard.dashboard_view(request, self)
 
 
+def when_cell(moment):
+    """A time in the list: its day and its minute may break apart, never inside."""
+    day, _, minute = when(moment).partition(" ")
+    return format_html('<span class="nowrap">{}</span> <span class="nowrap">{}</span>', day, minute)
+
+
 def trade_link(trade_pk: int, trade_id: str):
     url = reverse("admin:journal_trade_change", args=[trade_pk])
     return format_html('<a href="{}">{}</a>', url, trade_id)
@@ -449,7 +535,15 @@ class TradeReviewAdmin(ReadOnlyAdmin):
     list_display = ["trade_link", "status", "grade", "tag_list", "reviewed_by", "reviewed_at"]
     list_filter = ["status", "grade"]
     list_select_related = ["reviewed_by", "trade"]
-    fields = ["trade_link", "status", "grade", "tag_list", "notes", "mistakes", "reviewed_by"]
+    fields = [
+        "trade_link",
+        "status",
+        "grade",
+        "tag_list",
+        "notes",
+        "mistake_list",
+        "reviewed_by",
+    ]
     readonly_fields = [*fields, "reviewed_at"]
     ordering = ["-reviewed_at", "-id"]
     show_facets = admin.ShowFacets.NEVER
@@ -463,7 +557,11 @@ class TradeReviewAdmin(ReadOnlyAdmin):
 
     @admin.display(description="tags")
     def tag_list(self, obj):
-        return ", ".join(obj.tags) or "—"
+        return text_of(obj.tags) or "—"
+
+    @admin.display(description="mistakes")
+    def mistake_list(self, obj):
+        return text_of(obj.mistakes) or "—"
 
 
 @admin.register(ReviewChange)

@@ -129,8 +129,11 @@ def _with_trade_figures(report: dict[str, Any], trades) -> dict[str, Any]:
 
 def summary_filters(data: dict[str, Any]) -> sources.DayFilter | None:
     """The stored rows' filter for these filter values, or None when they cannot answer
-    them (a side, status or model version; a time that is not a UTC midnight)."""
-    if any(data.get(name) for name in ("side", "status", "model_version")):
+    them (a side, status, model version or a review's tag, mistake or grade; a time that
+    is not a UTC midnight)."""
+    if any(
+        data.get(name) for name in ("side", "status", "model_version", "tag", "mistake", "grade")
+    ):
         return None
     days: dict[str, date] = {}
     for name in ("since", "until"):
@@ -174,7 +177,7 @@ def assemble(
         days, performance.equity_curve(daily), performance.drawdowns(daily), strict=True
     ):
         out = {"day": _as_date(row["closed_day"])}
-        out.update({name: row[name] for name in aggregates.TABLE_MEASURES})
+        out.update({name: row[name] for name in (*aggregates.TABLE_MEASURES, *DAY_EXTRAS)})
         out.update(equity=level, drawdown=fall)
         by_day.append(_finish(out))
     return {
@@ -187,6 +190,31 @@ def assemble(
         "by_hour": by_hour(total),
         "r_histogram": r_histogram(total),
     }
+
+
+# A day's figures beside its table measures: what its winning or losing days held
+# (journal.analytics.comparisons).
+DAY_EXTRAS = ("holding_seconds", "r_trades", "r_sum")
+# The measures the summary figures need (not the hours or the R histogram's buckets).
+SUMMARY_MEASURES = (
+    *aggregates.TABLE_MEASURES,
+    "largest_win",
+    "largest_loss",
+    "holding_seconds",
+    "r_trades",
+    "r_sum",
+    "r_wins",
+    "r_win_sum",
+    "r_losses",
+    "r_loss_sum",
+)
+
+
+def summary_of_days(days: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summary figures (as report()["summary"]) of daily rows holding at least
+    SUMMARY_MEASURES: a period's headline figures without its tables."""
+    days = sorted(days, key=lambda row: row["closed_day"])
+    return _summary(aggregates.fold(days, SUMMARY_MEASURES), [row["net_pnl"] for row in days])
 
 
 def _summary(total: dict[str, Any], daily: list[Decimal]) -> dict[str, Any]:
@@ -279,6 +307,11 @@ def r_histogram(total: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def as_date(value) -> date:
+    """A closing day as a date (a database may give it as a UTC midnight)."""
+    return _as_date(value)
 
 
 def _as_date(value) -> date:

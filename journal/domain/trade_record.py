@@ -77,16 +77,21 @@ JSON_FIELDS = tuple(f.name for f in SPEC if f.kind == "json")
 # Free text, which a spreadsheet could take for a formula (journal.write.exports).
 TEXT_FIELDS = frozenset(f.name for f in SPEC if f.kind in ("text", "model_version"))
 
-# Columns the admin's export adds after the record's (the trade's review); an import
-# reads past them, so such a file re-imports as the trades it lists.
+# Columns the exports add after the record's (journal.write.exports): the trade's own
+# figures (computed from the trade, and MAE / MFE from the stored market bars where they
+# cover it) and its review (which no import writes). An import reads past them, on both
+# of its paths, so an exported file re-imports as the trades it lists, exactly.
+FIGURE_COLUMNS = ("r_multiple", "holding_seconds", "mae", "mfe", "mae_r", "mfe_r")
 REVIEW_COLUMNS = (
     "review_status",
     "review_grade",
     "review_tags",
+    "review_mistakes",
     "review_notes",
     "reviewed_by",
     "reviewed_at",
 )
+DERIVED_COLUMNS = (*FIGURE_COLUMNS, *REVIEW_COLUMNS)
 
 MAX_INTEGER_DIGITS = 12
 MAX_DECIMAL_PLACES = 8
@@ -557,7 +562,7 @@ def header_problem(header: list[str]) -> str | None:
         if name in seen:
             return f"column {name!r} appears twice"
         seen.add(name)
-    unknown = [name for name in header if name not in _PARSERS and name not in REVIEW_COLUMNS]
+    unknown = [name for name in header if name not in _PARSERS and name not in DERIVED_COLUMNS]
     if unknown:
         return (
             f"unknown column(s) {', '.join(map(repr, unknown))}; the columns are "

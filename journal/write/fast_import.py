@@ -38,11 +38,11 @@ from django.utils import timezone
 
 from journal import instruments
 from journal.domain.trade_record import (
+    DERIVED_COLUMNS,
     FIELDS,
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_NUMBER_DIGITS,
-    REVIEW_COLUMNS,
     SPEC,
     header_problem,
 )
@@ -319,14 +319,15 @@ def _run(path: Path, advance) -> tuple[int, int, int]:
         header = [name.strip() for name in header]
         if header_problem(header):
             raise Declined("the header")  # the exact path refuses it, saying why
-        if set(header) & set(REVIEW_COLUMNS):
-            raise Declined("the review columns")  # the exact path reads past them
+        # The exports' figures and review columns are staged with the rest and never
+        # read: an export re-imports by this path too.
+        extra = [name for name in header if name in DERIVED_COLUMNS]
         # An unlogged table, not a temporary one: PostgreSQL scans it with parallel
         # workers (about twice as fast here). Made and dropped inside the transaction,
         # so a crash leaves nothing behind.
         stage = f"journal_import_{os.getpid()}_{secrets.token_hex(4)}"
         with connection.cursor() as cursor:
-            columns = ", ".join(f"{name} text" for name in FIELDS)
+            columns = ", ".join(f"{name} text" for name in (*FIELDS, *extra))
             cursor.execute(f"CREATE UNLOGGED TABLE {stage} ({columns})")
             rows = _copy(cursor, stage, reader, header, handle, advance)
             if cursor.rowcount != rows:  # never seen: a guard against a silently short COPY

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 
 from journal import instruments
 from journal.domain.trade_record import (
-    REVIEW_COLUMNS,
+    DERIVED_COLUMNS,
     TEXT_FIELDS,
     RecordError,
     TradeRecord,
@@ -142,8 +142,8 @@ def read_csv(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | Row
             )
             continue
         row = dict(zip(header, values, strict=True))
-        for name in REVIEW_COLUMNS:
-            row.pop(name, None)  # the admin export's review columns: not the trade's
+        for name in DERIVED_COLUMNS:
+            row.pop(name, None)  # the exports' figures and review: not the trade's
         for name in TEXT_FIELDS.intersection(row):
             row[name] = from_spreadsheet_text(row[name])
         yield reader.line_num, row
@@ -167,6 +167,9 @@ def read_jsonl(handle: IO[bytes], progress=None) -> Iterator[tuple[int, dict | R
         except ValueError as exc:
             yield lines.number, RowError(lines.number, "(row)", f"not JSON: {exc}")
             continue
+        if isinstance(row, dict):
+            for name in DERIVED_COLUMNS:
+                row.pop(name, None)  # the exports' figures and review: not the trade's
         yield lines.number, row
     if empty:
         raise ImportFailed("line 1: the file is empty; nothing was imported")

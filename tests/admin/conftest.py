@@ -57,7 +57,7 @@ def staff_member(django_user_model, username: str, group: str | None):
 def _fresh_filter_choices():
     """The list filters cache their choices for a minute; each test starts without."""
     keys = [f"journal:distinct:{connection.alias}:{field}" for field in DISTINCT_FIELDS]
-    keys.append(f"journal:review-tags:{connection.alias}")
+    keys += [f"journal:review-{field}:{connection.alias}" for field in ("tags", "mistakes")]
     cache.delete_many(keys)
     yield
     cache.delete_many(keys)

@@ -197,8 +197,9 @@ def test_hundreds_of_days_keep_one_point_a_day(reviewer_client):
     html = reviewer_client.get(DASHBOARD, {"period": "all"}).content.decode()
     data = chart_data(html)
     assert len(data["days"]) == len(data["equity"]) == 400
-    # The calendar shows the latest twelve months and says how many it left out.
-    assert html.count('class="calendar"') == 12 and "earlier left out" in html
+    # The calendar shows one month, the latest with a trade, and moves by month.
+    assert html.count('class="calendar"') == 1
+    assert 'id="calendar-previous"' in html and 'id="calendar-next"' in html
 
 
 def test_only_staff_with_view_permission_on_trades_see_it(client, django_user_model):

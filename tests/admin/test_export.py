@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 from django.http import StreamingHttpResponse
 
-from journal.domain.trade_record import FIELDS, REVIEW_COLUMNS, parse_record
+from journal.domain.trade_record import FIELDS, FIGURE_COLUMNS, REVIEW_COLUMNS, parse_record
 from journal.models import ReviewStatus, Trade
 from journal.reviews import trade_review
 from journal.write.imports import import_file
@@ -30,7 +30,7 @@ def csv_text(response) -> str:
 
 def read_csv(response) -> list[dict]:
     reader = csv.DictReader(io.StringIO(csv_text(response)))
-    assert tuple(reader.fieldnames) == (*FIELDS, *REVIEW_COLUMNS)
+    assert tuple(reader.fieldnames) == (*FIELDS, *FIGURE_COLUMNS, *REVIEW_COLUMNS)
     return list(reader)
 
 

@@ -73,8 +73,8 @@ def test_an_off_tick_price_is_shown_as_stored_not_rounded_onto_the_tick(
     reviewer_client, flagged_and_clean
 ):
     html = reviewer_client.get(LIST).content.decode()
-    assert ">5,711.123<" in html  # not 5,711.12, which would look like a fill on tick
-    assert "→ 5,720.60<" in html and ">5,711.25<" in html  # two decimals where exact
+    assert ">5,711.123 → " in html  # not 5,711.12, which would look like a fill on tick
+    assert "→ 5,720.60<" in html and ">5,711.25 → " in html  # two decimals where exact
     assert ">0.37 contracts<" in html
 
 

@@ -181,13 +181,14 @@ def test_the_api_docs_quick_start_works_as_written(instance):
     commands = shell_commands(INTRODUCTION)
     assert commands[0].startswith("export BASE=")  # the line make run prints instead
     answers = [_json(instance.sh(command)) for command in commands[1:]]
-    recorded, closed, listed, predicted, idea = answers
+    recorded, closed, listed, predicted, idea, positions = answers
     assert recorded == {"created": 1, "duplicates": 0, "closed": 0, "warnings": []}, recorded
     assert closed == {"created": 0, "duplicates": 0, "closed": 1, "warnings": []}, closed
     assert [t["trade_id"] for t in listed["results"]][:1] == ["BOT1-000042"], listed
     assert predicted["model"] == "trade-outcome-xgboost" and len(predicted["predictions"]) == 1
     assert idea["status"] in ("auto_executed", "needs_approval", "rejected", "halted_by_risk")
     assert idea["risk_check_result"]["checks"], idea
+    assert isinstance(positions["results"], list), positions  # the open positions
     again = _json(instance.sh(commands[1]))  # the first trade again: stored once
     assert again == {"created": 0, "duplicates": 1, "closed": 0, "warnings": []}, again
 

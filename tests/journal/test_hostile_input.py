@@ -218,7 +218,9 @@ def test_a_trade_carries_its_initial_stop_and_the_idea_that_caused_it(bot):
     trade = Trade.objects.get(trade_id="WITH-STOP")
     assert (trade.stop_loss, trade.idea_id) == (Decimal("1.08"), 77)
     listed = bot.get("/api/v1/trades").json()["results"][0]
-    assert (listed["stop_loss"], listed["idea_id"]) == ("1.08000000", 77)
+    # EURUSD's five decimals where the instrument is known (the catalogue is not seeded
+    # here: the stop as stored, never padded to eight places).
+    assert (listed["stop_loss"], listed["idea_id"]) == ("1.08", 77)
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,9 @@ def test_idea_ids_go_out_and_back_in_through_csv_and_json_lines_by_both_paths(bo
     csv_file, jsonl_file = tmp_path / "out.csv", tmp_path / "out.jsonl"
     run("export_trades", "--format", "csv", "-o", str(csv_file))
     run("export_trades", "--format", "jsonl", "-o", str(jsonl_file))
-    assert csv_file.read_text().splitlines()[0].split(",")[-2:] == ["stop_loss", "idea_id"]
+    header = csv_file.read_text().splitlines()[0].split(",")
+    assert header[header.index("stop_loss") + 1] == "idea_id"
+    assert header[header.index("idea_id") + 1] == "r_multiple"  # the figures follow
     exported = [json.loads(line) for line in jsonl_file.read_text().splitlines()]
     assert {e["trade_id"]: e["idea_id"] for e in exported}["L-1"] == 7
     for path, method in ((csv_file, "(fast_copy)"), (jsonl_file, "(copy)")):

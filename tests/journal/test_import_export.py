@@ -11,6 +11,7 @@ from django.db import connection
 
 from journal.domain.trade_record import FIELDS
 from journal.models import Trade
+from journal.write.exports import EXPORT_COLUMNS
 from tests.journal.conftest import open_trade_data, trade_data
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +173,8 @@ def test_export_filters_and_writes_to_stdout(good_csv):
         "export_trades", "--status", "open", "--no-progress", stdout=out, stderr=io.StringIO()
     )
     lines = out.getvalue().strip().splitlines()
-    assert lines[0] == HEADER
+    assert lines[0] == ",".join(EXPORT_COLUMNS)  # the record, its figures, its review
+    assert lines[0].startswith(HEADER + ",")
     assert len(lines) == 2 and ",open," not in lines[1]  # status is not a format column
 
 

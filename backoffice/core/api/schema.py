@@ -166,8 +166,9 @@ def one_error_body(result, generator, request, public):
 TAGS = [
     (
         "Trades",
-        "Record the trades a bot made (idempotent, never lost) and read them back.",
-        ("/api/v1/trades",),
+        "Record the trades a bot made (idempotent, never lost) and read them back, with "
+        "their figures; the open positions at the latest market price.",
+        ("/api/v1/trades", "/api/v1/positions"),
     ),
     (
         "Performance",
