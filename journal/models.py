@@ -407,3 +407,75 @@ class Instrument(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+
+class StatementStatus(models.TextChoices):
+    WAITING_CHECK = "waiting_check", "Waiting for its dry run"
+    CHECKING = "checking", "Dry run under way"
+    CHECKED = "checked", "Checked: ready to import"
+    WAITING_IMPORT = "waiting_import", "Waiting to import"
+    IMPORTING = "importing", "Importing"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class StatementImport(models.Model):
+    """A broker statement uploaded in the admin: its file, its dry run, its import.
+
+    The file is kept in the database, so that a job worker on another machine reads
+    it. The dry run and the import run as jobs (journal.statements.jobs); a job claims
+    its step by a conditional update of ``status``, so that a step runs once even when
+    two runners pick it up. The import is one transaction: a job that dies leaves
+    nothing behind, and may be run again.
+    """
+
+    filename = models.CharField(max_length=200)
+    format = models.CharField(max_length=10)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="the clock of the statement's times"
+    )
+    account = models.CharField(max_length=64, blank=True, default="")
+    strategy = models.CharField(max_length=64, blank=True, default="")
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=16, choices=StatementStatus.choices, default=StatementStatus.WAITING_CHECK
+    )
+    runner = models.CharField(max_length=20, blank=True, default="")
+    # The token of the runner that claimed the running step: only its outcome is kept.
+    claim = models.CharField(max_length=32, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    check_report = models.JSONField(default=dict, blank=True)
+    import_report = models.JSONField(default=dict, blank=True)
+    failure = models.TextField(blank=True, default="")
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "broker statement"
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=StatementStatus.values),
+                name="journal_statement_status_valid",
+            ),
+        ]
+        indexes = [
+            # The list, newest first; the same file uploaded again (sha256).
+            models.Index(fields=["-uploaded_at"], name="journal_statement_time_idx"),
+            models.Index(fields=["sha256"], name="journal_statement_sha_idx"),
+        ]
+
+    def __str__(self):
+        return f"statement {self.pk}: {self.filename}"

@@ -7,6 +7,7 @@ views       the flag and export views of the trade list
 dashboard   the performance dashboard page (its figures: journal.analytics)
 quarantine  the worklist of quarantined spool lines
 instruments what the desk trades (risk managers keep them)
+statements  broker statements: upload, dry run, import (journal.statements)
 """
 
-from journal.admin import instruments, quarantine, trades  # noqa: F401 - they register admins
+from journal.admin import instruments, quarantine, statements, trades  # noqa: F401 - admins
