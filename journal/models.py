@@ -479,3 +479,74 @@ class StatementImport(models.Model):
 
     def __str__(self):
         return f"statement {self.pk}: {self.filename}"
+
+
+class MarketBias(models.TextChoices):
+    NONE = "", "No view"
+    BULLISH = "bullish", "Bullish"
+    BEARISH = "bearish", "Bearish"
+    NEUTRAL = "neutral", "Neutral (a range)"
+
+
+# What a note's Markdown fields hold at most: a page of text each.
+NOTE_TEXT_LIMIT = 20_000
+
+
+class DailyNote(models.Model):
+    """A trader's note of one day: the plan before the session (bias, levels, rules) and
+    the review after it, in Markdown (rendered safely: journal.notes.markdown).
+
+    One note a day for the whole desk, and optionally one per account or strategy
+    (empty: all of them). Rules broken are written one a line: the weekly recap lists
+    them beside the trades whose review names a mistake.
+    """
+
+    day = models.DateField(help_text="the trading day (UTC) the note is about")
+    account = models.CharField(
+        max_length=64, blank=True, default="", help_text="empty: every account"
+    )
+    strategy = models.CharField(
+        max_length=64, blank=True, default="", help_text="empty: every strategy"
+    )
+    bias = models.CharField(max_length=8, blank=True, default="", choices=MarketBias.choices)
+    levels = models.TextField(
+        blank=True, default="", help_text="Markdown: the prices that matter today and why"
+    )
+    rules = models.TextField(
+        blank=True, default="", help_text="Markdown: the rules for today (size, setups, stop)"
+    )
+    plan = models.TextField(blank=True, default="", help_text="Markdown: the rest of the plan")
+    review = models.TextField(
+        blank=True, default="", help_text="Markdown: after the session, what happened and why"
+    )
+    rules_broken = models.TextField(
+        blank=True, default="", help_text="One rule broken a line (the weekly recap lists them)"
+    )
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    written_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day", "account", "strategy"]
+        constraints = [
+            # One note per day for each scope (the desk, an account, a strategy).
+            models.UniqueConstraint(
+                fields=["day", "account", "strategy"], name="journal_dailynote_scope"
+            ),
+            models.CheckConstraint(
+                condition=Q(bias__in=MarketBias.values), name="journal_dailynote_bias_valid"
+            ),
+        ]
+
+    def __str__(self):
+        scope = " · ".join(part for part in (self.account, self.strategy) if part)
+        return f"note of {self.day:%Y-%m-%d}" + (f" ({scope})" if scope else "")
+
+    @property
+    def rules_broken_list(self) -> list[str]:
+        return [line.strip() for line in self.rules_broken.splitlines() if line.strip()]
