@@ -86,6 +86,8 @@ API_MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# A form refused by the CSRF check on a staff page answers the admin's own page.
+CSRF_FAILURE_VIEW = "backoffice.denied.csrf_failure"
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
 

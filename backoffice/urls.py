@@ -70,5 +70,6 @@ urlpatterns = [
     re_path(r"^(?P<path>.*)$", front.unmatched, name=front.UNMATCHED),
 ]
 
+handler403 = "backoffice.denied.permission_denied"
 handler404 = "backoffice.api.errors.not_found"
 handler500 = "backoffice.api.errors.server_error"

@@ -94,6 +94,9 @@ class StatementImportAdmin(ModelAdmin):
     list_select_related = ["uploaded_by"]
     search_fields = ["=filename", "=sha256"]
     change_form_template = "admin/journal/statementimport/change_form.html"
+    # The pages are the upload and the statement's own (no ModelForm saves a statement):
+    # the form of the model names what the statement is, for the admin's own machinery.
+    fields = ["filename", "format", "time_zone", "account", "strategy"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("content")
