@@ -440,9 +440,7 @@ if JOURNAL_STATEMENT_RUNNER not in {"auto", "worker", "web"}:
     )
 # A dry run or import with no progress for this long is taken for stopped (its process
 # ended): the statement's page offers to run it again (an import is one transaction).
-JOURNAL_STATEMENT_STALE_SECONDS = env.integer(
-    "JOURNAL_STATEMENT_STALE_SECONDS", 600, minimum=10
-)
+JOURNAL_STATEMENT_STALE_SECONDS = env.integer("JOURNAL_STATEMENT_STALE_SECONDS", 600, minimum=10)
 
 # ---------------------------------------------------------------------------
 # Desk records

@@ -430,7 +430,7 @@ def test_two_people_pressing_import_at_once_start_one_import(importer, django_us
         for thread in threads:
             thread.join(60)
     assert outcomes.count("started") == 1
-    assert [o for o in outcomes if o != "started"][0].startswith(
+    assert next(o for o in outcomes if o != "started").startswith(
         "this statement is not ready to import"
     )
     assert sent.call_count == 2  # the dry run, and one import

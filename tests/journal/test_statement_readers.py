@@ -190,7 +190,7 @@ fills = st.lists(
 def _executions(steps, multiplier: int) -> list[dict]:
     position = 0
     out = []
-    for n, (buy, quantity, cents, fee) in enumerate(steps):
+    for _n, (buy, quantity, cents, fee) in enumerate(steps):
         out.append((buy, quantity, cents, fee))
         position += quantity if buy else -quantity
     if position:  # flatten at the end
