@@ -88,6 +88,8 @@ API_MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# A form refused by the CSRF check on a staff page answers the admin's own page.
+CSRF_FAILURE_VIEW = "backoffice.core.http.denied.csrf_failure"
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
 
@@ -424,6 +426,18 @@ JOURNAL_MAX_BODY_MB = env.integer("JOURNAL_MAX_BODY_MB", 40, minimum=1)
 # A trade or an idea on a symbol that is not one of the desk's instruments is refused
 # (on in production); otherwise it is accepted and flagged (journal.instruments).
 INSTRUMENTS_REQUIRED = env.flag("INSTRUMENTS_REQUIRED", default=not DEV_DEFAULTS)
+# Broker statements uploaded in the admin (journal.statements): the largest file, and
+# who runs their dry run and import: "auto" (a Celery worker when one answers, else the
+# web process), "worker" (always the job engine) or "web" (always the web process).
+JOURNAL_STATEMENT_MAX_MB = env.integer("JOURNAL_STATEMENT_MAX_MB", 64, minimum=1)
+JOURNAL_STATEMENT_RUNNER = env.text("JOURNAL_STATEMENT_RUNNER", "auto").lower()
+if JOURNAL_STATEMENT_RUNNER not in {"auto", "worker", "web"}:
+    raise env.ConfigError(
+        f"JOURNAL_STATEMENT_RUNNER={JOURNAL_STATEMENT_RUNNER!r}: use auto, worker or web"
+    )
+# A dry run or import with no progress for this long is taken for stopped (its process
+# ended): the statement's page offers to run it again (an import is one transaction).
+JOURNAL_STATEMENT_STALE_SECONDS = env.integer("JOURNAL_STATEMENT_STALE_SECONDS", 600, minimum=10)
 
 # ---------------------------------------------------------------------------
 # Desk records

@@ -71,5 +71,6 @@ urlpatterns = [
     re_path(r"^(?P<path>.*)$", front.unmatched, name=front.UNMATCHED),
 ]
 
+handler403 = "backoffice.core.http.denied.permission_denied"
 handler404 = "backoffice.core.api.errors.not_found"
 handler500 = "backoffice.core.api.errors.server_error"

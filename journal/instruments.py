@@ -157,3 +157,15 @@ def expected_pnl(trade_or_record, instrument) -> Decimal | None:
     if trade_or_record.side == "short":
         move = -move
     return move * trade_or_record.quantity * instrument.point_value - (trade_or_record.fees or 0)
+
+
+def common_currency(symbols) -> str:
+    """The quote currency the instruments of ``symbols`` share, or "" when they differ or
+    one is unknown (the P&L is then shown as recorded, without a currency)."""
+    currencies = set()
+    for symbol in symbols:
+        instrument = instrument_for(symbol)
+        if instrument is None:
+            return ""
+        currencies.add(instrument.quote_currency)
+    return currencies.pop() if len(currencies) == 1 else ""

@@ -417,3 +417,146 @@ class Instrument(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+
+class StatementStatus(models.TextChoices):
+    WAITING_CHECK = "waiting_check", "Waiting for its dry run"
+    CHECKING = "checking", "Dry run under way"
+    CHECKED = "checked", "Checked: ready to import"
+    WAITING_IMPORT = "waiting_import", "Waiting to import"
+    IMPORTING = "importing", "Importing"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class StatementImport(models.Model):
+    """A broker statement uploaded in the admin: its file, its dry run, its import.
+
+    The file is kept in the database, so that a job worker on another machine reads
+    it. The dry run and the import run as jobs (journal.statements.jobs); a job claims
+    its step by a conditional update of ``status``, so that a step runs once even when
+    two runners pick it up. The import is one transaction: a job that dies leaves
+    nothing behind, and may be run again.
+    """
+
+    filename = models.CharField(max_length=200)
+    format = models.CharField(max_length=10)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="the clock of the statement's times"
+    )
+    account = models.CharField(max_length=64, blank=True, default="")
+    strategy = models.CharField(max_length=64, blank=True, default="")
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=16, choices=StatementStatus.choices, default=StatementStatus.WAITING_CHECK
+    )
+    runner = models.CharField(max_length=20, blank=True, default="")
+    # The token of the runner that claimed the running step: only its outcome is kept.
+    claim = models.CharField(max_length=32, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    check_report = models.JSONField(default=dict, blank=True)
+    import_report = models.JSONField(default=dict, blank=True)
+    failure = models.TextField(blank=True, default="")
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "broker statement"
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=StatementStatus.values),
+                name="journal_statement_status_valid",
+            ),
+        ]
+        indexes = [
+            # The list, newest first; the same file uploaded again (sha256).
+            models.Index(fields=["-uploaded_at"], name="journal_statement_time_idx"),
+            models.Index(fields=["sha256"], name="journal_statement_sha_idx"),
+        ]
+
+    def __str__(self):
+        return f"statement {self.pk}: {self.filename}"
+
+
+class MarketBias(models.TextChoices):
+    NONE = "", "No view"
+    BULLISH = "bullish", "Bullish"
+    BEARISH = "bearish", "Bearish"
+    NEUTRAL = "neutral", "Neutral (a range)"
+
+
+# What a note's Markdown fields hold at most: a page of text each.
+NOTE_TEXT_LIMIT = 20_000
+
+
+class DailyNote(models.Model):
+    """A trader's note of one day: the plan before the session (bias, levels, rules) and
+    the review after it, in Markdown (rendered safely: journal.notes.markdown).
+
+    One note a day for the whole desk, and optionally one per account or strategy
+    (empty: all of them). Rules broken are written one a line: the weekly recap lists
+    them beside the trades whose review names a mistake.
+    """
+
+    day = models.DateField(help_text="the trading day (UTC) the note is about")
+    account = models.CharField(
+        max_length=64, blank=True, default="", help_text="empty: every account"
+    )
+    strategy = models.CharField(
+        max_length=64, blank=True, default="", help_text="empty: every strategy"
+    )
+    bias = models.CharField(max_length=8, blank=True, default="", choices=MarketBias.choices)
+    levels = models.TextField(
+        blank=True, default="", help_text="Markdown: the prices that matter today and why"
+    )
+    rules = models.TextField(
+        blank=True, default="", help_text="Markdown: the rules for today (size, setups, stop)"
+    )
+    plan = models.TextField(blank=True, default="", help_text="Markdown: the rest of the plan")
+    review = models.TextField(
+        blank=True, default="", help_text="Markdown: after the session, what happened and why"
+    )
+    rules_broken = models.TextField(
+        blank=True, default="", help_text="One rule broken a line (the weekly recap lists them)"
+    )
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    written_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day", "account", "strategy"]
+        constraints = [
+            # One note per day for each scope (the desk, an account, a strategy).
+            models.UniqueConstraint(
+                fields=["day", "account", "strategy"], name="journal_dailynote_scope"
+            ),
+            models.CheckConstraint(
+                condition=Q(bias__in=MarketBias.values), name="journal_dailynote_bias_valid"
+            ),
+        ]
+
+    def __str__(self):
+        scope = " · ".join(part for part in (self.account, self.strategy) if part)
+        return f"note of {self.day:%Y-%m-%d}" + (f" ({scope})" if scope else "")
+
+    @property
+    def rules_broken_list(self) -> list[str]:
+        return [line.strip() for line in self.rules_broken.splitlines() if line.strip()]

@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 
 from journal.analytics import summary
+from journal.statements import jobs
 from journal.write.replay import spool_drain
 
 logger = logging.getLogger(__name__)
@@ -24,3 +25,10 @@ def drain_spool() -> dict | None:
 def compact_trade_summary() -> tuple[int, int]:
     """Fold the daily summary's rows of past days (hourly)."""
     return summary.compact()
+
+
+@shared_task(name=jobs.TASK, ignore_result=True)
+def run_statement(statement_id: int) -> str | None:
+    """Run a broker statement's waiting step, its dry run or its import
+    (journal.statements.jobs); a step another runner claimed is left to it."""
+    return jobs.run_job(statement_id, runner=jobs.WORKER)

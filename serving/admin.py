@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.apps import apps
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from backoffice.core.admin_links import ChainReadable, change_url, linked
 from backoffice.core.admin_site import ReadOnlyAdmin
 from serving.models import PredictionRecord
 
@@ -29,21 +29,23 @@ class CappedPaginator(Paginator):
 
 
 def version_link(record: PredictionRecord) -> str:
+    """The record's model version, linked where the reader may open its page."""
     try:
-        url = reverse("admin:models_registry_modelversion_change", args=[record.model_version_id])
-    except NoReverseMatch:
+        version_model = apps.get_model("models_registry", "ModelVersion")
+    except LookupError:
         return f"{record.model}@{record.version}"
-    return format_html('<a href="{}">{}@{}</a>', url, record.model, record.version)
+    url = change_url(version_model, record.model_version_id)
+    return linked(url, f"{record.model}@{record.version}")
 
 
 def record_link(record: PredictionRecord, row: int | None = None) -> str:
-    url = reverse("admin:serving_predictionrecord_change", args=[record.pk])
+    """The record's id (and row), linked where the reader may open its page."""
     text = record.id.hex if row is None else f"{record.id.hex}-{row}"
-    return format_html('<a href="{}" class="prediction-link">{}</a>', url, text)
+    return linked(change_url(PredictionRecord, record.pk), text, css="prediction-link")
 
 
 @admin.register(PredictionRecord)
-class PredictionRecordAdmin(ReadOnlyAdmin):
+class PredictionRecordAdmin(ChainReadable, ReadOnlyAdmin):
     list_display = [
         "requested_at",
         "model_version_display",
@@ -130,10 +132,9 @@ class PredictionRecordAdmin(ReadOnlyAdmin):
         ideas = ideas_of_record(record_id=obj.id, rows=obj.rows)
         if not ideas:
             return "none"
+        idea_model = apps.get_model("desk", "TradeIdea")
         return format_html_join(
-            ", ",
-            '<a href="{}">{}</a>',
-            ((reverse("admin:desk_tradeidea_change", args=[i.pk]), str(i)) for i in ideas),
+            ", ", "{}", ((linked(change_url(idea_model, i.pk), str(i)),) for i in ideas)
         )
 
     def get_queryset(self, request):

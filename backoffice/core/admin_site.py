@@ -1,6 +1,8 @@
 """The admin site: the staff's workplace, and the base every ModelAdmin of the project
 derives from (ModelAdmin below)."""
 
+from functools import update_wrapper
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
@@ -11,6 +13,7 @@ from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import reverse_lazy
 
+from backoffice.core import admin_links
 from backoffice.core import forms as backoffice_forms
 
 # Who may not try to log in now: (request, username) -> bool, registered by the app
@@ -56,6 +59,23 @@ class BackofficeAdminSite(admin.AdminSite):
                 request, self.login_template or "admin/login.html", context, status=429
             )
         return super().login(request, extra_context)
+
+    def admin_view(self, view, cacheable=False):
+        """Django's admin view wrapper, drawing the page while ``admin_links.current``
+        names its request: links are drawn to the pages the reader may open only."""
+        inner = super().admin_view(view, cacheable)
+
+        def with_reader(request, *args, **kwargs):
+            token = admin_links.current.set(request)
+            try:
+                response = inner(request, *args, **kwargs)
+                if callable(getattr(response, "render", None)) and not response.is_rendered:
+                    response = response.render()  # here, while the reader is known
+                return response
+            finally:
+                admin_links.current.reset(token)
+
+        return update_wrapper(with_reader, inner)
 
     def each_context(self, request):
         context = super().each_context(request)

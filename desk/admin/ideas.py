@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from backoffice.core import extensions, formatting
+from backoffice.core.admin_links import ChainReadable, change_url, linked
 from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.core.forms import plain_ids
 from desk.gate_table import gate_rows
@@ -40,6 +41,7 @@ from desk.services import (
 )
 from journal.display import pnl_text, price_text, quantity_text
 from journal.instruments import instrument_for
+from journal.models import Trade
 
 
 def prediction_html(idea: TradeIdea) -> str:
@@ -70,11 +72,10 @@ def trades_html(idea: TradeIdea) -> str:
         return "none yet"
     return format_html_join(
         "",
-        '<div class="idea-trade"><a href="{}">{}</a> {} {} {} · {}</div>',
+        '<div class="idea-trade">{} {} {} {} · {}</div>',
         (
             (
-                reverse("admin:journal_trade_change", args=[t.pk]),
-                t.trade_id,
+                linked(change_url(Trade, t.pk), t.trade_id),
                 formatting.when(t.executed_at),
                 t.get_side_display(),
                 t.symbol,
@@ -197,7 +198,7 @@ def _changelist_url(filters: str) -> str:
 
 
 @admin.register(TradeIdea)
-class TradeIdeaAdmin(ModelAdmin):
+class TradeIdeaAdmin(ChainReadable, ModelAdmin):
     # Compact columns, each a line and a quieter second one (the list is a queue:
     # its order is fixed, get_ordering).
     list_display = ["title", "waiting", "status_text", "levels", "size"]
@@ -390,11 +391,10 @@ class TradeIdeaAdmin(ModelAdmin):
         return (
             format_html_join(
                 "",
-                '<div class="timeline-entry"><a href="{}">{}</a> · <b>{}</b> · {} · {}{}</div>',
+                '<div class="timeline-entry">{} · <b>{}</b> · {} · {}{}</div>',
                 (
                     (
-                        reverse("admin:desk_decision_change", args=[d.pk]),
-                        formatting.when(d.occurred_at),
+                        linked(change_url(Decision, d.pk), formatting.when(d.occurred_at)),
                         d.get_action_display(),
                         d.actor,
                         d.rationale,
@@ -619,7 +619,7 @@ class TradeIdeaAdmin(ModelAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnlyAdmin):
+class DecisionAdmin(ChainReadable, ReadOnlyAdmin):
     list_display = ["occurred_at", "action", "symbol", "actor", "human_override", "trade_idea"]
     list_filter = ["action", "human_override"]
     search_fields = ["symbol", "actor"]
@@ -628,7 +628,7 @@ class DecisionAdmin(ReadOnlyAdmin):
     ordering = ["-occurred_at"]
     fields = [
         ("occurred_at", "action"),
-        ("symbol", "trade_idea"),
+        ("symbol", "idea"),
         ("actor", "human_override"),
         "rationale",
         "override_reason",
@@ -641,7 +641,7 @@ class DecisionAdmin(ReadOnlyAdmin):
         "occurred_at",
         "action",
         "symbol",
-        "trade_idea",
+        "idea",
         "actor",
         "human_override",
         "rationale",
@@ -652,6 +652,12 @@ class DecisionAdmin(ReadOnlyAdmin):
         "gate",
         "idea_trades",
     ]
+
+    @admin.display(description="trade idea")
+    def idea(self, obj):
+        if obj.trade_idea_id is None:
+            return "—"
+        return linked(change_url(TradeIdea, obj.trade_idea_id), str(obj.trade_idea))
 
     @admin.display(description="trades of its idea")
     def idea_trades(self, obj):

@@ -7,6 +7,14 @@ views       the flag and export views of the trade list
 dashboard   the performance dashboard page (its figures: journal.analytics)
 quarantine  the worklist of quarantined spool lines
 instruments what the desk trades (risk managers keep them)
+statements  broker statements: upload, dry run, import (journal.statements)
+notes       daily notes (the plan, the review) and the weekly recap (journal.notes)
 """
 
-from journal.admin import instruments, quarantine, trades  # noqa: F401 - they register admins
+from journal.admin import (  # noqa: F401 - they register admins
+    instruments,
+    notes,
+    quarantine,
+    statements,
+    trades,
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.utils.html import format_html, format_html_join
 
 from backoffice.core import extensions
+from backoffice.core.admin_links import linked
 from journal.admin.support import admin_change_url, nearby_desk_links, review_of
 from journal.models import ReviewStatus, Trade
 from journal.selectors import trade_desk_links
@@ -51,8 +52,7 @@ def chain_html(trade: Trade) -> str:
 
 
 def _link(record, text: str) -> str:
-    url = admin_change_url(record)
-    return format_html('<a href="{}">{}</a>', url, text) if url else format_html("{}", text)
+    return linked(admin_change_url(record), text)
 
 
 def _prediction_step(idea, predictions: list) -> str:
@@ -82,13 +82,14 @@ def _decisions_step(decisions: list) -> str:
         return format_html('<span class="chain-missing">{}</span>', "none")
     return format_html_join(
         " → ",
-        '<a href="{}" class="chain-decision">{} {} by {}</a>',
+        "{}",
         (
             (
-                admin_change_url(d),
-                f"{d.occurred_at:%Y-%m-%d %H:%M:%S}",
-                d.get_action_display(),
-                d.actor,
+                linked(
+                    admin_change_url(d),
+                    f"{d.occurred_at:%Y-%m-%d %H:%M:%S} {d.get_action_display()} by {d.actor}",
+                    css="chain-decision",
+                ),
             )
             for d in decisions
         ),

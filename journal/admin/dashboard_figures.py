@@ -21,6 +21,7 @@ from django import forms
 
 from journal.analytics import calendar, metrics, sources
 from journal.domain.trade_record import EARLIEST_YEAR, LATEST_YEAR
+from journal.instruments import common_currency
 from journal.models import Side
 from journal.reviews import GRADES
 from journal.selectors import (
@@ -300,17 +301,3 @@ def dashboard_figures(*, selection: Selection) -> dict[str, Any]:
     figures["currency"] = common_currency(row["symbol"] for row in figures["by_symbol"])
     figures["months"], figures["months_left_out"] = calendar.months(figures["by_day"])
     return figures
-
-
-def common_currency(symbols) -> str:
-    """The quote currency the selection's instruments share, or "" when they differ or
-    one is unknown (the P&L is then shown as recorded, without a currency)."""
-    from journal.instruments import instrument_for
-
-    currencies = set()
-    for symbol in symbols:
-        instrument = instrument_for(symbol)
-        if instrument is None:
-            return ""
-        currencies.add(instrument.quote_currency)
-    return currencies.pop() if len(currencies) == 1 else ""

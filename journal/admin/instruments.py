@@ -1,11 +1,13 @@
 """Instruments in the admin: what the desk trades, kept by risk managers."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
 
 from backoffice.core.admin_site import ModelAdmin
 from backoffice.core.formatting import number
 from journal import instruments
-from journal.models import Instrument
+from journal.models import Instrument, StatementImport
+from journal.statements.services import StatementRefused, statement_check_again
 
 
 @admin.register(Instrument)
@@ -58,3 +60,18 @@ class InstrumentAdmin(ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         instruments.forget()
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Back to the broker statement whose dry run proposed the instrument (its page
+        opened this form with ?_statement=<id>), which checks the statement again."""
+        statement_id = request.GET.get("_statement", "")
+        if not (statement_id.isdigit() and len(statement_id) < 19):
+            return super().response_add(request, obj, post_url_continue)
+        if not StatementImport.objects.filter(pk=int(statement_id)).exists():
+            return super().response_add(request, obj, post_url_continue)
+        try:
+            statement_check_again(statement_id=int(statement_id), user=request.user)
+        except StatementRefused:
+            pass  # imported meanwhile, or not the user's to check: the page says which
+        self.message_user(request, f"Added the instrument {obj.symbol}.", messages.SUCCESS)
+        return redirect("admin:journal_statementimport_change", int(statement_id))

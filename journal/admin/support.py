@@ -13,11 +13,12 @@ from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from backoffice.core.admin_links import change_url, changelist_url, linked
 from backoffice.core.admin_site import ChangeList
 from journal.admin.sorting import FIGURE_SORTS
 from journal.instruments import instrument_for
@@ -78,12 +79,9 @@ def model_version_link(label: str, version_pk: int | None):
     """A link to the registry's version page where there is one, else the plain label."""
     if not label:
         return "—"
-    if version_pk is not None:
-        try:
-            url = reverse("admin:models_registry_modelversion_change", args=[version_pk])
-        except NoReverseMatch:
-            return label
-        return format_html('<a href="{}">{}</a>', url, label)
+    if version_pk is not None and apps.is_installed("models_registry"):
+        url = change_url(apps.get_model("models_registry", "ModelVersion"), version_pk)
+        return linked(url, label) if url else label
     return label
 
 
@@ -250,11 +248,8 @@ class TradeReviewForm(forms.ModelForm):
 
 
 def admin_change_url(record) -> str:
-    info = (record._meta.app_label, record._meta.model_name)
-    try:
-        return reverse("admin:{}_{}_change".format(*info), args=[record.pk])
-    except NoReverseMatch:
-        return ""
+    """The record's admin page, or "" when the reader may not open it."""
+    return change_url(type(record), record.pk)
 
 
 # The desk's records of the hours around a trade, while ideas carry no trade reference:
@@ -278,9 +273,11 @@ def nearby_desk_links(trade: Trade) -> list[tuple[str, str]]:
             model = apps.get_model(app_label, model_name)
             model._meta.get_field(time_field)
             model._meta.get_field("symbol")
-            url = reverse(f"admin:{app_label}_{model_name}_changelist")
-        except (LookupError, FieldDoesNotExist, NoReverseMatch):
+        except (LookupError, FieldDoesNotExist):
             continue
+        url = changelist_url(model)
+        if not url:
+            continue  # the reader may not open that list
         query = urlencode(
             {"symbol": trade.symbol, f"{time_field}__gte": low, f"{time_field}__lt": high}
         )

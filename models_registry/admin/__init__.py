@@ -15,7 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from backoffice.core import extensions
+from backoffice.core import admin_links, extensions
+from backoffice.core.admin_links import ChainReadable
 from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.core.formatting import when
 from models_registry import selectors
@@ -102,7 +103,7 @@ def compiled_summary(version: ModelVersion):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(ModelAdmin):
+class ModelVersionAdmin(ChainReadable, ModelAdmin):
     list_display = [
         "__str__",
         "framework",
@@ -316,7 +317,7 @@ class AliasInline(admin.TabularInline):
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(ModelAdmin):
+class RegisteredModelAdmin(ChainReadable, ModelAdmin):
     list_display = ["name", "task", "version_count", "aliases_list", "move_link", "created_at"]
     search_fields = ["name", "description"]
     fields = ["name", "task", "positive_class", "description", "created_at", "history"]
@@ -348,6 +349,9 @@ class RegisteredModelAdmin(ModelAdmin):
 
     @admin.display(description="")
     def move_link(self, obj):
+        request = admin_links.current.get()
+        if request is not None and not request.user.has_perm("models_registry.change_modelalias"):
+            return ""  # the move page would refuse them
         url = reverse("admin:models_registry_registeredmodel_move_alias", args=[obj.pk])
         return format_html('<a href="{}">Move an alias…</a>', url)
 

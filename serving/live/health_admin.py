@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from backoffice.core.admin_links import change_url, linked
 from backoffice.core.admin_site import ChangeList, ReadOnlyAdmin
 from backoffice.core.db.routers import reads_from_replica
 from serving.live.calibration_chart import calibration_svg
@@ -103,8 +104,8 @@ class ModelHealthAdmin(ReadOnlyAdmin):
 
     @admin.display(description="production version")
     def version_link(self, obj):
-        url = reverse("admin:models_registry_modelversion_change", args=[obj.version_id])
-        return format_html('<a href="{}">{}</a>', url, obj.version)
+        url = change_url(obj._meta.get_field("version").related_model, obj.version_id)
+        return linked(url, obj.version)
 
     @admin.display(description="challenger")
     def challenger_link(self, obj):

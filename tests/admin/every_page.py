@@ -24,7 +24,14 @@ from desk import demo as desk_demo
 from desk.four_eyes import limit_change_request
 from desk.models import IdeaStatus, LegacySetting, TradeIdea
 from journal.instruments import instruments_seed
-from journal.models import QuarantinedLine, ReviewStatus, Trade
+from journal.models import (
+    DailyNote,
+    QuarantinedLine,
+    ReviewStatus,
+    StatementImport,
+    StatementStatus,
+    Trade,
+)
 from journal.reviews import trade_review
 from models_registry.challengers import challenger_set
 from models_registry.errors import AwaitsSecondPerson
@@ -48,9 +55,9 @@ NOT_WALKED = {
     "view_on_site": "a redirect to the object's own URL; no model has one",
     "autocomplete": "JSON for autocomplete widgets; no ModelAdmin has autocomplete_fields",
     "desk_tradeidea_approve": "POST only; the browser test presses the idea's Approve button",
-    "desk_limitchangerequest_decide": "POST only; the request's change page holds its buttons",
+    "desk_limitchangerequest_decide": "POST only (confirm or decline on the request's page)",
     "models_registry_breakingmoverequest_decide": (
-        "POST only; the request's change page holds its buttons"
+        "POST only (confirm or decline on the request's page)"
     ),
 }
 STANDARD_PAGES = ("changelist", "add", "history", "delete", "change")
@@ -78,6 +85,44 @@ def one_of_everything(superuser) -> dict[type, object]:
         raw=raw,
         sha256=hashlib.sha256(raw).hexdigest(),
         reason=f"quantity: {HOSTILE}",
+    )
+    # A broker statement whose dry run names hostile text, and a daily note of it.
+    StatementImport.objects.create(
+        filename=f"{HOSTILE}.html",
+        format="mt5_html",
+        content=b"<html></html>",
+        size=13,
+        sha256="0" * 64,
+        uploaded_by=superuser,
+        status=StatementStatus.CHECKED,
+        check_report={
+            "rows": 2,
+            "trades": 1,
+            "valid": 1,
+            "new": 1,
+            "closes": 0,
+            "duplicates": 0,
+            "invalid": 1,
+            "skipped": 0,
+            "errors": [{"line": 7, "field": HOSTILE, "reason": HOSTILE}],
+            "notes": [HOSTILE],
+            "unknown_symbols": [
+                {
+                    "symbol": "XYZ",
+                    "rows": 1,
+                    "proposal": {"symbol": "XYZ", "name": HOSTILE},
+                    "missing": "the statement does not say the asset class",
+                }
+            ],
+        },
+    )
+    DailyNote.objects.create(
+        day=trades[0].executed_at.date(),
+        plan=f"**{HOSTILE}**",
+        review=HOSTILE,
+        rules_broken=HOSTILE,
+        written_by=superuser,
+        updated_by=superuser,
     )
     # Strategies, the risk config and its history, ideas through the gate (decisions),
     # and snapshots of every kind: the desk's own demo data.
@@ -186,6 +231,11 @@ def admin_pages(superuser, rows: dict[type, object]) -> list[Page]:
         Page("journal_trade_dashboard", reverse("admin:journal_trade_dashboard")),
         Page("journal_trade_flag", reverse("admin:journal_trade_flag") + f"?ids={trade_ids}"),
         Page("journal_trade_export", reverse("admin:journal_trade_export")),
+        Page(
+            "journal_dailynote_week",
+            reverse("admin:journal_dailynote_week")
+            + f"?week={DailyNote.objects.order_by('pk').first().day.isoformat()}",
+        ),
         Page("desk_tradeidea_reject", reverse("admin:desk_tradeidea_reject", args=[idea.pk])),
         Page(
             "desk_tradeidea_approve_selected",
@@ -194,6 +244,10 @@ def admin_pages(superuser, rows: dict[type, object]) -> list[Page]:
         Page(
             "desk_tradeidea_reject_selected",
             reverse("admin:desk_tradeidea_reject_selected") + f"?ids={idea.pk}",
+        ),
+        Page(
+            "desk_tradeidea_approve_selected",
+            reverse("admin:desk_tradeidea_approve_selected") + f"?ids={idea.pk}",
         ),
         Page(
             "models_registry_registeredmodel_move_alias",

@@ -22,13 +22,17 @@ ADMIN_PAGES = (
 )
 
 
+# Records with grants of their own migrations and tests: instruments (0009, below),
+# broker statements (0018) and daily notes (0020, tests/journal).
+OWN_GRANTS = ("_instrument", "_statementimport", "_dailynote")
+
+
 def journal_permissions(group: Group) -> set[str]:
-    """The group's permissions on the journal's trade records (instruments have their own
-    migration, 0009, and their own test below)."""
+    """The group's permissions on the journal's trade records."""
     return {
         f"{p.content_type.app_label}.{p.codename}"
         for p in group.permissions.select_related("content_type")
-        if p.content_type.app_label == "journal" and not p.codename.endswith("_instrument")
+        if p.content_type.app_label == "journal" and not p.codename.endswith(OWN_GRANTS)
     }
 
 
@@ -47,6 +51,29 @@ def test_risk_managers_keep_the_instruments_and_the_others_read_them(db):
     }
     assert instrument_grants("Reviewer") == {"view_instrument"}
     assert instrument_grants("Operator") == {"view_instrument"}
+
+
+def test_statements_and_notes_go_to_whose_job_they_are(db):
+    def grants(name, suffix):
+        return {
+            p.codename
+            for p in Group.objects.get(name=name).permissions.all()
+            if p.codename.endswith(suffix)
+        }
+
+    statement = {"view_statementimport", "add_statementimport", "change_statementimport"}
+    assert grants("Operator", "_statementimport") == statement
+    assert grants("Risk manager", "_statementimport") == {"view_statementimport"}
+    assert grants("Reviewer", "_statementimport") == set()
+    note = {"view_dailynote", "add_dailynote", "change_dailynote"}
+    assert grants("Reviewer", "_dailynote") == note
+    assert grants("Risk manager", "_dailynote") == note
+    assert grants("Operator", "_dailynote") == set()
+    # Importing stores trades: no group may (journal.add_trade goes to a person).
+    assert not any(
+        Group.objects.get(name=name).permissions.filter(codename="add_trade").exists()
+        for name in ("Operator", "Risk manager", "Reviewer")
+    )
 
 
 def test_the_migration_makes_three_groups_with_least_privilege(db):
