@@ -32,9 +32,10 @@ ENV PYTHONUNBUFFERED=1 \
     PATH="/opt/venv/bin:${PATH}"
 
 # libgomp1: the OpenMP runtime LightGBM (and XGBoost's threads) load at import time.
-# WITH_COMPILER=1 adds gcc for `manage.py compile_model` (compiled tree predictors): an
-# operator's image (docker build --build-arg WITH_COMPILER=1 -t backoffice:operator .).
-# The serving image needs no compiler: it loads the libraries the operator built.
+# WITH_COMPILER=1 adds gcc for compiled tree predictors: the job engine's image (the
+# compose file's worker compiles registered models in the background) and an
+# operator's (`manage.py compile_model`). The serving image needs no compiler: it loads
+# the libraries the job engine or an operator built.
 ARG WITH_COMPILER=0
 # pgbackrest: the job engine's `pgbackrest info` (backoffice.core.ops.recovery) reads the backup
 # repository for /readyz and /metrics.

@@ -549,6 +549,22 @@ SERVING_PREDICT_THREADS = env.integer("SERVING_PREDICT_THREADS", 1, minimum=1, m
 # Serve a version's compiled tree predictor when an operator compiled it (manage.py
 # compile_model); 0 serves every version with its booster.
 SERVING_COMPILED = env.flag("SERVING_COMPILED", default=True)
+# The job engine compiles registered XGBoost and LightGBM versions in the background
+# (models_registry.auto_compile): one waiting version every MODEL_COMPILE_EVERY_SECONDS,
+# with MODEL_COMPILE_JOBS compiler processes (the worker's machine also serves), served
+# versions and those registered in the last MODEL_COMPILE_RECENT_DAYS. The worker needs
+# gcc (the compose file builds its image WITH_COMPILER=1); without it a version is held
+# with the reason and its booster serves. 0 leaves compiling to compile_model.
+MODEL_COMPILE_IN_BACKGROUND = env.flag("MODEL_COMPILE_IN_BACKGROUND", default=True)
+MODEL_COMPILE_EVERY_SECONDS = env.number("MODEL_COMPILE_EVERY_SECONDS", 15.0, minimum=1)
+MODEL_COMPILE_JOBS = env.integer("MODEL_COMPILE_JOBS", 1, minimum=1, maximum=64)
+MODEL_COMPILE_RECENT_DAYS = env.integer("MODEL_COMPILE_RECENT_DAYS", 7, minimum=0)
+CELERY_BEAT_SCHEDULE["compile-models"] = {
+    "task": "models_registry.compile_models",
+    "schedule": MODEL_COMPILE_EVERY_SECONDS,
+    # A run that waited longer than one interval is replaced by the next one.
+    "options": {"expires": MODEL_COMPILE_EVERY_SECONDS},
+}
 # Seconds a prediction stays in the shared cache; 0 turns the prediction cache off.
 SERVING_PREDICTION_CACHE_TTL = env.integer("SERVING_PREDICTION_CACHE_TTL", 300)
 # The prediction cache is read only for requests whose prediction is expected to take at

@@ -442,6 +442,12 @@ def generate_trades(
                 exit_text = f"{exit_price:.4f}"
                 pnl = (exit_price - entry) * quantity * (1 if side == "long" else -1) - fees
                 pnl_text = f"{pnl:.2f}"
+            # 70 % carry their initial stop, about 1 % from the entry on the losing side.
+            if rand() < 0.7:
+                risk = entry * (0.003 + 0.012 * rand())
+                stop_text = f"{entry - risk if side == 'long' else entry + risk:.4f}"
+            else:
+                stop_text = ""
             lines.append(
                 ",".join(
                     (
@@ -462,9 +468,13 @@ def generate_trades(
                         signals[(i * 7) & 511],
                         MODEL_VERSIONS[i & 3],
                         confidences[i & 4095],
+                        stop_text,
+                        "",  # idea_id: bots' trades without an idea
                     )
                 )
             )
+            if i == 0 and len(next(csv.reader(lines))) != len(FIELDS):
+                raise AssertionError("generate_trades: a row's width is not the header's")
             if len(lines) == 10_000:
                 lines.append("")
                 handle.write("\n".join(lines))

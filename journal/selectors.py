@@ -15,7 +15,7 @@ from datetime import time as dtime
 from typing import Any
 
 from django.apps import apps
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from backoffice.core import extensions
@@ -197,7 +197,9 @@ def trade_search(*, queryset: QuerySet[Trade], term: str) -> QuerySet[Trade]:
     Each arm is an index lookup: the ids through the UPPER(...) text_pattern_ops indexes
     (journal 0013), which serve ``UPPER(x) LIKE 'DEMO-003%'``, and the symbols through
     the cached list of distinct symbols and the symbol index. A '%term%' would read
-    every row.
+    every row. On TimescaleDB, whose compressed chunks keep no row index, the ids' arm
+    first reads where its matches live from the search keys (search_key_places), so
+    that only their chunks and segments are opened.
     """
     term = term.strip()
     if not term:
@@ -209,9 +211,44 @@ def trade_search(*, queryset: QuerySet[Trade], term: str) -> QuerySet[Trade]:
     if wanted in symbols:
         return queryset.filter(symbol=wanted)  # a whole symbol: that symbol alone
     match = Q(trade_id__istartswith=term) | Q(broker_order_id__istartswith=term)
+    places = search_key_places(term, using=queryset.db)
+    if places is not None:
+        # Only the chunks and compressed segments that hold a match are opened; the
+        # prefix condition itself still decides.
+        times, in_symbols = places
+        match &= Q(executed_at__in=times, symbol__in=in_symbols) if times else Q(pk__in=[])
     if symbols:
         match |= Q(symbol__in=symbols)
     return queryset.filter(match)
+
+
+# The most trades a search narrows to their places (one chunk exclusion and segment
+# filter each); a prefix matching more is dense enough to be found by reading the newest
+# chunks, and is searched without the places.
+SEARCH_PLACES_MAX = 500
+
+
+def search_key_places(term: str, *, using: str = "default") -> tuple[list, list[str]] | None:
+    """Where the trades whose id or broker order id starts with ``term`` (any case) live,
+    from the search keys beside the hypertable (journal.write.search_keys): their
+    distinct times and symbols. None where there is no such table (plain PostgreSQL,
+    SQLite: the hypertable's own indexes answer) or the prefix matches more than
+    SEARCH_PLACES_MAX trades."""
+    database = connections[using]
+    if database.vendor != "postgresql" or not getattr(database, "timescale_installed", False):
+        return None
+    pattern = database.ops.prep_for_like_query(term) + "%"
+    with database.cursor() as cursor:
+        cursor.execute(
+            "SELECT executed_at, symbol FROM journal_tradesearchkey "
+            "WHERE UPPER(trade_id::text) LIKE UPPER(%s) "
+            "OR UPPER(broker_order_id::text) LIKE UPPER(%s) LIMIT %s",
+            [pattern, pattern, SEARCH_PLACES_MAX + 1],
+        )
+        rows = cursor.fetchall()
+    if len(rows) > SEARCH_PLACES_MAX:
+        return None
+    return sorted({at for at, _ in rows}), sorted({symbol for _, symbol in rows})
 
 
 TAG_FIELDS = ("tags", "mistakes")  # a review's lists of tags (journal.tags)

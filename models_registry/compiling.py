@@ -1,10 +1,11 @@
 """Compile a registered version into a tree predictor; load a compiled one for serving.
 
-A compiled library is native code that every worker maps into its memory, so only an
-operator at the shell compiles (``manage.py compile_model``, or ``register_model
---compile``), and the library is built here, by this process, from the version's
-artifact after its hash is checked (models_registry.artifacts.native): never taken from a file
-someone hands in. It is stored in the artifact store by content hash, and the version
+A compiled library is native code that every worker maps into its memory, so it is
+built only by the project's own processes: the job engine in the background
+(models_registry.auto_compile, on by default), or an operator at the shell
+(``manage.py compile_model``, ``register_model --compile``); always here, from the
+version's artifact after its hash is checked (models_registry.artifacts.native), never taken
+from a file someone hands in. It is stored in the artifact store by content hash, and the version
 records its path, SHA-256, size, toolchain, agreement with the booster, who compiled it
 and when. Serving loads it only after checking that size and hash again, and only on
 the platform and tl2cgen it was built with; otherwise it serves the booster and says so
@@ -118,7 +119,9 @@ def version_compile(
         locked.compiled_max_error = library.max_error
         locked.compiled_by = compiled_by[:150]
         locked.compiled_at = timezone.now()
-        locked.save(update_fields=_COMPILED_FIELDS)
+        # A library is recorded: whatever held the background job back is past.
+        locked.compile_hold = ""
+        locked.save(update_fields=[*_COMPILED_FIELDS, "compile_hold"])
         name = locked.model.name
         transaction.on_commit(lambda: versions_changed.send(sender=ModelVersion, model=name))
     logger.info(
@@ -142,6 +145,8 @@ def version_uncompile(*, version: ModelVersion, removed_by: str) -> ModelVersion
     """Stop serving ``version``'s compiled library: the workers go back to the booster.
 
     The library's file stays in the artifact store (content-addressed, like artifacts).
+    The job engine does not compile the version again (its compile_hold says why) until
+    an operator runs compile_model.
     """
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
@@ -151,7 +156,12 @@ def version_uncompile(*, version: ModelVersion, removed_by: str) -> ModelVersion
         locked.compiled_path = locked.compiled_sha256 = locked.compiled_by = ""
         locked.compiled_size = locked.compiled_max_error = locked.compiled_at = None
         locked.compiled_toolchain = {}
-        locked.save(update_fields=_COMPILED_FIELDS)
+        # The job engine must not build it again behind the operator's back.
+        locked.compile_hold = (
+            f"its library was removed by {removed_by} at "
+            f"{timezone.now():%Y-%m-%d %H:%M} UTC; compile_model builds it again"
+        )[:300]
+        locked.save(update_fields=[*_COMPILED_FIELDS, "compile_hold"])
         name = locked.model.name
         transaction.on_commit(lambda: versions_changed.send(sender=ModelVersion, model=name))
     logger.warning(

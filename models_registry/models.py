@@ -113,9 +113,21 @@ class ModelVersion(models.Model):
         max_length=150,
         blank=True,
         editable=False,
-        help_text="The operator (login@host) who ran manage.py compile_model.",
+        help_text="Who built it: the operator (login@host) who ran manage.py "
+        "compile_model, or the job engine (job-engine@host) that compiled it in the "
+        "background.",
     )
     compiled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why the job engine leaves this version alone (models_registry.auto_compile): its
+    # compile failed (the reason), or an operator removed its library. Empty: a tree
+    # version not yet compiled is compiled in the background. An operator's
+    # compile_model clears it.
+    compile_hold = models.CharField(
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text="Why the job engine does not compile this version in the background.",
+    )
 
     class Meta:
         ordering = ["model__name", "-version"]

@@ -560,3 +560,13 @@ def test_the_migrate_service_bootstraps_and_requires_timescaledb():
     command = services["migrate"]["command"]
     text = " ".join(command) if isinstance(command, list) else command
     assert "manage.py bootstrap" in text and "--require-timescale" in text
+
+
+def test_compose_worker_image_has_the_compiler_for_background_compiles():
+    """The job engine compiles registered tree models (models_registry.auto_compile):
+    its image is built with gcc; web serves the libraries and needs none."""
+    services = load_compose()["services"]
+    assert services["worker"]["build"]["args"]["WITH_COMPILER"] == "1"
+    assert "WITH_COMPILER" not in str(services["web"].get("build", ""))
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert 'if [ "$WITH_COMPILER" = "1" ]' in dockerfile and "gcc" in dockerfile

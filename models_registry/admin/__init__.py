@@ -8,6 +8,7 @@ confirmation page that shows the version it leaves and the one it goes to.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -82,8 +83,25 @@ def compiled_summary(version: ModelVersion):
     if not version.is_compiled:
         if version.framework not in native.COMPILABLE:
             return f"not compilable ({version.get_framework_display()})"
+        if version.compile_hold:
+            return format_html(
+                "not compiled: the booster serves. The job engine leaves it alone: {}. "
+                "An operator runs <code>manage.py compile_model {} {}</code>",
+                version.compile_hold,
+                version.model.name,
+                version.version,
+            )
+        if not settings.MODEL_COMPILE_IN_BACKGROUND:
+            return format_html(
+                "not compiled: the booster serves (background compiling is off; an "
+                "operator runs <code>manage.py compile_model {} {}</code>)",
+                version.model.name,
+                version.version,
+            )
         return format_html(
-            "not compiled (an operator runs <code>manage.py compile_model {} {}</code>)",
+            "not compiled yet: the booster serves until the job engine has compiled it "
+            "and checked it against the booster (or an operator runs "
+            "<code>manage.py compile_model {} {}</code>)",
             version.model.name,
             version.version,
         )

@@ -1,7 +1,7 @@
 """The admin's version page says whether a version is compiled, by whom and when.
 
-Compiling itself is an operator's step at the shell: the admin shows it, and offers no
-way to compile or to upload a library.
+Compiling is done by the job engine in the background or by an operator at the shell:
+the admin shows it, and offers no way to compile or to upload a library.
 """
 
 import io
@@ -47,10 +47,21 @@ def test_a_compiled_version_shows_who_compiled_it_when_and_the_library(viewer_cl
     assert "largest difference from the booster" in html and "tl2cgen 1.0.0" in html
 
 
-def test_an_uncompiled_version_says_how_an_operator_compiles_it(viewer_client):
+def test_an_uncompiled_version_says_the_booster_serves_until_the_job_compiles_it(viewer_client):
     version = register(factories.lightgbm_model(), "edge")
     html = page(viewer_client, version)
-    assert "not compiled (an operator runs <code>manage.py compile_model edge 1</code>)" in html
+    assert "not compiled yet: the booster serves until the job engine has compiled it" in html
+    assert "<code>manage.py compile_model edge 1</code>" in html
+
+
+def test_an_uncompiled_version_says_how_an_operator_compiles_it_when_the_job_is_off(
+    viewer_client, settings
+):
+    settings.MODEL_COMPILE_IN_BACKGROUND = False
+    version = register(factories.lightgbm_model(), "edge")
+    html = page(viewer_client, version)
+    assert "background compiling is off" in html
+    assert "<code>manage.py compile_model edge 1</code>" in html
 
 
 def test_another_framework_says_it_does_not_compile(viewer_client):
