@@ -119,9 +119,12 @@ def week_recap(*, start: date, account: str = "", strategy: str = "") -> WeekRec
     ]
     for note in recap.notes:
         recap.rule_breaks += [RuleBreak(note.day, text) for text in note.rules_broken_list]
-    with_mistakes = trades.filter(review__isnull=False).exclude(review__mistakes="")
+    # A review's mistakes are tags (journal.tags): one rule break for each.
+    with_mistakes = trades.filter(review__isnull=False).exclude(review__mistakes=[])
     for trade in with_mistakes.select_related("review").order_by("closed_at", "id")[:200]:
-        recap.rule_breaks.append(RuleBreak(trade.closed_at.date(), trade.review.mistakes, trade))
+        recap.rule_breaks += [
+            RuleBreak(trade.closed_at.date(), mistake, trade) for mistake in trade.review.mistakes
+        ]
     recap.rule_breaks.sort(key=lambda item: item.day)
     return recap
 

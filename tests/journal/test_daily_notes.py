@@ -282,7 +282,7 @@ def test_the_recap_counts_the_trades_that_closed_in_the_week(db, reviewer):
     assert s["net_pnl"] == Decimal("130.00")
     assert [t.trade_id for t, _ in recap.best][:1] == ["BEST"]
     assert [t.trade_id for t, _ in recap.worst] == ["WORST", "SUNDAY"]
-    assert {b.text for b in recap.rule_breaks} == {"Moved the stop", "Traded the news"}
+    assert {b.text for b in recap.rule_breaks} == {"moved the stop", "Traded the news"}
     assert recap.label == "2026-W23" and (recap.previous, recap.next) == ("2026-W22", "2026-W24")
     only = week_recap(start=MONDAY, account="desk-2")
     assert only.summary["trades"] == 1 and only.summary["net_pnl"] == Decimal("40.00")
