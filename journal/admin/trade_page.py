@@ -1,7 +1,7 @@
 """The trader's figures on a trade's page: its R-multiple and its MAE / MFE.
 
 R-multiple: the price move in the trade's favour over its initial risk |entry - stop|
-(journal.analytics.performance.r_multiple, as journal.analytics.aggregates in SQL).
+(journal.domain.r_multiple, the one definition of R).
 MAE / MFE: from the stored market bars and the trade's own prices
 (journal.analytics.excursions), in price, in money by the instrument, and in R.
 """
@@ -14,19 +14,16 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from backoffice.core import formatting
-from journal.analytics import performance
 from journal.analytics.excursions import excursions
+from journal.domain.r_multiple import r_multiple as r_of
+from journal.domain.r_multiple import why_no_r
 from journal.instruments import instrument_for
 
 
 def r_multiple(trade) -> str:
-    if trade.stop_loss is None:
-        return "— (no initial stop recorded)"
-    if trade.exit_price is None:
-        return "— (open)"
-    value = performance.r_multiple(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
+    value = r_of(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
     if value is None:
-        return "— (the initial stop is at the entry)"
+        return f"— ({why_no_r(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)})"
     css = "pnl-win" if value > 0 else "pnl-loss" if value < 0 else "pnl-even"
     return format_html(
         '<span class="{}">{} R</span>', css, formatting.number(value, 2, signed=True)
@@ -36,7 +33,7 @@ def r_multiple(trade) -> str:
 def r_cell(trade) -> str:
     """The trade list's R column: the R-multiple to two decimals ("—" without one), as
     the list sorts it (journal.analytics.trade_figures holds the same figure in SQL)."""
-    value = performance.r_multiple(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
+    value = r_of(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
     if value is None:
         return mark_safe('<span class="quiet">—</span>')
     css = "pnl-win" if value > 0 else "pnl-loss" if value < 0 else "pnl-even"

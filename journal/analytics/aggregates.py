@@ -16,9 +16,8 @@ This module says once what each measure is, and derives from it:
 - ``fold``: the same combination in Python.
 
 Per trade: its day is the UTC day it closed; its hour the UTC hour it was opened; its
-holding time closed_at - executed_at in seconds; its R-multiple the price move in its
-favour divided by its initial risk |entry - stop| (Van Tharp's definition per unit: no
-point value, so EURUSD and gold compare; fees are not in it), for trades with a stop.
+holding time closed_at - executed_at in seconds; its R-multiple as
+journal.domain.r_multiple defines it (R_SQL), for trades with an initial risk.
 R-multiples are counted in R_BUCKETS half-R buckets from -3 R to +5 R, with one bucket
 below and one above.
 """
@@ -30,6 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from journal.domain.r_multiple import R_SQL
+
 # R histogram: width_bucket(r, R_LOW, R_HIGH, R_BUCKETS) gives 0 below R_LOW, 1..R_BUCKETS
 # inside, R_BUCKETS + 1 from R_HIGH up.
 R_LOW, R_HIGH, R_BUCKETS = -3, 5, 16
@@ -39,11 +40,7 @@ HOURS = range(24)
 # The per-trade expressions each measure is written with, in each SQL dialect. Column
 # names are unqualified: the source is journal_trade, a transition table with its
 # columns, or a queryset of trades.
-_R = (
-    "(CASE WHEN stop_loss IS NOT NULL AND stop_loss <> entry_price THEN "
-    "1.0 * (CASE WHEN side = 'long' THEN exit_price - entry_price "
-    "ELSE entry_price - exit_price END) / abs(entry_price - stop_loss) END)"
-)
+_R = R_SQL  # journal.domain.r_multiple: the one definition of R
 DIALECTS = {
     "postgresql": {
         "sum": "sum",

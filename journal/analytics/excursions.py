@@ -39,7 +39,7 @@ from django.apps import apps
 from django.conf import settings
 
 from backoffice.core.db.routers import read_connection as connection  # routed reads
-from journal.analytics.performance import initial_risk
+from journal.domain.r_multiple import initial_risk
 
 # The bar timeframes the desk stores, finest first, with their length in seconds.
 TIMEFRAMES = {"M1": 60, "M5": 300, "M15": 900, "M30": 1800, "H1": 3600, "H4": 14400, "D1": 86400}
@@ -201,7 +201,7 @@ def _excursion(trade, timeframe: str, bars: int, low, high, instrument_for) -> E
     if why:
         return Excursion(trade.pk, timeframe, bars, None, None, None, None, None, None, why)
     mae, mfe = measure(side=trade.side, entry=entry, exit_price=exit_price, low=low, high=high)
-    risk = initial_risk(entry, trade.stop_loss)
+    risk = initial_risk(trade.side, entry, trade.stop_loss)
     instrument = instrument_for(trade.symbol)
     worth = trade.quantity * instrument.point_value if instrument else None
     return Excursion(

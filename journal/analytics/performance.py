@@ -37,26 +37,6 @@ def profit_factor(gross_profit: Decimal, gross_loss: Decimal) -> Decimal | None:
     return ratio(gross_profit, abs(gross_loss))
 
 
-def initial_risk(entry: Decimal, stop: Decimal | None) -> Decimal | None:
-    """A trade's initial risk per unit, |entry - stop|: the R of its R-multiples (None
-    without a stop, or with a stop at the entry)."""
-    if stop is None or stop == entry:
-        return None
-    return abs(entry - stop)
-
-
-def r_multiple(
-    side: str, entry: Decimal, exit_price: Decimal | None, stop: Decimal | None
-) -> Decimal | None:
-    """The price move in the trade's favour over its initial risk (Van Tharp's R; as
-    journal.analytics.aggregates computes it in SQL): None while open or without a stop."""
-    risk = initial_risk(entry, stop)
-    if risk is None or exit_price is None:
-        return None
-    move = exit_price - entry if side == "long" else entry - exit_price
-    return move / risk
-
-
 def equity_curve(daily_pnl: Sequence[Decimal]) -> list[Decimal]:
     total = Decimal(0)
     curve = []

@@ -30,7 +30,7 @@ from decimal import Decimal
 from django.apps import apps
 
 from journal.analytics.excursions import TIMEFRAMES
-from journal.analytics.performance import initial_risk
+from journal.domain.r_multiple import initial_risk, why_no_r
 
 # Open positions the dashboard lists (the API pages through all of them).
 DASHBOARD_POSITIONS = 100
@@ -102,11 +102,12 @@ def measure(trade, bar: Bar | None, instrument, *, now: datetime) -> Position:
     if bar is not None:
         sign = 1 if trade.side == "long" else -1
         move = (bar.close - trade.entry_price) * sign
-        risk_per_unit = initial_risk(trade.entry_price, trade.stop_loss)
+        risk_per_unit = initial_risk(trade.side, trade.entry_price, trade.stop_loss)
         if risk_per_unit is not None:
             r = move / risk_per_unit
         else:
-            problems.append("no initial stop: no R and no risk to the stop")
+            reason = why_no_r(trade.side, trade.entry_price, bar.close, trade.stop_loss)
+            problems.append(f"{reason}: no R")
         if instrument is not None:
             worth = trade.quantity * instrument.point_value
             pnl = move * worth - trade.fees

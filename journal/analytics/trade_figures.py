@@ -6,10 +6,9 @@ journal/0018), so that "the best R of the last 30 days" is a walk down an index,
 sort of every trade. The expressions here are the ones those indexes are built on: a
 query that sorts by another spelling of the same figure would not use them.
 
-- R-multiple: the price move in the trade's favour over its initial risk
-  |entry - stop| (Van Tharp's, per unit: as journal.analytics.performance.r_multiple in
-  Python, which the pages show, and as the aggregates' SQL); None while open, without a
-  stop, or with the stop at the entry.
+- R-multiple: journal.domain.r_multiple's definition (the price move in the trade's
+  favour over its initial risk), written as an ORM expression; None while open, without
+  a stop, or with the stop at or on the wrong side of the entry.
 - holding time: closed_at - executed_at (an interval; None while open).
 
 tests/admin/test_trade_list_sorting.py holds the order the database gives to the
@@ -24,23 +23,23 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    Func,
     Q,
     When,
 )
 
 
 def r_multiple_expression():
-    """The trade's R-multiple as SQL (NULL where it has none)."""
-    move = Case(
-        When(side="long", then=F("exit_price") - F("entry_price")),
-        default=F("entry_price") - F("exit_price"),
-    )
-    risk = Func(F("entry_price") - F("stop_loss"), function="ABS")
-    # A stop below or above the entry: both say "there is a stop, and not at the entry".
-    has_risk = Q(stop_loss__lt=F("entry_price")) | Q(stop_loss__gt=F("entry_price"))
+    """The trade's R-multiple as an ORM expression (NULL where it has none): the rule of
+    journal.domain.r_multiple (a long's stop below the entry, a short's above)."""
     return Case(
-        When(has_risk, then=move / risk),
+        When(
+            Q(side="long", stop_loss__lt=F("entry_price")),
+            then=(F("exit_price") - F("entry_price")) / (F("entry_price") - F("stop_loss")),
+        ),
+        When(
+            Q(side="short", stop_loss__gt=F("entry_price")),
+            then=(F("entry_price") - F("exit_price")) / (F("stop_loss") - F("entry_price")),
+        ),
         default=None,
         output_field=DecimalField(max_digits=40, decimal_places=20),
     )

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from journal.analytics import metrics, performance
+from journal.analytics import metrics
+from journal.domain.r_multiple import r_multiple
 from journal.instruments import common_currency
 from journal.models import DailyNote, Trade, TradeStatus
 
@@ -132,4 +133,4 @@ def week_recap(*, start: date, account: str = "", strategy: str = "") -> WeekRec
 def _r(trade: Trade):
     if trade.stop_loss is None or trade.exit_price is None:
         return None
-    return performance.r_multiple(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
+    return r_multiple(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from backoffice.core.formatting import CURRENCY_DECIMALS, significant_decimals, step_decimals
 from journal import instruments
-from journal.analytics import performance
+from journal.domain.r_multiple import r_multiple
 from journal.domain.trade_record import (
     FIELDS,
     FIGURE_COLUMNS,
@@ -111,7 +111,7 @@ BATCH = 2000  # trades whose MAE / MFE one query of the bars measures
 def figure_values(trade, excursion) -> dict[str, Decimal | None]:
     """FIGURE_COLUMNS of a trade: its R-multiple and holding time (from the trade), its
     MAE / MFE in price and in R (from the bars that cover it, else None)."""
-    r = performance.r_multiple(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
+    r = r_multiple(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
     held = None if trade.closed_at is None else trade.closed_at - trade.executed_at
     usable = excursion is not None and not excursion.disagreement
     return {

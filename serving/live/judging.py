@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
+from journal.domain.r_multiple import r_multiple as r_of
+
 BINS = 10
 EIGHT_PLACES = Decimal("0.00000001")
 
@@ -38,14 +40,9 @@ class LiveTrade:
 
 
 def r_multiple(trade: LiveTrade) -> float | None:
-    """The trade's R, or None without a stop (or a stop at the entry)."""
-    if trade.stop_loss is None or trade.stop_loss == trade.entry_price:
-        return None
-    sign = 1 if trade.side == "long" else -1
-    risk = sign * (trade.entry_price - trade.stop_loss)
-    if risk <= 0:  # a stop on the wrong side took no risk that R could measure
-        return None
-    return float(sign * (trade.exit_price - trade.entry_price) / risk)
+    """The trade's R (journal.domain.r_multiple's definition), or None."""
+    value = r_of(trade.side, trade.entry_price, trade.exit_price, trade.stop_loss)
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 - Sorting by R equals sorting by the R the page shows (a hypothesis property over
   journals of trades with and without stops, open and closed): the database's R
   expression (journal.analytics.trade_figures, what its index holds) and the page's
-  (journal.analytics.performance.r_multiple) agree.
+  (journal.domain.r_multiple) agree.
 - A figure's sort lists the trades that have the figure, says so, and reads a period: a
   sort without one is sent to the last 30 days, its other filters kept.
 - Each sort is an index walk on PostgreSQL: the expression indexes of migration 0018
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from journal.admin.trades import TradeAdmin
-from journal.analytics.performance import r_multiple
+from journal.domain.r_multiple import r_multiple
 from journal.models import Trade
 from journal.write.capture import record_trades
 from tests.admin.conftest import make_trades, recent

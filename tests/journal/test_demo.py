@@ -13,7 +13,7 @@ from backoffice.core.db.money import ExactSum
 from desk.models import AccountSnapshot, Decision, IdeaStatus, TradeIdea
 from journal import demo
 from journal.analytics.excursions import excursions
-from journal.analytics.performance import r_multiple
+from journal.domain.r_multiple import r_multiple
 from journal.instruments import CATALOGUE, expected_pnl, instrument_for
 from journal.models import Trade, TradeCheck
 from journal.write import checks

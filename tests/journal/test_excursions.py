@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from desk.models import MarketBar
 from journal.admin import trade_page
 from journal.analytics import excursions
-from journal.analytics.performance import r_multiple
+from journal.domain.r_multiple import r_multiple
 from journal.instruments import forget, instruments_seed
 from journal.models import Trade
 from journal.write.capture import record_trades
