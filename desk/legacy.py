@@ -18,8 +18,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from desk.limits import EDITABLE_LIMITS
 from desk.models import SNAPSHOT_MODELS, LegacySetting, RiskConfig, Strategy
-from desk.services import EDITABLE_LIMITS, risk_config_update
+from desk.services import risk_config_update
 
 JSON_FIELDS = {
     "allowed_symbols",

@@ -21,6 +21,15 @@ from backoffice.core import formatting
 HIGHER, LOWER, ON, OFF, MORE = "higher", "lower", "on", "off", "more"
 
 
+# The risk config's page shows the limits in these sections, in LIMITS' order.
+AI_TRADING, TRADE_SIZE, DAY_AND_ACCOUNT = (
+    "AI trading",
+    "Size and risk of a trade",
+    "The day and the account",
+)
+GROUPS = (AI_TRADING, TRADE_SIZE, DAY_AND_ACCOUNT)
+
+
 @dataclass(frozen=True)
 class Limit:
     label: str
@@ -29,6 +38,7 @@ class Limit:
     looser: str = ""
     # An empty value switches the limit off (the loosest of all).
     empty_is_off: bool = False
+    group: str = TRADE_SIZE
 
 
 LIMITS: dict[str, Limit] = {
@@ -37,18 +47,34 @@ LIMITS: dict[str, Limit] = {
         "switch",
         "On: ideas that pass every rule are executed without a person. Off: every idea is halted.",
         ON,
-    ),
-    "currency": Limit(
-        "Account currency",
-        "currency",
-        "The currency of every limit in money (e.g. USD); risks in other currencies are "
-        "converted with the latest market bar.",
+        group=AI_TRADING,
     ),
     "min_confidence_threshold": Limit(
         "Minimum confidence",
         "ratio",
         "From 0 to 1: ideas the model is less sure of are rejected (0.70 = 70 %).",
         LOWER,
+        group=AI_TRADING,
+    ),
+    "watchlist": Limit(
+        "Watchlist",
+        "symbols",
+        "The symbols the AI may trade without a person.",
+        MORE,
+        group=AI_TRADING,
+    ),
+    "allow_off_watchlist_autotrade": Limit(
+        "Auto-trade symbols off the watchlist",
+        "switch",
+        "Off: an idea on a symbol that is not on the watchlist waits for a person.",
+        ON,
+        group=AI_TRADING,
+    ),
+    "currency": Limit(
+        "Account currency",
+        "currency",
+        "The currency of every limit in money (e.g. USD); risks in other currencies are "
+        "converted with the latest market bar.",
     ),
     "max_lot_size": Limit(
         "Maximum lot size", "lots", "Ideas with a larger lot are rejected.", HIGHER
@@ -98,12 +124,14 @@ LIMITS: dict[str, Limit] = {
         "Today's closed profit (UTC day) at which AI trading stops, if "
         "\u201cStop after the target\u201d is on.",
         HIGHER,
+        group=DAY_AND_ACCOUNT,
     ),
     "stop_after_target": Limit(
         "Stop after the target",
         "switch",
         "Halt AI trading for the day once the daily profit target is reached.",
         OFF,
+        group=DAY_AND_ACCOUNT,
     ),
     "max_daily_loss": Limit(
         "Daily loss limit",
@@ -111,6 +139,7 @@ LIMITS: dict[str, Limit] = {
         "Today's closed loss (UTC day) at which AI trading halts. Empty: not limited.",
         HIGHER,
         empty_is_off=True,
+        group=DAY_AND_ACCOUNT,
     ),
     "max_drawdown_amount": Limit(
         "Maximum drawdown",
@@ -118,12 +147,14 @@ LIMITS: dict[str, Limit] = {
         "The fall from the equity curve's peak at which AI trading halts, if "
         "\u201cHalt on drawdown\u201d is on.",
         HIGHER,
+        group=DAY_AND_ACCOUNT,
     ),
     "halt_on_drawdown": Limit(
         "Halt on drawdown",
         "switch",
         "Switch AI trading off when the maximum drawdown is reached.",
         OFF,
+        group=DAY_AND_ACCOUNT,
     ),
     "max_input_age_minutes": Limit(
         "Maximum data age",
@@ -132,20 +163,12 @@ LIMITS: dict[str, Limit] = {
         "market bar is older than this. Empty: not checked.",
         HIGHER,
         empty_is_off=True,
-    ),
-    "allow_off_watchlist_autotrade": Limit(
-        "Auto-trade symbols off the watchlist",
-        "switch",
-        "Off: an idea on a symbol that is not on the watchlist waits for a person.",
-        ON,
-    ),
-    "watchlist": Limit(
-        "Watchlist",
-        "symbols",
-        "The symbols the AI may trade without a person.",
-        MORE,
+        group=DAY_AND_ACCOUNT,
     ),
 }
+# The limits a risk manager edits (the risk config's form, its audit, four eyes, the
+# legacy import), in the order of the page.
+EDITABLE_LIMITS = tuple(LIMITS)
 
 UNIT_SUFFIX = {"lots": "lots", "percent": "%", "count": "trades", "minutes": "min"}
 

@@ -23,7 +23,7 @@ from backoffice.core.errors import DomainError
 from backoffice.core.ops.prometheus import observe_verdict
 from desk.gate import APPROVAL, Observations, Verdict, judge
 from desk.gate_table import gate_rows
-from desk.limits import limit_label
+from desk.limits import EDITABLE_LIMITS, limit_label
 from desk.models import (
     AccountSnapshot,
     Action,
@@ -75,28 +75,6 @@ def risk_config_get(*, for_update: bool = False) -> RiskConfig:
     return config
 
 
-EDITABLE_LIMITS = (
-    "ai_trading_enabled",
-    "currency",
-    "min_confidence_threshold",
-    "max_lot_size",
-    "default_lot_size",
-    "require_stop_loss",
-    "max_risk_per_trade",
-    "max_risk_pct_of_equity",
-    "risk_account",
-    "max_concurrent_trades",
-    "daily_profit_target",
-    "stop_after_target",
-    "max_daily_loss",
-    "max_drawdown_amount",
-    "halt_on_drawdown",
-    "max_input_age_minutes",
-    "allow_off_watchlist_autotrade",
-    "watchlist",
-)
-
-
 REASON_MAX = 500
 
 
@@ -123,6 +101,26 @@ def clean_reason(
     return text
 
 
+def limits_check(config: RiskConfig, changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` as the fields hold them (cleaned), or DeskError naming the field when
+    they would make ``config``'s limits invalid (a field that is no limit, a value its
+    field refuses); ``config`` is not changed."""
+    unknown = set(changes) - set(EDITABLE_LIMITS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise DeskError(f"{name} cannot be changed here", name)
+    trial = RiskConfig(**{f.attname: getattr(config, f.attname) for f in RiskConfig._meta.fields})
+    for name, value in changes.items():
+        setattr(trial, name, value)
+    try:
+        trial.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        label = limit_label(field) if field in EDITABLE_LIMITS else "the risk config"
+        raise DeskError(f"{label}: {' '.join(messages)}", field) from None
+    return {name: getattr(trial, name) for name in changes}
+
+
 @transaction.atomic
 def risk_config_update(
     *, changes: dict[str, Any], actor: str, reason: str, actor_user=None
@@ -130,19 +128,11 @@ def risk_config_update(
     """Change limits, saying why; each changed field is audited with the reason (who,
     when, old → new, why), and switching AI trading on or off writes ai_resumed /
     ai_halted to the decision history. Raises DeskError naming the field at fault."""
-    unknown = set(changes) - set(EDITABLE_LIMITS)
-    if unknown:
-        raise DeskError(f"{sorted(unknown)[0]} cannot be changed here", sorted(unknown)[0])
     config = risk_config_get(for_update=True)
+    changes = limits_check(config, changes)
     before = {name: getattr(config, name) for name in changes}
     for name, value in changes.items():
         setattr(config, name, value)
-    try:
-        config.full_clean()
-    except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        label = limit_label(field) if field in EDITABLE_LIMITS else "the risk config"
-        raise DeskError(f"{label}: {' '.join(messages)}", field) from None
     changed = {n: v for n, v in changes.items() if getattr(config, n) != before[n]}
     if not changed:
         return config

@@ -26,9 +26,9 @@ from backoffice.core.forms import (
     set_unit,
 )
 from desk.admin.widgets import conditions_field, sessions_field
-from desk.limits import LIMITS, UNIT_SUFFIX
+from desk.limits import EDITABLE_LIMITS, LIMITS, UNIT_SUFFIX
 from desk.models import RiskConfig, Strategy
-from desk.services import EDITABLE_LIMITS, REASON_MAX
+from desk.services import REASON_MAX
 from journal.models import Instrument
 
 

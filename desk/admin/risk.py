@@ -30,7 +30,15 @@ from desk.four_eyes import (
     limit_change_request,
     pending_limit_changes,
 )
-from desk.limits import LIMITS, audit_text, limit_label, loosened, value_text
+from desk.limits import (
+    EDITABLE_LIMITS,
+    GROUPS,
+    LIMITS,
+    audit_text,
+    limit_label,
+    loosened,
+    value_text,
+)
 from desk.models import (
     ChangeRequestStatus,
     LimitChangeRequest,
@@ -38,7 +46,7 @@ from desk.models import (
     RiskConfigChange,
     Strategy,
 )
-from desk.services import EDITABLE_LIMITS, DeskError, risk_config_get
+from desk.services import DeskError, risk_config_get
 
 CONFIRMED = "_confirmed"  # the loosenings the person confirmed (desk.limits.Loosening.key)
 EDIT_AGAIN = "_edit"  # back from the confirmation to the form, with what was typed
@@ -107,46 +115,10 @@ class RiskConfigAdmin(ModelAdmin):
         "updated_by",
         "recent_changes",
     ]
+    # The sections of desk.limits, each with its limits in their order.
     limit_fieldsets = [
-        (
-            "AI trading",
-            {
-                "fields": [
-                    "ai_trading_enabled",
-                    "min_confidence_threshold",
-                    "watchlist",
-                    "allow_off_watchlist_autotrade",
-                ]
-            },
-        ),
-        (
-            "Size and risk of a trade",
-            {
-                "fields": [
-                    "currency",
-                    "max_lot_size",
-                    "default_lot_size",
-                    "require_stop_loss",
-                    "max_risk_per_trade",
-                    "max_risk_pct_of_equity",
-                    "risk_account",
-                    "max_concurrent_trades",
-                ]
-            },
-        ),
-        (
-            "The day and the account",
-            {
-                "fields": [
-                    "daily_profit_target",
-                    "stop_after_target",
-                    "max_daily_loss",
-                    "max_drawdown_amount",
-                    "halt_on_drawdown",
-                    "max_input_age_minutes",
-                ]
-            },
-        ),
+        (group, {"fields": [name for name, limit in LIMITS.items() if limit.group == group]})
+        for group in GROUPS
     ]
 
     def get_fieldsets(self, request, obj=None):

@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import Group
 
 from desk.four_eyes import limit_change_confirm
+from desk.limits import EDITABLE_LIMITS
 from desk.models import Action, Decision, LimitChangeRequest, RiskConfig, RiskConfigChange
-from desk.services import EDITABLE_LIMITS, DeskError, risk_config_get, risk_config_update
+from desk.services import DeskError, risk_config_get, risk_config_update
 from journal.instruments import instruments_seed
 from tests.admin.conftest import staff_member
 
@@ -130,8 +131,9 @@ def test_loosening_a_limit_asks_to_confirm_each_one_first(desk_client, django_us
     assert not RiskConfigChange.objects.exists()
     # Confirming what was listed saves it.
     confirmed = (
-        "ai_trading_enabled:off>on|max_lot_size:1 lot>3 lots|"
-        "max_risk_per_trade:250.00 USD>off (not limited)|watchlist:none>EURUSD, GBPUSD"
+        # In the page's order (desk.limits.LIMITS).
+        "ai_trading_enabled:off>on|watchlist:none>EURUSD, GBPUSD|max_lot_size:1 lot>3 lots|"
+        "max_risk_per_trade:250.00 USD>off (not limited)"
     )
     done = desk_client.post(PAGE, {**loose, "_confirmed": confirmed})
     assert done.status_code == 302
