@@ -24,6 +24,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import serializers
@@ -38,6 +39,7 @@ from models_registry.challengers import challenger_clear, challenger_promote, ch
 from models_registry.errors import AwaitsSecondPerson, NotFound
 from models_registry.models import ChallengerMode, ModelAlias, ModelVersion
 from models_registry.services import REASON_MAX, alias_rollback
+from serving.api_parameters import MODEL_NAME
 from serving.errors import InvalidInput
 from serving.live.comparison import compare, evidence_rows
 from serving.live.figures_api import MAX_DAYS
@@ -60,12 +62,7 @@ _CONFLICT = OpenApiResponse(
 
 # The path parameters every operation here takes, described once.
 MODEL_ALIAS = [
-    OpenApiParameter(
-        "name",
-        str,
-        OpenApiParameter.PATH,
-        description="The model's name, e.g. `trade-outcome-xgboost`.",
-    ),
+    MODEL_NAME,
     OpenApiParameter(
         "alias", str, OpenApiParameter.PATH, description="The alias, e.g. `production`."
     ),
@@ -334,10 +331,28 @@ def _answers() -> dict:
     }
 
 
-class PromoteView(APIView):
-    permission_classes = [MOVE]
+class AliasMoveView(APIView):
+    """An audited move of an alias that the body asks for (a promotion, a rollback): the
+    body checked, the move made and answered, or kept for a second person (202)."""
 
-    @extend_schema(
+    permission_classes = [MOVE]
+    body: type[serializers.Serializer]
+
+    def move(self, target, alias: str, data: dict, request):
+        raise NotImplementedError
+
+    def post(self, request, name: str, alias: str):
+        data = _valid(self.body, request.data)
+        target = _alias(name, alias)
+        try:
+            done = self.move(target, alias, data, request)
+        except AwaitsSecondPerson as waits:
+            return _waiting(waits, request)
+        return Response(_move(done))
+
+
+@extend_schema_view(
+    post=extend_schema(
         operation_id="models_alias_challenger_promote",
         summary="Promote an alias's challenger: the alias moves to it, in one audited action",
         description="A challenger that has scored fewer live rows beside the champion than "
@@ -349,31 +364,27 @@ class PromoteView(APIView):
         tags=["models"],
         parameters=MODEL_ALIAS,
     )
-    def post(self, request, name: str, alias: str):
-        data = _valid(PromoteSerializer, request.data)
-        target = _alias(name, alias)
+)
+class PromoteView(AliasMoveView):
+    body = PromoteSerializer
+
+    def move(self, target, alias, data, request):
         champion = _version(target, data["expected_version"], "expected_version")
         challenger = _version(target, data["expected_challenger"], "expected_challenger")
-        try:
-            done = challenger_promote(
-                model=target.model,
-                alias=alias,
-                expected_version=champion,
-                expected_challenger=challenger,
-                evidence_rows=evidence_rows(champion=champion, challenger=challenger),
-                moved_by=_staff(request),
-                reason=data["reason"],
-                confirm_breaking=data["confirm_breaking"],
-            )
-        except AwaitsSecondPerson as waits:
-            return _waiting(waits, request)
-        return Response(_move(done))
+        return challenger_promote(
+            model=target.model,
+            alias=alias,
+            expected_version=champion,
+            expected_challenger=challenger,
+            evidence_rows=evidence_rows(champion=champion, challenger=challenger),
+            moved_by=_staff(request),
+            reason=data["reason"],
+            confirm_breaking=data["confirm_breaking"],
+        )
 
 
-class RollbackView(APIView):
-    permission_classes = [MOVE]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="models_alias_rollback",
         summary="Roll an alias back to the version its last move left, in one audited action",
         request=RollbackSerializer,
@@ -381,21 +392,19 @@ class RollbackView(APIView):
         tags=["models"],
         parameters=MODEL_ALIAS,
     )
-    def post(self, request, name: str, alias: str):
-        data = _valid(RollbackSerializer, request.data)
-        target = _alias(name, alias)
-        try:
-            done = alias_rollback(
-                model=target.model,
-                alias=alias,
-                expected_move=data["move"],
-                moved_by=_staff(request),
-                reason=data["reason"],
-                confirm_breaking=data["confirm_breaking"],
-            )
-        except AwaitsSecondPerson as waits:
-            return _waiting(waits, request)
-        return Response(_move(done))
+)
+class RollbackView(AliasMoveView):
+    body = RollbackSerializer
+
+    def move(self, target, alias, data, request):
+        return alias_rollback(
+            model=target.model,
+            alias=alias,
+            expected_move=data["move"],
+            moved_by=_staff(request),
+            reason=data["reason"],
+            confirm_breaking=data["confirm_breaking"],
+        )
 
 
 def _waiting(waits, request) -> Response:

@@ -12,6 +12,7 @@ from backoffice.core.db.routers import reads_from_replica
 from backoffice.core.text import plain_digits as _plain_digits
 from models_registry import selectors
 from models_registry.errors import NotFound
+from serving.api_parameters import MODEL_NAME
 from serving.errors import InvalidInput
 from serving.live.figures import version_performance
 
@@ -120,12 +121,7 @@ class PerformanceView(APIView):
         "of each feature against its training distribution. Beside them its training "
         "metrics, the thresholds and the marks past them.",
         parameters=[
-            OpenApiParameter(
-                "name",
-                str,
-                OpenApiParameter.PATH,
-                description="The model's name, e.g. `trade-outcome-xgboost`.",
-            ),
+            MODEL_NAME,
             OpenApiParameter(
                 "version", int, OpenApiParameter.PATH, description="The version number."
             ),

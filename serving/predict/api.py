@@ -20,6 +20,7 @@ from backoffice.core.api.permissions import scope
 from backoffice.core.api.renderers import FastJSONRenderer
 from backoffice.core.api.serializers import StrictSerializer
 from backoffice.core.text import plain_digits as _plain_digits
+from serving.api_parameters import MODEL_NAME
 from serving.errors import InvalidInput
 from serving.live.challenger_routing import ROUTING_HEADER, routing_key
 from serving.predict import hotswap
@@ -158,12 +159,7 @@ class PredictView(APIView):
         description="Up to 10,000 rows per request. The version is the one `?version=` "
         "names, else the one `?alias=` names (default `production`).",
         parameters=[
-            OpenApiParameter(
-                "name",
-                str,
-                OpenApiParameter.PATH,
-                description="The model's name, e.g. the demo's `trade-outcome-xgboost`.",
-            ),
+            MODEL_NAME,
             OpenApiParameter("alias", str, description="An alias, default `production`."),
             OpenApiParameter("version", int, description="A version number."),
             OpenApiParameter(

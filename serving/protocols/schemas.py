@@ -23,9 +23,9 @@ from rest_framework import serializers
 
 from models_registry.models import OutputKind
 from models_registry.training import SYNTHETIC_FEATURES
+from serving.api_parameters import DEMO_MODEL, MODEL_NAME
 from serving.protocols.tensors import MAX_DIMS, MAX_NAME, NUMERIC
 
-DEMO_MODEL = "trade-outcome-xgboost"
 DEMO_ROW = [55.2, 0.31, 1.4, 0.62, 0.5, 1.8, 14.0, 0.7]
 V2_TAG = "Open Inference Protocol (V2)"
 V2_DATATYPES = list(NUMERIC)  # the schema's V2DatatypeEnum (ENUM_NAME_OVERRIDES)
@@ -269,16 +269,6 @@ CSV_EXAMPLE = ",".join(SYNTHETIC_FEATURES) + "\n" + ",".join(map(str, DEMO_ROW))
 
 # -- parameters and answers ----------------------------------------------------------------
 
-MODEL_NAME = OpenApiParameter(
-    "name",
-    str,
-    OpenApiParameter.PATH,
-    description="A registered model.",
-    examples=[
-        OpenApiExample("the demo's XGBoost model", value=DEMO_MODEL),
-        OpenApiExample("the demo's LightGBM model", value="trade-outcome-lightgbm"),
-    ],
-)
 MODEL_VERSION = OpenApiParameter(
     "version",
     str,
