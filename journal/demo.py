@@ -6,7 +6,7 @@ its market's typical volatility, so an entry is where that market was that day a
 trade held for hours moves tenths of a percent in FX, about a percent in an index. A
 trade has an initial stop a fraction of the day's range away; it is stopped out, reaches
 a 2R target or is closed in between, and its P&L is what the move is worth by the
-instrument's point value, less commission (journal.instruments.expected_pnl). Prices
+instrument's point value, less commission (journal.write.checks.pnl_from_prices). Prices
 are on their instrument's tick and sizes on its quantity step, so capture's checks
 find nothing odd (journal.write.checks). They end where the desk's demo's hourly bars
 (``hourly_bars``) begin, four days ago: those days' trades are the desk's ideas'

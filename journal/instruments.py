@@ -148,17 +148,6 @@ UNKNOWN = (
 )
 
 
-def expected_pnl(trade_or_record, instrument) -> Decimal | None:
-    """(exit - entry) x quantity x point value, signed by side, less fees; None while open."""
-    exit_price = trade_or_record.exit_price
-    if exit_price is None:
-        return None
-    move = exit_price - trade_or_record.entry_price
-    if trade_or_record.side == "short":
-        move = -move
-    return move * trade_or_record.quantity * instrument.point_value - (trade_or_record.fees or 0)
-
-
 def common_currency(symbols) -> str:
     """The quote currency the instruments of ``symbols`` share, or "" when they differ or
     one is unknown (the P&L is then shown as recorded, without a currency)."""

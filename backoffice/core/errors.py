@@ -52,18 +52,6 @@ class PayloadTooLarge(DomainError):
     code = "too_large"
 
 
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-
-
-class Conflict(DomainError):
-    """The request is right but the state changed meanwhile (someone decided first)."""
-
-    status = 409
-    code = "conflict"
-
-
 class Unavailable(DomainError):
     """A dependency does not answer: try again shortly."""
 

@@ -15,22 +15,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DateTimeField, Func, QuerySet
-from django.db.models.functions import TruncDay
+from django.db.models import QuerySet
 
-from backoffice.core.db.routers import read_connection as connection  # routed reads
 from journal.analytics import aggregates, excursions, performance, reviewed, sources
 from journal.models import Trade, TradeStatus
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-class TimeBucket(Func):
-    """TimescaleDB's time_bucket('1 day', <column>)."""
-
-    function = "time_bucket"
-    template = "%(function)s(INTERVAL '1 day', %(expressions)s)"
-    output_field = DateTimeField()
 
 
 def closed_trades(queryset: QuerySet[Trade] | None = None) -> QuerySet[Trade]:
@@ -47,40 +37,9 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def by_day(queryset: QuerySet[Trade] | None = None) -> list[dict[str, Any]]:
-    """One row per UTC day with closed trades, oldest first (from the trades; days
-    bucketed with time_bucket on TimescaleDB)."""
-    if sources.timescale():
-        day = TimeBucket("closed_at")
-    else:
-        day = TruncDay("closed_at", tzinfo=UTC)
-    dialect = aggregates.dialect_of(connection)
-    rows = (
-        closed_trades(queryset)
-        .annotate(day=day)
-        .values("day")
-        .annotate(**aggregates.trade_annotations(dialect, aggregates.TABLE_MEASURES))
-        .order_by("day")
-    )
-    return [
-        _finish(
-            aggregates.normalised({**row, "day": _as_date(row["day"])}, aggregates.TABLE_MEASURES)
-        )
-        for row in rows
-    ]
-
-
 def summary(queryset: QuerySet[Trade] | None = None) -> dict[str, Any]:
     """The summary figures of the closed trades of ``queryset`` (see report)."""
     return report(queryset)["summary"]
-
-
-def by_field(queryset: QuerySet[Trade] | None, field: str) -> list[dict[str, Any]]:
-    """One row per symbol, strategy or account, best net P&L first."""
-    if field not in aggregates.DIMENSIONS:
-        raise ValueError(f"cannot group by {field!r}")
-    rows = sources.from_trades(closed_trades(queryset), (field,), aggregates.TABLE_MEASURES)
-    return _ranked(rows, field)
 
 
 # -- the report ---------------------------------------------------------------------------

@@ -310,24 +310,19 @@ def _json_object(value: Any) -> dict:
 _JSON_NUMBER_LIMIT = 10**MAX_JSON_NUMBER_DIGITS
 
 
-def storable_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+_FLAT = frozenset({str, int, float, bool, type(None)})
+
+
+def _storable_json(value: Any, max_depth: int) -> tuple[Any, int]:
     """A copy of ``value`` that PostgreSQL's jsonb takes and Python's json reads back,
-    or ValueError naming what is wrong.
+    and an upper bound of its size as compact UTF-8 JSON (a character of text is at
+    most 6 bytes escaped, a number at most 24); or ValueError naming what is wrong.
 
     Numbers become int or float (a Decimal read by parse_float=Decimal included): finite
     and below 10**15 in magnitude. Text, keys included, holds no NUL and no lone
     surrogate. Nesting is at most ``max_depth`` deep. Walked without recursion, so that
     no input can exhaust the stack.
     """
-    return _storable_json(value, max_depth)[0]
-
-
-_FLAT = frozenset({str, int, float, bool, type(None)})
-
-
-def _storable_json(value: Any, max_depth: int) -> tuple[Any, int]:
-    """storable_json's copy, and an upper bound of its size as compact UTF-8 JSON (a
-    character of text is at most 6 bytes escaped, a number at most 24)."""
     if value.__class__ is dict and _FLAT.issuperset(map(type, value.values())):
         flat = _flat_json(value)  # the usual signals: one level of plain values
         if flat is not None:

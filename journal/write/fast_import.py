@@ -115,7 +115,7 @@ def _decimal(column: str, pattern: str = _UNSIGNED) -> str:
     )
 
 
-# journal.domain.trade_record.storable_json's limits in jsonpath: a container nested deeper than
+# journal.domain.trade_record._storable_json's limits in jsonpath: a container nested deeper than
 # MAX_JSON_DEPTH (level 0 is the object itself), a number of more digits before the point.
 _TOO_DEEP = (
     f'strict $.**{{{MAX_JSON_DEPTH} to last}} ? (@.type() == "object" || @.type() == "array")'

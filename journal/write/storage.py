@@ -155,7 +155,7 @@ COPY_THRESHOLD = 200  # rows from which the staged COPY beats one INSERT ... VAL
 
 def _json_text(value) -> str:
     # orjson: several times json.dumps's speed; the record rules keep every number within
-    # its range (journal.domain.trade_record.storable_json).
+    # its range (journal.domain.trade_record._storable_json).
     return orjson.dumps(value).decode()
 
 

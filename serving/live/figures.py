@@ -26,7 +26,7 @@ from django.db.models import Case, Count, F, FloatField, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from models_registry.models import ModelAlias, ModelVersion, OutputKind
+from models_registry.models import ModelVersion, OutputKind
 from models_registry.profiles import feature_psi
 from serving.live.judging import Calibration, LiveTrade, TradeFigures, calibration, trade_figures
 from serving.live.recorder import parse_prediction_id, record_time
@@ -286,15 +286,3 @@ def drift(*, version: ModelVersion, since: datetime, until: datetime) -> Drift:
         worst_feature=worst.feature if worst else "",
         **base,
     )
-
-
-def production_health(*, days: int | None = None) -> list[Performance]:
-    """Every model's production version, judged (the admin's model-health list)."""
-    aliases = list(
-        ModelAlias.objects.filter(name="production")
-        .select_related("version__model")
-        .order_by("model__name")
-    )
-    versions = [alias.version for alias in aliases]
-    judged = versions_performance(versions=versions, days=days)
-    return [judged[v.pk] for v in versions]

@@ -234,7 +234,7 @@ def test_every_readme_command_works_as_written_or_says_why_not(instance, tmp_pat
     listed = instance.sh(
         f'curl -sS "$BASE/api/v1/trades?limit=1" -H "Authorization: Api-Key {key}"'
     )
-    assert "results" in _json(listed)
+    assert "results" in _json(listed), (made.stdout, made.stderr, listed.stdout)
 
 
 def _command_app(name: str) -> str:

@@ -14,9 +14,10 @@ from desk.models import AccountSnapshot, Decision, IdeaStatus, TradeIdea
 from journal import demo
 from journal.analytics.excursions import excursions
 from journal.domain.r_multiple import r_multiple
-from journal.instruments import CATALOGUE, expected_pnl, instrument_for
+from journal.instruments import CATALOGUE, instrument_for
 from journal.models import Trade, TradeCheck
 from journal.write import checks
+from journal.write.checks import pnl_from_prices
 from models_registry.models import ModelVersion
 from tests.clock import sweep
 
@@ -45,7 +46,7 @@ def check_prices_move_like_their_markets():
 def check_pnl_is_what_the_move_is_worth_by_point_value():
     closed = Trade.objects.filter(status="closed")
     for trade in closed:
-        worth = expected_pnl(trade, instrument_for(trade.symbol))
+        worth, _tolerance = pnl_from_prices(trade, instrument_for(trade.symbol))
         assert abs(worth - trade.pnl) <= D("0.01"), trade.trade_id
     assert closed.exclude(stop_loss=None).count() == closed.count()
 

@@ -131,3 +131,15 @@ def own_redis(settings):
     settings.SERVING_ALIAS_CHECK_MS = 0
     yield server
     server.destroy()
+
+
+def production_health(*, days: int | None = None):
+    """Every model's production version, judged, by model name (as the admin's
+    model-health list shows them)."""
+    from models_registry.models import ModelAlias
+    from serving.live.figures import versions_performance
+
+    aliases = ModelAlias.objects.filter(name="production").select_related("version__model")
+    versions = [alias.version for alias in aliases.order_by("model__name")]
+    judged = versions_performance(versions=versions, days=days)
+    return [judged[v.pk] for v in versions]

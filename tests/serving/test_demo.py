@@ -14,9 +14,9 @@ from models_registry import demo as registry_demo
 from models_registry.models import ModelAlias
 from serving import demo
 from serving.live.comparison import compare
-from serving.live.figures import production_health
 from serving.live.record_reads import prediction_find
 from serving.models import PredictionRecord
+from tests.serving.conftest import production_health
 
 pytestmark = [pytest.mark.smoke, pytest.mark.django_db]
 

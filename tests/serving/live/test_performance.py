@@ -12,12 +12,12 @@ from django.urls import reverse
 from desk.models import TradeIdea
 from journal.write.capture import record_trades
 from models_registry.services import model_register
-from serving.live.figures import production_health, version_performance
+from serving.live.figures import version_performance
 from serving.live.recorder import Entry, new_record_id
 from serving.predict.runtime import current
 from serving.served import ServedVersion
 from tests.models_registry import factories
-from tests.serving.conftest import key_client
+from tests.serving.conftest import key_client, production_health
 from tests.serving.live.test_judging import PAIRS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("awkward_clock")]
@@ -214,9 +214,11 @@ def test_the_registry_page_and_the_health_list_show_the_figures(judged, admin_cl
     assert [p.label for p in production_health()] == ["edge-lgbm@1", "edge-xgb@1"]
 
 
-def test_model_managers_see_the_health_list_and_records_reviewers_do_not(
+def test_model_managers_see_the_health_list_and_reviewers_only_the_records(
     judged, django_user_model, client
 ):
+    # Reviewers (and risk managers, who review trades too) read prediction records: the
+    # chain behind a trade (issue 29); the health list stays the model managers'.
     from django.contrib.auth.models import Group
 
     from tests.security.test_api_permissions import run_group_migrations
@@ -230,7 +232,7 @@ def test_model_managers_see_the_health_list_and_records_reviewers_do_not(
         user = django_user_model.objects.create_user(group.replace(" ", "-"), is_staff=True)
         user.groups.add(Group.objects.get(name=group))
         client.force_login(user)
-        for url in urls:
-            assert client.get(url).status_code == status, (group, url)
+        assert client.get(urls[0]).status_code == status, (group, urls[0])
+        assert client.get(urls[1]).status_code == 200, (group, urls[1])
         index = client.get(reverse("admin:index")).content.decode()
         assert (urls[0] in index) == (status == 200), group
