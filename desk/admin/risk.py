@@ -9,19 +9,19 @@ eyes on (settings.FOUR_EYES) it waits for a second person (desk.four_eyes).
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Subquery
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from backoffice.core import formatting
 from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.core.formatting import when
+from backoffice.core.four_eyes_admin import FourEyesRequestAdmin
 from desk.admin.forms import RiskConfigForm, StrategyForm
 from desk.four_eyes import (
     PERMISSION,
@@ -40,7 +40,6 @@ from desk.limits import (
     value_text,
 )
 from desk.models import (
-    ChangeRequestStatus,
     LimitChangeRequest,
     RiskConfig,
     RiskConfigChange,
@@ -337,17 +336,8 @@ def request_text(item: LimitChangeRequest, currency: str) -> str:
     )
 
 
-class DecideRequestForm(forms.Form):
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=500,
-        required=False,
-        help_text="Kept with the decision; required to decline.",
-    )
-
-
 @admin.register(LimitChangeRequest)
-class LimitChangeRequestAdmin(ReadOnlyAdmin):
+class LimitChangeRequestAdmin(FourEyesRequestAdmin):
     """Four eyes: the looser limits a person asked for, waiting for a second person who
     may change the limits; Confirm applies them, Decline keeps the limits as they are."""
 
@@ -355,7 +345,14 @@ class LimitChangeRequestAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     fields = ["requested_at", "requested_by", "what", "reason", "status_text", "decision"]
     readonly_fields = fields
-    change_form_template = "admin/desk/limitchangerequest/change_form.html"
+    permission = PERMISSION
+    errors = (DeskError,)
+    confirm_label = "Confirm: apply these limits"
+    asked_words = "this change"
+    stale_message = (
+        "The limits changed since this was asked: nothing was applied. Ask again from the "
+        "risk limits page."
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("requested_by", "decided_by")
@@ -368,55 +365,8 @@ class LimitChangeRequestAdmin(ReadOnlyAdmin):
     def status_text(self, obj):
         return obj.get_status_display()
 
-    @admin.display(description="decision")
-    def decision(self, obj):
-        if obj.status == ChangeRequestStatus.PENDING:
-            return "—"
-        note = f": {obj.decision_note}" if obj.decision_note else ""
-        return f"{obj.get_status_display()} by {obj.decided_by} at {when(obj.decided_at)}{note}"
+    def confirm(self, *, request_id, user, note):
+        return limit_change_confirm(request_id=request_id, user=user, note=note)
 
-    def get_urls(self):
-        custom = [
-            path(
-                "<int:request_id>/decide/",
-                self.admin_site.admin_view(self.decide_view),
-                name="desk_limitchangerequest_decide",
-            )
-        ]
-        return custom + super().get_urls()
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["may_decide"] = (
-            obj is not None
-            and obj.status == ChangeRequestStatus.PENDING
-            and request.user.has_perm(PERMISSION)
-        )
-        context["asked_by_you"] = obj is not None and obj.requested_by_id == request.user.pk
-        context["decide_form"] = DecideRequestForm()
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def decide_view(self, request, request_id):
-        if request.method != "POST" or not request.user.has_perm(PERMISSION):
-            raise PermissionDenied
-        item = get_object_or_404(LimitChangeRequest, pk=request_id)
-        back = redirect(reverse("admin:desk_limitchangerequest_change", args=[item.pk]))
-        form = DecideRequestForm(request.POST)
-        note = form.data.get("note", "") if form.is_valid() else ""
-        try:
-            if "_confirm" in request.POST:
-                decided = limit_change_confirm(request_id=item.pk, user=request.user, note=note)
-            else:
-                decided = limit_change_decline(request_id=item.pk, user=request.user, note=note)
-        except DeskError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return back
-        if decided.status == ChangeRequestStatus.STALE:
-            self.message_user(
-                request,
-                "The limits changed since this was asked: nothing was applied. Ask again "
-                "from the risk limits page.",
-                messages.ERROR,
-            )
-        else:
-            self.message_user(request, f"{decided}.", messages.SUCCESS)
-        return back
+    def decline(self, *, request_id, user, note):
+        return limit_change_decline(request_id=request_id, user=user, note=note)

@@ -18,13 +18,19 @@ from django.utils.html import format_html, format_html_join
 
 from backoffice.core import admin_links, extensions
 from backoffice.core.admin_links import ChainReadable
-from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
+from backoffice.core.admin_site import ModelAdmin
 from backoffice.core.formatting import when
+from backoffice.core.four_eyes_admin import FourEyesRequestAdmin
 from models_registry import selectors
 from models_registry.admin import moves as admin_moves
-from models_registry.admin.forms import DecideMoveForm, ModelUploadForm
+from models_registry.admin.forms import ModelUploadForm
 from models_registry.artifacts import native
 from models_registry.errors import DuplicateVersion, RegistryError
+from models_registry.four_eyes import (
+    MOVE_PERMISSION,
+    breaking_move_confirm,
+    breaking_move_decline,
+)
 from models_registry.models import (
     AliasMove,
     BreakingMoveRequest,
@@ -530,7 +536,7 @@ class AliasMoveAdmin(ModelAdmin):
 
 
 @admin.register(BreakingMoveRequest)
-class BreakingMoveRequestAdmin(ReadOnlyAdmin):
+class BreakingMoveRequestAdmin(FourEyesRequestAdmin):
     """Four eyes: breaking alias moves a person confirmed, waiting for a second person
     who may move aliases; Confirm makes the move, Decline leaves the alias where it is."""
 
@@ -538,7 +544,11 @@ class BreakingMoveRequestAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     fields = ["requested_at", "requested_by", "what", "why_breaking", "reason", "status_text"]
     readonly_fields = fields
-    change_form_template = "admin/models_registry/breakingmoverequest/change_form.html"
+    permission = MOVE_PERMISSION
+    errors = (RegistryError,)
+    confirm_label = "Confirm: make the move"
+    asked_words = "this move"
+    stale_message = "The alias moved since this was asked: nothing moved. Review the move again."
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("model", "to_version", "requested_by")
@@ -556,60 +566,10 @@ class BreakingMoveRequestAdmin(ReadOnlyAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_text(self, obj):
-        if obj.status == BreakingMoveRequest.Status.PENDING:
-            return obj.get_status_display()
-        note = f": {obj.decision_note}" if obj.decision_note else ""
-        return f"{obj.get_status_display()} by {obj.decided_by} at {when(obj.decided_at)}{note}"
+        return obj.get_status_display() if self.is_pending(obj) else self.decision(obj)
 
-    def get_urls(self):
-        custom = [
-            path(
-                "<int:request_id>/decide/",
-                self.admin_site.admin_view(self.decide_view),
-                name="models_registry_breakingmoverequest_decide",
-            )
-        ]
-        return custom + super().get_urls()
+    def confirm(self, *, request_id, user, note):
+        return breaking_move_confirm(request_id=request_id, user=user, note=note)
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        from models_registry.four_eyes import MOVE_PERMISSION
-
-        context["may_decide"] = (
-            obj is not None
-            and obj.status == BreakingMoveRequest.Status.PENDING
-            and request.user.has_perm(MOVE_PERMISSION)
-        )
-        context["asked_by_you"] = obj is not None and obj.requested_by_id == request.user.pk
-        context["decide_form"] = DecideMoveForm()
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def decide_view(self, request, request_id):
-        from models_registry.four_eyes import (
-            MOVE_PERMISSION,
-            breaking_move_confirm,
-            breaking_move_decline,
-        )
-
-        if request.method != "POST" or not request.user.has_perm(MOVE_PERMISSION):
-            raise PermissionDenied
-        back = redirect(
-            reverse("admin:models_registry_breakingmoverequest_change", args=[request_id])
-        )
-        note = request.POST.get("note", "")[:500]
-        try:
-            if "_confirm" in request.POST:
-                decided = breaking_move_confirm(request_id=request_id, user=request.user, note=note)
-            else:
-                decided = breaking_move_decline(request_id=request_id, user=request.user, note=note)
-        except RegistryError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return back
-        if decided.status == BreakingMoveRequest.Status.STALE:
-            self.message_user(
-                request,
-                "The alias moved since this was asked: nothing moved. Review the move again.",
-                messages.ERROR,
-            )
-        else:
-            self.message_user(request, f"{decided}.", messages.SUCCESS)
-        return back
+    def decline(self, *, request_id, user, note):
+        return breaking_move_decline(request_id=request_id, user=user, note=note)

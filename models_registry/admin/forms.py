@@ -144,14 +144,3 @@ class AliasRollbackForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "vTextField"}),
     )
     confirm_breaking = forms.BooleanField(required=False, label=BREAKING_LABEL)
-
-
-class DecideMoveForm(forms.Form):
-    """A second person's note on a breaking move waiting for them (four eyes)."""
-
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=500,
-        required=False,
-        help_text="Kept with the decision; required to decline.",
-    )
