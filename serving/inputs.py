@@ -179,7 +179,7 @@ def _explain_values(table: list, form: str, names: list[str]) -> None:
                 f"{form}[{index}].{name}" if form == "instances" else f"{form}[{index}][{position}]"
             )
             if type(value) not in _NUMBER_TYPES:
-                message = f"{field} (feature {name!r}) is not a number (got {_json_type(value)})"
+                message = f"{field} (feature {name!r}) is not a number (got {json_type(value)})"
             else:
                 try:
                     finite = math.isfinite(float(value))
@@ -196,7 +196,8 @@ def _explain_values(table: list, form: str, names: list[str]) -> None:
     raise InvalidInput(f"{form} holds a value that is not a number", field=form)
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """What a JSON value is, in an error's words ("a string", "null", "an object")."""
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -31,6 +31,7 @@ import orjson
 from backoffice.core.text import plain_digits as _plain_digits
 from models_registry.artifacts.loaders import Signature
 from serving.errors import InvalidInput
+from serving.inputs import json_type
 from serving.predict import bounds
 
 # The V2 datatypes this server takes as numbers, with their little-endian dtypes.
@@ -253,7 +254,7 @@ def _json_values(data, dtype: np.dtype, datatype: str, where: str, *, dims: int)
         bad = next(v for v in flat if type(v) not in allowed)
         kind = "whole numbers" if dtype.kind in "iu" else "numbers"
         raise InvalidInput(
-            f"{where}.data must hold {kind} ({datatype}); found {_json_type(bad)}",
+            f"{where}.data must hold {kind} ({datatype}); found {json_type(bad)}",
             field=f"{where}.data",
         )
     try:
@@ -400,15 +401,3 @@ def encode_answer(
     if not chunks:
         return header, None
     return header + b"".join(chunks), len(header)
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
