@@ -1,7 +1,7 @@
 """Four eyes on the risk limits: what lets more trades through waits for a second person.
 
 A person's change of the limits (``limit_change_request``) takes effect at once where it
-tightens; where it loosens (desk.limits.loosened: a limit raised or switched off, a
+tightens; where it loosens (desk.domain.limits.loosened: a limit raised or switched off, a
 check switched off, symbols added to the watchlist, AI trading switched on) and
 settings.FOUR_EYES is on, the loosening waits in a LimitChangeRequest, with who asked
 and why, and the old values stay in force. A second person with the same permission
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from desk.limits import loosened
+from desk.domain.limits import loosened
 from desk.models import ChangeRequestStatus, LimitChangeRequest, RiskConfig
 from desk.services import (
     DeskError,

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from desk.limits import EDITABLE_LIMITS
+from desk.domain.limits import EDITABLE_LIMITS
 from desk.models import SNAPSHOT_MODELS, LegacySetting, RiskConfig, Strategy
 from desk.services import risk_config_update
 

@@ -11,7 +11,7 @@ from django.db.models import Q
 from timescale.db.models.fields import TimescaleDateTimeField
 
 from backoffice.core.currencies import currency_problem
-from desk.limits import LIMITS, limit_label
+from desk.domain.limits import LIMITS, limit_label
 from desk.schemas import schema_errors
 from journal.models import Side as Direction  # one long/short choice set everywhere
 
@@ -116,7 +116,7 @@ MONEY = {"max_digits": 20, "decimal_places": 2}
 
 
 def _limit(name: str) -> dict:
-    """verbose_name and help_text of a risk config field, from desk.limits.LIMITS."""
+    """verbose_name and help_text of a risk config field, from desk.domain.limits.LIMITS."""
     return {"verbose_name": LIMITS[name].label, "help_text": LIMITS[name].help}
 
 
@@ -124,7 +124,7 @@ class RiskConfig(models.Model):
     """The AI control panel: exactly one row, enforced by the database.
 
     Limits in money are in the account's ``currency``; a limit left empty is off. The
-    words of each field (label, help, unit) are desk.limits.LIMITS'.
+    words of each field (label, help, unit) are desk.domain.limits.LIMITS'.
     """
 
     id = models.BooleanField(primary_key=True, default=True, editable=False)

@@ -21,9 +21,9 @@ from django.utils import timezone
 from backoffice.core.cache_guard import cache_delete, cache_get, cache_set
 from backoffice.core.errors import DomainError
 from backoffice.core.ops.prometheus import observe_verdict
+from desk.domain.limits import EDITABLE_LIMITS, limit_label
 from desk.gate import APPROVAL, Observations, Verdict, judge
 from desk.gate_table import gate_rows
-from desk.limits import EDITABLE_LIMITS, limit_label
 from desk.models import (
     AccountSnapshot,
     Action,

@@ -112,7 +112,7 @@ def _check_features(model, alias, champion: ModelVersion, version: ModelVersion,
     """A canary answers the alias's clients: it takes exactly the champion's features. A
     shadow scores the rows the champion was sent: it takes some of them, in any order
     (a version trained without a feature can shadow; its promotion then breaks clients
-    and needs confirming, models_registry.promotions)."""
+    and needs confirming, models_registry.domain.promotions)."""
     ours = [f["name"] for f in champion.feature_schema]
     theirs = [f["name"] for f in version.feature_schema]
     if mode == ChallengerMode.CANARY and version.feature_schema != champion.feature_schema:

@@ -25,7 +25,7 @@ class NotFound(RegistryError):
 class BreakingMove(RegistryError):
     """The move would break clients of the alias and was not confirmed with a reason.
 
-    ``reasons`` name each breaking change (models_registry.promotions.breaks_clients);
+    ``reasons`` name each breaking change (models_registry.domain.promotions.breaks_clients);
     the error body lists each under ``confirm_breaking``.
     """
 

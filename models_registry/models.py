@@ -78,7 +78,7 @@ class ModelVersion(models.Model):
     feature_schema = models.JSONField(default=list)
     output_kind = models.CharField(max_length=20, choices=OutputKind.choices)
     metrics = models.JSONField(default=dict, blank=True)
-    # The training distribution, per feature (models_registry.profiles): the deciles of
+    # The training distribution, per feature (models_registry.domain.profiles): the deciles of
     # the training rows (or of a reference sample given later) that live inputs are
     # compared with. Empty: the drift of this version is unknown.
     feature_profile = models.JSONField(default=dict, blank=True)
@@ -251,7 +251,7 @@ class AliasMove(models.Model):
     # A move whose new version refuses (or misreads) requests the old one took: only
     # made when its mover confirmed it with a reason.
     breaking = models.BooleanField(default=False)
-    # models_registry.promotions.SchemaDiff.as_json() of from -> to, and "breaking":
+    # models_registry.domain.promotions.SchemaDiff.as_json() of from -> to, and "breaking":
     # the reasons clients break; {} for a move that created the alias.
     schema_diff = models.JSONField(default=dict, blank=True)
     # Set on a rollback: the move it undid.

@@ -27,8 +27,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from models_registry import profiles, promotions
 from models_registry.artifacts import loaders, storage
+from models_registry.domain import profiles, promotions
 from models_registry.errors import (
     AliasMovedMeanwhile,
     AwaitsSecondPerson,
@@ -212,7 +212,7 @@ def model_register(
     submit or a retry makes one version. ``reference``: rows of the training data (or
     a sample like it) in schema order, or the Path of such a CSV file, whose
     per-feature deciles are kept as the version's feature profile
-    (models_registry.profiles), the baseline of its drift.
+    (models_registry.domain.profiles), the baseline of its drift.
     """
     name = name.strip()
     if not name or not _SLUG.match(name) or len(name) > 100:
@@ -445,7 +445,7 @@ def alias_move(
 
     Returns the AliasMove, or None when the alias already points there. A move after
     which requests the alias's current version accepts would fail or be misread
-    (models_registry.promotions.breaks_clients), or for one of ``also_breaking``'s
+    (models_registry.domain.promotions.breaks_clients), or for one of ``also_breaking``'s
     reasons (a rollback to a version a rollback withdrew), is refused with BreakingMove
     unless ``confirm_breaking`` and a ``reason``; it is recorded as breaking, with its
     schema diff and those reasons. ``expected_current`` is the version (None: no alias

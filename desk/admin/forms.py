@@ -2,7 +2,7 @@
 
 Symbols are picked from the instruments, sessions and conditions are rows
 (desk/admin/widgets.py), exit rules and risk caps are labelled number fields with their units;
-labels and help come from desk.limits and the models. Every error is said in plain
+labels and help come from desk.domain.limits and the models. Every error is said in plain
 words of the field it is about. The models' clean() (and the JSON schemas under it)
 remain the rule underneath, so the API and the legacy import obey the same.
 """
@@ -26,7 +26,7 @@ from backoffice.core.forms import (
     set_unit,
 )
 from desk.admin.widgets import conditions_field, sessions_field
-from desk.limits import EDITABLE_LIMITS, LIMITS, UNIT_SUFFIX
+from desk.domain.limits import EDITABLE_LIMITS, LIMITS, UNIT_SUFFIX
 from desk.models import RiskConfig, Strategy
 from desk.services import REASON_MAX
 from journal.models import Instrument

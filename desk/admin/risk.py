@@ -2,7 +2,7 @@
 waiting for a second person, and strategies.
 
 Every change of a limit needs a reason (kept in its audit, desk.services); a change that
-switches AI trading on or loosens a limit (desk.limits.loosened) is shown on a
+switches AI trading on or loosens a limit (desk.domain.limits.loosened) is shown on a
 confirmation page, each loosened limit old → new. Confirmed, it is saved, or with four
 eyes on (settings.FOUR_EYES) it waits for a second person (desk.four_eyes).
 """
@@ -23,14 +23,7 @@ from backoffice.core.admin_site import ModelAdmin, ReadOnlyAdmin
 from backoffice.core.formatting import when
 from backoffice.core.four_eyes_admin import FourEyesRequestAdmin
 from desk.admin.forms import RiskConfigForm, StrategyForm
-from desk.four_eyes import (
-    PERMISSION,
-    limit_change_confirm,
-    limit_change_decline,
-    limit_change_request,
-    pending_limit_changes,
-)
-from desk.limits import (
+from desk.domain.limits import (
     EDITABLE_LIMITS,
     GROUPS,
     LIMITS,
@@ -38,6 +31,13 @@ from desk.limits import (
     limit_label,
     loosened,
     value_text,
+)
+from desk.four_eyes import (
+    PERMISSION,
+    limit_change_confirm,
+    limit_change_decline,
+    limit_change_request,
+    pending_limit_changes,
 )
 from desk.models import (
     LimitChangeRequest,
@@ -47,7 +47,7 @@ from desk.models import (
 )
 from desk.services import DeskError, risk_config_get
 
-CONFIRMED = "_confirmed"  # the loosenings the person confirmed (desk.limits.Loosening.key)
+CONFIRMED = "_confirmed"  # the loosenings the person confirmed (desk.domain.limits.Loosening.key)
 EDIT_AGAIN = "_edit"  # back from the confirmation to the form, with what was typed
 
 
@@ -114,7 +114,7 @@ class RiskConfigAdmin(ModelAdmin):
         "updated_by",
         "recent_changes",
     ]
-    # The sections of desk.limits, each with its limits in their order.
+    # The sections of desk.domain.limits, each with its limits in their order.
     limit_fieldsets = [
         (group, {"fields": [name for name, limit in LIMITS.items() if limit.group == group]})
         for group in GROUPS

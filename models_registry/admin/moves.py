@@ -2,7 +2,7 @@
 
 Both show, before anything moves, what the move changes for the alias's clients: the
 feature-schema diff of the version it leaves and the one it goes to, and every metric's
-change with drops marked (models_registry.promotions). A move that breaks clients is
+change with drops marked (models_registry.domain.promotions). A move that breaks clients is
 refused by the service unless the page's "move it anyway" box is ticked and a reason
 given; the refusal is shown on the same page, beside the diff. Only staff who may change
 aliases reach these views.
@@ -26,8 +26,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from backoffice.core.formatting import number
-from models_registry import promotions, selectors
+from models_registry import selectors
 from models_registry.admin.forms import AliasMoveForm, AliasRollbackForm
+from models_registry.domain import promotions
 from models_registry.errors import AliasMovedMeanwhile, AwaitsSecondPerson, RegistryError
 from models_registry.models import AliasMove, ModelAlias, ModelVersion, RegisteredModel
 from models_registry.services import alias_move, alias_rollback, rollback_withdrawn

@@ -32,10 +32,11 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from backoffice.core.forms import PlainFloatField, PlainIntegerField
-from models_registry import promotions, selectors
+from models_registry import selectors
 from models_registry.admin.forms import BREAKING_LABEL, REASON_HELP
 from models_registry.admin.moves import MOVE_PERMISSION, may_move_aliases, rollback_offer
 from models_registry.challengers import challenger_clear, challenger_promote, challenger_set
+from models_registry.domain import promotions
 from models_registry.errors import AliasMovedMeanwhile, AwaitsSecondPerson, RegistryError
 from models_registry.models import (
     ChallengerChange,

@@ -9,7 +9,7 @@ the retention) is attributed by the idea's own ``model_version`` label, and stay
 of the calibration (its probability is unknown). Trades count in the period they
 closed in; traffic and drift in the period the predictions were made in.
 
-The maths: serving.live.judging (trades, R, calibration), models_registry.profiles (PSI).
+The maths: serving.live.judging (trades, R, calibration), models_registry.domain.profiles (PSI).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from django.db.models import Case, Count, F, FloatField, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from models_registry.domain.profiles import feature_psi
 from models_registry.models import ModelVersion, OutputKind
-from models_registry.profiles import feature_psi
 from serving.live.judging import Calibration, LiveTrade, TradeFigures, calibration, trade_figures
 from serving.live.recorder import parse_prediction_id, record_time
 from serving.models import PredictionRecord

@@ -1,4 +1,4 @@
-"""Hand-worked cases at the edges of desk.gate_table and desk.limits (pure functions):
+"""Hand-worked cases at the edges of desk.gate_table and desk.domain.limits (pure functions):
 rounding at the half, zero that never reads -0.00, currencies without minor units,
 instruments with 0 and 3 decimals, lists at the listing limit, limits changed by one
 step either way, equal values written differently."""
@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from desk.domain.limits import LIMITS, audit_text, limit_label, loosened, value_text
 from desk.gate_table import MAX_LISTED, effect_words, gate_rows
-from desk.limits import LIMITS, audit_text, limit_label, loosened, value_text
 
 
 def row(rule, limit, observed, unit, **kwargs):

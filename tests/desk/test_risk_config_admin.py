@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 
+from desk.domain.limits import EDITABLE_LIMITS
 from desk.four_eyes import limit_change_confirm
-from desk.limits import EDITABLE_LIMITS
 from desk.models import Action, Decision, LimitChangeRequest, RiskConfig, RiskConfigChange
 from desk.services import DeskError, risk_config_get, risk_config_update
 from journal.instruments import instruments_seed
@@ -131,7 +131,7 @@ def test_loosening_a_limit_asks_to_confirm_each_one_first(desk_client, django_us
     assert not RiskConfigChange.objects.exists()
     # Confirming what was listed saves it.
     confirmed = (
-        # In the page's order (desk.limits.LIMITS).
+        # In the page's order (desk.domain.limits.LIMITS).
         "ai_trading_enabled:off>on|watchlist:none>EURUSD, GBPUSD|max_lot_size:1 lot>3 lots|"
         "max_risk_per_trade:250.00 USD>off (not limited)"
     )

@@ -3,8 +3,8 @@ changes of the risk config loosen it."""
 
 from decimal import Decimal
 
+from desk.domain.limits import audit_text, loosened, value_text
 from desk.gate_table import gate_rows, rule_label
-from desk.limits import audit_text, loosened, value_text
 
 
 def check(rule, limit, observed, passed=True, effect="reject", note="", unit=""):

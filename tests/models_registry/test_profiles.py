@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from models_registry.errors import RegistryError
-from models_registry.models import ModelVersion
-from models_registry.profiles import (
+from models_registry.domain.profiles import (
     EMPTY_SHARE,
     ProfileError,
     feature_profile,
@@ -18,6 +16,8 @@ from models_registry.profiles import (
     psi,
     read_reference_csv,
 )
+from models_registry.errors import RegistryError
+from models_registry.models import ModelVersion
 from models_registry.services import model_register
 from models_registry.training import model_train
 from tests.models_registry import factories

@@ -1,13 +1,13 @@
 """The schema diff, the client-breaking verdict and the metric changes, at their edges.
 
-Pure functions (models_registry.promotions): no database.
+Pure functions (models_registry.domain.promotions): no database.
 """
 
 import math
 
 import pytest
 
-from models_registry.promotions import (
+from models_registry.domain.promotions import (
     BETTER,
     UNCHANGED,
     WORSE,

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backoffice.core.forms import PlainNumberMixin
-from desk.limits import EDITABLE_LIMITS
+from desk.domain.limits import EDITABLE_LIMITS
 from desk.services import risk_config_get
 from journal.instruments import instruments_seed
 from models_registry.admin.forms import AliasMoveForm, AliasRollbackForm

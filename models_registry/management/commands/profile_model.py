@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from models_registry import selectors
+from models_registry.domain.profiles import ProfileError, read_reference_csv
 from models_registry.errors import RegistryError
-from models_registry.profiles import ProfileError, read_reference_csv
 from models_registry.services import version_profile_set
 
 
