@@ -203,13 +203,14 @@ def _ideas(feed: MarketFeed) -> int:
     return 24
 
 
-def executed(idea: TradeIdea, now: datetime) -> None:
+def executed(idea: TradeIdea, now: datetime, decided_at: datetime | None = None) -> None:
     """The trade an executed idea caused, recorded as it is executed (until it arrives
-    the idea counts as an execution in flight); the replay's P&L checkpoint is read
-    again after it."""
+    the idea counts as an execution in flight), filled after ``decided_at`` where a
+    person approved it then; the replay's P&L checkpoint is read again after it."""
     if idea.status not in (IdeaStatus.AUTO_EXECUTED, IdeaStatus.APPROVED):
         return
-    record_trades(journal_demo.idea_records([idea], now=now, seed=13 + idea.pk), source="demo")
+    records = journal_demo.idea_records([idea], now=now, seed=13 + idea.pk, decided_at=decided_at)
+    record_trades(records, source="demo")
     forget_pnl_history()
 
 
@@ -240,7 +241,7 @@ class RiskManager:
                 self.feed.until(at)
                 with _clock(at):
                     self._decide(TradeIdea.objects.get(pk=idea_id))
-                executed(TradeIdea.objects.get(pk=idea_id), self.feed.now)
+                executed(TradeIdea.objects.get(pk=idea_id), self.feed.now, decided_at=at)
 
     def _decide(self, idea: TradeIdea) -> None:
         review = approval_review(idea)

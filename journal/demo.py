@@ -318,11 +318,14 @@ def broker_stop(idea) -> Decimal | None:
     return on_tick(low - width if idea.direction == "long" else high + width, idea.symbol)
 
 
-def idea_records(ideas, *, now: datetime | None = None, seed: int = 13) -> list[dict]:
+def idea_records(
+    ideas, *, now: datetime | None = None, seed: int = 13, decided_at: datetime | None = None
+) -> list[dict]:
     """The trades the desk's executed ideas caused, walked through the hourly bars: each
-    opened minutes after its idea at the idea's entry, by the model version that proposed
-    it; stopped out at the idea's stop, taken at its target, or closed after a few hours
-    at the bar's close (still open when that is after ``now``)."""
+    opened minutes after its idea (after ``decided_at``, the moment a person approved
+    it, where one did) at the idea's entry, by the model version that proposed it;
+    stopped out at the idea's stop, taken at its target, or closed after a few hours at
+    the bar's close (still open when that is after ``now``)."""
     from journal.instruments import CATALOGUE
 
     rng = random.Random(seed)
@@ -330,9 +333,12 @@ def idea_records(ideas, *, now: datetime | None = None, seed: int = 13) -> list[
     records = []
     for idea in ideas:
         # Filled minutes later, within the hour whose bar gave the idea its entry.
-        hour_end = idea.created_at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        delay = min(timedelta(minutes=rng.randint(1, 20)), (hour_end - idea.created_at) * 0.9)
-        opened = idea.created_at + delay
+        # A fill never comes before the decision that allowed it: an account snapshot
+        # taken before the decision cannot have missed a trade that closed before it.
+        start = max(idea.created_at, decided_at) if decided_at else idea.created_at
+        hour_end = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        delay = min(timedelta(minutes=rng.randint(1, 20)), (hour_end - start) * 0.9)
+        opened = start + delay
         direction = 1 if idea.direction == "long" else -1
         stop = idea.stop_loss if idea.stop_loss is not None else broker_stop(idea)
         exit_price, closed = walk_bars(

@@ -86,6 +86,10 @@ class MakeRun:
         self.output = scratch / "make-run.log"
         self.env = clean_environment(BACKOFFICE_VAR_DIR=str(scratch / "var"))
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        # A person's shell, not a recipe of `make test`: a make inside make prints
+        # "Entering directory" lines around a command's output (the key is its last line).
+        for name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
+            self.env.pop(name, None)
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 240) -> MakeRun:

@@ -164,6 +164,9 @@ def test_a_restore_to_t_brings_back_exactly_the_trades_acknowledged_before_t(
         # 1. The base backup: the stanza, then the crontab's full backup.
         cluster.pgbackrest("stanza-create")
         cluster.scheduled_backup("full")
+        # pgBackRest keeps a backup's stop time in whole seconds and restores to a time
+        # from a set that stopped in an earlier second: T must not share the backup's.
+        time.sleep(1.1)
 
         # 2. Trades acknowledged before T: some old enough for a compressed chunk.
         now = datetime.now(UTC).replace(microsecond=0)

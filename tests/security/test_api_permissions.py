@@ -31,6 +31,7 @@ OPERATIONS = [
     ("trades.create", "post", "/api/v1/trades", "trade", ("trades:write",), "journal.add_trade"),
     ("trades.list", "get", "/api/v1/trades", None, ("trades:read",), "journal.view_trade"),
     ("metrics", "get", "/api/v1/metrics", None, ("trades:read",), "journal.view_trade"),
+    ("positions", "get", "/api/v1/positions", None, ("trades:read",), "journal.view_trade"),
     (
         "ideas.create",
         "post",
@@ -219,9 +220,10 @@ OPERATIONS = [
 SCOPES = ["trades:read", "trades:write", "ideas:write", "predict", "cache:admin"]
 # The groups' own reach, written out (not derived from the permissions under test).
 GROUP_REACH = {
-    "Reviewer": {"trades.list", "metrics"},
-    "Risk manager": {"trades.list", "metrics", "ideas.list", "decisions.list"},
-    "Operator": {"trades.list", "metrics"},
+    # Whoever may read trades reads the open positions too (journal.view_trade).
+    "Reviewer": {"trades.list", "metrics", "positions"},
+    "Risk manager": {"trades.list", "metrics", "positions", "ideas.list", "decisions.list"},
+    "Operator": {"trades.list", "metrics", "positions"},
     "Model manager": {
         "models.list",
         "models.detail",
