@@ -217,7 +217,9 @@ def _tiles(recap) -> list[tuple[str, str, str]]:
     net = s["net_pnl"]
     pnl_class = "pnl-win" if net > 0 else "pnl-loss" if net < 0 else ""
     expectancy = s.get("expectancy_r")
-    r_sum = s.get("r_sum")
+    # The report's summary gives the mean R of the trades with one; the week's total
+    # is that mean times their count.
+    r_sum = expectancy * s["r_trades"] if expectancy is not None and s.get("r_trades") else None
     return [
         ("Net P&L", formatting.money(net, recap.currency), pnl_class),
         ("Trades", f"{s['trades']:,} ({s['wins']:,} won, {s['losses']:,} lost)", ""),

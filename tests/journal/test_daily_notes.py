@@ -308,6 +308,8 @@ def test_the_recap_page_shows_the_week(client, reviewer):
     assert "Week 2026-W23" in text
     assert "+75.00" in text  # net P&L
     assert "50.0 %" in text  # win rate, the journal's one style
+    # +1 R and -0.5 R (stops 0.00100 away): the week's total and its mean.
+    assert "+0.50 R over 2 trade(s), +0.25 R a trade" in text
     assert "BEST" in text and "WORST" in text
     assert "<em>loser</em>" in text and "<script>x</script>" not in text
     bad = client.get(reverse("admin:journal_dailynote_week"), {"week": "2026-W99"})
