@@ -657,3 +657,42 @@ class ServedStack(_Started):
             f"\nproject: gunicorn, {self.workers} sync workers, Redis, JSON logs at INFO; "
             f"the load client runs on the same cores; {self.trades:,} trades seeded"
         )
+
+
+def trades_by_day() -> list[dict]:
+    """Every closed trade's figures by UTC day, straight from journal_trade (days bucketed
+    with time_bucket on TimescaleDB): what the risk gate read on every idea before the
+    daily rows (issue 17), kept here as the benchmarks' baseline and JIT case. It left
+    the app with issue 28 (nothing there used it); tests/journal/test_timescale.py holds
+    the same query as its reference."""
+    from django.db import connection
+    from django.db.models import DateTimeField, Func
+    from django.db.models.functions import TruncDay
+
+    from journal.analytics import aggregates, metrics, sources
+
+    class TimeBucket(Func):
+        function = "time_bucket"
+        template = "%(function)s(INTERVAL '1 day', %(expressions)s)"
+        output_field = DateTimeField()
+
+    day = TimeBucket("closed_at") if sources.timescale() else TruncDay("closed_at", tzinfo=UTC)
+    rows = (
+        metrics.closed_trades()
+        .annotate(day=day)
+        .values("day")
+        .annotate(
+            **aggregates.trade_annotations(
+                aggregates.dialect_of(connection), aggregates.TABLE_MEASURES
+            )
+        )
+        .order_by("day")
+    )
+    return [
+        metrics._finish(
+            aggregates.normalised(
+                {**row, "day": metrics._as_date(row["day"])}, aggregates.TABLE_MEASURES
+            )
+        )
+        for row in rows
+    ]

@@ -1,7 +1,7 @@
 """Benchmark: submitting a trade idea through the risk gate, at 10,000 and 1,000,000 trades.
 
 Issue 17 measured 34 ms at 2,000 trades and 9.7 s at 200,000 on a native TimescaleDB:
-the gate read every closed trade's daily P&L (``metrics.by_day()`` over the trades,
+the gate read every closed trade's daily P&L (``bench.common.trades_by_day()`` over the trades,
 JIT-compiled) on every idea, holding the risk config's row lock. Now its figures come
 from the daily summary (plain PostgreSQL) or the continuous aggregate (TimescaleDB)
 and from indexes; the P&L before today is kept for a minute.
@@ -42,6 +42,7 @@ from pathlib import Path
 
 from bench import admin_pages as admin_bench
 from bench.admin_pages import load as load_trades
+from bench.common import trades_by_day
 
 REPO = Path(__file__).resolve().parents[1]
 PLAIN_BINDIR = Path("/usr/lib/postgresql/15/bin")
@@ -62,7 +63,7 @@ def child(repeat: int, baseline: bool) -> dict:
 
     from desk.models import AccountSnapshot, MarketBar, Strategy, TradeIdea
     from desk.services import forget_pnl_history, idea_submit, pnl_history, risk_config_update
-    from journal.analytics import metrics, performance
+    from journal.analytics import performance
     from journal.instruments import instruments_seed
     from journal.models import Trade, TradeStatus
 
@@ -135,7 +136,7 @@ def child(repeat: int, baseline: bool) -> dict:
     result = {"cached": cached, "day": day, "read": read, "statuses": sorted(statuses)}
     if baseline:
         started = time.perf_counter()
-        daily = [row["net_pnl"] for row in metrics.by_day()]
+        daily = [row["net_pnl"] for row in trades_by_day()]
         performance.drawdowns(daily)
         Trade.objects.filter(status=TradeStatus.OPEN).count()
         result["old"] = (time.perf_counter() - started) * 1000

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from bench import admin_pages as admin_bench
+from bench.common import trades_by_day
 from bench.idea_submit import PLAIN_BINDIR, Cluster, timescale_bindir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ def child(repeat: int) -> dict:
 
     today = timezone.now().date()
     queries = {
-        "by_day (all closed trades)": lambda: metrics.by_day(),
+        "by_day (all closed trades)": trades_by_day,
         "report (all time)": lambda: metrics.report(),
         "daily_pnl (90 days)": lambda: metrics.daily_pnl(since=today - timedelta(days=90)),
         "trade list page": lambda: list(Trade.objects.order_by("-executed_at")[:100]),
